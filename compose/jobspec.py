@@ -1,0 +1,87 @@
+"""The hand-off between the job graph and whatever executes one job.
+
+The engine resolves a job's bindings and writes a :class:`JobSpec`; an executor runs
+it (``runner.launch.SubprocessExecutor`` starts ``python -m runner --spec job.json``;
+tests may run it in-process) and returns the job's output. A spec is plain JSON so
+a worker on another machine, sharing only the database, queue and storage folder,
+can run it.
+
+Data sets travel between jobs as *dataset references*: the summary dict a datasets
+job outputs, with ``"type": "dataset"``. Its ``path`` is relative to the storage
+folder, so the reference means the same thing on every machine that mounts it.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from compose.events import Event
+
+DATASET_REF_TYPE = "dataset"
+MODEL_REF_TYPE = "model"
+
+
+@dataclass
+class JobSpec:
+    run_id: str
+    job_id: str
+    component_id: str
+    component_type: str  # "datasets" | "model-trainer"
+    method: str  # datasets: load | concat | select | filter | map;  model-trainer: train
+    # The component's fields after bindings are resolved, job input merged and
+    # defaults applied, in the canonical (seed) field names of compose.schema.
+    config: dict[str, Any]
+    base_dir: str  # relative paths in config resolve against this folder
+    storage_dir: str  # materialized data sets live under storage_dir/datasets/
+    # Values (tokens, secrets) that must never appear in a log line or event.
+    secrets: list[str] = field(default_factory=list)
+    # Extra environment for the job process (e.g. HF_TOKEN); never logged.
+    env: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> "JobSpec":
+        return cls(**json.loads(text))
+
+    def write(self, path: Path) -> Path:
+        path.write_text(self.to_json(), encoding="utf-8")
+        path.chmod(0o600)  # it may hold a token
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "JobSpec":
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+class JobFailed(Exception):
+    """A job ended without success; ``message`` says why in plain words."""
+
+    def __init__(self, message: str, exit_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+class JobCancelled(Exception):
+    """A job stopped because it was asked to (cancel, SIGTERM)."""
+
+
+class JobExecutor(Protocol):
+    def execute(self, spec: JobSpec, on_event: Callable[[Event], None],
+                cancel: threading.Event) -> Any:
+        """Run one job to the end; return its output value.
+
+        Every event the job reports is passed to ``on_event`` as it arrives. Raises
+        :class:`JobFailed` or :class:`JobCancelled`. Setting ``cancel`` stops the job
+        (its whole process tree) within seconds.
+        """
+        ...
+
+
+def is_dataset_ref(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == DATASET_REF_TYPE and "path" in value
