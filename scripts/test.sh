@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up a working copy and runs the whole test suite twice over the web layer:
+#  1. everything on the embedded default (SQLite, Huey on SQLite, no Redis);
+#  2. the web integration tests again on PostgreSQL + Redis (started here when down).
+# Extra arguments go to both pytest runs (e.g. -x, -k name).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh --browser
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+export PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false
+# Keep test runs away from the developer's data.
+export COMPOSE_STORAGE_DIR="${COMPOSE_STORAGE_DIR:-$(mktemp -d)}"
+
+printf '\n==> test suite on the embedded default (SQLite, no Redis)\n'
+env -u DATABASE_URL -u REDIS_URL python -m pytest -q "$@"
+
+printf '\n==> web integration tests on PostgreSQL + Redis\n'
+bash scripts/services.sh
+DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \
+  python -m pytest -q -m "not browser" tests/web "$@"
