@@ -132,6 +132,7 @@ class _Supervisor:
         self.has_output = False
         self.cancel_sent = False
         self.exited = threading.Event()
+        self.known_descendants: dict[int, Any] = {}  # pid -> psutil.Process
         # on_event is called from two threads (stdout and stderr readers).
         self._emit_lock = threading.Lock()
 
@@ -150,8 +151,9 @@ class _Supervisor:
             if self.proc.poll() is None:  # the caller itself was interrupted: leave nothing behind
                 _kill_tree(self.proc, signal.SIGKILL)
                 self.proc.wait()
-            stderr_reader.join(timeout=5)
             watcher.join(timeout=5)
+            self._kill_survivors()
+            stderr_reader.join(timeout=5)
         return self._result(returncode)
 
     def _result(self, returncode: int) -> Any:
@@ -205,7 +207,11 @@ class _Supervisor:
             self._emit(events.log(self.spec.job_id, line, level))
 
     def _watch_cancel(self) -> None:
+        polls = 0
         while not self.exited.is_set():
+            if polls % 10 == 0:
+                self._remember_descendants()
+            polls += 1
             if self.cancel.wait(0.1):
                 break
         else:
@@ -213,9 +219,24 @@ class _Supervisor:
         if self.exited.is_set():
             return
         self.cancel_sent = True
+        self._remember_descendants()
         _kill_tree(self.proc, signal.SIGTERM)
         if not self.exited.wait(self.grace_s):
+            self._remember_descendants()
             _kill_tree(self.proc, signal.SIGKILL)
+
+    def _remember_descendants(self) -> None:
+        for process in _descendants(self.proc.pid):
+            self.known_descendants.setdefault(process.pid, process)
+
+    def _kill_survivors(self) -> None:
+        """SIGKILL descendants seen while the job ran that outlived it (workers of a dead launcher)."""
+        for process in self.known_descendants.values():
+            try:
+                if process.is_running():  # also checks the pid was not reused
+                    process.kill()
+            except Exception:  # noqa: BLE001 - it went away, or is not ours to kill
+                pass
 
     def _redact(self, text: str) -> str:
         for secret in self.spec.secrets:
@@ -240,18 +261,18 @@ def _kill_tree(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         os.killpg(proc.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-    for pid in descendants:
+    for process in descendants:
         try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
+            process.send_signal(sig)
+        except Exception:  # noqa: BLE001 - psutil.Error: it is gone already
             pass
 
 
-def _descendants(pid: int) -> list[int]:
+def _descendants(pid: int) -> list[Any]:
     import psutil
 
     try:
-        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+        return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         return []
 
