@@ -1,15 +1,201 @@
-"""Minimal settings so the test runner starts; replaced by the full settings module."""
+"""Django settings for compose-web, read from the environment.
+
+Embedded default (a bare clone): SQLite in WAL mode, Huey on SQLite, an in-memory
+channel layer; nothing else to run. ``DATABASE_URL`` moves the database to
+PostgreSQL; ``REDIS_URL`` moves the task queue and the channel layer to Redis.
+Every variable is listed in docs/web.md.
+"""
+from __future__ import annotations
+
+import secrets
 from pathlib import Path
 
+import dj_database_url
+
+from compose_web.env import env_bool, env_float, env_int, env_list, env_path, env_str
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-SECRET_KEY = "dev-only"
-DEBUG = True
-ALLOWED_HOSTS = ["*"]
+VAR_DIR = env_path("COMPOSE_VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    key_file = VAR_DIR / "secret-key.txt"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
 INSTALLED_APPS = [
-    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-    "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles",
-    "training", "datasets_app",
+    "daphne",  # its runserver serves ASGI (websockets) in development
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "huey.contrib.djhuey",
+    "training",
+    "datasets_app",
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "db.sqlite3"}}
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page needs a login; views that must stay public use @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "compose_web.urls"
+WSGI_APPLICATION = "compose_web.wsgi.application"
+ASGI_APPLICATION = "compose_web.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            conn_health_checks=True,
+        )
+    }
+else:
+    # The web process and the worker write at the same time: WAL lets readers go on
+    # while one writes, IMMEDIATE takes the write lock at BEGIN (so a transaction never
+    # fails half-way on a lock upgrade), and the busy timeout makes a writer wait its
+    # turn instead of failing with "database is locked".
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_path("SQLITE_PATH", VAR_DIR / "db.sqlite3", base=BASE_DIR),
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=20000; "
+                    "PRAGMA synchronous=NORMAL"
+                ),
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- task queue and channel layer -------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+_huey_consumer = {
+    "workers": env_int("HUEY_WORKERS", 1, minimum=1),
+    "worker_type": "thread",
+    "periodic": True,
+    "check_worker_health": True,
+}
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": env_str("HUEY_NAME", "compose-web"),
+        "immediate": env_bool("HUEY_IMMEDIATE", False),
+        "connection": {"url": REDIS_URL},
+        "consumer": _huey_consumer,
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "compose-web")},
+        }
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "compose-web",
+        "immediate": env_bool("HUEY_IMMEDIATE", False),
+        "filename": str(env_path("HUEY_SQLITE_PATH", VAR_DIR / "huey.sqlite3", base=BASE_DIR)),
+        "consumer": _huey_consumer,
+    }
+    # Only reaches consumers in this process; the worker's events still arrive
+    # because the consumer tails the database (see docs/web.md).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- compose ----------------------------------------------------------------------
+COMPOSE_STORAGE_DIR = env_path("COMPOSE_STORAGE_DIR", VAR_DIR / "storage", base=BASE_DIR)
+COMPOSE_WORKSPACES_DIR = env_path("COMPOSE_WORKSPACES_DIR", VAR_DIR / "workspaces", base=BASE_DIR)
+# How often a running worker proves it is alive and looks for a cancel request.
+COMPOSE_HEARTBEAT_S = env_float("COMPOSE_HEARTBEAT_S", 3.0, minimum=0.05)
+# A running run whose heartbeat is older than this is marked interrupted.
+COMPOSE_STALE_AFTER_S = env_int("COMPOSE_STALE_AFTER_S", 60, minimum=1)
+# The websocket consumer re-reads the event table this often when nothing woke it.
+COMPOSE_EVENT_POLL_S = env_float("COMPOSE_EVENT_POLL_S", 2.0 if REDIS_URL else 0.5, minimum=0.05)
+# "subprocess" (a runner process per job) or "inprocess" (debugging only).
+COMPOSE_EXECUTOR = env_str("COMPOSE_EXECUTOR", "subprocess")
+COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid
+COMPOSE_DEFAULT_SFT_MODEL = env_str("COMPOSE_DEFAULT_SFT_MODEL")
+COMPOSE_DEFAULT_CLASSIFICATION_MODEL = env_str("COMPOSE_DEFAULT_CLASSIFICATION_MODEL")
+
+# --- auth, i18n, static -----------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
 USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from static/ without collectstatic while developing.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

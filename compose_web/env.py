@@ -1,0 +1,95 @@
+"""Typed readers for environment variables that fail loudly on a bad value.
+
+A typo such as ``DEBUG=ture`` must stop the process at start-up with a message
+naming the variable, not fall back to a default the operator did not choose.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    return (os.environ if environ is None else environ).get(name)
+
+
+def env_str(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
+    value = _raw(name, environ)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off"
+    )
+
+
+def env_int(name: str, default: int, environ: Mapping[str, str] | None = None,
+            *, minimum: int | None = None) -> int:
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}")
+    return number
+
+
+def env_float(name: str, default: float, environ: Mapping[str, str] | None = None,
+              *, minimum: float | None = None) -> float:
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
+    if number != number or (minimum is not None and number < minimum):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a number >= {minimum}")
+    return number
+
+
+def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None,
+             *, base: Path | None = None) -> Path:
+    """A folder or file path; a relative value is taken relative to ``base``."""
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        path = default
+    else:
+        if "\x00" in value:
+            raise ImproperlyConfigured(f"{name} contains a NUL character")
+        path = Path(value.strip()).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return path
+
+
+def env_list(name: str, default: list[str] | None = None,
+             environ: Mapping[str, str] | None = None) -> list[str]:
+    """A comma-separated list; blanks around items are dropped, empty items refused."""
+    value = _raw(name, environ)
+    if value is None:
+        return list(default or [])
+    if value.strip() == "":
+        return []
+    items = [item.strip() for item in value.split(",")]
+    if any(not item for item in items):
+        raise ImproperlyConfigured(f"{name}={value!r} has an empty item (check the commas)")
+    return items

@@ -1,0 +1,73 @@
+"""What a run reported: every event in order, plus tables derived for charts and lists."""
+from __future__ import annotations
+
+from django.db import models
+
+from training.models.run import Run
+
+
+class RunEvent(models.Model):
+    """One compose event record (see ``compose.events``), numbered per run from 1.
+
+    ``seq`` has no gaps: the browser replays from its last seq after a reconnect.
+    ``payload`` is the full record as the runner emitted it (secrets redacted).
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=20)
+    job_id = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField()
+    ts = models.DateTimeField()
+
+    class Meta:
+        ordering = ["run", "seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "seq"], name="unique_event_seq")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.type} {self.job_id}"
+
+    def as_message(self) -> dict:
+        """The websocket / JSON replay shape."""
+        return {"type": "event", "seq": self.seq, "event": self.payload}
+
+
+class MetricPoint(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics")
+    job_id = models.CharField(max_length=200)
+    step = models.BigIntegerField()
+    epoch = models.FloatField(null=True, blank=True)
+    split = models.CharField(max_length=10, default="train")
+    name = models.CharField(max_length=50)
+    value = models.FloatField(null=True)
+
+    class Meta:
+        ordering = ["run", "job_id", "name", "step"]
+        indexes = [models.Index(fields=["run", "job_id", "name", "step"], name="metric_series")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.step}={self.value}"
+
+
+class Artifact(models.Model):
+    class Kind(models.TextChoices):
+        CHECKPOINT = "checkpoint", "Checkpoint"
+        MODEL = "model", "Model"
+        ADAPTER = "adapter", "Adapter"
+        DATASET = "dataset", "Data set"
+        TENSORBOARD = "tensorboard", "TensorBoard logs"
+        CONFIG = "config", "Config"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="artifacts")
+    job_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    path = models.CharField(max_length=1000)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    step = models.BigIntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.path}"

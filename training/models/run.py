@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from training.models.document import ComposeDocument
+from training.models.workspace import Workspace
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class Run(models.Model):
+    """One execution of a workflow, from the queue to its end.
+
+    State machine (only the functions in ``training.actions`` change ``status``)::
+
+        queued ──claim_run──> running ──finish_run──> succeeded | failed | cancelled
+          │                      │
+          │                      └──mark_interrupted──> interrupted
+          │                          (the worker stopped sending heartbeats)
+          └──request_cancel──> cancelled   (never started)
+
+    ``succeeded``, ``failed``, ``cancelled`` and ``interrupted`` are final; a rerun is a
+    new Run with the same snapshot and inputs. Cancelling a running run only sets
+    ``cancel_requested``; the worker sees it on its next heartbeat, stops the job's
+    processes and finishes the run as ``cancelled``.
+    """
+
+    Status = RunStatus
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED}),
+        RunStatus.RUNNING: frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED,
+                                      RunStatus.CANCELLED, RunStatus.INTERRUPTED}),
+        RunStatus.SUCCEEDED: frozenset(),
+        RunStatus.FAILED: frozenset(),
+        RunStatus.CANCELLED: frozenset(),
+        RunStatus.INTERRUPTED: frozenset(),
+    }
+    FINAL: frozenset[str] = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED,
+                                       RunStatus.CANCELLED, RunStatus.INTERRUPTED})
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
+    document = models.ForeignKey(ComposeDocument, null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="runs")
+    workflow_id = models.CharField(max_length=200)
+    # The compose file exactly as it was when the run was queued.
+    yaml_snapshot = models.TextField()
+    inputs = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="runs")
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="reruns")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=RunStatus.choices,
+                              default=RunStatus.QUEUED, db_index=True)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Highest RunEvent.seq written so far; bumped in the same transaction as the insert.
+    last_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat")]
+
+    def __str__(self) -> str:
+        return f"Run {self.pk} ({self.workflow_id}, {self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.status]
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started is None:
+            return None
+        if self.finished is None:
+            from django.utils import timezone
+
+            return (timezone.now() - self.started).total_seconds()
+        return (self.finished - self.started).total_seconds()
+
+    @property
+    def group_name(self) -> str:
+        """Channel-layer group that hears about this run's new events."""
+        return f"run-{self.pk}"
+
+
+class JobRunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class JobRun(models.Model):
+    """One job of a run; created ``pending`` for every job when the run starts."""
+
+    Status = JobRunStatus
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="job_runs")
+    job_id = models.CharField(max_length=200)
+    component_id = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=JobRunStatus.choices,
+                              default=JobRunStatus.PENDING)
+    message = models.TextField(blank=True)
+    progress_current = models.BigIntegerField(null=True, blank=True)
+    progress_total = models.BigIntegerField(null=True, blank=True)
+    progress_unit = models.CharField(max_length=20, blank=True)
+    progress_stage = models.CharField(max_length=100, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "job_id"], name="unique_job_per_run")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id} ({self.status})"
+
+    @property
+    def progress_fraction(self) -> float | None:
+        if not self.progress_total or self.progress_current is None:
+            return None
+        return min(1.0, self.progress_current / self.progress_total)

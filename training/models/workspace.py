@@ -1,0 +1,79 @@
+"""Workspaces: who may see which documents and runs, and where their files live."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.db import models
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership",
+                                     related_name="workspaces")
+    default_sft_model = models.CharField(
+        max_length=500, blank=True,
+        help_text="Base model for SFT trainers that leave model: empty (hub id or a folder).")
+    default_classification_model = models.CharField(
+        max_length=500, blank=True,
+        help_text="Base model for classification trainers that leave model: empty.")
+    allow_remote_code = models.BooleanField(
+        default=False,
+        help_text="Let documents in this workspace set trust_remote_code: true. Admins only.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths in this workspace's documents resolve against."""
+        return Path(settings.COMPOSE_WORKSPACES_DIR) / self.slug
+
+    def default_models(self) -> dict[str, str]:
+        """Task -> base model for trainers without ``model:`` (empty entries left out)."""
+        defaults = {
+            "sft": self.default_sft_model or settings.COMPOSE_DEFAULT_SFT_MODEL,
+            "classification": (self.default_classification_model
+                               or settings.COMPOSE_DEFAULT_CLASSIFICATION_MODEL),
+        }
+        return {task: model for task, model in defaults.items() if model}
+
+    def secrets_dict(self) -> dict[str, str]:
+        return dict(self.secrets.values_list("name", "value"))
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="memberships")
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "workspace"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class WorkspaceSecret(models.Model):
+    """A value a document reads as ``${env.NAME}``; never shown, logged or exported."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="secrets")
+    name = models.CharField(max_length=100, help_text="Read in documents as ${env.NAME}.")
+    value = models.TextField()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="unique_secret_name")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace.slug}:{self.name}"
