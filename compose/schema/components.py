@@ -37,6 +37,17 @@ WHERE_OPERATORS: tuple[str, ...] = (
 )
 
 
+def _number_from_string(value: Any) -> Any:
+    """PyYAML reads 5e-5 (no dot) as a string; numeric fields accept it."""
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -81,6 +92,8 @@ class DatasetsComponent(_Model):
     loader: Optional[Literal[DATASET_LOADERS]] = None  # type: ignore[valid-type]
     data_files: Union[str, list[str], dict[str, Union[str, list[str]]], None] = None
     data_dir: Optional[str] = None
+
+    _numeric_string = field_validator("fraction", "seed", mode="before")(_number_from_string)
 
     # concat
     datasets: Optional[list[Any]] = None  # dataset references
@@ -191,16 +204,11 @@ class TrainerComponent(_Model):
     # processes
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
 
-    @field_validator("learning_rate", "weight_decay", "max_grad_norm", "num_epochs", mode="before")
-    @classmethod
-    def _numeric_string(cls, value: Any) -> Any:
-        # PyYAML reads 5e-5 (no dot) as a string.
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                return value
-        return value
+    _numeric_string = field_validator(
+        "learning_rate", "weight_decay", "max_grad_norm", "num_epochs", "max_seq_length",
+        "per_device_train_batch_size", "per_device_eval_batch_size", "max_steps", "warmup_steps",
+        "gradient_accumulation_steps", "eval_steps", "save_steps", "logging_steps", "seed",
+        "lora_r", "lora_alpha", "lora_dropout", mode="before")(_number_from_string)
 
     @model_validator(mode="after")
     def _consistent(self) -> "TrainerComponent":
@@ -265,8 +273,17 @@ def trainer_problems(t: TrainerComponent) -> list[tuple[str, str]]:
                                   "(+ text_pair_column) and label_column"))
         if t.packing:
             out.append(("packing", "packing is for task: sft"))
+    return out
+
+
+def trainer_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
+    """Settings that run but probably are not what the user meant, as (field, message)."""
+    out: list[tuple[str, str]] = []
     if t.fp16 and t.bf16:
-        out.append(("fp16", "choose one of fp16 and bf16"))
+        # The seed's memory example lists both as alternatives; the run uses bf16 where
+        # the device supports it, else fp16.
+        out.append(("bf16", "fp16 and bf16 are both set: bf16 is used where the device supports it, "
+                            "else fp16; keep one"))
     return out
 
 

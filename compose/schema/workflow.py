@@ -43,8 +43,11 @@ class ComponentDoc(BaseModel):
     id: str
     type: str
     fields: dict[str, Any] = Field(default_factory=dict)
-    # Nested dialect datasets components may define several named actions.
+    # Nested dialect datasets components may define several named actions (normalized
+    # fields, seed names, ``method`` included); a job picks one with ``action: <id>``,
+    # stored in ``Job.method``.
     actions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    default_action: Optional[str] = None  # the action marked ``default: true``
 
 
 class ComposeFile(BaseModel):

@@ -1,0 +1,147 @@
+"""Checks of a component's literal values against the canonical models.
+
+A document's component may hold ``${...}`` bindings that only a run can resolve, so
+each field is validated on its own (with the canonical model's type and bounds), bound
+fields are skipped, and the cross-field rules run on what is known.
+"""
+from __future__ import annotations
+
+import difflib
+import typing
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from compose.schema.components import COMPONENT_TYPES, TrainerComponent, trainer_problems, trainer_warnings
+
+try:
+    from compose.bindings import contains_binding
+except ImportError:  # pragma: no cover - the binding engine ships in the same package
+    def contains_binding(value: Any) -> bool:
+        if isinstance(value, str):
+            return "${" in value
+        if isinstance(value, dict):
+            return any(contains_binding(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return any(contains_binding(v) for v in value)
+        return False
+
+# (field, message, severity)
+FieldProblem = tuple[str, str, Literal["error", "warning"]]
+
+# Trainer rules that depend on the task; skipped while the task itself is a binding.
+_TASK_RULE_FIELDS = ("text_column", "prompt_column", "response_column", "system_column",
+                     "text_pair_column", "packing")
+
+
+@lru_cache(maxsize=None)
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter:
+    info = model.model_fields[name]
+    return TypeAdapter(Annotated[info.annotation, info])
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return {Literal}
+    if not args:
+        return {annotation}
+    found: set[Any] = set()
+    for arg in args:
+        found |= _leaf_types(arg)
+    return found
+
+
+def literal_choices(model: type[BaseModel], name: str) -> tuple[Any, ...]:
+    """The allowed values of a ``Literal`` field (empty for other fields)."""
+    def walk(annotation: Any) -> tuple[Any, ...]:
+        if typing.get_origin(annotation) is Literal:
+            return typing.get_args(annotation)
+        for arg in typing.get_args(annotation):
+            found = walk(arg)
+            if found:
+                return found
+        return ()
+    return walk(model.model_fields[name].annotation)
+
+
+def coerce_number(model: type[BaseModel], name: str, value: Any) -> Any:
+    """``"5e-5"`` -> ``5e-05`` for numeric fields (PyYAML reads 5e-5 as a string)."""
+    if not isinstance(value, str):
+        return value
+    leaves = _leaf_types(model.model_fields[name].annotation)
+    if not leaves & {int, float}:
+        return value
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return value
+    if float not in leaves and number.is_integer():
+        return int(number)
+    return number
+
+
+def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Optional[str]]:
+    """Validate one literal field; returns (validated value, error message or None)."""
+    value = coerce_number(model, name, value)
+    choices = literal_choices(model, name)
+    try:
+        return _adapter(model, name).validate_python(value), None
+    except ValidationError as exc:
+        if choices and (isinstance(value, str) or value is None):
+            names = [str(c) for c in choices]
+            close = [n for n in names if n.startswith(str(value))] if value else []
+            close = close or difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            return None, f"unknown {name} {value!r}{hint}; valid: {', '.join(names)}"
+        first = exc.errors()[0]
+        return None, f"{name}: {first['msg'].rstrip('.')} (got {value!r})"
+
+
+def check_fields(component_type: str, fields: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
+    """Field-by-field checks; returns the valid literal values and the problems."""
+    model = COMPONENT_TYPES[component_type]
+    known: dict[str, Any] = {}
+    problems: list[FieldProblem] = []
+    for name, value in fields.items():
+        if name not in model.model_fields or contains_binding(value):
+            continue
+        checked, message = check_field(model, name, value)
+        if message:
+            problems.append((name, message, "error"))
+        else:
+            known[name] = checked
+    return known, problems
+
+
+def check_component(component_type: str, fields: dict[str, Any]) -> list[FieldProblem]:
+    """Every problem of one component's fields (normalized, seed names)."""
+    known, problems = check_fields(component_type, fields)
+    if component_type == "model-trainer":
+        problems += _trainer_cross_checks(fields, known)
+    return problems
+
+
+def _trainer_cross_checks(fields: dict[str, Any], known: dict[str, Any]) -> list[FieldProblem]:
+    if "task" not in fields:
+        return [("task", "task is required: sft or classification", "error")]
+    values = dict(known)
+    bound = {n for n, v in fields.items() if contains_binding(v)}
+    # A bound switch may turn out either way; assume the reading that reports less.
+    if "peft_adapter" in bound:
+        values["peft_adapter"] = "lora"
+    if "quantization" in bound:
+        values["quantization"] = "nf4"
+    for name in bound - {"peft_adapter", "quantization", "task"}:
+        if name in TrainerComponent.model_fields and name not in ("fp16", "bf16", "packing"):
+            values.setdefault(name, "${bound}")
+    task_bound = "task" in bound
+    if task_bound or "task" not in values:
+        values["task"] = "sft"
+    partial = TrainerComponent.model_construct(**values)
+    found = [(n, m, "error") for n, m in trainer_problems(partial)]
+    found += [(n, m, "warning") for n, m in trainer_warnings(partial)]
+    if task_bound:
+        found = [p for p in found if p[0] not in _TASK_RULE_FIELDS]
+    return found

@@ -1,0 +1,1 @@
+"""YAML reading with line marks, and text edits that keep comments."""
