@@ -1,0 +1,40 @@
+"""Huey tasks: they take ids, never model instances, and are enqueued after commit."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from huey import crontab
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
+
+from training.actions import mark_stale_runs
+
+log = logging.getLogger(__name__)
+
+
+@db_task()
+def execute_run(run_id: int) -> str:
+    from training.worker import execute_run as run_it
+
+    return run_it(run_id)
+
+
+def schedule_run(run_id: int) -> None:
+    """Queue a run for a worker; called from ``transaction.on_commit``."""
+    execute_run(run_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def interrupt_stale_runs() -> list[int]:
+    """Runs whose worker died (no heartbeat for COMPOSE_STALE_AFTER_S) become interrupted."""
+    return mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)
+
+
+@on_startup()
+def interrupt_stale_runs_at_start() -> None:
+    if HUEY.immediate:
+        return
+    try:
+        mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)
+    except Exception:
+        log.exception("could not check for stale runs at start-up")

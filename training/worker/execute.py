@@ -1,0 +1,115 @@
+"""Run one queued run to its end inside a worker process."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+from django.conf import settings
+
+from compose.errors import ComposeError
+from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
+from training.actions import claim_run, finish_run
+from training.actions.definition import jsonable
+from training.models import JobRun, Run, RunStatus
+from training.worker.heartbeat import Heartbeat
+from training.worker.recorder import EventRecorder, redact
+
+log = logging.getLogger(__name__)
+
+
+def worker_name() -> str:
+    return settings.COMPOSE_WORKER_NAME or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def default_executor() -> JobExecutor:
+    from runner.launch import InProcessExecutor, SubprocessExecutor
+
+    if settings.COMPOSE_EXECUTOR == "inprocess":
+        return InProcessExecutor()
+    return SubprocessExecutor()
+
+
+class WorkspaceGuard:
+    """Wraps an executor with the workspace's rules that bindings could otherwise dodge.
+
+    ``trust_remote_code: ${input.x}`` is only known once bound, so the check the run
+    form does on literal values is repeated here on every resolved job.
+    """
+
+    def __init__(self, inner: JobExecutor, allow_remote_code: bool):
+        self.inner = inner
+        self.allow_remote_code = allow_remote_code
+
+    def execute(self, spec: JobSpec, on_event: Callable[[dict], None], cancel: threading.Event) -> Any:
+        if spec.config.get("trust_remote_code") and not self.allow_remote_code:
+            raise JobFailed(f"job {spec.job_id}: this workspace does not allow trust_remote_code")
+        return self.inner.execute(spec, on_event, cancel)
+
+
+def execute_run(run_id: int, *, executor: JobExecutor | None = None,
+                worker: str | None = None) -> str:
+    """Claim run ``run_id`` and run its workflow; return the status it ended with.
+
+    Returns ``"skipped"`` when the run was not queued (another worker took it, or it
+    was cancelled before it started).
+    """
+    from compose.engine import run_workflow
+    from compose.loader import load_compose
+
+    worker = worker or worker_name()
+    if not claim_run(run_id, worker):
+        log.info("run %s was not queued any more; skipped", run_id)
+        return "skipped"
+    run = Run.objects.select_related("workspace").get(pk=run_id)
+    workspace = run.workspace
+    secrets = workspace.secrets_dict()
+    recorder = EventRecorder(run, secrets.values())
+    cancel = threading.Event()
+    beat = Heartbeat(run_id, worker, cancel, settings.COMPOSE_HEARTBEAT_S)
+    beat.start()
+    try:
+        doc = load_compose(run.yaml_snapshot)
+        _create_job_rows(run, doc)
+        root = Path(workspace.root)
+        root.mkdir(parents=True, exist_ok=True)
+        storage = Path(settings.COMPOSE_STORAGE_DIR)
+        storage.mkdir(parents=True, exist_ok=True)
+        output = run_workflow(
+            doc, run.workflow_id, run.inputs,
+            executor=WorkspaceGuard(executor or default_executor(), workspace.allow_remote_code),
+            base_dir=str(root), storage_dir=str(storage),
+            env={**os.environ, **secrets}, secrets=list(secrets.values()),
+            run_id=str(run.pk), on_event=recorder, cancel=cancel,
+            default_models=workspace.default_models(),
+        )
+    except JobCancelled:
+        status, result, error = RunStatus.CANCELLED, None, ""
+    except (JobFailed, ComposeError) as exc:
+        status, result, error = RunStatus.FAILED, None, str(getattr(exc, "message", exc))
+    except Exception as exc:
+        log.exception("run %s crashed", run_id)
+        status, result, error = RunStatus.FAILED, None, f"{type(exc).__name__}: {exc}"
+    else:
+        status, result, error = RunStatus.SUCCEEDED, jsonable(output), ""
+    finally:
+        beat.stop()
+    if status == RunStatus.FAILED and cancel.is_set():
+        # A job killed by our own cancel may report a plain failure (exit by signal).
+        status = RunStatus.CANCELLED
+    finish_run(run, status, output=redact(result, secrets.values()),
+               error=redact(error, secrets.values()))
+    return str(status)
+
+
+def _create_job_rows(run: Run, doc: Any) -> None:
+    """A pending row per job so the run page shows the whole plan before anything starts."""
+    workflow = doc.workflow(run.workflow_id)
+    if workflow is None:
+        return
+    for position, job in enumerate(workflow.jobs):
+        JobRun.objects.get_or_create(run=run, job_id=job.id,
+                                     defaults={"component_id": job.component, "position": position})

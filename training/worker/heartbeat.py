@@ -1,0 +1,42 @@
+"""A thread that keeps a run's heartbeat fresh and turns a cancel request into a signal."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.db import connection
+
+from training.actions import heartbeat
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat(threading.Thread):
+    """Every ``interval_s``: update ``heartbeat_at``; set ``cancel`` when a stop is asked.
+
+    A stop is asked when someone requested a cancel, or when the run is no longer this
+    worker's running run (marked interrupted while the worker was stalled).
+    """
+
+    def __init__(self, run_id: int, worker: str, cancel: threading.Event, interval_s: float):
+        super().__init__(name=f"heartbeat-run-{run_id}", daemon=True)
+        self.run_id = run_id
+        self.worker = worker
+        self.cancel = cancel
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval_s):
+                try:
+                    if heartbeat(self.run_id, self.worker):
+                        self.cancel.set()
+                except Exception:  # a busy database now and then is no reason to stop
+                    log.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=self.interval_s + 5)
