@@ -1,0 +1,82 @@
+"""Hugging Face Hub access rules: a quick reachability probe, offline mode, remote code."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Mapping, Optional
+from urllib.parse import urlsplit
+
+from compose.jobspec import JobFailed
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+PROBE_TIMEOUT_S = 3.0
+REMOTE_CODE_ENV = "COMPOSE_ALLOW_REMOTE_CODE"
+
+
+def _env(name: str, extra: Mapping[str, str]) -> str:
+    return extra.get(name) or os.environ.get(name, "")
+
+
+def hub_offline(extra_env: Mapping[str, str]) -> bool:
+    return _env("HF_HUB_OFFLINE", extra_env).strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_endpoint(extra_env: Mapping[str, str]) -> str:
+    return (_env("HF_ENDPOINT", extra_env) or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def remote_code_allowed(extra_env: Mapping[str, str]) -> bool:
+    return _env(REMOTE_CODE_ENV, extra_env).strip() == "1"
+
+
+def check_remote_code(trust_remote_code: bool, extra_env: Mapping[str, str]) -> None:
+    if trust_remote_code and not remote_code_allowed(extra_env):
+        raise JobFailed(
+            "trust_remote_code: true is refused: running a data set's own code is off in this "
+            f"workspace. A workspace admin can allow it (it sets {REMOTE_CODE_ENV}=1 for the "
+            "worker); otherwise remove trust_remote_code or load the data files with provider: local.")
+
+
+def probe(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> Optional[str]:
+    """None when a TCP connection to the endpoint opens within the timeout, else the reason.
+
+    The connect runs in a thread because name resolution has no timeout of its own.
+    """
+    parts = urlsplit(endpoint)
+    host = parts.hostname
+    if not host:
+        return f"{endpoint!r} is not a URL"
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    result: dict[str, str] = {}
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                result["ok"] = ""
+        except OSError as exc:
+            result["error"] = str(exc) or type(exc).__name__
+
+    thread = threading.Thread(target=connect, daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if "ok" in result:
+        return None
+    return result.get("error") or f"no answer within {timeout_s:g} s"
+
+
+def unreachable_message(endpoint: str, reason: str) -> str:
+    return (f"the Hugging Face Hub ({endpoint}) is unreachable from this machine ({reason}). "
+            "To work without it, load local files (provider: local, loader: json|csv|parquet|text, "
+            "data_files: ...), or point cache_dir at a cache that already holds this data set and "
+            "set HF_HUB_OFFLINE=1.")
+
+
+def ensure_reachable(extra_env: Mapping[str, str]) -> None:
+    """Fail in seconds, not after half a minute of retries, when the hub cannot be reached."""
+    if hub_offline(extra_env):
+        return  # the datasets library reads its cache only
+    endpoint = hub_endpoint(extra_env)
+    reason = probe(endpoint)
+    if reason is not None:
+        raise JobFailed(unreachable_message(endpoint, reason))

@@ -1,0 +1,192 @@
+"""The ``load`` operation: local files or a hub data set, one split, an optional seeded sample."""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Optional
+
+from compose.jobspec import JobCancelled, JobFailed
+from compose.schema.components import DATASET_LOADERS, DatasetsComponent
+from runner.datasets import hub
+from runner.datasets.files import DataFiles, resolve_data_files
+from runner.datasets.progress import RowProgress
+
+# Rows buffered when shuffling a stream (the datasets library's default).
+STREAM_SHUFFLE_BUFFER = 1000
+STREAM_BATCH_ROWS = 1000
+
+
+def is_local_load(cfg: DatasetsComponent, ctx) -> bool:
+    """Files on disk rather than a hub id: ``provider: local``, a ``loader``, or a ``path``
+    that names an existing file or folder (e.g. a job input ``path: ./data``)."""
+    if cfg.provider == "local" or cfg.loader or cfg.data_files is not None or cfg.data_dir:
+        return True
+    if cfg.path in DATASET_LOADERS:
+        return True  # nested dialect: ``action: {path: json, data_files: ...}``
+    return bool(cfg.path) and (cfg.path.startswith((".", "/", "~")) or ctx.resolve_path(cfg.path).exists())
+
+
+def local_files(cfg: DatasetsComponent, ctx) -> DataFiles:
+    loader = cfg.loader or (cfg.path if cfg.path in DATASET_LOADERS else None)
+    path = None if cfg.path in DATASET_LOADERS else cfg.path
+    return resolve_data_files(loader, cfg.data_files, cfg.data_dir, path, ctx.resolve_path)
+
+
+def sample_size(num_rows: int, fraction: float) -> int:
+    """``ceil(n * fraction)``, computed on the decimal the user wrote (10 * 0.3 is 3, not 4)."""
+    return min(num_rows, math.ceil(Decimal(str(fraction)) * num_rows))
+
+
+def load_local(ctx, cfg: DatasetsComponent, files: DataFiles, cache_dir: Path):
+    from datasets import load_dataset
+
+    split = _choose_split(cfg.split, list(files.splits))
+    cache = ctx.resolve_path(cfg.cache_dir) if cfg.cache_dir else cache_dir
+    with _LibraryErrors() as library_errors:
+        try:
+            loaded = load_dataset(files.builder, data_files=files.as_data_files(), split=split,
+                                  cache_dir=str(cache), streaming=cfg.streaming,
+                                  **({"name": cfg.name} if cfg.name else {}))
+            # A stream reads its files here, so its read errors are caught here too.
+            return _sample(ctx, cfg, loaded, split)
+        except (JobFailed, JobCancelled):
+            raise
+        except Exception as exc:
+            raise JobFailed(_read_error(exc, files, library_errors.messages)) from exc
+
+
+def load_hub(ctx, cfg: DatasetsComponent):
+    from datasets import DatasetDict, IterableDatasetDict, load_dataset
+
+    if not cfg.path:
+        raise JobFailed("a hub load needs path: the data set's id on the Hugging Face Hub (e.g. tatsu-lab/alpaca)")
+    env = ctx.spec.env
+    hub.check_remote_code(cfg.trust_remote_code, env)
+    hub.ensure_reachable(env)
+    if cfg.trust_remote_code:
+        ctx.log("trust_remote_code is allowed by the workspace; note that datasets 5 loads only "
+                "data sets without a loading script", "warning")
+    token = cfg.token or env.get("HF_TOKEN") or None
+    kwargs: dict[str, Any] = {"name": cfg.name, "revision": cfg.revision, "token": token,
+                              "streaming": cfg.streaming}
+    if cfg.cache_dir:
+        kwargs["cache_dir"] = str(ctx.resolve_path(cfg.cache_dir))
+    try:
+        loaded = load_dataset(cfg.path, split=cfg.split, **kwargs)
+    except Exception as exc:
+        message = f"cannot load {cfg.path!r} from the Hugging Face Hub: {type(exc).__name__}: {exc}"
+        if hub.hub_offline(env):
+            message += (" (HF_HUB_OFFLINE=1: only data sets already in the cache load; "
+                        "set cache_dir to the cache that holds it)")
+        raise JobFailed(ctx.redact(message)) from exc
+    split = cfg.split
+    if isinstance(loaded, (DatasetDict, IterableDatasetDict)):
+        split = _choose_split(None, list(loaded))
+        loaded = loaded[split]
+    return _sample(ctx, cfg, loaded, split or "train")
+
+
+def _choose_split(wanted: Optional[str], available: list[str]) -> str:
+    if wanted:
+        base = re.split(r"[\[+]", wanted, maxsplit=1)[0].strip()
+        if base not in available:
+            raise JobFailed(f"split {wanted!r} does not exist; the data has: {', '.join(available)}")
+        return wanted
+    if "train" in available:
+        return "train"
+    raise JobFailed(f"no split given and there is no 'train' split: set split to one of {', '.join(available)}")
+
+
+def _sample(ctx, cfg: DatasetsComponent, loaded, split: str):
+    """Apply shuffle and fraction; a stream is read into memory here, with progress."""
+    from datasets import IterableDataset
+
+    if isinstance(loaded, IterableDataset):
+        return materialize_stream(ctx, take_from_stream(loaded, split, cfg.fraction, cfg.shuffle, cfg.seed))
+    if cfg.shuffle:
+        loaded = loaded.shuffle(seed=cfg.seed, keep_in_memory=True)
+    keep = sample_size(len(loaded), cfg.fraction)
+    if keep < len(loaded):
+        loaded = loaded.select(range(keep))
+    return loaded
+
+
+def stream_size(stream, split: str) -> Optional[int]:
+    """Rows in a streamed split when the builder's info knows it."""
+    splits = getattr(stream.info, "splits", None) or {}
+    base = re.split(r"[\[+]", split, maxsplit=1)[0]
+    info = splits.get(base) if hasattr(splits, "get") else None
+    return getattr(info, "num_examples", None) or None
+
+
+def take_from_stream(stream, split: str, fraction: float, shuffle: bool, seed: int):
+    """A lazy stream of the sampled rows; ``(stream, expected_rows)``."""
+    total = stream_size(stream, split)
+    if shuffle:
+        stream = stream.shuffle(seed=seed, buffer_size=STREAM_SHUFFLE_BUFFER)
+    if fraction < 1:
+        if total is None:
+            raise JobFailed(f"fraction {fraction:g} needs the size of split {split!r}, which a stream of "
+                            "these files does not report: set streaming: false, or fraction: 1")
+        total = sample_size(total, fraction)
+        stream = stream.take(total)
+    return stream, total
+
+
+def materialize_stream(ctx, stream_and_total):
+    """Read a stream batch by batch into an in-memory data set, reporting rows read."""
+    from datasets import Dataset, concatenate_datasets
+
+    stream, total = stream_and_total
+    progress = RowProgress(ctx, "load", total)
+    parts = []
+    features = stream.features
+    for batch in stream.iter(batch_size=STREAM_BATCH_ROWS):
+        part = Dataset.from_dict(batch, features=features)
+        parts.append(part)
+        progress.advance(len(part))
+    progress.finish()
+    if not parts:
+        return Dataset.from_dict({name: [] for name in (features or {})}, features=features)
+    return concatenate_datasets(parts)
+
+
+class _LibraryErrors(logging.Handler):
+    """Collects what the datasets library logs while reading: only its log names the bad file."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def __enter__(self) -> "_LibraryErrors":
+        logging.getLogger("datasets").addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        logging.getLogger("datasets").removeHandler(self)
+
+
+def _read_error(exc: BaseException, files: DataFiles, logged: list[str]) -> str:
+    """A reading failure in plain words, naming the file (and line) when the library says which."""
+    chain: list[BaseException] = []
+    seen: Optional[BaseException] = exc
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = " | ".join([f"{type(e).__name__}: {e}" for e in chain] + logged)
+    all_files = [p for paths in files.splits.values() for p in paths]
+    named = [p for p in all_files if f"'{p}'" in text or str(p) in text]
+    where = named[0] if named else (all_files[0] if len(all_files) == 1 else None)
+    # The first cause below the library's generic wrapper says what is wrong.
+    causes = [e for e in chain if type(e).__name__ != "DatasetGenerationError" and str(e)] or chain
+    reason = f"{type(causes[0]).__name__}: {causes[0]}".strip()
+    head = f"cannot read {files.loader} file {where}" if where else f"cannot read the {files.loader} files"
+    if not named and len(all_files) > 1:
+        head += " (" + ", ".join(p.name for p in all_files) + ")"
+    return f"{head}: {reason}"

@@ -1,0 +1,176 @@
+"""The operations on materialized data sets: concat, select, filter, map.
+
+Each works on ``datasets.Dataset`` objects and writes any cache file it needs into the
+job's scratch folder, never into an input data set's folder.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from compose.jobspec import JobFailed
+from runner.datasets.expression import Condition, ExpressionError, compile_condition, explain_row_error
+from runner.datasets.progress import RowProgress
+from runner.datasets.template import TemplateError, check_columns, parse_template
+from runner.datasets.where import compile_where
+
+BATCH_ROWS = 1000
+
+
+def concat(datasets: Sequence[Any], direction: str):
+    from datasets import concatenate_datasets
+
+    if not datasets:
+        raise JobFailed("concat needs at least one data set in datasets")
+    if direction == "horizontal":
+        counts = [len(d) for d in datasets]
+        if len(set(counts)) > 1:
+            listed = ", ".join(f"datasets[{i}] has {c}" for i, c in enumerate(counts))
+            raise JobFailed(f"horizontal concat needs the same number of rows in every data set: {listed}")
+        seen: dict[str, int] = {}
+        for i, d in enumerate(datasets):
+            for name in d.column_names:
+                if name in seen:
+                    raise JobFailed(f"horizontal concat: column {name!r} is in datasets[{seen[name]}] "
+                                    f"and datasets[{i}]; select or rename columns first")
+                seen[name] = i
+        return concatenate_datasets(list(datasets), axis=1)
+    first = datasets[0]
+    for i, d in enumerate(datasets[1:], start=1):
+        if set(d.column_names) != set(first.column_names):
+            only_first = sorted(set(first.column_names) - set(d.column_names))
+            only_this = sorted(set(d.column_names) - set(first.column_names))
+            parts = []
+            if only_first:
+                parts.append(f"only datasets[0] has {', '.join(only_first)}")
+            if only_this:
+                parts.append(f"only datasets[{i}] has {', '.join(only_this)}")
+            raise JobFailed(f"vertical concat needs the same columns in every data set: {'; '.join(parts)}")
+        for name in first.column_names:
+            a, b = first.features[name], d.features[name]
+            if a != b:
+                raise JobFailed(f"vertical concat: column {name!r} is {_type(a)} in datasets[0] "
+                                f"and {_type(b)} in datasets[{i}]")
+    return concatenate_datasets(list(datasets), axis=0)
+
+
+def select_rows(dataset, indices: Optional[Sequence[int]]):
+    """Rows by position, in the order given; negative indices count from the end (-1 is the last)."""
+    if indices is None:
+        raise JobFailed("select with axis: rows needs indices, e.g. indices: [0, 1, 2]")
+    n = len(dataset)
+    resolved = []
+    for position, index in enumerate(indices):
+        if not -n <= index < n:
+            raise JobFailed(f"indices[{position}] is {index}, outside the data set's {n} rows "
+                            f"(valid: 0..{n - 1}, or -{n}..-1 from the end)" if n else
+                            f"indices[{position}] is {index}, but the data set has no rows")
+        resolved.append(index + n if index < 0 else index)
+    return dataset.select(resolved, keep_in_memory=True)
+
+
+def select_columns(dataset, columns: Optional[Sequence[str]]):
+    if not columns:
+        raise JobFailed("select with axis: columns needs columns, e.g. columns: [instruction, output]")
+    missing = [c for c in columns if c not in dataset.column_names]
+    if missing:
+        raise JobFailed(f"select: no column {', '.join(repr(c) for c in missing)}; "
+                        f"the columns are: {', '.join(dataset.column_names)}")
+    return dataset.select_columns(list(columns))
+
+
+def compile_filter(condition: Optional[str], where: Any, columns: Sequence[str]) -> Condition:
+    if condition and where:
+        raise JobFailed("filter takes condition or where, not both")
+    try:
+        if condition:
+            return compile_condition(condition, columns)
+        if where:
+            return compile_where(where, columns)
+    except ExpressionError as exc:
+        raise JobFailed(f"filter condition: {exc}") from None
+    raise JobFailed('filter needs a condition, e.g. condition: len(output) > 20 and input == ""')
+
+
+def filter_rows(ctx, dataset, condition: Condition, scratch: Path):
+    """Rows where the condition is true, in their order; progress is reported per batch."""
+    progress = RowProgress(ctx, "filter", len(dataset))
+    # Only the columns the condition reads are converted to Python objects.
+    names = condition.columns
+
+    def keep(*args: Any) -> list[bool]:
+        *values, indices = args
+        batch = dict(zip(names, values))
+        n = len(indices)
+        try:
+            result = [bool(v) for v in condition(batch, n)]
+        except Exception as exc:
+            where = explain_row_error(condition, batch, n, indices)
+            raise JobFailed(f"filter condition {condition.source!r} failed on "
+                            f"{where or f'a row: {type(exc).__name__}: {exc}'}") from None
+        progress.advance(n)
+        return result
+
+    if not names:
+        # A condition on no column (e.g. "True") still needs a batch of the right size.
+        constant = bool(condition({}, 1)[0])
+        out = dataset if constant else dataset.select([], keep_in_memory=True)
+        progress.advance(len(dataset))
+        progress.finish()
+        return out
+    out = dataset.filter(keep, batched=True, batch_size=BATCH_ROWS, with_indices=True,
+                         input_columns=names, cache_file_name=str(scratch / "filter.arrow"),
+                         load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "filter"))
+    progress.finish()
+    return out
+
+
+def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
+                 remove_columns: Optional[Sequence[str]], scratch: Path):
+    if template_text is None:
+        raise JobFailed("map needs a template, e.g. template: \"### Instruction:\\n{instruction}\"")
+    try:
+        template = parse_template(template_text)
+        check_columns(template, dataset.column_names)
+    except TemplateError as exc:
+        raise JobFailed(f"map {exc}") from None
+    removing = list(remove_columns or [])
+    missing = [c for c in removing if c not in dataset.column_names]
+    if missing:
+        raise JobFailed(f"map remove_columns: no column {', '.join(repr(c) for c in missing)}; "
+                        f"the columns are: {', '.join(dataset.column_names)}")
+    names = list(dict.fromkeys(template.columns))
+    positions = {name: i for i, name in enumerate(names)}
+    progress = RowProgress(ctx, "map", len(dataset))
+
+    def render(*values: Any) -> dict[str, list[str]]:
+        n = len(values[0]) if values else 0
+        batch = {name: values[positions[name]] for name in names}
+        texts = template.render(batch, n)
+        progress.advance(n)
+        return {output_column: texts}
+
+    if not names:
+        texts = template.render({}, len(dataset))
+        out = dataset.remove_columns(removing) if removing else dataset
+        if output_column in out.column_names:
+            out = out.remove_columns(output_column)
+        progress.advance(len(dataset))
+        progress.finish()
+        return out.add_column(output_column, texts)
+    out = dataset.map(render, batched=True, batch_size=BATCH_ROWS, input_columns=names,
+                      remove_columns=removing or None, cache_file_name=str(scratch / "map.arrow"),
+                      load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "map"))
+    progress.finish()
+    return out
+
+
+def _op_fingerprint(scratch: Path, op: str) -> str:
+    # Our own fingerprint names the result; this only spares the library from hashing closures.
+    return f"{scratch.name}-{op}"
+
+
+def _type(feature: Any) -> str:
+    from runner.datasets.materialize import feature_type
+
+    return feature_type(feature)

@@ -1,0 +1,79 @@
+"""``map`` templates: ``{column}`` placeholders, ``{{`` and ``}}`` for literal braces.
+
+A template is parsed once into a positional format string, and a batch is rendered with
+one ``str.format`` per row. A missing value (None) renders as an empty string.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Sequence
+
+
+class TemplateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Template:
+    source: str
+    format: str  # positional: "{0}: {1}"
+    columns: tuple[str, ...]  # the column of each position
+
+    def render(self, batch: dict[str, list], n: int) -> list[str]:
+        if not self.columns:
+            return [self.format.format()] * n
+        values = []
+        for name in self.columns:
+            column = batch[name]
+            values.append([("" if v is None else v) for v in column] if None in column else column)
+        fmt = self.format.format
+        return [fmt(*row) for row in zip(*values)]
+
+
+def parse_template(source: str) -> Template:
+    """Split a template into literal text and column placeholders.
+
+    >>> parse_template("Q: {instruction}\\nA: {output} {{raw}}").columns
+    ('instruction', 'output')
+    """
+    pieces: list[str] = []
+    columns: list[str] = []
+    i, size = 0, len(source)
+    while i < size:
+        char = source[i]
+        if char == "{" and source.startswith("{{", i):
+            pieces.append("{{")
+            i += 2
+        elif char == "}" and source.startswith("}}", i):
+            pieces.append("}}")
+            i += 2
+        elif char == "{":
+            end = source.find("}", i + 1)
+            if end < 0:
+                raise TemplateError(_at(source, i, "'{' is never closed (write {{ for a literal brace)"))
+            name = source[i + 1:end].strip()
+            if not name or "{" in name:
+                raise TemplateError(_at(source, i, "a placeholder needs a column name, e.g. {text}"))
+            pieces.append("{" + str(len(columns)) + "}")
+            columns.append(name)
+            i = end + 1
+        elif char == "}":
+            raise TemplateError(_at(source, i, "'}' without an opening '{' (write }} for a literal brace)"))
+        else:
+            pieces.append(char)
+            i += 1
+    return Template(source=source, format="".join(pieces), columns=tuple(columns))
+
+
+def check_columns(template: Template, columns: Sequence[str]) -> None:
+    missing = [name for name in dict.fromkeys(template.columns) if name not in columns]
+    if missing:
+        hints = [h for name in missing for h in difflib.get_close_matches(name, list(columns), n=1)]
+        extra = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
+        raise TemplateError(f"template placeholder {', '.join('{' + m + '}' for m in missing)} names no "
+                            f"column{extra}; the columns are: {', '.join(columns)}")
+
+
+def _at(source: str, index: int, message: str) -> str:
+    return f"template: {message} at character {index + 1}\n  {source}\n  {' ' * index}^"
