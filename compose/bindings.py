@@ -394,6 +394,11 @@ def iter_bindings(value: Any, path: str = "") -> Iterator[tuple[str, Binding]]:
             yield from iter_bindings(item, f"{path}[{index}]")
 
 
+def bindings_in(text: str) -> list[Binding]:
+    """The top-level bindings of one string (bindings inside their defaults left out)."""
+    return [piece[0] for piece in _scan(text) if isinstance(piece, tuple)]
+
+
 def parse_binding(text: str) -> Optional[Binding]:
     """The binding when ``text`` is exactly one ``${...}`` (surrounding spaces allowed), else None."""
     stripped = text.strip()

@@ -1,0 +1,318 @@
+"""A workflow's inputs, derived from the ``${input.*}`` bindings it uses (SPEC §4).
+
+The run form and ``compose run`` are built from :func:`workflow_inputs`. An input is
+used in a job's ``input:`` values, in the fields of the components its jobs use, and
+in job and workflow ``output:``. A component's ``${input.X}`` that its job fills with
+``input: {X: ...}`` belongs to the job, not to the workflow; a component field that
+the job's input overrides is not read at all.
+"""
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Literal, Mapping, Optional, Union
+
+from compose.bindings import (
+    Binding, BindingError, Hint, SelectHint, SliderHint, bindings_in, convert,
+)
+from compose.errors import ComposeError, Problem
+from compose.graph import did_you_mean
+from compose.schema.components import COMPONENT_TYPES
+from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
+
+_NONE = type(None)
+
+
+def field_type(component_type: str, name: str) -> Optional[str]:
+    """The binding type (text, number, integer, boolean, json) of a canonical field."""
+    annotation = _annotation(component_type, name)
+    if annotation is None:
+        return None
+    if annotation is bool:
+        return "boolean"
+    if annotation is int:
+        return "integer"
+    if annotation is float:
+        return "number"
+    if annotation is str or typing.get_origin(annotation) is Literal:
+        return "text"
+    return "json"
+
+
+def field_hint(component_type: str, name: str) -> Optional[Hint]:
+    """A select hint listing the allowed values of an enumerated field (optimizer, axis...)."""
+    annotation = _annotation(component_type, name)
+    if annotation is not None and typing.get_origin(annotation) is Literal:
+        return SelectHint(tuple(str(option) for option in typing.get_args(annotation)))
+    return None
+
+
+def _annotation(component_type: str, name: str) -> Any:
+    model = COMPONENT_TYPES.get(component_type)
+    if model is None or name not in model.model_fields:
+        return None
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not _NONE]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+class InputError(ComposeError):
+    """Run inputs that do not fit the workflow; ``problems`` has one entry per input."""
+
+    def __str__(self) -> str:
+        count = len(self.errors)
+        head = f"{count} problem{'s' if count != 1 else ''} with the inputs"
+        return "\n".join([head, *(f"  {p.path}: {p.message}" for p in self.problems)])
+
+
+@dataclass
+class InputSpec:
+    """One workflow input: what the run form shows and ``compose run`` accepts."""
+
+    name: str
+    type: str = "text"
+    default: Any = None
+    required: bool = True
+    hint: Optional[Hint] = None
+    used_by: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "default": self.default,
+                "required": self.required, "hint": self.hint.to_dict() if self.hint else None,
+                "used_by": list(self.used_by)}
+
+
+@dataclass
+class _Use:
+    binding: Binding
+    path: str
+    type: str
+    hint: Optional[Hint]
+    explicit: bool
+
+
+def workflow_inputs(doc: ComposeFile, workflow_id: Optional[str] = None) -> list[InputSpec]:
+    """The inputs the workflow reads, in order of first use.
+
+    Raises :class:`ComposeError` when there is no such workflow.
+    """
+    workflow = _workflow(doc, workflow_id)
+    w_index = doc.workflows.index(workflow)
+    uses: list[_Use] = []
+    for j, job in enumerate(workflow.jobs):
+        path = f"workflows[{w_index}].jobs[{j}]"
+        component = doc.component(job.component)
+        uses += _job_input_uses(job, component, path)
+        if component is not None:
+            c_index = doc.components.index(component)
+            uses += _component_uses(job, component, f"components[{c_index}]")
+        uses += _uses_in(job.output, f"{path}.output", None, None)
+    uses += _uses_in(workflow.output, f"workflows[{w_index}].output", None, None)
+    return _merge(uses)
+
+
+def _workflow(doc: ComposeFile, workflow_id: Optional[str]) -> Workflow:
+    workflow = doc.workflow(workflow_id)
+    if workflow is None:
+        ids = [w.id for w in doc.workflows]
+        if workflow_id is None:
+            message = ("the file has no workflow" if not ids else
+                       "the file has several workflows; name one of " + ", ".join(ids))
+        else:
+            message = f"no workflow `{workflow_id}`" + did_you_mean(workflow_id, ids)
+        raise ComposeError([Problem("workflows", message)])
+    return workflow
+
+
+def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> list[_Use]:
+    ctype = component.type if component else ""
+    reads = _component_read_types(component, job) if component else {}
+    uses: list[_Use] = []
+    for key, value in job.input.items():
+        if field_type(ctype, key) is not None:
+            type_, hint = field_type(ctype, key), field_hint(ctype, key)
+        else:
+            type_, hint = reads.get(key, (None, None))
+        uses += _uses_in(value, f"{path}.input.{key}", type_, hint)
+    return uses
+
+
+def _component_values(job: Job, component: ComponentDoc) -> dict[str, Any]:
+    """The component's fields a job uses: the chosen action's over the base fields."""
+    values = dict(component.fields)
+    action = job.method or component.default_action
+    if action and action in component.actions:
+        values.update(component.actions[action])
+    return values
+
+
+def _component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[Optional[str], Optional[Hint]]]:
+    """``${input.X}`` the component reads as a whole field value -> that field's type and hint."""
+    found: dict[str, tuple[Optional[str], Optional[Hint]]] = {}
+    for name, value in _component_values(job, component).items():
+        if not isinstance(value, str):
+            continue
+        try:
+            bindings = bindings_in(value)
+        except BindingError:
+            continue
+        if len(bindings) == 1 and bindings[0].raw == value.strip() and bindings[0].name:
+            b = bindings[0]
+            found.setdefault(b.name, (b.type or field_type(component.type, name),
+                                      b.hint or field_hint(component.type, name)))
+    return found
+
+
+def _component_uses(job: Job, component: ComponentDoc, base: str) -> list[_Use]:
+    uses: list[_Use] = []
+    for name, value in _component_values(job, component).items():
+        if name in job.input:
+            continue  # the job's input overrides this field; its bindings are never read
+        for use in _uses_in(value, f"{base}.{name}", field_type(component.type, name),
+                            field_hint(component.type, name)):
+            if use.binding.name not in job.input:
+                uses.append(use)
+    return uses
+
+
+def _uses_in(value: Any, path: str, type_: Optional[str], hint: Optional[Hint]) -> list[_Use]:
+    """``${input.*}`` uses in a value that fills a field of ``type_`` (None: unknown)."""
+    if isinstance(value, Mapping):
+        return [u for k, v in value.items() for u in _uses_in(v, f"{path}.{k}", "json", None)]
+    if isinstance(value, list):
+        return [u for i, v in enumerate(value) for u in _uses_in(v, f"{path}[{i}]", "json", None)]
+    if not isinstance(value, str):
+        return []
+    try:
+        bindings = bindings_in(value)
+    except BindingError:
+        return []  # reported by compose.graph.workflow_problems
+    whole = len(bindings) == 1 and bindings[0].raw == value.strip()
+    uses: list[_Use] = []
+    for binding in bindings:
+        uses += _binding_uses(binding, path, type_ if whole else "text", hint if whole else None)
+    return uses
+
+
+def _binding_uses(binding: Binding, path: str, type_: Optional[str],
+                  hint: Optional[Hint]) -> list[_Use]:
+    uses: list[_Use] = []
+    wanted = binding.type or type_
+    if binding.source == "input" and binding.name and len(binding.path) == 1:
+        uses.append(_Use(binding, path, wanted or "text", binding.hint or hint,
+                         explicit=binding.type is not None))
+    elif binding.source == "input" and binding.name:
+        uses.append(_Use(binding, path, "json", None, explicit=False))
+    if binding.default is not None and not binding.default_quoted:
+        try:
+            inner = bindings_in(binding.default)
+        except BindingError:
+            inner = []
+        inner_whole = len(inner) == 1 and inner[0].raw == binding.default
+        for nested in inner:
+            uses += _binding_uses(nested, path, wanted if inner_whole else "text",
+                                  (binding.hint or hint) if inner_whole else None)
+    return uses
+
+
+def _merge(uses: Iterable[_Use]) -> list[InputSpec]:
+    specs: dict[str, InputSpec] = {}
+    explicit: set[str] = set()
+    for use in uses:
+        name = use.binding.name or ""
+        spec = specs.get(name)
+        if spec is None:
+            spec = specs[name] = InputSpec(name=name, type=use.type, hint=use.hint, required=False)
+        elif use.explicit and name not in explicit:
+            spec.type, spec.hint = use.type, use.hint or spec.hint
+        elif spec.hint is None and use.hint is not None:
+            spec.hint = use.hint
+        if use.explicit:
+            explicit.add(name)
+        if use.binding.default is None:
+            spec.required = True
+        elif spec.default is None and not _has_binding(use.binding):
+            try:
+                spec.default = convert(use.binding.default, spec.type)
+            except BindingError:
+                spec.default = use.binding.default
+        if use.path not in spec.used_by:
+            spec.used_by.append(use.path)
+    for spec in specs.values():
+        if spec.required:
+            spec.default = None
+    return list(specs.values())
+
+
+def _has_binding(binding: Binding) -> bool:
+    if binding.default is None or binding.default_quoted:
+        return False
+    try:
+        return bool(bindings_in(binding.default))
+    except BindingError:
+        return True
+
+
+# --- values from a form or the command line -------------------------------------------
+
+def coerce_inputs(specs: list[InputSpec], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values for the inputs given in ``raw`` (strings from a form or CLI, or JSON values).
+
+    Inputs left out (or given as an empty string) keep their binding's default; a
+    required one is an error. Raises :class:`InputError` listing every bad value.
+    """
+    problems = input_problems(specs, raw)
+    if problems:
+        raise InputError(problems)
+    by_name = {spec.name: spec for spec in specs}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if _blank(value):
+            continue
+        values[name] = convert(value, by_name[name].type, f"input `{name}`")
+    return values
+
+
+def input_problems(specs: list[InputSpec], raw: Mapping[str, Any]) -> list[Problem]:
+    """Every problem with ``raw``: unknown names, missing required inputs, bad values."""
+    by_name = {spec.name: spec for spec in specs}
+    problems: list[Problem] = []
+    for name in raw:
+        if name not in by_name:
+            takes = ", ".join(by_name) or "no inputs"
+            problems.append(Problem(f"inputs.{name}", f"unknown input `{name}`"
+                                    + did_you_mean(name, by_name) + f"; this workflow takes: {takes}"))
+    for spec in specs:
+        value = raw.get(spec.name)
+        if spec.name not in raw or _blank(value):
+            if spec.required:
+                problems.append(Problem(f"inputs.{spec.name}", f"input `{spec.name}` is required "
+                                        f"({spec.type}; used by {', '.join(spec.used_by)})"))
+            continue
+        try:
+            typed = convert(value, spec.type, f"input `{spec.name}`")
+        except BindingError as exc:
+            problems.append(Problem(f"inputs.{spec.name}", str(exc)))
+            continue
+        message = _hint_problem(spec, typed)
+        if message:
+            problems.append(Problem(f"inputs.{spec.name}", message))
+    return problems
+
+
+def _hint_problem(spec: InputSpec, value: Any) -> Optional[str]:
+    if isinstance(spec.hint, SelectHint) and str(value) not in spec.hint.options:
+        return (f"input `{spec.name}`: {value!r} is not one of {', '.join(spec.hint.options)}"
+                + did_you_mean(str(value), spec.hint.options))
+    if isinstance(spec.hint, SliderHint) and isinstance(value, (int, float)):
+        if not spec.hint.min <= value <= spec.hint.max:
+            return f"input `{spec.name}`: {value} is outside {spec.hint.min}..{spec.hint.max}"
+    return None
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
