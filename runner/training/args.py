@@ -1,0 +1,147 @@
+"""Our trainer fields -> ``SFTConfig`` / ``TrainingArguments``: the one place the mapping lives.
+
+trl's ``SFTConfig`` has opinions of its own (``bf16=True``, ``gradient_checkpointing=True``);
+every such field is set here explicitly from the compose file so the YAML means the same
+thing under both trainers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from compose.schema.components import TrainerComponent
+from runner.training import optimizers
+from runner.training.errors import ConfigProblem
+
+
+@dataclass
+class Hardware:
+    cuda: bool
+    bf16_supported: bool
+
+    @classmethod
+    def detect(cls) -> "Hardware":
+        import torch
+
+        cuda = torch.cuda.is_available()
+        return cls(cuda=cuda, bf16_supported=torch.cuda.is_bf16_supported() if cuda else True)
+
+
+def check_precision(cfg: TrainerComponent, hw: Hardware) -> None:
+    """Refuse a precision the hardware lacks. On CPU both run as autocast (``use_cpu``)."""
+    if cfg.bf16 and hw.cuda and not hw.bf16_supported:
+        raise ConfigProblem("bf16", "this GPU has no bfloat16 support (it needs Ampere or newer); "
+                                    "use fp16: true instead")
+
+
+def scheduler_kwargs(cfg: TrainerComponent, total_steps: int | None) -> dict[str, Any]:
+    """``lr_scheduler_kwargs`` with the defaults a scheduler cannot start without."""
+    kwargs = dict(cfg.lr_scheduler_kwargs or {})
+    kind = cfg.lr_scheduler_type
+    if kind == "cosine_with_min_lr" and "min_lr" not in kwargs and "min_lr_rate" not in kwargs:
+        kwargs["min_lr_rate"] = 0.1
+    if kind == "warmup_stable_decay" and "num_decay_steps" not in kwargs and "num_stable_steps" not in kwargs:
+        # Decay over the last 10% of the steps left after warmup.
+        after_warmup = max(1, (total_steps or 1) - cfg.warmup_steps)
+        kwargs["num_decay_steps"] = max(1, math.ceil(after_warmup * 0.1))
+    return kwargs
+
+
+def check_scheduler(cfg: TrainerComponent, has_eval: bool) -> None:
+    if cfg.lr_scheduler_type == "reduce_lr_on_plateau" and not has_eval:
+        raise ConfigProblem("lr_scheduler_type", "reduce_lr_on_plateau lowers the learning rate when the eval "
+                                                 "loss stops improving, so it needs eval_dataset (and eval_steps)")
+
+
+def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw: Hardware,
+                  target_modules: list[str] | None) -> dict[str, Any]:
+    """Keyword arguments shared by ``TrainingArguments`` and ``SFTConfig``."""
+    eval_strategy = "no"
+    if has_eval:
+        eval_strategy = "steps" if cfg.eval_steps else "epoch"
+    kwargs: dict[str, Any] = {
+        "output_dir": output_dir,
+        "learning_rate": cfg.learning_rate,
+        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        "per_device_eval_batch_size": cfg.per_device_eval_batch_size,
+        "num_train_epochs": cfg.num_epochs,
+        "max_steps": cfg.max_steps if cfg.max_steps > 0 else -1,
+        "optim": optimizers.transformers_name(cfg.optimizer),
+        "optim_args": optimizers.optim_args_string(cfg.optimizer_args),
+        "optim_target_modules": target_modules,
+        "lr_scheduler_type": cfg.lr_scheduler_type,
+        # Completed by ``finish_scheduler_kwargs`` once the step count is known.
+        "lr_scheduler_kwargs": dict(cfg.lr_scheduler_kwargs or {}),
+        "warmup_steps": cfg.warmup_steps,
+        "weight_decay": cfg.weight_decay,
+        "max_grad_norm": cfg.max_grad_norm,
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        "eval_strategy": eval_strategy,
+        "eval_steps": cfg.eval_steps if has_eval else None,
+        "save_strategy": "steps" if cfg.save_steps else "no",
+        "save_steps": cfg.save_steps or 500,
+        "logging_strategy": "steps",
+        "logging_steps": cfg.logging_steps,
+        # transformers 5 renamed gradient_* to activation_checkpointing*; trl's config still
+        # defaults the old name to True, so both are set.
+        "activation_checkpointing": cfg.gradient_checkpointing,
+        "gradient_checkpointing": cfg.gradient_checkpointing,
+        # Non-reentrant checkpointing also works when only adapter weights need grads.
+        "activation_checkpointing_kwargs": {"use_reentrant": False} if cfg.gradient_checkpointing else None,
+        "fp16": cfg.fp16,
+        "bf16": cfg.bf16,
+        "use_cpu": not hw.cuda,
+        "seed": cfg.seed,
+        "data_seed": cfg.seed,
+        "report_to": ["tensorboard"],
+        "disable_tqdm": True,
+        "save_only_model": False,
+    }
+    if cfg.lr_scheduler_type == "reduce_lr_on_plateau":
+        kwargs["metric_for_best_model"] = "eval_loss"
+        kwargs["greater_is_better"] = False
+    return kwargs
+
+
+def sft_config(cfg: TrainerComponent, *, text_field: str | None, prompt_completion: bool,
+               **common: Any):
+    from trl import SFTConfig
+
+    kwargs = common_kwargs(cfg, **common)
+    kwargs.update(
+        max_length=cfg.max_seq_length,
+        packing=cfg.packing,
+        dataset_text_field=text_field or "text",
+        # Prompt/response rows: the loss covers the response tokens only.
+        completion_only_loss=True if prompt_completion else None,
+        assistant_only_loss=False,
+        dataset_num_proc=None,
+    )
+    return _build(SFTConfig, kwargs)
+
+
+def training_arguments(cfg: TrainerComponent, **common: Any):
+    from transformers import TrainingArguments
+
+    kwargs = common_kwargs(cfg, **common)
+    kwargs["remove_unused_columns"] = True
+    return _build(TrainingArguments, kwargs)
+
+
+def _build(cls: type, kwargs: dict[str, Any]):
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:
+        raise ConfigProblem("training arguments", str(exc)) from exc
+
+
+def finish_scheduler_kwargs(trainer: Any, cfg: TrainerComponent) -> None:
+    """Fill scheduler defaults that depend on the real number of optimizer steps."""
+    args = trainer.args
+    total = args.max_steps if args.max_steps and args.max_steps > 0 else None
+    if total is None:
+        batches = len(trainer.get_train_dataloader())
+        per_epoch = max(1, batches // args.gradient_accumulation_steps)
+        total = math.ceil(per_epoch * args.num_train_epochs)
+    args.lr_scheduler_kwargs = scheduler_kwargs(cfg, total)

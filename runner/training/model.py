@@ -1,0 +1,187 @@
+"""Loading the base model and tokenizer; quantization (QLoRA) and the LoRA adapter."""
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from compose.schema.components import TrainerComponent
+from runner.training.errors import ConfigProblem
+
+HUB_PROBE_TIMEOUT_S = 3.0
+_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "c_attn", "qkv_proj",
+              "Wqkv", "wq", "wk", "wv", "wo")
+
+
+@dataclass
+class ModelSource:
+    """Where ``model:`` (or ``tokenizer:``) points: a local folder or a hub id."""
+
+    name: str
+    local: bool
+    local_files_only: bool = False
+
+    @property
+    def location(self) -> str:
+        return self.name
+
+
+def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to the hub endpoint opens within ``timeout`` seconds."""
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def go_offline() -> None:
+    """Make every later hub call use the local cache only (and fail at once, not after retries)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        from huggingface_hub import constants
+
+        constants.HF_HUB_OFFLINE = True
+    except ImportError:
+        pass
+
+
+def resolve_source(value: str, field: str, resolve_path: Any) -> ModelSource:
+    """A local folder (relative paths against the compose file's folder) or a hub id."""
+    path = resolve_path(value)
+    if path.is_dir():
+        return ModelSource(str(path), local=True)
+    if value.startswith((".", "/", "~")) or value.count("/") > 1 or path.is_file():
+        raise ConfigProblem(field, f"folder {value!r} not found (looked in {path})")
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    if not offline and not hub_reachable():
+        go_offline()
+        offline = True
+    return ModelSource(value, local=False, local_files_only=offline)
+
+
+def _offline_failure(source: ModelSource, field: str, exc: Exception) -> ConfigProblem:
+    return ConfigProblem(field, f"{source.name!r} is not a local folder and the Hugging Face Hub cannot be "
+                                f"reached from this machine, and it is not in the local cache either "
+                                f"({type(exc).__name__}). Point {field}: at a folder holding the model, "
+                                f"or download it where there is network and copy the folder here.")
+
+
+def load_tokenizer(cfg: TrainerComponent, model_source: ModelSource, resolve_path: Any, token: str | None):
+    from transformers import AutoTokenizer
+
+    source = resolve_source(cfg.tokenizer, "tokenizer", resolve_path) if cfg.tokenizer else model_source
+    field = "tokenizer" if cfg.tokenizer else "model"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.location, local_files_only=source.local_files_only,
+                                                  token=token)
+    except OSError as exc:
+        if source.local_files_only:
+            raise _offline_failure(source, field, exc) from exc
+        raise ConfigProblem(field, f"cannot load a tokenizer from {source.name!r}: {exc}") from exc
+    if cfg.chat_template:
+        tokenizer.chat_template = read_chat_template(cfg.chat_template, resolve_path)
+    if tokenizer.pad_token is None:
+        # Batches need a pad token; the end-of-text token is the usual stand-in.
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
+    return tokenizer
+
+
+def read_chat_template(value: str, resolve_path: Any) -> str:
+    """The template itself when the value is Jinja, else the text of the file it names."""
+    if "{%" in value or "{{" in value:
+        return value
+    path = resolve_path(value)
+    if not path.is_file():
+        raise ConfigProblem("chat_template", f"{value!r} is neither a Jinja template nor a file ({path} not found)")
+    return path.read_text(encoding="utf-8")
+
+
+def quantization_config(cfg: TrainerComponent):
+    """bitsandbytes settings for ``quantization`` (nf4, int4 = bitsandbytes fp4, int8)."""
+    if not cfg.quantization:
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if cfg.quantization == "int8":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    dtype_name = cfg.bnb_4bit_compute_dtype or ("bfloat16" if cfg.bf16 else "float16" if cfg.fp16 else "float32")
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4" if cfg.quantization == "nf4" else "fp4",
+        bnb_4bit_compute_dtype=getattr(torch, dtype_name),
+        bnb_4bit_use_double_quant=bool(cfg.bnb_4bit_use_double_quant),
+    )
+
+
+def load_model(cfg: TrainerComponent, source: ModelSource, token: str | None, **extra: Any):
+    """The base model for the task; ``extra`` goes to ``from_pretrained`` (labels for classification)."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    auto = AutoModelForCausalLM if cfg.task == "sft" else AutoModelForSequenceClassification
+    quant = quantization_config(cfg)
+    kwargs: dict[str, Any] = dict(extra)
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+    try:
+        model = auto.from_pretrained(source.location, local_files_only=source.local_files_only, token=token,
+                                     **kwargs)
+    except OSError as exc:
+        if source.local_files_only:
+            raise _offline_failure(source, "model", exc) from exc
+        raise ConfigProblem("model", f"cannot load {source.name!r}: {exc}") from exc
+    except ImportError as exc:  # bitsandbytes missing or unusable
+        raise ConfigProblem("quantization", str(exc)) from exc
+    if quant is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False} if cfg.gradient_checkpointing else None)
+    return model
+
+
+def attention_modules(model: Any) -> list[str]:
+    import torch
+
+    found = {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+             if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in _ATTENTION}
+    if not found:
+        raise ConfigProblem("lora_target_modules", "no attention projections found in this model; "
+                                                   "list the layers to adapt (or use all-linear)")
+    return sorted(found)
+
+
+def apply_lora(model: Any, cfg: TrainerComponent):
+    """Wrap ``model`` with a LoRA adapter built from the ``lora_*`` fields."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    lora = cfg.effective_lora
+    targets = lora["target_modules"] or attention_modules(model)
+    config = LoraConfig(
+        r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], bias=lora["bias"],
+        target_modules=targets,
+        task_type=TaskType.CAUSAL_LM if cfg.task == "sft" else TaskType.SEQ_CLS,
+    )
+    if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()
+    try:
+        return get_peft_model(model, config)
+    except ValueError as exc:
+        raise ConfigProblem("lora_target_modules", str(exc)) from exc
+
+
+def hf_token(env: dict[str, str]) -> str | None:
+    return env.get("HF_TOKEN") or os.environ.get("HF_TOKEN") or None
+
+
+def count_parameters(model: Any) -> tuple[int, int]:
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total

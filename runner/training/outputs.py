@@ -1,0 +1,80 @@
+"""What a finished (or resumed) training leaves behind, and the job's model reference."""
+from __future__ import annotations
+
+import json
+import platform
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from compose.jobspec import MODEL_REF_TYPE
+
+CONFIG_FILE = "compose-config.json"
+VERSIONS_FILE = "versions.json"
+PACKAGES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "bitsandbytes")
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def checkpoints(output_dir: Path) -> list[Path]:
+    """``checkpoint-N`` folders in ``output_dir``, oldest step first."""
+    if not output_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in output_dir.iterdir()
+             if p.is_dir() and (m := _CHECKPOINT.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def resolve_resume(value: str | None, output_dir: Path, resolve_path: Callable[[str], Path]) -> Path | None:
+    """The checkpoint to resume from: ``latest`` is the newest in output_dir (None if there is none)."""
+    from runner.training.errors import ConfigProblem
+
+    if not value:
+        return None
+    if value == "latest":
+        found = checkpoints(output_dir)
+        return found[-1] if found else None
+    path = resolve_path(value)
+    if not path.is_dir():
+        raise ConfigProblem("resume_from_checkpoint", f"checkpoint folder {value!r} not found (looked in {path})")
+    if not (path / "trainer_state.json").is_file():
+        raise ConfigProblem("resume_from_checkpoint", f"{path} is not a training checkpoint "
+                                                      "(no trainer_state.json in it)")
+    return path
+
+
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def write_run_files(output_dir: Path, config: dict[str, Any], redact: Callable[[str], str]) -> list[Path]:
+    """The resolved compose config (secrets redacted) and package versions beside the model."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    config_path = output_dir / CONFIG_FILE
+    config_path.write_text(redact(json.dumps(config, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
+    versions_path = output_dir / VERSIONS_FILE
+    versions_path.write_text(json.dumps(package_versions(), indent=2) + "\n", encoding="utf-8")
+    return [config_path, versions_path]
+
+
+def model_reference(output_dir: Path, *, global_step: int, adapter: bool, metrics: dict[str, float],
+                    checkpoint_paths: list[Path]) -> dict[str, Any]:
+    return {
+        "type": MODEL_REF_TYPE,
+        "output_dir": str(output_dir.resolve()),
+        "global_step": global_step,
+        "adapter": adapter,
+        "metrics": metrics,
+        "checkpoints": [str(p.resolve()) for p in checkpoint_paths],
+    }
+
+
+def tensorboard_dir(output_dir: Path) -> Path:
+    return output_dir / "runs"
