@@ -19,7 +19,7 @@ from compose.errors import ComposeError, Problem
 from training import notify
 from training.actions.errors import InvalidTransition, RunRefused
 from training.models import ComposeDocument, Run, RunEvent, RunStatus, Workspace
-from training.actions.derived import apply_event
+from training.actions.derived import apply_event, json_safe
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +154,7 @@ def record_event(run: Run, event: ev.Event) -> RunEvent:
         ts = event.get("ts")
         when = (datetime.fromtimestamp(ts, tz=dt_timezone.utc)
                 if isinstance(ts, (int, float)) else timezone.now())
+        event = json_safe(event)
         row = RunEvent.objects.create(run_id=run.pk, seq=seq, type=str(event.get("type", "log")),
                                       job_id=str(event.get("job") or ""), payload=event, ts=when)
         apply_event(run.pk, event)

@@ -1,0 +1,99 @@
+"""Settings read the environment strictly: a bad value stops start-up naming the variable."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from compose_web.env import env_bool, env_float, env_int, env_list, env_path, env_str
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("raw,expected", [("1", True), ("yes", True), ("On", True), ("TRUE", True),
+                                          ("0", False), ("no", False), ("off", False), ("", False)])
+def test_env_bool_accepts_the_usual_spellings(raw, expected):
+    assert env_bool("DEBUG", default=not expected, environ={"DEBUG": raw}) is expected
+
+
+def test_env_bool_refuses_anything_else_naming_the_variable():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe'"):
+        env_bool("DEBUG", environ={"DEBUG": "maybe"})
+
+
+def test_unset_variables_take_the_default():
+    assert env_bool("X", True, environ={}) is True
+    assert env_int("X", 7, environ={}) == 7
+    assert env_str("X", "d", environ={}) == "d"
+    assert env_list("X", ["a"], environ={}) == ["a"]
+    assert env_path("X", Path("var"), environ={}, base=Path("/srv")) == Path("/srv/var")
+
+
+def test_env_int_and_float_refuse_bad_numbers():
+    with pytest.raises(ImproperlyConfigured, match="HUEY_WORKERS='two'"):
+        env_int("HUEY_WORKERS", 1, environ={"HUEY_WORKERS": "two"})
+    with pytest.raises(ImproperlyConfigured, match="minimum of 1"):
+        env_int("HUEY_WORKERS", 1, environ={"HUEY_WORKERS": "0"}, minimum=1)
+    with pytest.raises(ImproperlyConfigured, match="COMPOSE_HEARTBEAT_S"):
+        env_float("COMPOSE_HEARTBEAT_S", 3.0, environ={"COMPOSE_HEARTBEAT_S": "soon"})
+    assert env_float("P", 1.0, environ={"P": "0.25"}) == 0.25
+
+
+def test_env_list_splits_on_commas_and_refuses_empty_items():
+    assert env_list("ALLOWED_HOSTS", environ={"ALLOWED_HOSTS": "a.org, b.org"}) == ["a.org", "b.org"]
+    with pytest.raises(ImproperlyConfigured, match="empty item"):
+        env_list("ALLOWED_HOSTS", environ={"ALLOWED_HOSTS": "a.org,,b.org"})
+
+
+def test_env_path_resolves_relative_values_against_the_base():
+    assert env_path("P", Path("x"), environ={"P": "data/w"}, base=Path("/srv")) == Path("/srv/data/w")
+    assert env_path("P", Path("x"), environ={"P": "/abs"}, base=Path("/srv")) == Path("/abs")
+
+
+def _settings_in_subprocess(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    code = (
+        "import json, compose_web.settings as s; "
+        "print(json.dumps({'db': s.DATABASES['default']['ENGINE'], 'opts': s.DATABASES['default'].get('OPTIONS', {}),"
+        " 'huey': s.HUEY['huey_class'], 'immediate': s.HUEY['immediate'],"
+        " 'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'storage': str(s.COMPOSE_STORAGE_DIR),"
+        " 'mw': s.MIDDLEWARE}, default=str))"
+    )
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "HUEY_IMMEDIATE", "COMPOSE_STORAGE_DIR")}
+    clean.update({"COMPOSE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test", **env})
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_bare_clone_runs_on_sqlite_wal_and_huey_on_sqlite(tmp_path):
+    proc = _settings_in_subprocess(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    conf = json.loads(proc.stdout)
+    assert conf["db"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in conf["opts"]["init_command"]
+    assert "busy_timeout" in conf["opts"]["init_command"]
+    assert conf["huey"] == "huey.SqliteHuey" and conf["immediate"] is False
+    assert conf["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert conf["storage"] == str(tmp_path / "var" / "storage")
+    assert "django.contrib.auth.middleware.LoginRequiredMiddleware" in conf["mw"]
+
+
+def test_database_and_redis_urls_switch_to_postgres_and_redis(tmp_path):
+    proc = _settings_in_subprocess(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+                                   REDIS_URL="redis://127.0.0.1:6379/0", HUEY_IMMEDIATE="1")
+    assert proc.returncode == 0, proc.stderr
+    conf = json.loads(proc.stdout)
+    assert conf["db"] == "django.db.backends.postgresql"
+    assert conf["huey"] == "huey.PriorityRedisHuey" and conf["immediate"] is True
+    assert conf["layer"] == "channels_redis.core.RedisChannelLayer"
+
+
+def test_a_bad_debug_value_stops_start_up(tmp_path):
+    proc = _settings_in_subprocess(tmp_path, DEBUG="maybe")
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr and "DEBUG='maybe'" in proc.stderr
