@@ -9,6 +9,8 @@ from compose.errors import ComposeError, Problem
 
 def jsonable(value: Any) -> Any:
     """Dataclasses and pydantic models from the compose core as plain JSON values."""
+    if hasattr(value, "to_dict") and not isinstance(value, type):
+        return jsonable(value.to_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(dataclasses.asdict(value))
     if hasattr(value, "model_dump"):

@@ -32,7 +32,7 @@ def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
     engine's preflight finds (a trainer without a base model, remote code not allowed).
     """
     from compose.engine import preflight
-    from compose.inputs import coerce_inputs
+    from compose.inputs import coerce_inputs, workflow_inputs
     from compose.loader import load_compose
 
     try:
@@ -46,7 +46,7 @@ def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
         raise RunRefused([Problem("workflows", f"no {wanted}; this file has: {known}")])
     problems: list[Problem] = []
     try:
-        values = coerce_inputs(doc, workflow.id, inputs)
+        values = coerce_inputs(workflow_inputs(doc, workflow.id), inputs)
     except ComposeError as exc:
         problems.extend(exc.errors)
         values = dict(inputs)
