@@ -246,10 +246,6 @@ def _datasets_action(out: Normalized, action: dict[str, Any], path: RelPath, fie
         if key == "path" and method == "load" and isinstance(value, str) and value in FILE_BUILDERS:
             _put(out, fields, origins, "provider", "local", Origin(sub, exact=False))
             _put(out, fields, origins, "loader", value, Origin(sub, exact=False))
-        elif key == "path" and method == "load":
-            if "provider" not in action:
-                _put(out, fields, origins, "provider", "huggingface", Origin(sub, exact=False))
-            _put(out, fields, origins, "path", value, Origin(sub))
         elif key in DATASETS_FIELDS:
             _put(out, fields, origins, key, value, Origin(sub))
         else:

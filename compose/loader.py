@@ -18,8 +18,9 @@ from compose.dialects import (
     JOB_KEYS, WORKFLOW_KEYS, Normalized, normalize_component, normalize_job, suggest,
 )
 from compose.errors import ComposeError, Problem
+from compose.graph import workflow_problems
 from compose.schema.checks import check_component, check_field, check_fields, contains_binding
-from compose.schema.components import COMPONENT_TYPES, DATASET_METHODS, DatasetsComponent
+from compose.schema.components import COMPONENT_TYPES, DatasetsComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.yamlio.paths import join, split
 from compose.yamlio.reader import ReadResult, read_yaml
@@ -251,7 +252,6 @@ def _workflow(raw: Any, path: str, singular: bool, doc: ComposeFile, result: Par
         job = _job(raw_job, join(path, "jobs", index), workflow_id, doc, result, out)
         if job is not None:
             jobs.append(job)
-    _duplicates([(j.id, result.jobs[(workflow_id, j.id)].path) for j in jobs], "job", out)
     values = {k: v for k, v in raw.items() if k in WORKFLOW_KEYS and k != "jobs"}
     try:
         return Workflow(jobs=jobs, **values)
@@ -286,22 +286,11 @@ def _job(raw: Any, path: str, workflow_id: str, doc: ComposeFile, result: ParseR
 
 def _job_against_component(job: Job, component: ComponentDoc, path: str, method_key: str,
                            out: _Collector) -> None:
-    where = join(path, method_key)
-    if component.type == "datasets":
-        if component.actions:
-            if job.method is None:
-                if component.default_action is None and len(component.actions) > 1:
-                    out.error(path, f"component {component.id} has several actions "
-                                    f"({', '.join(component.actions)}): choose one with action:")
-            elif job.method not in component.actions and not contains_binding(job.method):
-                out.error(where, f"component {component.id} has no action {job.method}"
-                                 f"{suggest(job.method, component.actions)}; "
-                                 f"its actions: {', '.join(component.actions)}")
-        elif job.method is not None and not contains_binding(job.method) and job.method not in DATASET_METHODS:
-            out.error(where, f"unknown datasets method {job.method!r}{suggest(job.method, DATASET_METHODS)}; "
-                             f"valid: {', '.join(DATASET_METHODS)}")
-    elif job.method not in (None, "train"):
-        out.error(where, f"a {component.type} job takes no {method_key}: (got {job.method!r})")
+    # Method names are the graph checks' business; which action runs when none is named is ours.
+    if component.type == "datasets" and component.actions and job.method is None:
+        if component.default_action is None and len(component.actions) > 1:
+            out.error(path, f"component {component.id} has several actions "
+                            f"({', '.join(component.actions)}): choose one with action:")
     model = COMPONENT_TYPES[component.type]
     # An input key that names a component field overrides it: check literal values now.
     for key, value in job.input.items():
@@ -328,14 +317,8 @@ def _pydantic_problems(exc: ValidationError, path: str, out: _Collector,
 
 def _graph_problems(result: ParseResult, source: str) -> list[Problem]:
     """Problems of the job graph (cycles, unknown jobs, missing depends_on ...)."""
-    doc = result.file
-    assert doc is not None
-    try:
-        from compose.graph import workflow_problems
-    except ImportError:
-        problems = _reference_problems(doc)
-    else:
-        problems = list(workflow_problems(doc))
+    assert result.file is not None
+    problems = workflow_problems(result.file)
     for problem in problems:
         problem.source = problem.source or source
         problem.path = written_path(result, problem.path)
@@ -370,28 +353,18 @@ def written_path(result: ParseResult, path: str) -> str:
         return join(base, *rest)
     if head == "components" and index < len(doc.components) and index < len(result.components):
         layout = result.components[index]
+        norm = layout.normalized
+        if len(rest) >= 2 and rest[0] == "actions" and rest[1] in norm.action_index:
+            action_id = rest[1]
+            base = join(layout.path, "actions", norm.action_index[action_id])
+            tail = rest[2:]
+            if tail and isinstance(tail[0], str) and tail[0] in norm.action_origins[action_id]:
+                return join(layout.path, *norm.action_origins[action_id][tail[0]].path, *tail[1:])
+            return join(base, *tail)
         if rest and isinstance(rest[0], str) and rest[0] in layout.normalized.origins:
             return join(layout.path, *layout.normalized.origins[rest[0]].path, *rest[1:])
         return join(layout.path, *rest)
     return path
-
-
-def _reference_problems(doc: ComposeFile) -> list[Problem]:
-    """Unknown components and jobs, used until the graph checks are available."""
-    problems: list[Problem] = []
-    for w_index, workflow in enumerate(doc.workflows):
-        job_ids = {j.id for j in workflow.jobs}
-        for j_index, job in enumerate(workflow.jobs):
-            path = join("workflows", w_index, "jobs", j_index)
-            if doc.component(job.component) is None:
-                ids = [c.id for c in doc.components]
-                problems.append(Problem(join(path, "component"),
-                                        f"unknown component {job.component}{suggest(job.component, ids)}"))
-            for d_index, dep in enumerate(job.depends_on):
-                if dep not in job_ids:
-                    problems.append(Problem(join(path, "depends_on", d_index),
-                                            f"unknown job {dep}{suggest(dep, job_ids)}"))
-    return problems
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

@@ -1,0 +1,184 @@
+"""Edit YAML text in place: only the values that changed are rewritten.
+
+:func:`rewrite` compares the data a text holds with the data it should hold and
+splices new text over the changed values only, using PyYAML's node marks. Comments,
+blank lines, key order and quoting of everything untouched stay byte for byte.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from compose.yamlio.render import dump_block, dump_inline, indent_block, is_collection
+
+
+@dataclass(order=True)
+class _Edit:
+    start: int
+    end: int
+    text: str
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality that tells ``1`` from ``True`` and ``1.0`` from ``"1.0"``."""
+    if type(a) is not type(b):
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)) \
+                and not isinstance(a, bool) and not isinstance(b, bool):
+            return a == b
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def rewrite(text: str, new_data: Any) -> str:
+    """``text`` changed so that it loads as ``new_data``, comments kept where untouched."""
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        old_data = loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+    if root is None or not isinstance(root, MappingNode) or not isinstance(new_data, dict):
+        return dump_block(new_data)
+    editor = _Editor(text)
+    editor.diff(root, old_data, new_data)
+    out = text
+    for edit in sorted(editor.edits, reverse=True):
+        out = out[: edit.start] + edit.text + out[edit.end:]
+    return out
+
+
+class _Editor:
+    def __init__(self, text: str):
+        self.text = text
+        self.edits: list[_Edit] = []
+
+    # --- positions ------------------------------------------------------------------
+    def content_end(self, node: Node) -> int:
+        """Index just past the node's last character (trailing blank lines excluded)."""
+        if isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style and node.value:
+            last = node.value[-1]
+            return self.content_end(last[1] if isinstance(node, MappingNode) else last)
+        end = node.end_mark.index
+        while end > node.start_mark.index and self.text[end - 1] in " \t\r\n":
+            end -= 1
+        return end
+
+    def line_end(self, index: int) -> int:
+        found = self.text.find("\n", index)
+        return len(self.text) if found < 0 else found
+
+    def line_start(self, index: int) -> int:
+        return self.text.rfind("\n", 0, index) + 1
+
+    def after_colon(self, key: Node) -> int:
+        index = key.end_mark.index
+        while index < len(self.text) and self.text[index] in " \t":
+            index += 1
+        return index + 1 if index < len(self.text) and self.text[index] == ":" else key.end_mark.index
+
+    # --- diff ---------------------------------------------------------------------------
+    def diff(self, node: Node, old: Any, new: Any, key: Optional[Node] = None) -> None:
+        if same(old, new):
+            return
+        block = isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style
+        if block and isinstance(node, MappingNode) and isinstance(old, dict) and is_collection(new) \
+                and isinstance(new, dict) and not self.loses_dash_key(node, new):
+            self.diff_mapping(node, old, new)
+        elif block and isinstance(node, SequenceNode) and isinstance(old, list) and is_collection(new) \
+                and isinstance(new, list):
+            self.diff_sequence(node, old, new)
+        elif key is not None:
+            self.replace_mapping_value(key, node, new)
+        else:
+            self.replace_item(node, new)
+
+    def loses_dash_key(self, node: MappingNode, new: dict) -> bool:
+        """True when the key sharing a list dash's line ("- id: x") is removed: then the
+        whole item is rewritten rather than leave the dash without its first key."""
+        first = node.value[0][0]
+        on_dash_line = self.text[self.line_start(first.start_mark.index):first.start_mark.index].strip()
+        return bool(on_dash_line) and first.value not in new
+
+    def diff_mapping(self, node: MappingNode, old: dict, new: dict) -> None:
+        entries = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
+        for name in old:
+            if name not in new and name in entries:
+                self.delete_entry(node, *entries[name])
+        for name in new:
+            if name in old and name in entries:
+                key, value = entries[name]
+                self.diff(value, old[name], new[name], key=key)
+        added = [name for name in new if name not in old]
+        if added:
+            self.add_entries(node, {name: new[name] for name in added})
+
+    def diff_sequence(self, node: SequenceNode, old: list, new: list) -> None:
+        for index in range(min(len(old), len(new))):
+            self.diff(node.value[index], old[index], new[index])
+        for index in range(len(new), len(old)):
+            item = node.value[index]
+            start = self.line_start(item.start_mark.index)
+            end = self.line_end(self.content_end(item))
+            self.edits.append(_Edit(start, min(end + 1, len(self.text)), ""))
+        if len(new) > len(old):
+            self.append_items(node, new[len(old):])
+
+    # --- edits --------------------------------------------------------------------------
+    def replace_mapping_value(self, key: Node, node: Node, new: Any) -> None:
+        start = self.after_colon(key)
+        empty = isinstance(node, ScalarNode) and node.value == "" and node.style is None
+        end = start if empty else max(start, self.content_end(node))
+        flow_node = isinstance(node, (MappingNode, SequenceNode)) and node.flow_style
+        block = dump_block(new) if is_collection(new) and not flow_node else ""
+        if block.count("\n") > 1:
+            column = node.start_mark.column if isinstance(node, (MappingNode, SequenceNode)) \
+                and not empty and node.start_mark.line > key.start_mark.line else key.start_mark.column + 2
+            body = indent_block(block, column).rstrip("\n")
+            self.edits.append(_Edit(start, end, "\n" + body))
+        else:
+            self.edits.append(_Edit(start, end, " " + dump_inline(new)))
+
+    def replace_item(self, node: Node, new: Any) -> None:
+        start, end = node.start_mark.index, self.content_end(node)
+        if isinstance(new, dict) and new and not (isinstance(node, MappingNode) and node.flow_style):
+            column = node.start_mark.column
+            body = indent_block(dump_block(new), column).rstrip("\n")[column:]
+            self.edits.append(_Edit(start, end, body))
+        else:
+            self.edits.append(_Edit(start, end, dump_inline(new)))
+
+    def delete_entry(self, mapping: MappingNode, key: Node, value: Node) -> None:
+        start = self.line_start(key.start_mark.index)
+        end = self.line_end(self.content_end(value))
+        self.edits.append(_Edit(start, min(end + 1, len(self.text)), ""))
+
+    def add_entries(self, mapping: MappingNode, entries: dict) -> None:
+        last_value = mapping.value[-1][1]
+        at = self.line_end(self.content_end(last_value))
+        column = mapping.value[0][0].start_mark.column
+        lines = []
+        for name, value in entries.items():
+            lines.append(indent_block(dump_block({name: value}), column).rstrip("\n"))
+        gap = "\n" if column == 0 else ""  # a new top-level section gets a blank line
+        self.edits.append(_Edit(at, at, "\n" + gap + ("\n" + gap).join(lines)))
+
+    def append_items(self, node: SequenceNode, items: list) -> None:
+        last = node.value[-1]
+        at = self.line_end(self.content_end(last))
+        dash_column = node.start_mark.column
+        gap = ""
+        if len(node.value) >= 2:
+            between = self.text[self.content_end(node.value[0]):node.value[1].start_mark.index]
+            gap = "\n" if "\n\n" in between.replace(" ", "") else ""
+        pieces = []
+        for item in items:
+            body = indent_block(dump_block([item]), dash_column).rstrip("\n")
+            pieces.append(gap + body)
+        self.edits.append(_Edit(at, at, "\n" + "\n".join(pieces)))
