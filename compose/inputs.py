@@ -18,7 +18,7 @@ from compose.bindings import (
 )
 from compose.errors import ComposeError, Problem
 from compose.graph import did_you_mean
-from compose.schema.components import COMPONENT_TYPES
+from compose.schema.components import COMPONENT_TYPES, DATASET_METHODS
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 
 _NONE = type(None)
@@ -130,7 +130,7 @@ def _workflow(doc: ComposeFile, workflow_id: Optional[str]) -> Workflow:
 
 def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> list[_Use]:
     ctype = component.type if component else ""
-    reads = _component_read_types(component, job) if component else {}
+    reads = component_read_types(component, job) if component else {}
     uses: list[_Use] = []
     for key, value in job.input.items():
         if field_type(ctype, key) is not None:
@@ -141,19 +141,33 @@ def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> l
     return uses
 
 
-def _component_values(job: Job, component: ComponentDoc) -> dict[str, Any]:
-    """The component's fields a job uses: the chosen action's over the base fields."""
+def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any], str]:
+    """The component's fields for this job (a nested action's over the base) and the method.
+
+    A job's ``method`` names a datasets operation or one of the component's actions; a
+    job without one uses the action marked default (or the only one), else the
+    component's own ``method`` (``load`` when unset). ``method`` is not in the fields.
+    """
     values = dict(component.fields)
-    action = job.method or component.default_action
-    if action and action in component.actions:
-        values.update(component.actions[action])
-    return values
+    action_id = job.method if job.method in component.actions else None
+    if action_id is None and job.method is None and component.actions:
+        action_id = component.default_action or (next(iter(component.actions))
+                                                 if len(component.actions) == 1 else None)
+    if action_id is not None:
+        action = {k: v for k, v in component.actions[action_id].items() if k not in ("id", "default")}
+        values.update(action)
+    if job.method in DATASET_METHODS:
+        method = job.method
+    else:
+        method = values.get("method") or "load"
+    values.pop("method", None)
+    return values, str(method)
 
 
-def _component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[Optional[str], Optional[Hint]]]:
+def component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[Optional[str], Optional[Hint]]]:
     """``${input.X}`` the component reads as a whole field value -> that field's type and hint."""
     found: dict[str, tuple[Optional[str], Optional[Hint]]] = {}
-    for name, value in _component_values(job, component).items():
+    for name, value in component_values(component, job)[0].items():
         if not isinstance(value, str):
             continue
         try:
@@ -169,7 +183,7 @@ def _component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[
 
 def _component_uses(job: Job, component: ComponentDoc, base: str) -> list[_Use]:
     uses: list[_Use] = []
-    for name, value in _component_values(job, component).items():
+    for name, value in component_values(component, job)[0].items():
         if name in job.input:
             continue  # the job's input overrides this field; its bindings are never read
         for use in _uses_in(value, f"{base}.{name}", field_type(component.type, name),

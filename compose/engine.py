@@ -1,0 +1,400 @@
+"""Run a workflow: walk the job graph, resolve each job's bindings, hand JobSpecs to an executor.
+
+The CLI runs it directly; the web worker calls :func:`run_workflow` too (or
+:func:`build_job_spec` for one job). Jobs whose dependencies are done start at once,
+each in its own thread, so independent jobs run at the same time. A failing job
+fails the run and cancels its running siblings; finished jobs keep their outputs.
+
+Paths: relative ``data_files``, ``data_dir``, ``cache_dir``, ``output_dir``,
+``resume_from_checkpoint`` and local ``model``/``tokenizer`` folders are made absolute
+against ``base_dir`` here, once, and may not leave it (``../`` out of it is an error).
+Absolute paths outside ``base_dir`` are refused unless ``allow_absolute_paths`` (the
+CLI allows them: the user owns the machine; a web workspace does not).
+"""
+from __future__ import annotations
+
+import graphlib
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional
+
+from pydantic import ValidationError
+
+from compose import events
+from compose.bindings import BindingContext, BindingError, resolve
+from compose.errors import ComposeError, Problem
+from compose.graph import component_field_names, dependencies, terminal_jobs, workflow_problems
+from compose.inputs import (
+    coerce_inputs, component_read_types, component_values, field_type, input_problems,
+    workflow_inputs,
+)
+from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
+from compose.schema.components import COMPONENT_TYPES
+from compose.schema.workflow import ComposeFile, Job, Workflow
+
+EventSink = Callable[[events.Event], None]
+
+# Fields that always name a file or folder, and those that name one or a hub id.
+PATH_FIELDS: dict[str, tuple[str, ...]] = {
+    "datasets": ("data_files", "data_dir", "cache_dir"),
+    "model-trainer": ("output_dir", "resume_from_checkpoint"),
+}
+MODEL_FIELDS: tuple[str, ...] = ("model", "tokenizer")
+_POLL_S = 0.2
+
+
+class WorkflowFailed(Exception):
+    """A job failed; ``outputs`` holds what the finished jobs produced."""
+
+    def __init__(self, job_id: str, message: str, outputs: Optional[dict[str, Any]] = None):
+        super().__init__(f"job `{job_id}` failed: {message}")
+        self.job_id = job_id
+        self.message = message
+        self.outputs = dict(outputs or {})
+
+
+class WorkflowCancelled(Exception):
+    """The run was cancelled; ``outputs`` holds what the finished jobs produced."""
+
+    def __init__(self, outputs: Optional[dict[str, Any]] = None):
+        super().__init__("the run was cancelled")
+        self.outputs = dict(outputs or {})
+
+
+class JobConfigError(ValueError):
+    """A job's configuration cannot be built (a binding, a field value, a path)."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+# --- before anything runs ----------------------------------------------------------------
+
+def preflight(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[str, Any], *,
+              default_models: Mapping[str, str] = {}) -> list[Problem]:
+    """Why the run cannot start: graph errors, bad or missing inputs, a trainer with no model."""
+    workflow = doc.workflow(workflow_id)
+    if workflow is None:
+        try:
+            workflow_inputs(doc, workflow_id)
+        except ComposeError as exc:
+            return exc.problems
+    assert workflow is not None
+    w_index = doc.workflows.index(workflow)
+    used = {job.component for job in workflow.jobs}
+    used_paths = tuple(f"components[{i}]" for i, c in enumerate(doc.components) if c.id in used)
+    problems = [p for p in workflow_problems(doc) if p.is_error and (
+        p.path.startswith(f"workflows[{w_index}]") or p.path.startswith(used_paths))]
+    problems += input_problems(workflow_inputs(doc, workflow.id), inputs)
+    problems += _model_problems(doc, workflow, inputs, default_models)
+    return problems
+
+
+def _model_problems(doc: ComposeFile, workflow: Workflow, inputs: Mapping[str, Any],
+                    default_models: Mapping[str, str]) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for job in workflow.jobs:
+        component = doc.component(job.component)
+        if component is None or component.type != "model-trainer" or component.id in seen:
+            continue
+        if job.input.get("model") or component.fields.get("model"):
+            continue
+        task = job.input.get("task", component.fields.get("task"))
+        try:
+            task = resolve(task, BindingContext(inputs=inputs), field_type="text")
+        except BindingError:
+            continue  # reported as a missing input
+        if task and default_models.get(str(task)):
+            continue
+        seen.add(component.id)
+        index = doc.components.index(component)
+        problems.append(Problem(
+            f"components[{index}].model",
+            f"no base model for `{component.id}`: set `model:` (a hub id or a local folder) or a "
+            f"default base model for task `{task}`"))
+    return problems
+
+
+# --- one job -----------------------------------------------------------------------------
+
+def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Mapping[str, Any],
+                   job_outputs: Mapping[str, Any], env: Mapping[str, str], run_id: str,
+                   base_dir: str | Path, storage_dir: str | Path,
+                   default_models: Mapping[str, str] = {}, secrets: Iterable[str] = (),
+                   allow_absolute_paths: bool = False,
+                   notes: Optional[list[str]] = None) -> JobSpec:
+    """The JobSpec of ``job``: bindings resolved, job input merged, defaults applied.
+
+    ``inputs`` are the workflow's typed inputs, ``job_outputs`` the outputs of finished
+    jobs. ``${env.*}`` is read from ``env`` here; every value read that way is a secret
+    of the spec. Lenient resolutions (an unset variable read as empty) are appended to
+    ``notes``. Raises :class:`JobConfigError` naming the field.
+    """
+    component = doc.component(job.component)
+    w_index = doc.workflows.index(workflow) if workflow in doc.workflows else 0
+    j_index = workflow.jobs.index(job) if job in workflow.jobs else 0
+    job_path = f"workflows[{w_index}].jobs[{j_index}]"
+    if component is None:
+        raise JobConfigError(f"{job_path}.component", f"no component `{job.component}`")
+    c_path = f"components[{doc.components.index(component)}]"
+    ctype = component.type
+    model = COMPONENT_TYPES.get(ctype)
+    if model is None:
+        raise JobConfigError(f"{c_path}.type", f"component type `{ctype}` cannot be run")
+
+    context = BindingContext(inputs=inputs, jobs=job_outputs, env=env)
+    reads = component_read_types(component, job)
+    job_input: dict[str, Any] = {}
+    for key, value in job.input.items():
+        kind = field_type(ctype, key) or reads.get(key, (None, None))[0]
+        job_input[key] = _resolve_at(value, context, kind, f"{job_path}.input.{key}")
+
+    values, method = component_values(component, job)
+    inner = BindingContext(inputs={**inputs, **job_input}, jobs=job_outputs, env=env,
+                           env_used=context.env_used, notes=context.notes)
+    fields = component_field_names(component)
+    config: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in job_input and name in fields:
+            continue  # overridden by the job's input: never resolved
+        config[name] = _resolve_at(value, inner, field_type(ctype, name), f"{c_path}.{name}")
+    config.update({k: v for k, v in job_input.items() if k in fields})
+    config["id"], config["type"] = component.id, ctype
+    if ctype == "datasets":
+        config["method"] = method
+    else:
+        config.pop("method", None)
+        method = "train"
+
+    try:
+        validated = model.model_validate(config)
+    except ValidationError as exc:
+        raise JobConfigError(f"{job_path}", _validation_message(component.id, exc)) from None
+    resolved = validated.model_dump(mode="json", by_alias=True)
+
+    if ctype == "model-trainer" and not resolved.get("model"):
+        default = default_models.get(resolved["task"])
+        if not default:
+            raise JobConfigError(f"{c_path}.model", f"no base model for `{component.id}`: set "
+                                 f"`model:` or a default base model for task `{resolved['task']}`")
+        resolved["model"] = default  # set by whoever runs compose-web, not confined
+        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=("model",))
+    else:
+        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path)
+
+    if notes is not None:
+        notes.extend(context.notes)
+    secret_values = [s for s in (*secrets, *context.env_used.values()) if s]
+    return JobSpec(run_id=run_id, job_id=job.id, component_id=component.id, component_type=ctype,
+                   method=method, config=resolved, base_dir=str(Path(base_dir).resolve()),
+                   storage_dir=str(Path(storage_dir).resolve()),
+                   secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used))
+
+
+def _resolve_at(value: Any, context: BindingContext, kind: Optional[str], path: str) -> Any:
+    try:
+        return resolve(value, context, field_type=kind)
+    except BindingError as exc:
+        raise JobConfigError(path, str(exc)) from None
+
+
+def _validation_message(component_id: str, exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return f"component `{component_id}`: " + "; ".join(parts)
+
+
+def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_absolute: bool,
+                   c_path: str, skip: tuple[str, ...] = ()) -> None:
+    base = base_dir.resolve()
+    for name in PATH_FIELDS.get(ctype, ()):
+        value = config.get(name)
+        if value is None or name in skip:
+            continue
+        if name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
+            continue
+        config[name] = _map_paths(value, lambda p: _confined(p, base, allow_absolute, f"{c_path}.{name}"))
+    for name in MODEL_FIELDS:
+        value = config.get(name)
+        if isinstance(value, str) and name not in skip and _looks_local(value, base):
+            config[name] = _confined(value, base, allow_absolute, f"{c_path}.{name}")
+
+
+def _map_paths(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, list):
+        return [_map_paths(v, fn) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_paths(v, fn) for k, v in value.items()}
+    return value
+
+
+def _looks_local(value: str, base: Path) -> bool:
+    """A local folder rather than a hub id (``org/name``)."""
+    if value.startswith(("./", "../", "/", "~", ".\\")) or value in (".", ".."):
+        return True
+    return (base / value).exists()
+
+
+def _confined(value: str, base: Path, allow_absolute: bool, path: str) -> str:
+    raw = Path(value)
+    target = (raw if raw.is_absolute() else base / raw).resolve()
+    if target == base or base in target.parents:
+        return str(target)
+    if raw.is_absolute() and allow_absolute:
+        return str(target)
+    if raw.is_absolute():
+        raise JobConfigError(path, f"{value} is outside the workspace ({base}); use a path inside it")
+    raise JobConfigError(path, f"{value} leaves the folder it is relative to ({base})")
+
+
+# --- the whole workflow ---------------------------------------------------------------------
+
+def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[str, Any], *,
+                 executor: JobExecutor, base_dir: str | Path, storage_dir: str | Path,
+                 env: Mapping[str, str], run_id: str, on_event: EventSink,
+                 cancel: threading.Event, default_models: Mapping[str, str] = {},
+                 secrets: Iterable[str] = (), allow_absolute_paths: bool = False,
+                 max_parallel: Optional[int] = None) -> Any:
+    """Run the workflow's jobs through ``executor``; return the workflow's output.
+
+    Raises :class:`ComposeError` (nothing ran: see :func:`preflight`),
+    :class:`WorkflowFailed` or :class:`WorkflowCancelled`. ``on_event`` receives every
+    job's events, one at a time even when jobs run in parallel.
+    """
+    problems = preflight(doc, workflow_id, inputs, default_models=default_models)
+    if problems:
+        raise ComposeError(problems)
+    workflow = doc.workflow(workflow_id)
+    assert workflow is not None
+    values = coerce_inputs(workflow_inputs(doc, workflow.id), inputs)
+    run = _Run(doc, workflow, values, executor=executor, env=env, on_event=on_event,
+               cancel=cancel, spec_args=dict(run_id=run_id, base_dir=base_dir,
+                                             storage_dir=storage_dir, default_models=default_models,
+                                             secrets=tuple(secrets),
+                                             allow_absolute_paths=allow_absolute_paths))
+    outputs = run.walk(max_parallel)
+    if workflow.output is not None:
+        try:
+            return resolve(workflow.output, BindingContext(inputs=values, jobs=outputs))
+        except BindingError as exc:
+            raise WorkflowFailed("", f"workflow output: {exc}", outputs) from None
+    ends = terminal_jobs(workflow)
+    if len(ends) == 1:
+        return outputs.get(ends[0])
+    return {job_id: outputs.get(job_id) for job_id in ends}
+
+
+class _Run:
+    """The state of one walk over the graph (kept off the caller's stack for clarity)."""
+
+    def __init__(self, doc: ComposeFile, workflow: Workflow, inputs: dict[str, Any], *,
+                 executor: JobExecutor, env: Mapping[str, str], on_event: EventSink,
+                 cancel: threading.Event, spec_args: dict[str, Any]):
+        self.doc, self.workflow, self.inputs = doc, workflow, inputs
+        self.executor, self.env, self.cancel = executor, env, cancel
+        self.spec_args = spec_args
+        self.jobs = {job.id: job for job in reversed(workflow.jobs)}
+        self.position = {job.id: i for i, job in reversed(list(enumerate(workflow.jobs)))}
+        self.stop = threading.Event()  # tells running executors to stop
+        self.outputs: dict[str, Any] = {}
+        self.failure: Optional[tuple[str, str]] = None
+        self.cancelled = False
+        self.started: set[str] = set()
+        lock = threading.Lock()
+
+        def emit(event: events.Event) -> None:
+            with lock:
+                on_event(event)
+
+        self.emit = emit
+
+    def walk(self, max_parallel: Optional[int]) -> dict[str, Any]:
+        sorter = graphlib.TopologicalSorter(dependencies(self.workflow))
+        sorter.prepare()
+        running: dict[Future[Any], str] = {}
+        workers = max_parallel or max(1, len(self.jobs))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compose-job") as pool:
+            while True:
+                if self.cancel.is_set():
+                    self.cancelled = True
+                    self.stop.set()
+                if not self.stop.is_set():
+                    for job_id in sorted(sorter.get_ready(), key=self.position.__getitem__):
+                        spec = self._spec(job_id)
+                        if spec is None:
+                            break
+                        self.started.add(job_id)
+                        future = pool.submit(self.executor.execute, spec, self.emit, self.stop)
+                        running[future] = job_id
+                if not running:
+                    break
+                done, _ = wait(running, timeout=_POLL_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job_id = running.pop(future)
+                    if self._finish(job_id, future):
+                        sorter.done(job_id)
+        for job in self.workflow.jobs:
+            if job.id not in self.started and job.id not in self.outputs:
+                why = "the run was cancelled" if self.failure is None else \
+                    f"job `{self.failure[0]}` failed"
+                self.emit(events.status(job.id, "cancelled", f"not started: {why}"))
+        if self.failure is not None:
+            raise WorkflowFailed(self.failure[0], self.failure[1], self.outputs)
+        if self.cancelled:
+            raise WorkflowCancelled(self.outputs)
+        return self.outputs
+
+    def _spec(self, job_id: str) -> Optional[JobSpec]:
+        notes: list[str] = []
+        try:
+            spec = build_job_spec(self.doc, self.workflow, self.jobs[job_id], inputs=self.inputs,
+                                  job_outputs=self.outputs, env=self.env, notes=notes,
+                                  **self.spec_args)
+        except JobConfigError as exc:
+            self.started.add(job_id)
+            self.emit(events.status(job_id, "failed", str(exc)))
+            self._fail(job_id, str(exc))
+            return None
+        for note in notes:
+            self.emit(events.log(job_id, note, "warning"))
+        return spec
+
+    def _finish(self, job_id: str, future: Future[Any]) -> bool:
+        """Record a finished job; True when it succeeded."""
+        try:
+            result = future.result()
+        except JobCancelled:
+            if self.failure is None:
+                self.cancelled = True
+                self.stop.set()
+            return False
+        except JobFailed as exc:
+            self._fail(job_id, exc.message)
+            return False
+        except Exception as exc:  # an executor bug still ends the run cleanly
+            self._fail(job_id, f"{type(exc).__name__}: {exc}")
+            return False
+        job = self.jobs[job_id]
+        try:
+            # env stays out: a job's output is shown and stored, secrets must not reach it.
+            self.outputs[job_id] = resolve(job.output, BindingContext(
+                inputs=self.inputs, jobs=self.outputs, output=result))
+        except BindingError as exc:
+            self._fail(job_id, f"output: {exc}")
+            return False
+        return True
+
+    def _fail(self, job_id: str, message: str) -> None:
+        if self.failure is None and not self.cancelled:
+            self.failure = (job_id, message)
+        self.stop.set()
+
