@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from typing import Mapping, Optional
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from compose.jobspec import JobFailed
@@ -63,6 +64,27 @@ def probe(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> Optional[str]:
     if "ok" in result:
         return None
     return result.get("error") or f"no answer within {timeout_s:g} s"
+
+
+@contextmanager
+def offline_mode(extra_env: Mapping[str, str]) -> Iterator[None]:
+    """Make the libraries honour HF_HUB_OFFLINE=1 even when it was set after they were imported.
+
+    datasets and huggingface_hub read the variable once, at import; a job run in-process
+    (the CLI, tests) may get it later, from the job's environment.
+    """
+    if not hub_offline(extra_env):
+        yield
+        return
+    import datasets.config
+    import huggingface_hub.constants
+
+    saved = datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE
+    datasets.config.HF_HUB_OFFLINE = huggingface_hub.constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE = saved
 
 
 def unreachable_message(endpoint: str, reason: str) -> str:

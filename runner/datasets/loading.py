@@ -75,7 +75,8 @@ def load_hub(ctx, cfg: DatasetsComponent):
     if cfg.cache_dir:
         kwargs["cache_dir"] = str(ctx.resolve_path(cfg.cache_dir))
     try:
-        loaded = load_dataset(cfg.path, split=cfg.split, **kwargs)
+        with hub.offline_mode(env):
+            loaded = load_dataset(cfg.path, split=cfg.split, **kwargs)
     except Exception as exc:
         message = f"cannot load {cfg.path!r} from the Hugging Face Hub: {type(exc).__name__}: {exc}"
         if hub.hub_offline(env):

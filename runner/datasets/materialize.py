@@ -71,7 +71,12 @@ def save(dataset, storage_dir: str | os.PathLike[str], fp: str) -> dict[str, Any
         except OSError:
             # Another run of the same job got there first: its folder has the same content.
             if find_materialized(storage_dir, fp) is None:
-                raise
+                # A folder without a summary is not ours to trust (copied in by hand, or
+                # damaged): set it aside and put the fresh one in its place.
+                stale = final.parent / f".stale-{fp}-{uuid.uuid4().hex[:8]}"
+                os.rename(final, stale)
+                shutil.rmtree(stale, ignore_errors=True)
+                os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {**ref, "reused": False}
@@ -96,7 +101,8 @@ def feature_type(feature: Any) -> str:
     from datasets import ClassLabel, LargeList, List, Value
 
     if isinstance(feature, Value):
-        return str(feature.dtype)
+        # Arrow's 64-bit-offset variants hold the same values; users need not tell them apart.
+        return {"large_string": "string", "large_binary": "binary"}.get(feature.dtype, feature.dtype)
     if isinstance(feature, ClassLabel):
         return "class_label"
     if isinstance(feature, (List, LargeList)):

@@ -36,6 +36,7 @@ def concat(datasets: Sequence[Any], direction: str):
                 seen[name] = i
         return concatenate_datasets(list(datasets), axis=1)
     first = datasets[0]
+    aligned = [first]
     for i, d in enumerate(datasets[1:], start=1):
         if set(d.column_names) != set(first.column_names):
             only_first = sorted(set(first.column_names) - set(d.column_names))
@@ -48,10 +49,14 @@ def concat(datasets: Sequence[Any], direction: str):
             raise JobFailed(f"vertical concat needs the same columns in every data set: {'; '.join(parts)}")
         for name in first.column_names:
             a, b = first.features[name], d.features[name]
-            if a != b:
+            if _type(a) != _type(b):
                 raise JobFailed(f"vertical concat: column {name!r} is {_type(a)} in datasets[0] "
                                 f"and {_type(b)} in datasets[{i}]")
-    return concatenate_datasets(list(datasets), axis=0)
+        # Same values, different Arrow layout (string vs large_string from a CSV file).
+        if any(first.features[name] != d.features[name] for name in first.column_names):
+            d = d.cast(first.features, keep_in_memory=True)
+        aligned.append(d)
+    return concatenate_datasets(aligned, axis=0)
 
 
 def select_rows(dataset, indices: Optional[Sequence[int]]):
