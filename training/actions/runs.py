@@ -44,25 +44,21 @@ def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
         known = ", ".join(w.id for w in doc.workflows) or "none"
         wanted = f"workflow {workflow_id!r}" if workflow_id else "a workflow (there are several and none is default)"
         raise RunRefused([Problem("workflows", f"no {wanted}; this file has: {known}")])
-    problems: list[Problem] = []
-    try:
-        values = coerce_inputs(workflow_inputs(doc, workflow.id), inputs)
-    except ComposeError as exc:
-        problems.extend(exc.errors)
-        values = dict(inputs)
+    problems: list[Problem] = list(
+        preflight(doc, workflow.id, inputs, default_models=workspace.default_models()))
     if not workspace.allow_remote_code:
         for index, component in enumerate(doc.components):
             if component.fields.get("trust_remote_code") is True:
                 problems.append(Problem(
                     f"components[{index}].trust_remote_code",
                     "this workspace does not allow remote code; an admin can enable it"))
-    if not problems:
-        try:
-            preflight(doc, workflow.id, values, default_models=workspace.default_models())
-        except ComposeError as exc:
-            problems.extend(exc.errors)
-    if problems:
-        raise RunRefused(problems)
+    errors = [p for p in problems if p.is_error]
+    if errors:
+        raise RunRefused(errors)
+    try:
+        values = coerce_inputs(workflow_inputs(doc, workflow.id), inputs)
+    except ComposeError as exc:
+        raise RunRefused(exc.errors or exc.problems) from exc
     return workflow.id, values
 
 

@@ -57,7 +57,7 @@ def execute_run(run_id: int, *, executor: JobExecutor | None = None,
     Returns ``"skipped"`` when the run was not queued (another worker took it, or it
     was cancelled before it started).
     """
-    from compose.engine import run_workflow
+    from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
     from compose.loader import load_compose
 
     worker = worker or worker_name()
@@ -86,10 +86,12 @@ def execute_run(run_id: int, *, executor: JobExecutor | None = None,
             run_id=str(run.pk), on_event=recorder, cancel=cancel,
             default_models=workspace.default_models(),
         )
-    except JobCancelled:
+    except (WorkflowCancelled, JobCancelled):
         status, result, error = RunStatus.CANCELLED, None, ""
-    except (JobFailed, ComposeError) as exc:
-        status, result, error = RunStatus.FAILED, None, str(getattr(exc, "message", exc))
+    except JobFailed as exc:
+        status, result, error = RunStatus.FAILED, None, exc.message
+    except (WorkflowFailed, ComposeError) as exc:  # their text names the job or the field
+        status, result, error = RunStatus.FAILED, None, str(exc)
     except Exception as exc:
         log.exception("run %s crashed", run_id)
         status, result, error = RunStatus.FAILED, None, f"{type(exc).__name__}: {exc}"

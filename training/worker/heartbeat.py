@@ -24,11 +24,11 @@ class Heartbeat(threading.Thread):
         self.worker = worker
         self.cancel = cancel
         self.interval_s = interval_s
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         try:
-            while not self._stop.wait(self.interval_s):
+            while not self._halt.wait(self.interval_s):
                 try:
                     if heartbeat(self.run_id, self.worker):
                         self.cancel.set()
@@ -38,5 +38,5 @@ class Heartbeat(threading.Thread):
             connection.close()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=self.interval_s + 5)

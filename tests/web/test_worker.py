@@ -1,0 +1,141 @@
+"""The worker runs a queued run through the real engine and records what the jobs report."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from compose import events as ev
+from compose.jobspec import JobCancelled
+from datasets_app.models import MaterializedDataset
+from tests.web.factories import TINY_DOCUMENT, make_run
+from training.actions import create_document, enqueue_run, request_cancel
+from training.models import JobRun, Run, RunEvent, RunStatus, WorkspaceSecret
+from training.worker import execute_run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROWS = [{"text": f"row {i}", "label": i % 2} for i in range(6)]
+
+
+def write_rows(workspace) -> None:
+    data = workspace.root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    (data / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+
+
+def seqs(run: Run) -> list[int]:
+    return list(RunEvent.objects.filter(run=run).order_by("seq").values_list("seq", flat=True))
+
+
+@pytest.mark.slow
+def test_a_data_set_run_goes_from_queued_to_succeeded_with_its_events(workspace, alice):
+    from runner.launch import InProcessExecutor
+
+    write_rows(workspace)
+    run = make_run(workspace, alice)
+    assert execute_run(run.pk, executor=InProcessExecutor(), worker="test-worker") == "succeeded"
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.worker == "test-worker" and run.started <= run.finished
+    job = JobRun.objects.get(run=run, job_id="load")
+    assert job.status == "succeeded" and job.component_id == "rows"
+    assert job.output["type"] == "dataset" and job.output["num_rows"] == len(ROWS)
+    ds = MaterializedDataset.objects.get(fingerprint=job.output["fingerprint"])
+    assert ds.num_rows == len(ROWS) and set(ds.columns) == {"text", "label"}
+    assert seqs(run) == list(range(1, run.last_seq + 1))  # no gap
+    types = set(RunEvent.objects.filter(run=run).values_list("type", flat=True))
+    assert {"log", "status", "output"} <= types
+    assert run.output is not None
+
+
+def test_a_run_that_is_not_queued_is_skipped(workspace, alice):
+    run = make_run(workspace, alice, status=RunStatus.CANCELLED)
+    assert execute_run(run.pk, worker="w") == "skipped"
+    assert not RunEvent.objects.filter(run=run).exists()
+
+
+def test_a_failing_job_fails_the_run_with_its_message(workspace, alice):
+    from runner.launch import InProcessExecutor
+
+    run = make_run(workspace, alice)  # data/rows.jsonl was never written
+    assert execute_run(run.pk, executor=InProcessExecutor(), worker="w") == "failed"
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "load" in run.error
+    assert JobRun.objects.get(run=run, job_id="load").status == "failed"
+
+
+class WaitsForCancel:
+    """An executor whose one job reports, then blocks until told to stop (a long training)."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.saw: dict[str, Any] = {}
+
+    def execute(self, spec, on_event, cancel) -> Any:
+        self.saw["env"] = dict(spec.env)
+        self.saw["secrets"] = list(spec.secrets)
+        on_event(ev.status(spec.job_id, "running"))
+        on_event(ev.log(spec.job_id, "token is s3cr3t-value"))
+        self.started.set()
+        if not cancel.wait(30):
+            raise AssertionError("cancel never reached the executor")
+        on_event(ev.status(spec.job_id, "cancelled", "stopped"))
+        raise JobCancelled("stopped")
+
+
+def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_events(
+        workspace, alice, settings):
+    WorkspaceSecret.objects.create(workspace=workspace, name="HF_TOKEN", value="s3cr3t-value")
+    doc = TINY_DOCUMENT.replace("    data_files: ./data/rows.jsonl\n",
+                                "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n")
+    write_rows(workspace)
+    run = make_run(workspace, alice, yaml_snapshot=doc)
+    executor = WaitsForCancel()
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(execute_run(run.pk, executor=executor, worker="w")))
+    thread.start()
+    assert executor.started.wait(20)
+    asked = time.monotonic()
+    request_cancel(Run.objects.get(pk=run.pk), alice)
+    thread.join(20)
+    assert result == ["cancelled"]
+    assert time.monotonic() - asked < 5
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and run.finished
+    assert JobRun.objects.get(run=run, job_id="load").status == "cancelled"
+    # The secret reached the job (env and the redaction list) but no stored event.
+    assert "s3cr3t-value" in executor.saw["secrets"]
+    stored = json.dumps(list(RunEvent.objects.filter(run=run).values_list("payload", flat=True)))
+    assert "s3cr3t-value" not in stored and "token is ***" in stored
+
+
+def test_a_worker_marked_interrupted_stops_its_job(workspace, alice, settings):
+    write_rows(workspace)
+    run = make_run(workspace, alice)
+    executor = WaitsForCancel()
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(execute_run(run.pk, executor=executor, worker="w")))
+    thread.start()
+    assert executor.started.wait(20)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.INTERRUPTED, finished=timezone.now())
+    thread.join(20)
+    assert not thread.is_alive()
+    assert Run.objects.get(pk=run.pk).status == RunStatus.INTERRUPTED  # not overwritten
+
+
+@pytest.mark.slow
+def test_enqueue_runs_the_document_after_commit_in_a_runner_process(workspace, alice):
+    write_rows(workspace)
+    document = create_document(workspace, alice, "tiny", TINY_DOCUMENT)
+    assert document.definition["workflows"][0]["id"] == "load-rows"
+    run = enqueue_run(document, "load-rows", {}, alice)  # Huey is immediate in tests
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.yaml_snapshot == TINY_DOCUMENT
+    assert JobRun.objects.get(run=run).output["num_rows"] == len(ROWS)
