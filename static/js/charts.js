@@ -1,0 +1,134 @@
+// Live metric charts (uPlot). Points arrive one metric event at a time; each chart redraws
+// at most a few times a second, so tens of thousands of points stay smooth.
+(function () {
+  "use strict";
+  var CHARTS = [
+    {id: "loss", title: "Loss", metrics: ["loss", "eval_loss"]},
+    {id: "learning_rate", title: "Learning rate", metrics: ["learning_rate"]},
+    {id: "grad_norm", title: "Grad norm", metrics: ["grad_norm"]},
+    {id: "throughput", title: "Throughput", metrics: ["tokens_per_second", "samples_per_second"], unit: "/s"},
+    {id: "perplexity", title: "Perplexity (eval)", metrics: ["perplexity"]},
+    {id: "classification", title: "Accuracy and F1 (eval)", metrics: ["accuracy", "f1"]}
+  ];
+  var COLORS = ["#2456d6", "#d6612a", "#13795b", "#9b37c4", "#c0262d", "#5b6b88"];
+
+  function Chart(spec, container) {
+    this.spec = spec;
+    this.series = {};   // key "job · metric" -> {x: [], y: []}
+    this.order = [];
+    this.count = 0;
+    this.plot = null;
+    this.dirty = false;
+    this.el = document.createElement("div");
+    this.el.className = "chart";
+    this.el.dataset.chart = spec.id;
+    this.el.dataset.points = "0";
+    this.el.hidden = true;
+    var h = document.createElement("h3");
+    h.textContent = spec.title;
+    this.el.appendChild(h);
+    this.box = document.createElement("div");
+    this.el.appendChild(this.box);
+    container.appendChild(this.el);
+  }
+  Chart.prototype.add = function (key, step, value) {
+    var s = this.series[key];
+    if (!s) {
+      s = this.series[key] = {x: [], y: []};
+      this.order.push(key);
+      if (this.plot) { this.plot.destroy(); this.plot = null; }  // a new line: rebuild the chart
+    }
+    var n = s.x.length;
+    if (n && step <= s.x[n - 1]) {
+      // a resumed job reports a step again: keep the newest value for that step
+      var i = s.x.lastIndexOf(step);
+      if (i >= 0) { s.y[i] = value; this.dirty = true; return; }
+    }
+    s.x.push(step);
+    s.y.push(value);
+    this.count++;
+    this.el.dataset.points = String(this.count);
+    this.el.hidden = false;
+    this.dirty = true;
+  };
+  Chart.prototype.aligned = function () {
+    // uPlot wants one x array: merge the series' steps and leave gaps as null.
+    var keys = this.order, self = this;
+    var xs = [];
+    var idx = keys.map(function () { return 0; });
+    for (;;) {
+      var next = Infinity;
+      keys.forEach(function (k, i) { var s = self.series[k]; if (idx[i] < s.x.length && s.x[idx[i]] < next) next = s.x[idx[i]]; });
+      if (next === Infinity) break;
+      xs.push(next);
+      keys.forEach(function (k, i) { var s = self.series[k]; while (idx[i] < s.x.length && s.x[idx[i]] === next) idx[i]++; });
+    }
+    var data = [xs];
+    keys.forEach(function (k) {
+      var s = self.series[k], ys = new Array(xs.length), j = 0;
+      for (var i = 0; i < xs.length; i++) {
+        if (j < s.x.length && s.x[j] === xs[i]) { ys[i] = s.y[j]; j++; } else ys[i] = null;
+      }
+      data.push(ys);
+    });
+    return data;
+  };
+  Chart.prototype.draw = function () {
+    if (!this.dirty || this.el.hidden || typeof uPlot === "undefined") return;
+    this.dirty = false;
+    var data = this.aligned();
+    if (this.plot) { this.plot.setData(data); return; }
+    var width = Math.max(300, this.el.clientWidth - 16);
+    var unit = this.spec.unit || "";
+    var opts = {
+      width: width, height: 220,
+      scales: {x: {time: false}},
+      cursor: {drag: {x: true, y: false}},
+      axes: [{label: "step"}, {values: function (u, vals) { return vals.map(function (v) { return fmt.num(v) + unit; }); }, size: 60}],
+      series: [{label: "step"}].concat(this.order.map(function (key, i) {
+        return {label: key, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
+                points: {show: key.indexOf("eval") >= 0 || key.indexOf("perplexity") >= 0 || key.indexOf("accuracy") >= 0 || key.indexOf("f1") >= 0},
+                value: function (u, v) { return v === null || v === undefined ? "—" : fmt.num(v) + unit; }};
+      }))
+    };
+    this.box.innerHTML = "";
+    this.plot = new uPlot(opts, data, this.box);
+  };
+  Chart.prototype.resize = function () {
+    if (this.plot) this.plot.setSize({width: Math.max(300, this.el.clientWidth - 16), height: 220});
+  };
+
+  function MetricCharts(container, emptyNote) {
+    var self = this;
+    this.charts = CHARTS.map(function (spec) { return new Chart(spec, container); });
+    this.byMetric = {};
+    this.charts.forEach(function (c) { c.spec.metrics.forEach(function (m) { self.byMetric[m] = c; }); });
+    this.jobs = {};
+    this.emptyNote = emptyNote;
+    this.scheduled = false;
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () { self.charts.forEach(function (c) { c.resize(); }); }).observe(container);
+    }
+  }
+  MetricCharts.prototype.add = function (event) {
+    var self = this, values = event.values || {};
+    this.jobs[event.job] = true;
+    Object.keys(values).forEach(function (name) {
+      var chart = self.byMetric[name], v = values[name];
+      if (!chart || v === null || v === undefined || !isFinite(v)) return;
+      chart.add(event.job + " · " + name, Number(event.step), Number(v));
+    });
+    if (this.emptyNote) this.emptyNote.hidden = true;
+    this.schedule();
+  };
+  MetricCharts.prototype.schedule = function () {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    var self = this;
+    setTimeout(function () {
+      self.scheduled = false;
+      requestAnimationFrame(function () { self.charts.forEach(function (c) { c.draw(); }); });
+    }, 250);
+  };
+  window.MetricCharts = MetricCharts;
+})();

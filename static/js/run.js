@@ -1,0 +1,215 @@
+// The run page: replays the run's events over HTTP, then follows them live over the
+// websocket. Events are applied strictly in seq order: anything at or below the last
+// applied seq is a duplicate and dropped; a jump ahead is filled from the HTTP endpoint
+// first, so nothing is missed across reconnects.
+(function () {
+  "use strict";
+  var root = document.getElementById("run");
+  if (!root) return;
+  var runId = root.dataset.run, eventsUrl = root.dataset.eventsUrl;
+  var FINAL = ["succeeded", "failed", "cancelled", "interrupted"];
+  var lastSeq = 0, status = root.dataset.status, socket = null, retry = 0, pollTimer = null;
+  var queue = Promise.resolve();
+  var charts = new MetricCharts(document.getElementById("charts"), document.getElementById("charts-empty"));
+  var logBox = document.getElementById("log"), followBtn = document.getElementById("log-follow");
+  var conn = document.getElementById("conn");
+  var MAX_LOG_LINES = 5000;
+
+  function badge(s) {
+    var cls = {succeeded: "badge-ok", failed: "badge-failed", interrupted: "badge-failed", running: "badge-running", cancelled: "badge-cancelled"}[s] || "badge-queued";
+    var span = document.createElement("span");
+    span.className = "badge " + cls; span.dataset.status = s; span.textContent = s;
+    return span;
+  }
+
+  // --- the log ---------------------------------------------------------------------
+  function atEnd() { return logBox.scrollTop + logBox.clientHeight >= logBox.scrollHeight - 8; }
+  logBox.addEventListener("scroll", function () { followBtn.hidden = atEnd(); });
+  followBtn.addEventListener("click", function () { logBox.scrollTop = logBox.scrollHeight; followBtn.hidden = true; });
+  function logLine(event, text, level) {
+    var follow = atEnd();
+    var line = document.createElement("div");
+    line.className = level || event.level || "info";
+    var t = new Date((event.ts || 0) * 1000);
+    var job = document.createElement("span");
+    job.className = "job";
+    job.textContent = t.toLocaleTimeString() + (event.job ? " [" + event.job + "] " : " ");
+    line.appendChild(job);
+    line.appendChild(document.createTextNode(text));
+    logBox.appendChild(line);
+    while (logBox.childNodes.length > MAX_LOG_LINES) logBox.removeChild(logBox.firstChild);
+    if (follow) logBox.scrollTop = logBox.scrollHeight; else followBtn.hidden = false;
+  }
+
+  // --- jobs --------------------------------------------------------------------------
+  function jobCard(id) {
+    var card = document.querySelector(".job[data-job='" + CSS.escape(id) + "']");
+    if (card || !id) return card;
+    var empty = document.getElementById("jobs-empty");
+    if (empty) empty.remove();
+    card = document.createElement("div");
+    card.className = "job"; card.dataset.job = id;
+    card.innerHTML = '<div class="row"><strong></strong><span class="spacer"></span><span class="job-status"></span></div>' +
+      '<div class="small muted"><span class="job-stage"></span></div><progress max="1"></progress>' +
+      '<div class="small job-count"></div><div class="small errorlist job-message"></div>';
+    card.querySelector("strong").textContent = id;
+    card.querySelector(".job-status").appendChild(badge("pending"));
+    document.getElementById("jobs").appendChild(card);
+    return card;
+  }
+  function onProgress(e) {
+    var card = jobCard(e.job); if (!card) return;
+    var bar = card.querySelector("progress");
+    if (e.total) { bar.max = e.total; bar.value = e.current; } else { bar.removeAttribute("value"); }
+    card.querySelector(".job-stage").textContent = e.stage || "";
+    var eta = e.eta_s ? " · " + fmt.duration(e.eta_s) + " left" : "";
+    card.querySelector(".job-count").textContent = (e.total ? e.current + " / " + e.total : e.current) + " " + (e.unit || "") + eta;
+  }
+  function onJobStatus(e) {
+    var card = jobCard(e.job); if (!card) return;
+    var holder = card.querySelector(".job-status");
+    holder.innerHTML = ""; holder.appendChild(badge(e.status));
+    card.querySelector(".job-message").textContent = e.status === "failed" ? (e.message || "") : "";
+    if (e.status === "succeeded") { var bar = card.querySelector("progress"); bar.max = 1; bar.value = 1; }
+  }
+
+  // --- artifacts and data sets ---------------------------------------------------------
+  function onArtifact(e) {
+    var body = document.getElementById("artifacts");
+    if (body.querySelector("tr[data-path='" + CSS.escape(e.path) + "']")) return;
+    var tr = document.createElement("tr");
+    tr.dataset.path = e.path;
+    [e.job, e.kind, e.path, e.step === null || e.step === undefined ? "—" : e.step, fmt.bytes(e.size_bytes)].forEach(function (v, i) {
+      var td = document.createElement("td");
+      td.textContent = v;
+      if (i === 2) td.className = "mono small";
+      if (i >= 3) td.className = "num";
+      tr.appendChild(td);
+    });
+    body.appendChild(tr);
+  }
+  function onOutput(e) {
+    var ref = e.value;
+    if (!ref || ref.type !== "dataset") return;
+    var box = document.getElementById("datasets");
+    if (box.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) return;
+    var empty = document.getElementById("datasets-empty");
+    if (empty) empty.remove();
+    var card = document.createElement("div");
+    card.className = "card"; card.dataset.dataset = ref.fingerprint;
+    var head = document.createElement("div");
+    head.className = "row";
+    var cols = Object.keys(ref.columns || {});
+    head.innerHTML = "<strong></strong><span class='muted'></span>";
+    head.querySelector("strong").textContent = e.job;
+    head.querySelector("span").textContent = fmt.num(ref.num_rows) + " rows · " + cols.length + " columns" +
+      (ref.sft_format ? " · " + ref.sft_format : "") + (ref.reused ? " · reused" : "");
+    card.appendChild(head);
+    var rows = ref.preview || [];
+    if (!cols.length && rows.length) cols = Object.keys(rows[0]);
+    var table = document.createElement("table");
+    var tr = document.createElement("tr");
+    cols.forEach(function (c) { var th = document.createElement("th"); th.textContent = c; tr.appendChild(th); });
+    var thead = document.createElement("thead"); thead.appendChild(tr); table.appendChild(thead);
+    var tbody = document.createElement("tbody");
+    rows.forEach(function (row) {
+      var r = document.createElement("tr");
+      cols.forEach(function (c) {
+        var td = document.createElement("td"), v = row[c];
+        td.className = "small";
+        v = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
+        td.textContent = v.length > 160 ? v.slice(0, 159) + "…" : v;
+        r.appendChild(td);
+      });
+      tbody.appendChild(r);
+    });
+    table.appendChild(tbody);
+    var wrap = document.createElement("div"); wrap.className = "table-wrap"; wrap.appendChild(table);
+    card.appendChild(wrap);
+    box.appendChild(card);
+  }
+
+  // --- run state ---------------------------------------------------------------------
+  function onRun(state) {
+    if (!state || !state.status) return;
+    status = state.status;
+    var holder = document.getElementById("run-status");
+    holder.innerHTML = ""; holder.appendChild(badge(state.status));
+    root.dataset.status = state.status;
+    var dur = document.getElementById("run-duration");
+    if (state.started) dur.dataset.started = state.started;
+    if (state.finished) dur.dataset.finished = state.finished;
+    if (state.started && document.getElementById("run-started").textContent.trim() === "—") {
+      document.getElementById("run-started").textContent = fmt.relative(new Date(state.started));
+    }
+    if (state.error) document.getElementById("run-error").textContent = state.error;
+    document.getElementById("cancel-form").hidden = FINAL.indexOf(state.status) >= 0;
+  }
+  setInterval(function () {
+    var dur = document.getElementById("run-duration");
+    if (!dur.dataset.started) return;
+    var end = dur.dataset.finished ? new Date(dur.dataset.finished) : new Date();
+    dur.textContent = fmt.duration((end - new Date(dur.dataset.started)) / 1000);
+  }, 1000);
+
+  // --- applying events in order --------------------------------------------------------
+  function apply(seq, e) {
+    if (seq <= lastSeq) return;  // already shown
+    lastSeq = seq;
+    switch (e.type) {
+      case "log": logLine(e, e.message, e.level); break;
+      case "progress": onProgress(e); break;
+      case "metric": charts.add(e); break;
+      case "status": onJobStatus(e); logLine(e, "job " + e.status + (e.message ? ": " + e.message : ""), e.status === "failed" ? "error" : "info"); break;
+      case "artifact": onArtifact(e); break;
+      case "output": onOutput(e); break;
+    }
+  }
+  function replay() {
+    return fetch(eventsUrl + "?after=" + lastSeq, {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
+      .then(function (data) {
+        data.events.forEach(function (item) { apply(item.seq, item.event); });
+        onRun(data.run);
+        if (data.more) return replay();
+      });
+  }
+  function enqueue(fn) { queue = queue.then(fn).catch(function () {}); return queue; }
+  function onMessage(msg) {
+    if (msg.type === "run") { onRun(msg); return; }
+    if (msg.type !== "event") return;
+    if (msg.seq <= lastSeq) return;
+    if (msg.seq > lastSeq + 1) {  // something was missed: fetch the gap first
+      enqueue(replay).then(function () { apply(msg.seq, msg.event); });
+      return;
+    }
+    enqueue(function () { apply(msg.seq, msg.event); });
+  }
+
+  // --- the websocket, with backoff and an HTTP poll while it is down ----------------------
+  function setConn(text, cls) { conn.textContent = text; conn.className = "conn " + cls; }
+  function startPolling() {
+    if (pollTimer) return;
+    pollTimer = setInterval(function () { enqueue(replay); }, 3000);
+  }
+  function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
+  function connect() {
+    if (FINAL.indexOf(status) >= 0) { setConn("", "muted"); return; }
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(proto + location.host + "/ws/runs/" + runId + "/?after=" + lastSeq);
+    socket.onopen = function () {
+      retry = 0; stopPolling(); setConn("live", "live");
+      socket.send(JSON.stringify({type: "resume", after: lastSeq}));
+    };
+    socket.onmessage = function (m) { try { onMessage(JSON.parse(m.data)); } catch (err) { /* not JSON: ignore */ } };
+    socket.onclose = function () {
+      socket = null;
+      if (FINAL.indexOf(status) >= 0) { setConn("", "muted"); stopPolling(); return; }
+      var delay = Math.min(15000, 1000 * Math.pow(2, retry++));
+      setConn("reconnecting in " + Math.round(delay / 1000) + " s…", "down");
+      startPolling();
+      setTimeout(function () { enqueue(replay).then(connect); }, delay);
+    };
+  }
+  enqueue(replay).then(connect);
+})();

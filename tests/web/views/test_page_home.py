@@ -1,0 +1,41 @@
+"""Workspace list and workspace home."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.web.factories import make_run
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_need_a_login(client, workspace):
+    response = client.get(reverse("training:workspace", args=[workspace.slug]))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_single_workspace_opens_directly(alice_client, workspace):
+    response = alice_client.get(reverse("training:home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("training:workspace", args=[workspace.slug])
+
+
+def test_home_lists_documents_with_their_last_run_and_latest_runs(alice_client, alice, workspace, document):
+    make_run(workspace, alice, document=document, workflow_id="train-custom", status="failed")
+    response = alice_client.get(reverse("training:workspace", args=[workspace.slug]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "custom" in html and "train-custom" in html
+    assert 'data-status="failed"' in html
+    assert reverse("training:document_new", args=[workspace.slug]) in html
+
+
+def test_empty_workspace_says_what_to_do_next(alice_client, workspace):
+    html = alice_client.get(reverse("training:workspace", args=[workspace.slug])).content.decode()
+    assert "No documents yet" in html and "No runs yet" in html
+
+
+def test_a_non_member_gets_404(bob_client, workspace):
+    assert bob_client.get(reverse("training:workspace", args=[workspace.slug])).status_code == 404
+    response = bob_client.get(reverse("training:home"))
+    assert response.status_code == 200 and "not a member of any workspace" in response.content.decode()

@@ -1,0 +1,124 @@
+"""Apply editor changes to a document's YAML text and place problems beside form fields.
+
+Edits go through ``compose.exporter.set_field``/``remove_field``, which change only the
+touched keys and keep comments and key order everywhere else.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any, Iterable, Optional
+
+from compose.errors import Problem
+from compose.loader import ParseResult
+from compose.yamlio.paths import split
+
+from .component import REMOVE
+
+
+def written_paths(result: ParseResult, base_path: str, names: Iterable[str]) -> dict[str, str]:
+    """{field name: the path where the text writes it}; nested-dialect keys keep their place."""
+    from compose.loader import written_path
+
+    return {name: written_path(result, f"{base_path}.{name}") for name in names}
+
+
+def apply_changes(text: str, result: ParseResult, base_path: str,
+                  changes: Iterable[tuple[str, Any]]) -> str:
+    """``changes`` are (dotted name under the model path ``base_path``, value or REMOVE);
+    ``result`` is the parse of ``text``, used to find where each field is written."""
+    from compose.exporter import remove_field, set_field
+
+    changes = list(changes)
+    paths = written_paths(result, base_path, [name for name, _ in changes])
+    for name, value in changes:
+        path = paths[name]
+        text = remove_field(text, path) if value is REMOVE else set_field(text, path, value)
+    return text
+
+
+def _round_trip():
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 4096
+    return yaml
+
+
+def append_item(text: str, list_path: str, item: dict[str, Any]) -> str:
+    """Add ``item`` at the end of the list at ``list_path`` (created when missing), keeping comments."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml = _round_trip()
+    data = yaml.load(text) if text.strip() else None
+    if data is None:
+        data = CommentedMap()
+    node: Any = data
+    segments = split(list_path)
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if isinstance(segment, str) and isinstance(node, dict) and segment not in node:
+            node[segment] = CommentedSeq() if last else CommentedMap()
+        node = node[segment]
+    node.append(item)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def remove_item(text: str, list_path: str, index: int) -> str:
+    """Delete one item of the list at ``list_path``, keeping comments elsewhere."""
+    yaml = _round_trip()
+    data = yaml.load(text)
+    node: Any = data
+    for segment in split(list_path):
+        node = node[segment]
+    del node[index]
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _relative(problem_path: str, base_path: str) -> Optional[str]:
+    if problem_path == base_path:
+        return ""
+    if problem_path.startswith(base_path + ".") or problem_path.startswith(base_path + "["):
+        return problem_path[len(base_path):].lstrip(".")
+    return None
+
+
+def place_problems(problems: Iterable[Problem], base_path: str, field_names: Iterable[str],
+                   field_paths: Optional[dict[str, str]] = None) -> tuple[dict[str, list[str]], list[Problem]]:
+    """Split problems into {form field name: [messages]} for ``base_path`` and the rest.
+
+    ``field_paths`` maps field names to where the text writes them (see :func:`written_paths`),
+    so ``components[0].lora.rank`` lands on ``lora_r``. Otherwise ``components[2].resources.gpus``
+    lands on ``resources.gpus``, and a path below a field (``components[2].data_files.train``)
+    on the field.
+    """
+    names = set(field_names)
+    by_written = sorted(((path, name) for name, path in (field_paths or {}).items()),
+                        key=lambda item: -len(item[0]))
+    by_field: dict[str, list[str]] = {}
+    rest: list[Problem] = []
+    for problem in problems:
+        path = problem.path or ""
+        target = next((name for written, name in by_written
+                       if path == written or path.startswith(written + ".") or path.startswith(written + "[")),
+                      None)
+        relative = _relative(path, base_path) if target is None else None
+        if relative:
+            segments = [s for s in split(relative) if isinstance(s, str)]
+            for end in range(len(segments), 0, -1):
+                candidate = ".".join(segments[:end])
+                if candidate in names:
+                    target = candidate
+                    break
+            if target is None:
+                target = next((s for s in reversed(segments) if s in names), None)
+        if target is None:
+            rest.append(problem)
+        else:
+            by_field.setdefault(target, []).append(problem.message)
+    return by_field, rest

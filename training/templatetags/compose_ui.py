@@ -1,0 +1,116 @@
+"""Display helpers shared by every page: times, durations, numbers, status badges."""
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+register = template.Library()
+
+STATUS_CLASSES = {
+    "queued": "badge-queued", "running": "badge-running", "succeeded": "badge-ok",
+    "failed": "badge-failed", "cancelled": "badge-cancelled", "interrupted": "badge-failed",
+}
+
+
+def human_duration(seconds: float | None) -> str:
+    """``75`` -> ``1 min 15 s``; ``None`` -> ``—``."""
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h"
+
+
+def format_number(value: Any) -> str:
+    """Short readable numbers: ``0.00012`` -> ``1.2e-4``, ``12345`` -> ``12.3k``."""
+    if value is None or value == "":
+        return "—"
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax < 1e-3:
+        mantissa, exponent = f"{x:.1e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    if ax < 1000:
+        if float(x).is_integer():
+            return str(int(x))
+        return f"{x:.4g}"
+    for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if ax >= scale:
+            return f"{x / scale:.1f}".rstrip("0").rstrip(".") + suffix
+    return str(x)
+
+
+def relative_time(moment: datetime, now: datetime | None = None) -> str:
+    now = now or timezone.now()
+    delta = now - moment
+    future = delta < timedelta(0)
+    seconds = abs(delta.total_seconds())
+    if seconds < 45:
+        text = "just now" if not future else "in a moment"
+        return text
+    if seconds < 3600:
+        amount = f"{int(round(seconds / 60))} min"
+    elif seconds < 86400:
+        amount = f"{int(round(seconds / 3600))} h"
+    else:
+        amount = f"{int(round(seconds / 86400))} d"
+    return f"in {amount}" if future else f"{amount} ago"
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    return human_duration(seconds)
+
+
+@register.filter
+def num(value: Any) -> str:
+    return format_number(value)
+
+
+@register.simple_tag
+def reltime(moment: datetime | None) -> str:
+    """A relative time with the exact time on hover; pages refresh the text every minute."""
+    if moment is None:
+        return format_html('<span class="muted">—</span>')
+    local = timezone.localtime(moment)
+    return format_html(
+        '<time datetime="{}" title="{}" data-relative>{}</time>',
+        moment.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), relative_time(moment),
+    )
+
+
+@register.simple_tag
+def status_badge(status: str | None) -> str:
+    status = status or "unknown"
+    return format_html('<span class="badge {}" data-status="{}">{}</span>',
+                       STATUS_CLASSES.get(status, "badge-queued"), status, status)
+
+
+@register.simple_tag
+def run_duration(run: Any) -> str:
+    """Wall time of a run (so far, while it runs)."""
+    started = getattr(run, "started", None)
+    if started is None:
+        return "—"
+    end = getattr(run, "finished", None) or timezone.now()
+    return human_duration((end - started).total_seconds())

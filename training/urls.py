@@ -1,0 +1,23 @@
+from django.urls import path
+
+from training.views import documents, editor, home, runs, workflow_editor
+
+app_name = "training"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("w/<slug:slug>/", home.workspace, name="workspace"),
+    path("w/<slug:slug>/documents/new/", documents.document_new, name="document_new"),
+    path("validate.json", documents.validate_yaml, name="validate_yaml"),
+    path("documents/<int:pk>/", documents.document, name="document"),
+    path("documents/<int:pk>/yaml/", documents.document_save_yaml, name="document_save_yaml"),
+    path("documents/<int:pk>/export/<str:dialect>/", documents.document_export, name="document_export"),
+    path("documents/<int:pk>/components/new/", editor.component_new, name="component_new"),
+    path("documents/<int:pk>/components/<str:component_id>/", editor.component_edit, name="component_edit"),
+    path("documents/<int:pk>/workflows/<str:workflow_id>/", workflow_editor.workflow_edit, name="workflow_edit"),
+    path("documents/<int:pk>/workflows/<str:workflow_id>/run/", runs.run_new, name="run_new"),
+    path("runs/<int:pk>/", runs.run_detail, name="run"),
+    path("runs/<int:pk>/events.json", runs.run_events, name="run_events"),
+    path("runs/<int:pk>/cancel/", runs.run_cancel, name="run_cancel"),
+    path("runs/<int:pk>/rerun/", runs.run_rerun, name="run_rerun"),
+]

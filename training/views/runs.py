@@ -1,0 +1,157 @@
+"""Run form, run page, the event replay endpoint, cancel and rerun."""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from compose.errors import Problem
+from datasets_app.models import MaterializedDataset
+from training import actions
+from training.forms.run import RunForm
+from training.models.access import events_after, get_document_or_404, get_run_or_404
+
+from .common import parse_text
+
+EVENTS_PAGE = 1000
+EVENTS_PAGE_MAX = 5000
+
+
+def _inputs_for(doc: Any, workflow_id: str) -> tuple[Any, list[Any]]:
+    from compose.inputs import workflow_inputs
+
+    parsed = parse_text(doc.yaml_text, source=doc.name)
+    if parsed.file is None or parsed.file.workflow(workflow_id) is None:
+        raise Http404(f"No workflow {workflow_id!r} in this document.")
+    return parsed, workflow_inputs(parsed.file, workflow_id)
+
+
+def place_input_problems(problems: list[Problem], names: list[str]) -> tuple[dict[str, list[str]], list[Problem]]:
+    """``inputs.template`` -> the ``template`` field; anything else stays with the form."""
+    by_field: dict[str, list[str]] = {}
+    rest = []
+    for p in problems:
+        path = p.path or ""
+        name = path.split(".", 1)[1] if path.startswith(("inputs.", "input.")) else None
+        if name in names:
+            by_field.setdefault(name, []).append(p.message)
+        else:
+            rest.append(p)
+    return by_field, rest
+
+
+def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
+    doc = get_document_or_404(request.user, pk)
+    parsed, specs = _inputs_for(doc, workflow_id)
+    problems: list[Problem] = list(parsed.errors)
+    if request.method == "POST":
+        form = RunForm(request.POST, specs=specs)
+        if form.is_valid():
+            try:
+                run = actions.enqueue_run(doc, workflow_id, form.raw_inputs(), request.user)
+            except actions.RunRefused as exc:
+                placed, problems = place_input_problems(exc.problems, [s.name for s in specs])
+                for name, msgs in placed.items():
+                    for msg in msgs:
+                        form.add_error(name, msg)
+            else:
+                return redirect("training:run", pk=run.pk)
+        status = 400
+    else:
+        form = RunForm(specs=specs)
+        status = 200
+    return render(request, "training/run_form.html", {
+        "document": doc, "workspace": doc.workspace, "workflow_id": workflow_id, "form": form,
+        "specs": specs, "problems": problems,
+    }, status=status)
+
+
+def _config_diff(run: Any) -> list[tuple[str, str]]:
+    """Lines of a unified diff from the run's snapshot to the document as it is now."""
+    if run.document is None or run.document.yaml_text == run.yaml_snapshot:
+        return []
+    lines = difflib.unified_diff(run.yaml_snapshot.splitlines(), run.document.yaml_text.splitlines(),
+                                 "this run", "document now", lineterm="", n=2)
+    out = []
+    for line in lines:
+        kind = "add" if line.startswith("+") and not line.startswith("+++") else \
+            "del" if line.startswith("-") and not line.startswith("---") else ""
+        out.append((kind, line))
+    return out
+
+
+def _datasets(job_runs: list[Any]) -> list[dict[str, Any]]:
+    """Data set summaries the run's jobs produced, with their preview rows."""
+    out = []
+    for job in job_runs:
+        ref = job.output if isinstance(job.output, dict) else None
+        if not ref or ref.get("type") != "dataset":
+            continue
+        stored = MaterializedDataset.objects.filter(fingerprint=ref.get("fingerprint")).first()
+        preview = (stored.preview if stored else None) or ref.get("preview") or []
+        columns = list((ref.get("columns") or {}).keys()) or (list(preview[0].keys()) if preview else [])
+        out.append({"job": job.job_id, "ref": ref, "preview": preview, "columns": columns, "stored": stored})
+    return out
+
+
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_or_404(request.user, pk)
+    job_runs = list(run.job_runs.all())
+    return render(request, "training/run.html", {
+        "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
+        "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(job_runs),
+        "diff": _config_diff(run),
+    })
+
+
+def run_events(request: HttpRequest, pk: int) -> JsonResponse:
+    """Replay: ``{"events": [{"seq", "event"}], "last_seq", "more", "run": {...}}`` after ``?after=``."""
+    run = get_run_or_404(request.user, pk)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+        limit = min(EVENTS_PAGE_MAX, max(1, int(request.GET.get("limit", EVENTS_PAGE))))
+    except ValueError:
+        return JsonResponse({"error": "after and limit are whole numbers"}, status=400)
+    rows = events_after(run, after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return JsonResponse({
+        "events": [{"seq": r.seq, "event": r.payload} for r in rows],
+        "last_seq": rows[-1].seq if rows else after,
+        "more": more,
+        "run": run_state(run),
+    })
+
+
+def run_state(run: Any) -> dict[str, Any]:
+    return {"type": "run", "id": run.pk, "status": run.status,
+            "started": run.started.isoformat() if run.started else None,
+            "finished": run.finished.isoformat() if run.finished else None,
+            "cancel_requested": run.cancel_requested, "error": run.error}
+
+
+@require_POST
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_or_404(request.user, pk)
+    try:
+        actions.request_cancel(run, request.user)
+    except actions.InvalidTransition as exc:
+        messages.error(request, f"Cannot cancel: {exc}.")
+    else:
+        messages.info(request, "Cancel requested." if run.status == "running" else "Run cancelled.")
+    return redirect("training:run", pk=run.pk)
+
+
+@require_POST
+def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_or_404(request.user, pk)
+    try:
+        new_run = actions.rerun(run, request.user)
+    except actions.RunRefused as exc:
+        messages.error(request, "Cannot rerun: " + "; ".join(str(p.message) for p in exc.problems[:5]))
+        return redirect("training:run", pk=run.pk)
+    return redirect("training:run", pk=new_run.pk)
