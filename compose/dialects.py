@@ -124,8 +124,8 @@ def _normalize_trainer(raw: dict[str, Any], out: Normalized) -> None:
         flat = [n for n, o in out.origins.items() if n.startswith("lora_") and o.path[-2:-1] != ("lora",)]
         for name in flat:
             out.error(out.origins[name].path,
-                      f"LoRA is given twice: use either lora: {{...}} ({'.'.join(map(str, nested_lora))}) "
-                      f"or the lora_* fields, not both")
+                      "LoRA is given twice: use either the nested lora: {...} block or the lora_* fields, "
+                      "not both")
 
 
 def _trainer_entry(out: Normalized, key: Any, value: Any, path: RelPath) -> Optional[RelPath]:

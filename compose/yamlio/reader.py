@@ -54,6 +54,17 @@ class ReadResult:
             segments.pop()
 
 
+# What the parser's wording usually means, for people who do not read parser messages.
+_HINTS: tuple[tuple[str, str], ...] = (
+    ("expected <block end>", "check the indentation of this line against the lines above it"),
+    ("mapping values are not allowed here", "a value holding ': ' needs quotes, or a key is indented wrongly"),
+    ("found character '\\t'", "YAML indents with spaces, not tabs"),
+    ("could not find expected ':'", "a key is missing its ':'"),
+    ("found undefined alias", "an *alias names an &anchor that is not defined"),
+    ("expected a single document", "the file holds several documents (---); keep one"),
+)
+
+
 def _problem_from_yaml_error(exc: yaml.YAMLError, source: str) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -61,6 +72,10 @@ def _problem_from_yaml_error(exc: yaml.YAMLError, source: str) -> Problem:
     message = f"YAML syntax error: {problem}"
     if context:
         message += f" ({context})"
+    for clue, hint in _HINTS:
+        if clue in message:
+            message += f"; {hint}"
+            break
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
     return Problem("", message, line, column, source=source)
