@@ -1,0 +1,156 @@
+"""Run history and housekeeping. State changes go through training.actions, as in views."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from training.actions import InvalidTransition, RunRefused, request_cancel, rerun
+from training.models import (
+    Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
+    WorkspaceSecret,
+)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class SecretInline(admin.TabularInline):
+    model = WorkspaceSecret
+    extra = 0
+    fields = ["name", "value"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        from django import forms
+
+        # Typed in once, never shown again.
+        kwargs["widgets"] = {"value": forms.PasswordInput(render_value=False)}
+        return super().get_formset(request, obj, **kwargs)
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "default_sft_model", "default_classification_model",
+                    "allow_remote_code"]
+    prepopulated_fields = {"slug": ["name"]}
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline, SecretInline]
+
+
+@admin.register(ComposeDocument)
+class ComposeDocumentAdmin(admin.ModelAdmin):
+    list_display = ["name", "workspace", "updated_by", "updated_at"]
+    list_filter = ["workspace"]
+    search_fields = ["name"]
+    readonly_fields = ["definition", "created_by", "updated_by", "created_at", "updated_at"]
+
+
+class JobRunInline(admin.TabularInline):
+    model = JobRun
+    extra = 0
+    can_delete = False
+    fields = ["job_id", "component_id", "status", "progress_current", "progress_total",
+              "started", "finished", "message"]
+    readonly_fields = fields
+
+
+class ArtifactInline(admin.TabularInline):
+    model = Artifact
+    extra = 0
+    can_delete = False
+    fields = ["job_id", "kind", "path", "size_bytes", "step"]
+    readonly_fields = fields
+
+
+def _count_link(run: Run, model: str, count: int, label: str) -> str:
+    url = reverse(f"admin:training_{model}_changelist") + f"?run__id__exact={run.pk}"
+    return format_html('<a href="{}">{} {}</a>', url, count, label)
+
+
+@admin.register(Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["id", "workflow_id", "document", "workspace", "status", "created_by",
+                    "created", "started", "finished", "worker"]
+    list_filter = ["status", "workspace", "created_by", "workflow_id", "created"]
+    date_hierarchy = "created"
+    search_fields = ["workflow_id", "document__name", "worker", "error"]
+    list_select_related = ["document", "workspace", "created_by"]
+    readonly_fields = ["workspace", "document", "workflow_id", "inputs", "created_by", "rerun_of",
+                       "created", "started", "finished", "status", "worker", "heartbeat_at",
+                       "cancel_requested", "output", "error", "last_seq", "records", "yaml_snapshot"]
+    fields = readonly_fields
+    inlines = [JobRunInline, ArtifactInline]
+    actions = ["cancel_runs", "rerun_runs"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # runs are queued from a document, where they are validated
+
+    @admin.display(description="Recorded")
+    def records(self, run: Run) -> str:
+        return format_html("{} &middot; {}",
+                           _count_link(run, "runevent", run.events.count(), "events"),
+                           _count_link(run, "metricpoint", run.metrics.count(), "metric points"))
+
+    @admin.action(description="Cancel the selected runs")
+    def cancel_runs(self, request, queryset) -> None:
+        done = 0
+        for run in queryset:
+            try:
+                request_cancel(run, request.user)
+                done += 1
+            except InvalidTransition as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+        if done:
+            self.message_user(request, f"Cancel requested for {done} run(s).", messages.SUCCESS)
+
+    @admin.action(description="Rerun the selected runs")
+    def rerun_runs(self, request, queryset) -> None:
+        for run in queryset:
+            try:
+                new = rerun(run, request.user)
+            except RunRefused as exc:
+                self.message_user(request, f"Run {run.pk} cannot be rerun: {'; '.join(exc.messages)}",
+                                  messages.ERROR)
+            else:
+                self.message_user(request, f"Run {run.pk} queued again as run {new.pk}.",
+                                  messages.SUCCESS)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RunEvent)
+class RunEventAdmin(_ReadOnly):
+    list_display = ["run", "seq", "type", "job_id", "ts"]
+    list_filter = ["type"]
+    search_fields = ["job_id"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(MetricPoint)
+class MetricPointAdmin(_ReadOnly):
+    list_display = ["run", "job_id", "split", "name", "step", "value"]
+    list_filter = ["split", "name"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(_ReadOnly):
+    list_display = ["run", "job_id", "component_id", "status", "started", "finished"]
+    list_filter = ["status"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(_ReadOnly):
+    list_display = ["run", "job_id", "kind", "path", "size_bytes", "step"]
+    list_filter = ["kind"]
+    raw_id_fields = ["run"]
