@@ -140,6 +140,9 @@ def classification_rows(dataset: Any, cfg: TrainerComponent, tokenizer: Any, lab
 
 
 def label_maps(train: Any, eval_: Any | None, column: str) -> tuple[dict[int, str], dict[str, int]]:
+    require_columns(train, [column], {column: "label_column"}, "training")
+    if eval_ is not None:
+        require_columns(eval_, [column], {column: "label_column"}, "eval")
     names = label_names(train, eval_, column)
     if names is None:
         values = [int(v) for v in train[column]] + ([int(v) for v in eval_[column]] if eval_ is not None else [])
