@@ -224,8 +224,9 @@ class _Compiler:
         elif isinstance(node.func, ast.Attribute):
             func = METHODS.get(node.func.attr)
             if func is None:
-                raise self.fail(node.func, f"unknown method {node.func.attr!r}; available: "
-                                           f"{', '.join(sorted(METHODS))}")
+                column = (node.func.end_col_offset or 0) - len(node.func.attr) + 1
+                raise ExpressionError(_pointed(self.source, column, f"unknown method {node.func.attr!r}; "
+                                                                    f"available: {', '.join(sorted(METHODS))}"))
             args = [_vector(self.node(node.func.value))] + args
         else:
             raise self.fail(node, "only functions and string methods can be called")

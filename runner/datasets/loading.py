@@ -1,6 +1,7 @@
 """The ``load`` operation: local files or a hub data set, one split, an optional seeded sample."""
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -187,7 +188,37 @@ def _read_error(exc: BaseException, files: DataFiles, logged: list[str]) -> str:
     # The first cause below the library's generic wrapper says what is wrong.
     causes = [e for e in chain if type(e).__name__ != "DatasetGenerationError" and str(e)] or chain
     reason = f"{type(causes[0]).__name__}: {causes[0]}".strip()
+    if files.builder == "json":
+        # Arrow counts rows within a block; find the file's own line and column instead.
+        for candidate in ([where] if where else all_files):
+            located = _locate_json_error(candidate)
+            if located:
+                where, reason = candidate, f"{located} ({reason})"
+                break
     head = f"cannot read {files.loader} file {where}" if where else f"cannot read the {files.loader} files"
     if not named and len(all_files) > 1:
         head += " (" + ", ".join(p.name for p in all_files) + ")"
     return f"{head}: {reason}"
+
+
+def _locate_json_error(path: Path) -> Optional[str]:
+    """``line L, column C: message`` for the first malformed spot of a JSON or JSON Lines file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return str(exc)
+    if text.lstrip().startswith(("[", "{")) and not path.suffix == ".jsonl":
+        try:
+            json.loads(text)
+            return None
+        except json.JSONDecodeError as exc:
+            if not text.lstrip().startswith("{"):
+                return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            json.loads(line)
+        except json.JSONDecodeError as exc:
+            return f"line {number}, column {exc.colno}: {exc.msg}"
+    return None
