@@ -16,7 +16,9 @@ from typing import Any, Literal, Optional
 
 from compose.dialects import FILE_BUILDERS, LORA_NESTED, QUANT_NESTED, QUANT_SHORTHANDS, Normalized
 from compose.loader import ParseResult, parse
-from compose.schema.components import COMPONENT_TYPES, LORA_FIELDS, QUANT_DETAIL_FIELDS
+from compose.schema.components import (
+    COMPONENT_TYPES, LORA_FIELDS, QUANT_DETAIL_FIELDS, DatasetsComponent, TrainerComponent,
+)
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.yamlio.edit import rewrite, same
 from compose.yamlio.paths import Segment, split
@@ -28,6 +30,10 @@ _MISSING: Any = object()
 TRAINER_OUTSIDE_ACTION: tuple[str, ...] = ("task", "model", "tokenizer", "chat_template", "resources")
 _FLAT_TO_LORA = {flat: nested for nested, flat in LORA_NESTED.items()}
 _FLAT_TO_QUANT = {flat: nested for nested, flat in QUANT_NESTED.items()}
+# Field order of the canonical models (the seed's sections); nested names map onto it.
+_CANONICAL_ORDER: tuple[str, ...] = tuple(dict.fromkeys(
+    [*TrainerComponent.model_fields, *DatasetsComponent.model_fields]))
+_FLAT_NAMES: dict[str, str] = {**LORA_NESTED, **{k: v for k, v in QUANT_NESTED.items() if k != "type"}}
 
 
 def export_yaml(doc: ComposeFile, dialect: Dialect = "seed", *, original: Optional[str] = None) -> str:
@@ -283,7 +289,7 @@ def update_component(raw: dict[str, Any], norm: Normalized, before: ComponentDoc
             else:
                 rebuild = True
         elif new_value is not _MISSING:
-            _set(raw, _place(raw, name, norm, after.type), new_value)
+            _insert(raw, _place(raw, name, norm, after.type), new_value)
     if rebuild:
         return _keep_order(raw, component_to_raw(after, style))
     if before.actions != after.actions or before.default_action != after.default_action:
@@ -310,6 +316,26 @@ def _place(raw: dict[str, Any], name: str, norm: Normalized, component_type: str
     elif isinstance(raw.get("action"), dict):
         return ("action", name)
     return (name,)
+
+
+def _insert(raw: dict[str, Any], path: tuple[Segment, ...], value: Any) -> None:
+    """Set a new key, next to the keys that come before it in the canonical field order."""
+    container = _get(raw, path[:-1]) if len(path) > 1 else raw
+    if not isinstance(container, dict):
+        _set(raw, path, value)
+        return
+    rank = {name: i for i, name in enumerate(_CANONICAL_ORDER)}
+    key = path[-1]
+    target = rank.get(_FLAT_NAMES.get(key, key))
+    anchor = None
+    if target is not None:
+        before = [k for k in container if rank.get(_FLAT_NAMES.get(k, k), len(rank)) < target]
+        anchor = max(before, key=lambda k: rank[_FLAT_NAMES.get(k, k)]) if before else None
+    items = list(container.items())
+    position = len(items) if anchor is None else [k for k, _ in items].index(anchor) + 1
+    items.insert(position, (key, value))
+    container.clear()
+    container.update(items)
 
 
 def _keep_order(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -115,9 +115,8 @@ class _Editor:
             if name in old and name in entries:
                 key, value = entries[name]
                 self.diff(value, old[name], new[name], key=key)
-        added = [name for name in new if name not in old]
-        if added:
-            self.add_entries(node, {name: new[name] for name in added})
+        if any(name not in old for name in new):
+            self.add_entries(node, old, new)
 
     def diff_sequence(self, node: SequenceNode, old: list, new: list) -> None:
         for index in range(min(len(old), len(new))):
@@ -159,15 +158,22 @@ class _Editor:
         end = self.line_end(self.content_end(value))
         self.edits.append(_Edit(start, min(end + 1, len(self.text)), ""))
 
-    def add_entries(self, mapping: MappingNode, entries: dict) -> None:
-        last_value = mapping.value[-1][1]
-        at = self.line_end(self.content_end(last_value))
+    def add_entries(self, mapping: MappingNode, old: dict, new: dict) -> None:
+        """Write keys new to ``mapping`` after the key that precedes them in ``new``."""
+        entries = {k.value: (k, v) for k, v in mapping.value if isinstance(k, ScalarNode)}
         column = mapping.value[0][0].start_mark.column
-        lines = []
-        for name, value in entries.items():
-            lines.append(indent_block(dump_block({name: value}), column).rstrip("\n"))
         gap = "\n" if column == 0 else ""  # a new top-level section gets a blank line
-        self.edits.append(_Edit(at, at, "\n" + gap + ("\n" + gap).join(lines)))
+        anchor = mapping.value[-1][1]
+        groups: dict[int, list[str]] = {}
+        for name in new:
+            if name in old and name in entries:
+                anchor = entries[name][1]
+            elif name not in old:
+                at = self.line_end(self.content_end(anchor))
+                groups.setdefault(at, []).append(
+                    indent_block(dump_block({name: new[name]}), column).rstrip("\n"))
+        for at, lines in groups.items():
+            self.edits.append(_Edit(at, at, "\n" + gap + ("\n" + gap).join(lines)))
 
     def append_items(self, node: SequenceNode, items: list) -> None:
         last = node.value[-1]
