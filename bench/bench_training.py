@@ -1,0 +1,122 @@
+"""Our runner against a plain hand-written TRL script: same model, rows and settings.
+
+    python -m bench.bench_training                  # SmolLM2-135M + LoRA if converted, else a small Llama
+    python -m bench.bench_training --tiny --steps 8  # a small random Llama, seconds
+
+Each side trains in a fresh process (one epoch over the same rows, so both see the same
+tokens); the report gives tokens/s of the training loop, peak resident memory, and the
+ratios ours / plain (targets: speed >= 1.0, memory <= 1.0). Not a test: numbers vary
+with the machine; run it on a quiet one.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.gpu.data import fitting_rows, instruction_rows, save_rows
+from bench.gpu.harness import in_fresh_process
+from bench.gpu.models import SHAPE_SMALL, build_random_llama, parameter_count
+from bench.gpu.settings import BenchSettings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SMOLLM2_DIR = PROJECT_ROOT / "examples" / "models" / "smollm2-135m-instruct"
+DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "training.json"
+
+
+def pick_model(workdir: Path, tiny: bool) -> tuple[str, str]:
+    """(folder, description): the converted SmolLM2 when present, else a small random Llama."""
+    if not tiny and (SMOLLM2_DIR / "config.json").is_file():
+        return str(SMOLLM2_DIR), "SmolLM2-135M-Instruct"
+    texts = [f"{r['prompt']} {r['response']}" for r in instruction_rows(400, seed=1)]
+    folder = build_random_llama(workdir / "small-llama", SHAPE_SMALL, texts, max_positions=1024)
+    return str(folder), "random Llama (hidden 256, 4 layers)"
+
+
+def summarize(name: str, result: dict[str, Any], tokens: int) -> dict[str, Any]:
+    train_s = result.get("train_s")
+    result["tokens"] = tokens
+    result["tokens_per_second"] = tokens / train_s if train_s else None
+    return result
+
+
+def fastest(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    best = dict(min(runs, key=lambda r: r["train_s"]))
+    best["train_s_all"] = [r["train_s"] for r in runs]
+    best["peak_rss_bytes"] = max(r["peak_rss_bytes"] for r in runs)
+    return best
+
+
+def ratio(ours: float | None, plain: float | None) -> float | None:
+    return ours / plain if ours and plain else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_training", description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12, help="optimizer steps (default 12)")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--lora-r", type=int, default=8, help="LoRA rank; 0 trains every weight")
+    parser.add_argument("--repeat", type=int, default=2,
+                        help="runs per side, alternating plain and ours; the fastest of each counts (default 2)")
+    parser.add_argument("--tiny", action="store_true", help="use a small random Llama even if SmolLM2 is there")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON result file (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-training-") as tmp:
+        workdir = Path(tmp)
+        model, described = pick_model(workdir, args.tiny)
+        wanted = args.steps * args.batch_size
+        rows, tokens = fitting_rows(model, instruction_rows(wanted * 2), args.max_length)
+        rows = rows[:wanted]
+        _, tokens = fitting_rows(model, rows, args.max_length)
+        storage = workdir / "storage"
+        data_dir, data_path = save_rows(rows, storage, "bench")
+        base = dict(model=model, data_dir=data_dir, storage_dir=str(storage), data_path=data_path,
+                    batch_size=args.batch_size, max_length=args.max_length, lora_r=args.lora_r,
+                    learning_rate=2e-4 if args.lora_r else 5e-5)
+        runs: dict[str, list[dict[str, Any]]] = {"plain": [], "ours": []}
+        # Alternating sides spreads a busy machine's noise over both.
+        for attempt in range(args.repeat):
+            for side in ("plain", "ours"):
+                settings = BenchSettings(**base, output_dir=str(workdir / f"out-{side}-{attempt}"))
+                print(f"training: {side} (run {attempt + 1} of {args.repeat}) ...", flush=True)
+                result = in_fresh_process(side, settings, workdir / f"{side}.json")
+                if "error" in result:
+                    print(result["stderr_tail"])
+                    raise SystemExit(f"the {side} side failed: {result['error']}")
+                runs[side].append(summarize(side, result, tokens))
+        results = {side: fastest(found) for side, found in runs.items()}
+        params = parameter_count(Path(model))
+
+    ours, plain = results["ours"], results["plain"]
+    report = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "model": described, "parameters": params, "rows": len(rows), "tokens": tokens,
+        "settings": {k: v for k, v in asdict(BenchSettings(**base, output_dir="")).items()
+                     if k not in ("model", "data_dir", "storage_dir", "data_path", "output_dir")},
+        "ours": ours, "plain": plain,
+        "speed_ratio": ratio(ours["tokens_per_second"], plain["tokens_per_second"]),
+        "memory_ratio": ratio(ours["peak_rss_bytes"], plain["peak_rss_bytes"]),
+    }
+    print(f"\nmodel: {described} ({params / 1e6:.1f}M parameters), {len(rows)} rows, {tokens} tokens, "
+          f"{ours['steps']} steps, batch {args.batch_size}, {'LoRA r=%d' % args.lora_r if args.lora_r else 'full'}")
+    print(f"{'':8}{'tokens/s':>12}{'train s':>10}{'wall s':>10}{'peak RSS MiB':>14}")
+    for side in ("plain", "ours"):
+        r = results[side]
+        print(f"{side:8}{r['tokens_per_second']:12.1f}{r['train_s']:10.2f}{r['wall_s']:10.1f}"
+              f"{r['peak_rss_bytes'] / 2**20:14.0f}")
+    print(f"speed ours/plain: {report['speed_ratio']:.3f} (target >= 1.0)   "
+          f"memory ours/plain: {report['memory_ratio']:.3f} (target <= 1.0)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
