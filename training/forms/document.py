@@ -40,9 +40,14 @@ workflows:
 """
 
 
+def normalize_newlines(text: str) -> str:
+    """Browsers send text areas with CRLF line ends; documents keep plain LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 class DocumentImportForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="A name for the document, unique in the workspace.")
-    yaml_text = forms.CharField(required=False, label="YAML", widget=forms.Textarea(
+    yaml_text = forms.CharField(required=False, strip=False, label="YAML", widget=forms.Textarea(
         attrs={"class": "code", "spellcheck": "false", "rows": 24}))
     upload = forms.FileField(required=False, label="…or upload a .yaml file",
                              widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,text/yaml"}))
@@ -50,6 +55,9 @@ class DocumentImportForm(forms.Form):
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
         self.workspace = workspace
         super().__init__(*args, **kwargs)
+
+    def clean_yaml_text(self) -> str:
+        return normalize_newlines(self.cleaned_data.get("yaml_text") or "")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -64,7 +72,7 @@ class DocumentImportForm(forms.Form):
             if upload.size > MAX_UPLOAD_BYTES:
                 raise forms.ValidationError("The file is larger than 1 MB.")
             try:
-                data["yaml_text"] = upload.read().decode("utf-8")
+                data["yaml_text"] = normalize_newlines(upload.read().decode("utf-8-sig"))
             except UnicodeDecodeError:
                 raise forms.ValidationError("The file is not UTF-8 text.") from None
         if not (data.get("yaml_text") or "").strip():
@@ -73,5 +81,8 @@ class DocumentImportForm(forms.Form):
 
 
 class YamlTextForm(forms.Form):
-    yaml_text = forms.CharField(required=False, widget=forms.Textarea(
+    yaml_text = forms.CharField(required=False, strip=False, widget=forms.Textarea(
         attrs={"class": "code", "spellcheck": "false", "rows": 30}))
+
+    def clean_yaml_text(self) -> str:
+        return normalize_newlines(self.cleaned_data.get("yaml_text") or "")

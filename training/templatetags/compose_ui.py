@@ -8,6 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -91,7 +92,7 @@ def num(value: Any) -> str:
 def reltime(moment: datetime | None) -> str:
     """A relative time with the exact time on hover; pages refresh the text every minute."""
     if moment is None:
-        return format_html('<span class="muted">—</span>')
+        return mark_safe('<span class="muted">—</span>')
     local = timezone.localtime(moment)
     return format_html(
         '<time datetime="{}" title="{}" data-relative>{}</time>',

@@ -76,3 +76,8 @@ def document(workspace, alice):
     from training.actions import create_document
 
     return create_document(workspace, alice, "custom", SEED_EXAMPLE)
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the first line containing ``needle``."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)

@@ -1,0 +1,99 @@
+"""The run page, its event replay endpoint, cancel and rerun."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from compose import events as ev
+from tests.web.factories import make_run
+from training.actions import claim_run, record_event
+from training.models import Run
+
+pytestmark = pytest.mark.django_db
+
+DATASET_REF = {"type": "dataset", "fingerprint": "ab" * 16, "path": "datasets/" + "ab" * 16, "num_rows": 2,
+               "columns": {"user_input": "string", "assistant_response": "string"},
+               "preview": [{"user_input": "hello there", "assistant_response": "hi"},
+                           {"user_input": "2+2?", "assistant_response": "4"}],
+               "sft_format": "prompt-response", "reused": False}
+
+
+@pytest.fixture
+def run(workspace, alice, document):
+    run = make_run(workspace, alice, document=document, workflow_id="train-custom",
+                   yaml_snapshot=document.yaml_text.replace("num_epochs: 5", "num_epochs: 7"),
+                   inputs={"template": "{user_input}"})
+    claim_run(run.pk, "worker-1")
+    record_event(run, ev.status("load", "running"))
+    record_event(run, ev.progress("load", 2, 2, unit="rows", stage="load"))
+    record_event(run, ev.output("load", DATASET_REF))
+    record_event(run, ev.status("load", "succeeded"))
+    record_event(run, ev.status("train", "running"))
+    for step in (10, 20, 30):
+        record_event(run, ev.metric("train", step, {"loss": 3.0 / step, "learning_rate": 5e-5}))
+    record_event(run, ev.artifact("train", "checkpoint", "/ws/output/checkpoint-30", size_bytes=2048, step=30))
+    run.refresh_from_db()
+    return run
+
+
+def test_run_page_shows_header_jobs_datasets_artifacts_and_config_diff(alice_client, run):
+    response = alice_client.get(reverse("training:run", args=[run.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-status="running"' in html and "alice" in html
+    assert 'data-job="load"' in html and 'data-job="train"' in html
+    assert "hello there" in html and "prompt-response" in html  # the data set preview table
+    assert "/ws/output/checkpoint-30" in html and "2.0\xa0KB" in html
+    # the snapshot differs from the document now: the diff shows the change
+    assert '<span class="del">-    num_epochs: 7</span>' in html and '<span class="add">+    num_epochs: 5</span>' in html
+    assert reverse("training:run_cancel", args=[run.pk]) in html
+    assert "vendor/uPlot.iife.min.js" in html
+
+
+def test_events_json_replays_in_order_after_a_seq_in_pages(alice_client, run):
+    url = reverse("training:run_events", args=[run.pk])
+    first = alice_client.get(url, {"after": 0, "limit": 4}).json()
+    assert [e["seq"] for e in first["events"]] == [1, 2, 3, 4] and first["more"] is True
+    rest = alice_client.get(url, {"after": first["last_seq"]}).json()
+    seqs = [e["seq"] for e in rest["events"]]
+    assert seqs == list(range(5, run.last_seq + 1)) and rest["more"] is False
+    metrics = [e["event"] for e in rest["events"] if e["event"]["type"] == "metric"]
+    assert [m["step"] for m in metrics] == [10, 20, 30]
+    assert rest["run"]["status"] == "running"
+    empty = alice_client.get(url, {"after": run.last_seq}).json()
+    assert empty["events"] == [] and empty["last_seq"] == run.last_seq
+
+
+def test_events_json_rejects_a_bad_after(alice_client, run):
+    assert alice_client.get(reverse("training:run_events", args=[run.pk]), {"after": "x"}).status_code == 400
+
+
+def test_cancel_asks_a_running_run_to_stop(alice_client, run):
+    response = alice_client.post(reverse("training:run_cancel", args=[run.pk]))
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.cancel_requested is True and run.status == "running"
+
+
+def test_rerun_queues_a_new_run_with_the_same_snapshot(alice_client, workspace, run):
+    workspace.default_sft_model = "./models/tiny"
+    workspace.save()
+    response = alice_client.post(reverse("training:run_rerun", args=[run.pk]))
+    new = Run.objects.exclude(pk=run.pk).get()
+    assert response["Location"] == reverse("training:run", args=[new.pk])
+    assert new.yaml_snapshot == run.yaml_snapshot and new.inputs == run.inputs and new.rerun_of == run
+
+
+def test_strangers_get_404_everywhere(bob_client, run):
+    for name in ("training:run", "training:run_events"):
+        assert bob_client.get(reverse(name, args=[run.pk])).status_code == 404
+    for name in ("training:run_cancel", "training:run_rerun"):
+        assert bob_client.post(reverse(name, args=[run.pk])).status_code == 404
+    run.refresh_from_db()
+    assert run.cancel_requested is False
+
+
+def test_an_empty_queued_run_says_it_waits_for_a_worker(alice_client, workspace, alice):
+    run = make_run(workspace, alice)
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert "Waiting for a worker" in html and "No metrics yet" in html

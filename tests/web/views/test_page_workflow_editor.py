@@ -1,0 +1,72 @@
+"""The workflow editor: components, methods, inputs and dependencies per job; the graph redraws."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def url(document, preview=False):
+    return reverse("training:workflow_edit", args=[document.pk, "train-custom"]) + ("?preview=1" if preview else "")
+
+
+def form_data(response) -> dict:
+    form = response.context["form"]
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, list):
+            data[name] = value
+        elif value not in (None, False):
+            data[name] = "on" if value is True else str(value)
+    return data
+
+
+def test_jobs_are_listed_with_their_bindings_and_dependencies(alice_client, document):
+    response = alice_client.get(url(document))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-job="process"' in html and "template: ${input.template}" in html
+    assert form_data(response)["job2-depends_on"] == ["process"]
+    assert 'data-edge="process->train"' in html
+
+
+def test_dropping_a_needed_dependency_puts_the_error_beside_the_input(alice_client, document):
+    data = form_data(alice_client.get(url(document)))
+    data["job2-depends_on"] = []
+    result = alice_client.post(url(document, preview=True), data).json()
+    assert result["ok"] is False
+    messages = " ".join(result["field_errors"].get("job2-input", []) + result["field_errors"].get("job2-depends_on", []))
+    assert "process" in messages and "depends_on" in messages
+    assert 'data-edge="process->train"' not in result["graph"]  # the graph redraws without the arrow
+
+
+def test_adding_a_job_appends_it_and_saving_keeps_comments(alice_client, document):
+    data = form_data(alice_client.get(url(document)))
+    data.update({"new-id": "select", "new-component": "data-processor", "new-method": "select",
+                 "new-input": "dataset: ${jobs.process.output}\naxis: rows\nindices: [0, 1]",
+                 "new-depends_on": ["process"]})
+    result = alice_client.post(url(document, preview=True), data).json()
+    assert result["ok"], result
+    jobs = yaml.safe_load(result["yaml"])["workflows"][0]["jobs"]
+    assert jobs[-1] == {"id": "select", "component": "data-processor", "method": "select",
+                        "input": {"dataset": "${jobs.process.output}", "axis": "rows", "indices": [0, 1]},
+                        "depends_on": ["process"]}
+    assert 'data-edge="process->select"' in result["graph"]
+    assert alice_client.post(url(document), data).status_code == 302
+    document.refresh_from_db()
+    assert "- id: select" in document.yaml_text and "# peak learning rate" in document.yaml_text
+
+
+def test_bad_input_yaml_is_reported_on_its_field(alice_client, document):
+    data = form_data(alice_client.get(url(document)))
+    data["job1-input"] = "dataset: [unclosed"
+    response = alice_client.post(url(document), data)
+    assert response.status_code == 400
+    assert "Not valid YAML" in response.context["field_errors"]["job1-input"][0]
+
+
+def test_strangers_get_404(bob_client, document):
+    assert bob_client.get(url(document)).status_code == 404

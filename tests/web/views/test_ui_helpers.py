@@ -1,0 +1,51 @@
+"""Display helpers and the schema-built field lists the pages rely on."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from compose.schema.components import DatasetsComponent, TrainerComponent
+from compose.schema.workflow import Job
+from datasets_app.forms import datasets_groups
+from training.forms.trainer import trainer_groups
+from training.templatetags.compose_ui import format_number, human_duration, relative_time
+from training.views.graph import layout
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.00012, "1.2e-4"), (5e-05, "5e-5"), (12345, "12.3k"), (2_500_000, "2.5M"), (0.5, "0.5"),
+    (3, "3"), (1.23456, "1.235"), (0, "0"), (None, "—"), ("n/a", "n/a"),
+])
+def test_numbers_are_short_and_readable(value, text):
+    assert format_number(value) == text
+
+
+def test_durations_and_relative_times():
+    assert [human_duration(s) for s in (None, 5, 75, 3600, 3 * 86400)] == ["—", "5 s", "1 min 15 s", "1 h", "3 d 0 h"]
+    now = timezone.now()
+    assert relative_time(now - timedelta(seconds=10), now) == "just now"
+    assert relative_time(now - timedelta(minutes=3), now) == "3 min ago"
+    assert relative_time(now - timedelta(days=2), now) == "2 d ago"
+
+
+def test_every_schema_field_sits_in_a_named_group():
+    trainer = [f.name for g in trainer_groups() for f in g.fields]
+    assert "Other" not in [g.title for g in trainer_groups()]
+    expected = (set(TrainerComponent.model_fields) - {"id", "type", "resources"}) | {
+        "resources.gpus", "resources.launcher", "resources.processes"}
+    assert set(trainer) == expected and len(trainer) == len(expected)
+    datasets = {f.name for g in datasets_groups() for f in g.fields}
+    assert datasets == set(DatasetsComponent.model_fields) - {"id", "type"}
+    assert "Other" not in [g.title for g in datasets_groups()]
+
+
+def test_graph_places_jobs_after_their_dependencies_and_survives_cycles():
+    jobs = [Job(id="a", component="c"), Job(id="b", component="c", depends_on=["a"]),
+            Job(id="c", component="c", depends_on=["a", "b"])]
+    g = layout(jobs)
+    x = {n.id: n.x for n in g.nodes}
+    assert x["a"] < x["b"] < x["c"] and {(e.source, e.target) for e in g.edges} == {("a", "b"), ("a", "c"), ("b", "c")}
+    loop = layout([Job(id="a", component="c", depends_on=["b"]), Job(id="b", component="c", depends_on=["a"])])
+    assert len(loop.nodes) == 2 and len(loop.edges) == 2
