@@ -63,6 +63,39 @@ def remove_field(text: str, path: str) -> str:
     return _edit(text, path, _MISSING)
 
 
+def append_item(text: str, list_path: str, item: Any) -> str:
+    """``text`` with ``item`` added at the end of the list at ``list_path`` (created when
+    missing), e.g. a new component or job; everything else kept as written."""
+    data = _data(text)
+    items = _get(data, split(list_path))
+    if items is _MISSING or items is None:
+        _set(data, split(list_path), [item])
+    elif isinstance(items, list):
+        items.append(item)
+    else:
+        raise ValueError(f"{list_path} is not a list")
+    return rewrite(text, data)
+
+
+def remove_item(text: str, list_path: str, index: int) -> str:
+    """``text`` without item ``index`` of the list at ``list_path``."""
+    data = _data(text)
+    items = _get(data, split(list_path))
+    if not isinstance(items, list) or not -len(items) <= index < len(items):
+        raise IndexError(f"{list_path} has no item {index}")
+    del items[index]
+    return rewrite(text, data)
+
+
+def _data(text: str) -> dict[str, Any]:
+    parsed = parse(text) if text.strip() else None
+    if parsed is None:
+        return {}
+    if not isinstance(parsed.read.data, dict):
+        raise ValueError("the text is not a compose file mapping; fix its YAML first")
+    return copy.deepcopy(parsed.read.data)
+
+
 # --- whole-document export ----------------------------------------------------------------
 
 def document_to_raw(doc: ComposeFile, dialect: Dialect = "seed") -> dict[str, Any]:
@@ -400,6 +433,13 @@ def _edit(text: str, path: str, value: Any) -> str:
         rest = segments[len(prefix):]
         if segments[: len(prefix)] != prefix or not rest or not isinstance(rest[0], str):
             continue
+        # A written path (``lora.rank``, ``action.learning_rate``) edits the field written there.
+        # A raw path shared by several fields (a nested load's ``action.path``) is edited as written.
+        written = [(name, origin) for name, origin in layout.normalized.origins.items()
+                   if tuple(rest[: len(origin.path)]) == origin.path and (len(origin.path) > 1 or not origin.exact)]
+        if len(written) == 1:
+            name, origin = written[0]
+            rest = [name, *rest[len(origin.path):]]
         model = COMPONENT_TYPES.get(str(layout.normalized.type))
         before = parsed.file.component(layout.normalized.id) if parsed.file else None
         if model is None or before is None or rest[0] not in model.model_fields or rest[0] in ("id", "type"):

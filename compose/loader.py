@@ -217,6 +217,8 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
     for name, message, severity in check_component(component_type, norm.fields):
         origin = norm.origins.get(name)
         where = join(path, *origin.path) if origin else path
+        if origin and origin.exact and origin.path[-1] != name and message.startswith(name):
+            message = str(origin.path[-1]) + message[len(name):]  # say "rank", as written
         (out.error if severity == "error" else out.warning)(where, message)
     for action_id, fields in norm.actions.items():
         _, problems = check_fields(component_type, fields)

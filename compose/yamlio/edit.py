@@ -44,6 +44,8 @@ def rewrite(text: str, new_data: Any) -> str:
         old_data = loader.construct_document(root) if root is not None else None
     finally:
         loader.dispose()
+    if root is None and text.strip():
+        return text.rstrip("\n") + "\n" + dump_block(new_data)  # comments only: keep them on top
     if root is None or not isinstance(root, MappingNode) or not isinstance(new_data, dict):
         return dump_block(new_data)
     editor = _Editor(text)
