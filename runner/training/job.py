@@ -53,8 +53,13 @@ def train(ctx: RunContext) -> dict[str, Any]:
     if cfg.resume_from_checkpoint == "latest" and resume is None:
         ctx.log(f"resume_from_checkpoint: latest found no checkpoint in {output_dir}; starting from step 0")
 
+    import gc
+
     from transformers import set_seed
 
+    # The ML imports leave millions of long-lived objects; freezing them keeps the full
+    # collections the trainer runs (e.g. when it frees memory) from walking them again.
+    gc.freeze()
     set_seed(cfg.seed)  # before the model loads: LoRA and new heads start from the same weights
     ctx.check_cancelled()
     train_rows = data.load_dataset_value(cfg.dataset, ctx.spec.storage_dir, "dataset", ctx.spec.base_dir)

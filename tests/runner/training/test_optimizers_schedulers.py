@@ -1,0 +1,92 @@
+"""Every optimizer and scheduler name of the seed (§9.3.2-9.3.3) trains, or is refused up front."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compose.jobspec import JobFailed
+from compose.schema.components import LR_SCHEDULERS, OPTIMIZERS
+from runner.training import args as trainer_args
+from runner.training.optimizers import CUDA_ONLY, transformers_name
+from tests.fixtures import data
+from tests.fixtures.training import metrics, run_trainer, trainer_spec
+
+STEPS = dict(max_steps=3, per_device_train_batch_size=2, logging_steps=1, save_steps=None, max_seq_length=32,
+             text_column="text")
+HAS_CUDA = trainer_args.Hardware.detect().cuda
+
+
+def _cuda_only(name: str) -> bool:
+    return transformers_name(name) in CUDA_ONLY and not HAS_CUDA
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_optimizer(tmp_path: Path, tiny_causal_lm_dir: Path, optimizer: str) -> None:
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(6), optimizer=optimizer, **STEPS)
+    if _cuda_only(optimizer):
+        with pytest.raises(JobFailed, match=rf"optimizer: {optimizer} needs a CUDA GPU .* use \w+"):
+            run_trainer(spec)
+        assert not (tmp_path / "out").exists()  # refused before anything loaded
+        return
+    output, seen = run_trainer(spec)
+    assert output["global_step"] == 3
+    assert len(metrics(seen)) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scheduler", LR_SCHEDULERS)
+def test_scheduler(tmp_path: Path, tiny_causal_lm_dir: Path, scheduler: str) -> None:
+    rows = data.text_rows(6)
+    # Only reduce_lr_on_plateau needs evaluations; the others skip them to stay fast.
+    evaluation = dict(eval_rows=rows[:2], eval_steps=1) if scheduler == "reduce_lr_on_plateau" else {}
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, rows, lr_scheduler_type=scheduler, warmup_steps=1,
+                        learning_rate=1e-3, **evaluation, **STEPS)
+    output, seen = run_trainer(spec)
+    assert output["global_step"] == 3
+    rates = [e["values"]["learning_rate"] for e in metrics(seen)]
+    assert len(rates) == 3 and all(rate >= 0 for rate in rates)
+    if scheduler in ("linear", "cosine", "polynomial", "cosine_with_min_lr"):
+        assert rates[-1] < rates[1]  # decays after warmup
+
+
+def test_scheduler_defaults() -> None:
+    from compose.schema.components import TrainerComponent
+
+    def cfg(**fields):
+        return TrainerComponent(id="t", task="sft", **fields)
+
+    assert trainer_args.scheduler_kwargs(cfg(lr_scheduler_type="cosine_with_min_lr"), 100) == {"min_lr_rate": 0.1}
+    assert trainer_args.scheduler_kwargs(
+        cfg(lr_scheduler_type="cosine_with_min_lr", lr_scheduler_kwargs={"min_lr": 1e-6}), 100) == {"min_lr": 1e-6}
+    assert trainer_args.scheduler_kwargs(
+        cfg(lr_scheduler_type="warmup_stable_decay", warmup_steps=10), 110) == {"num_decay_steps": 10}
+    assert trainer_args.scheduler_kwargs(
+        cfg(lr_scheduler_type="cosine_with_restarts", lr_scheduler_kwargs={"num_cycles": 2}), 50) == {"num_cycles": 2}
+
+
+def test_reduce_lr_on_plateau_without_eval_is_refused(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(4), lr_scheduler_type="reduce_lr_on_plateau",
+                        **STEPS)
+    with pytest.raises(JobFailed, match="reduce_lr_on_plateau .* needs eval_dataset"):
+        run_trainer(spec)
+
+
+@pytest.mark.slow
+def test_galore_targets_attention_and_mlp_by_default(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from runner.training.optimizers import default_target_modules
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir)
+    assert default_target_modules(model) == ["down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj",
+                                             "v_proj"]
+
+
+@pytest.mark.slow
+def test_optimizer_args_reach_the_optimizer(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(4), optimizer="sgd",
+                        optimizer_args={"momentum": 0.9}, **STEPS)
+    output, _ = run_trainer(spec)
+    assert output["global_step"] == 3
