@@ -7,6 +7,7 @@ fields are skipped, and the cross-field rules run on what is known.
 from __future__ import annotations
 
 import difflib
+import re
 import typing
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Optional
@@ -33,6 +34,16 @@ FieldProblem = tuple[str, str, Literal["error", "warning"]]
 # Trainer rules that depend on the task; skipped while the task itself is a binding.
 _TASK_RULE_FIELDS = ("text_column", "prompt_column", "response_column", "system_column",
                      "text_pair_column", "packing")
+
+
+# Fields that take one of several shapes, described in words rather than as each
+# shape's own complaint.
+_SHAPES: dict[str, str] = {
+    "data_files": "a path, a list of paths, or a mapping of split name to path(s)",
+    "lora_target_modules": "a list of module names (or one name, such as all-linear)",
+}
+# Pydantic's names for union branches and validators in an error location.
+_TYPE_LOC = re.compile(r"^(str|int|float|bool|list|dict|none|.*\[.*\]|function-.*|union\[.*)$")
 
 
 @lru_cache(maxsize=None)
@@ -95,8 +106,20 @@ def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Opt
             close = close or difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]}?)" if close else ""
             return None, f"unknown {name} {value!r}{hint}; valid: {', '.join(names)}"
+        if name in _SHAPES:
+            return None, f"expected {_SHAPES[name]} (got {value!r})"
+        # The problem's path names the field; name only what lies inside it (gpus, 1).
         first = exc.errors()[0]
-        return None, f"{name}: {first['msg'].rstrip('.')} (got {value!r})"
+        inner = ".".join(str(part) for part in first["loc"] if not _TYPE_LOC.match(str(part)))
+        got = first.get("input", value)
+        return None, f"{inner + ': ' if inner else ''}{_plain(first['msg'])} (got {got!r})"
+
+
+def _plain(message: str) -> str:
+    """Pydantic's wording, shortened: 'should be a valid number' rather than 'Input should
+    be a valid number, unable to parse string as a number.'"""
+    message = message.split(", unable to")[0].rstrip(".")
+    return message.replace("Input should be", "should be", 1)
 
 
 def check_fields(component_type: str, fields: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:

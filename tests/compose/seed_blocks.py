@@ -12,10 +12,8 @@ from pathlib import Path
 import yaml
 
 SEED_NAME = "09-model-training.ko.md"
-SEED_CANDIDATES = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "seed" / SEED_NAME,
-    Path("/work/shared/seed") / SEED_NAME,
-)
+# ``shared/`` sits beside the clone: <parent>/shared/seed and <parent>/<clone>/tests/compose.
+SEED_CANDIDATES = (Path(__file__).resolve().parents[2].parent / "shared" / "seed" / SEED_NAME,)
 
 _HEADING = re.compile(r"^(#{2,4})\s+(\d+(?:\.\d+)+)\s*(.*)$")
 _LABEL = re.compile(r"^\*\*(.+?)\*\*\s*$")
