@@ -21,6 +21,9 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -
     runs on one server do not drop each other's database.
     """
     db = settings.DATABASES["default"]
+    # Threads (worker, websocket) must not keep connections open past the test, or the
+    # test database cannot be dropped.
+    db["CONN_MAX_AGE"] = 0
     test = db.setdefault("TEST", {})
     if db["ENGINE"].endswith("sqlite3"):
         folder = Path(tempfile.mkdtemp(prefix="compose-web-test-"))

@@ -99,6 +99,7 @@ def execute_run(run_id: int, *, executor: JobExecutor | None = None,
         status, result, error = RunStatus.SUCCEEDED, jsonable(output), ""
     finally:
         beat.stop()
+        recorder.close()  # every event is stored before the run's final status
     if status == RunStatus.FAILED and cancel.is_set():
         # A job killed by our own cancel may report a plain failure (exit by signal).
         status = RunStatus.CANCELLED

@@ -1,17 +1,20 @@
-"""Turns the engine's events into RunEvent rows, one at a time, in arrival order."""
+"""Turns the engine's events into RunEvent rows, in arrival order, from one writer thread."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from typing import Any, Iterable
 
-from django.db import close_old_connections
+from django.db import connection
 
 from compose.events import Event
 from training.actions import record_event
 from training.models import Run
 
 log = logging.getLogger(__name__)
+
+_DONE = object()
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
@@ -33,26 +36,37 @@ def redact(value: Any, secrets: Iterable[str]) -> Any:
 class EventRecorder:
     """The ``on_event`` callback handed to the engine.
 
-    Jobs that run at the same time report from different threads; the lock keeps one
-    writer per run in this process so seqs follow arrival order (the row lock in
-    ``record_event`` covers writers in other processes).
+    Jobs running at the same time report from their own threads; they only put the
+    event on a queue, and a single writer thread stores them in arrival order. So a
+    slow database never stalls a job's output pipe, seqs follow arrival order, and
+    exactly one thread (closed in :meth:`close`) holds a database connection.
     """
 
     def __init__(self, run: Run, secrets: Iterable[str] = ()):
         self.run = run
         self.secrets = [s for s in secrets if s]
-        self._lock = threading.Lock()
         self.failures = 0
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_all, name=f"events-run-{run.pk}",
+                                        daemon=True)
+        self._writer.start()
 
     def __call__(self, event: Event) -> None:
-        clean = redact(event, self.secrets)
-        with self._lock:
-            try:
-                record_event(self.run, clean)
-            except Exception:
-                # Losing one event must not kill a training job that took hours to get here.
-                self.failures += 1
-                log.exception("could not record event %s of run %s", event.get("type"), self.run.pk)
-            finally:
-                if threading.current_thread() is not threading.main_thread():
-                    close_old_connections()
+        self._queue.put(redact(event, self.secrets))
+
+    def close(self) -> None:
+        """Store everything queued so far, then stop the writer."""
+        self._queue.put(_DONE)
+        self._writer.join()
+
+    def _write_all(self) -> None:
+        try:
+            while (event := self._queue.get()) is not _DONE:
+                try:
+                    record_event(self.run, event)
+                except Exception:
+                    # Losing one event must not kill a training job that took hours to get here.
+                    self.failures += 1
+                    log.exception("could not record %s event of run %s", event.get("type"), self.run.pk)
+        finally:
+            connection.close()

@@ -1,0 +1,108 @@
+"""The scale-out set-up for real: PostgreSQL for the record, Redis for the queue and pushes.
+
+Runs when DATABASE_URL and REDIS_URL are set (scripts/test.sh runs tests/web a second
+time that way); skipped otherwise.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from tests.web.factories import TINY_DOCUMENT, make_run
+from tests.web.wsclient import communicator, receive_until, session_cookie
+from training.models import Run, RunStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+                       reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a second process sharing this test's database and folders."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
+            "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
+            "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
+            "COMPOSE_HEARTBEAT_S": "0.5", **extra}
+
+
+def test_the_settings_use_postgres_redis_huey_and_the_redis_layer():
+    from channels.layers import get_channel_layer
+    from huey import PriorityRedisHuey
+    from huey.contrib.djhuey import HUEY
+
+    assert connection.vendor == "postgresql"
+    assert isinstance(HUEY, PriorityRedisHuey)
+    assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
+
+
+@pytest.mark.asyncio
+async def test_a_push_from_another_process_reaches_the_page_through_redis(workspace, alice, settings):
+    # A poll far longer than the wait: only the Redis push can deliver the event in time.
+    settings.COMPOSE_EVENT_POLL_S = 60
+    run = await sync_to_async(make_run)(workspace, alice)
+    cookie = await sync_to_async(session_cookie)(alice)
+    comm = communicator(run.pk, cookie)
+    assert (await comm.connect())[0]
+    await comm.receive_json_from(timeout=5)  # the run header
+
+    code = ("import django; django.setup(); "
+            "from compose import events as ev; from training.actions import record_event; "
+            "from training.models import Run; "
+            f"record_event(Run.objects.get(pk={run.pk}), ev.log('load', 'from the worker host'))")
+    proc = await sync_to_async(subprocess.run)(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        env=child_env(DJANGO_SETTINGS_MODULE="compose_web.settings"))
+    assert proc.returncode == 0, proc.stderr
+    got = await receive_until(comm, lambda m: m["type"] == "event", timeout=5)
+    assert got[-1]["event"]["message"] == "from the worker host"
+    await comm.disconnect()
+
+
+@pytest.mark.slow
+def test_a_run_queued_on_redis_is_executed_by_a_separate_worker(workspace, alice, _huey_immediate):
+    import json
+
+    from training.actions import create_document, enqueue_run
+
+    data = workspace.root / "data"
+    data.mkdir(parents=True)
+    (data / "rows.jsonl").write_text("".join(json.dumps({"text": f"r{i}"}) + "\n" for i in range(4)))
+    _huey_immediate.immediate = False  # really queue it on Redis
+    worker = subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
+                              cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        document = create_document(workspace, alice, "tiny", TINY_DOCUMENT)
+        run = enqueue_run(document, "load-rows", {}, alice)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.is_final:
+                break
+            time.sleep(0.5)
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        assert run.worker and run.worker.endswith(f":{worker.pid}")
+        assert run.job_runs.get().output["num_rows"] == 4
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
