@@ -321,3 +321,23 @@ def test_seed_custom_example_trains_end_to_end(project, capsys, in_process):
     assert output["type"] == "model" and output["global_step"] >= 1
     assert Path(output["output_dir"]) == (project / "output" / "custom-model").resolve()
     assert "[train] succeeded" in captured.err
+
+
+@pytest.mark.slow
+def test_console_script_run_starts_runner_processes(project):
+    """`compose run` through the real SubprocessExecutor: one `python -m runner` per job."""
+    (project / "load.yaml").write_text(
+        "components:\n"
+        "  - id: local-data\n    type: datasets\n    provider: local\n    loader: json\n"
+        "    data_files: ./data/custom_train.json\n    token: ${env.MY_TOKEN}\n"
+        "workflows:\n  - id: load\n    jobs:\n      - id: load\n        component: local-data\n")
+    script = Path(sys.executable).parent / "compose"
+    env = {**os.environ, "MY_TOKEN": "tok-zyxw", "COMPOSE_STORAGE_DIR": str(project / "shared-storage")}
+    result = subprocess.run([str(script), "run", str(project / "load.yaml")], capture_output=True,
+                            text=True, timeout=180, env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["num_rows"] == 8
+    assert (project / "shared-storage" / output["path"]).is_dir()
+    assert "[load] succeeded" in result.stderr
+    assert "tok-zyxw" not in result.stderr + result.stdout
