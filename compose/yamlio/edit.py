@@ -121,15 +121,42 @@ class _Editor:
             self.add_entries(node, old, new)
 
     def diff_sequence(self, node: SequenceNode, old: list, new: list) -> None:
+        if self.diff_by_id(node, old, new):
+            return
         for index in range(min(len(old), len(new))):
             self.diff(node.value[index], old[index], new[index])
         for index in range(len(new), len(old)):
-            item = node.value[index]
-            start = self.line_start(item.start_mark.index)
-            end = self.line_end(self.content_end(item))
-            self.edits.append(_Edit(start, min(end + 1, len(self.text)), ""))
+            self.delete_item(node.value[index])
         if len(new) > len(old):
-            self.append_items(node, new[len(old):])
+            self.insert_items(node, len(old) - 1, new[len(old):])
+
+    def diff_by_id(self, node: SequenceNode, old: list, new: list) -> bool:
+        """Lists of ``id:`` mappings (components, jobs) are matched by id, so removing the
+        first component deletes its lines instead of rewriting every one after it."""
+        old_ids, new_ids = _ids(old), _ids(new)
+        if old_ids is None or new_ids is None:
+            return False
+        kept = [i for i in new_ids if i in old_ids]
+        if kept != [i for i in old_ids if i in new_ids]:
+            return False  # reordered: compare position by position
+        for index, item_id in enumerate(old_ids):
+            if item_id not in new_ids:
+                self.delete_item(node.value[index])
+        after = -1  # the old item the next new one follows
+        pending: list = []
+        for item in new:
+            item_id = item["id"]
+            if item_id in old_ids:
+                if pending:
+                    self.insert_items(node, after, pending)
+                    pending = []
+                after = old_ids.index(item_id)
+                self.diff(node.value[after], old[after], item)
+            else:
+                pending.append(item)
+        if pending:
+            self.insert_items(node, after, pending)
+        return True
 
     # --- edits --------------------------------------------------------------------------
     def replace_mapping_value(self, key: Node, node: Node, new: Any) -> None:
@@ -177,16 +204,38 @@ class _Editor:
         for at, lines in groups.items():
             self.edits.append(_Edit(at, at, "\n" + gap + ("\n" + gap).join(lines)))
 
-    def append_items(self, node: SequenceNode, items: list) -> None:
-        last = node.value[-1]
-        at = self.line_end(self.content_end(last))
+    def delete_item(self, item: Node) -> None:
+        """Delete an item's lines and one of the blank-line runs around it, so the items
+        left keep the spacing they had."""
+        start = self.line_start(item.start_mark.index)
+        end = min(self.line_end(self.content_end(item)) + 1, len(self.text))
+        if start > 0 and not self.text[self.line_start(start - 1):start].strip():
+            while start > 0 and not self.text[self.line_start(start - 1):start].strip():
+                start = self.line_start(start - 1)
+        else:
+            while end < len(self.text) and not self.text[end:self.line_end(end)].strip():
+                end = min(self.line_end(end) + 1, len(self.text))
+        self.edits.append(_Edit(start, end, ""))
+
+    def insert_items(self, node: SequenceNode, after: int, items: list) -> None:
+        """Write ``items`` after item ``after`` of a block sequence (-1: before the first)."""
         dash_column = node.start_mark.column
         gap = ""
         if len(node.value) >= 2:
             between = self.text[self.content_end(node.value[0]):node.value[1].start_mark.index]
             gap = "\n" if "\n\n" in between.replace(" ", "") else ""
-        pieces = []
-        for item in items:
-            body = indent_block(dump_block([item]), dash_column).rstrip("\n")
-            pieces.append(gap + body)
-        self.edits.append(_Edit(at, at, "\n" + "\n".join(pieces)))
+        bodies = [indent_block(dump_block([item]), dash_column).rstrip("\n") for item in items]
+        if after < 0:
+            at = self.line_start(node.value[0].start_mark.index)
+            self.edits.append(_Edit(at, at, "".join(body + "\n" + gap for body in bodies)))
+        else:
+            at = self.line_end(self.content_end(node.value[after]))
+            self.edits.append(_Edit(at, at, "".join("\n" + gap + body for body in bodies)))
+
+
+def _ids(items: list) -> Optional[list]:
+    """The ``id`` of every item, or None unless each is a mapping with a distinct id."""
+    ids = [item.get("id") if isinstance(item, dict) else None for item in items]
+    if any(i is None or isinstance(i, (dict, list)) for i in ids) or len(set(ids)) != len(ids):
+        return None
+    return ids

@@ -14,7 +14,7 @@ from compose.loader import ParseResult
 from compose.schema.components import DatasetsComponent, LORA_FIELDS, QUANT_DETAIL_FIELDS, TrainerComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.yamlio.edit import same
-from compose.yamlio.paths import Segment, split
+from compose.yamlio.paths import Segment, join, split
 from compose.yamlio.shapes import (
     FLAT_TO_LORA, FLAT_TO_QUANT, MISSING, TRAINER_OUTSIDE_ACTION, Dialect, actions_to_raw, component_to_raw,
     job_to_raw, workflow_to_raw,
@@ -72,6 +72,7 @@ def updated_raw(parsed: ParseResult, doc: ComposeFile, dialect: Dialect) -> dict
             continue
         raw = get_at(data, split(layout.path))
         components.append(update_component(raw, layout.normalized, before, component))
+    _keep_unread(data.get("components"), "components", {c.path for c in parsed.components}, components)
     _put_section(data, "components", "component", components)
 
     workflows = []
@@ -82,6 +83,7 @@ def updated_raw(parsed: ParseResult, doc: ComposeFile, dialect: Dialect) -> dict
             workflows.append(workflow_to_raw(workflow, doc, dialect))
             continue
         workflows.append(_update_workflow(get_at(data, split(path)), before, workflow, parsed, dialect))
+    _keep_unread(data.get("workflows"), "workflows", set(parsed.workflow_paths.values()), workflows)
     _put_section(data, "workflows", "workflow", workflows)
 
     if not same(old.controller, doc.controller):
@@ -96,6 +98,16 @@ def updated_raw(parsed: ParseResult, doc: ComposeFile, dialect: Dialect) -> dict
         if not same(old.other_sections.get(name, MISSING), value):
             data[name] = value
     return data
+
+
+def _keep_unread(written: Any, path: str, read: set[str], items: list[Any]) -> None:
+    """Put back the items the loader could not read (a component without a type ...):
+    the document does not hold them, but the user's text should not lose them."""
+    if not isinstance(written, list):
+        return
+    for index, item in enumerate(written):
+        if join(path, index) not in read:
+            items.insert(min(index, len(items)), item)
 
 
 def _put_section(data: dict[str, Any], plural: str, singular: str, items: list[dict[str, Any]]) -> None:
@@ -211,6 +223,9 @@ def _update_workflow(raw: dict[str, Any], before: Workflow, after: Workflow, par
             continue
         index = split(layout.path)[-1]
         jobs.append(_update_job(raw_jobs[index], old_jobs[job.id], job, layout.method_key))
+    base = parsed.workflow_paths.get(before.id, "")
+    read = {layout.path for (workflow_id, _), layout in parsed.jobs.items() if workflow_id == before.id}
+    _keep_unread(raw_jobs, join(base, "jobs"), read, jobs)
     raw["jobs"] = jobs
     return raw
 

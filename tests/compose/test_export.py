@@ -166,3 +166,38 @@ def test_secrets_are_never_resolved_on_export(monkeypatch: pytest.MonkeyPatch) -
 def test_unknown_dialect_is_refused() -> None:
     with pytest.raises(ValueError):
         export_yaml(load_compose(CLEAN), "toml")  # type: ignore[arg-type]
+
+
+def test_removing_the_first_component_deletes_only_its_lines() -> None:
+    doc = parse(COMMENTED).file
+    doc.components.pop(0)
+    doc.workflows[0].jobs.pop(0)
+    doc.workflows[0].jobs[0].depends_on = []
+    doc.workflows[0].jobs[0].input = {"dataset": "${input.dataset}"}
+    after = export_yaml(doc, original=COMMENTED)
+    removed = [line for line in changed_lines(COMMENTED, after) if line.startswith("- ")]
+    assert removed == ["-   - id: loader            # the hub data set", "-     type: datasets",
+                       "-     provider: huggingface", "-     path: tatsu-lab/alpaca", "-     split: train",
+                       "-       - id: load", "-         component: loader",
+                       "-           dataset: ${jobs.load.output}", "-         depends_on: [ load ]"]
+    assert "    lora_r: 16            # rank\n" in after
+    assert parse(after).file == doc
+
+
+def test_new_component_between_others_goes_where_the_document_puts_it() -> None:
+    doc = parse(COMMENTED).file
+    doc.components.insert(1, doc.components[0].model_copy(update={"id": "eval-loader"}))
+    after = export_yaml(doc, original=COMMENTED)
+    assert after.index("id: loader") < after.index("id: eval-loader") < after.index("id: trainer")
+    assert parse(after).file == doc
+
+
+def test_items_the_loader_could_not_read_are_kept() -> None:
+    text = COMMENTED.replace("workflows:", "  - id: draft\n    type: model-traner   # typo, unread\n\nworkflows:")
+    parsed = parse(text)
+    assert [c.id for c in parsed.file.components] == ["loader", "trainer"]
+    doc = parsed.file
+    doc.components[1].fields["num_epochs"] = 1
+    after = export_yaml(doc, original=text)
+    assert "  - id: draft\n    type: model-traner   # typo, unread\n" in after
+    assert changed_lines(text, after) == ["-     num_epochs: 3", "+     num_epochs: 1"]
