@@ -161,7 +161,7 @@ class _Parser:
         return self.text[self.pos] if self.pos < len(self.text) else ""
 
     def skip_ws(self) -> None:
-        while self.peek() in (" ", "\t", "\r", "\n") and self.peek():
+        while self.peek() and self.peek() in " \t\r\n":
             self.pos += 1
 
     def word(self) -> str:
@@ -468,31 +468,22 @@ def _resolve_one(binding: Binding, context: BindingContext, field_type: Optional
 
 
 def _lookup(binding: Binding, context: BindingContext) -> Any:
-    if binding.source == "input":
-        root: Any = context.inputs
-        path = binding.path
-    elif binding.source == "env":
+    """The value a binding reads, or MISSING when its source has none (the default applies)."""
+    if binding.source == "env":
         name = str(binding.path[0])
         if name not in context.env:
             return MISSING
         context.env_used[name] = context.env[name]
         return context.env[name]
-    elif binding.source == "jobs":
-        if binding.job not in context.jobs:
-            return MISSING
-        root, path = context.jobs[binding.job], binding.path
-        return _walk(root, path, binding)
+    if binding.source == "input":
+        return _walk(context.inputs, binding.path, binding, missing_ok=True)
+    if binding.source == "jobs":
+        root = context.jobs.get(binding.job or "", MISSING)
     elif binding.source == "item":
-        root, path = context.item, binding.path
-        if root is MISSING:
-            return MISSING
-        return _walk(root, path, binding)
+        root = context.item
     else:  # output / result
-        root, path = context.output, binding.path
-        if root is MISSING:
-            return MISSING
-        return _walk(root, path, binding)
-    return _walk(root, path, binding, missing_ok=True)
+        root = context.output
+    return MISSING if root is MISSING else _walk(root, binding.path, binding)
 
 
 def _walk(root: Any, path: tuple[Union[str, int], ...], binding: Binding,
