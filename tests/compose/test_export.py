@@ -176,10 +176,12 @@ def test_removing_the_first_component_deletes_only_its_lines() -> None:
     doc.workflows[0].jobs[0].input = {"dataset": "${input.dataset}"}
     after = export_yaml(doc, original=COMMENTED)
     removed = [line for line in changed_lines(COMMENTED, after) if line.startswith("- ")]
+    # The blank line that separated the removed item from the next goes with it.
     assert removed == ["-   - id: loader            # the hub data set", "-     type: datasets",
-                       "-     provider: huggingface", "-     path: tatsu-lab/alpaca", "-     split: train",
-                       "-       - id: load", "-         component: loader",
+                       "-     provider: huggingface", "-     path: tatsu-lab/alpaca", "-     split: train", "- ",
+                       "-       - id: load", "-         component: loader", "- ",
                        "-           dataset: ${jobs.load.output}", "-         depends_on: [ load ]"]
+    assert after.startswith("# Fine-tune with LoRA; run: compose run train.yaml\ncomponents:\n  - id: trainer\n")
     assert "    lora_r: 16            # rank\n" in after
     assert parse(after).file == doc
 
