@@ -48,7 +48,7 @@ class WorkflowFailed(Exception):
     """A job failed; ``outputs`` holds what the finished jobs produced."""
 
     def __init__(self, job_id: str, message: str, outputs: Optional[dict[str, Any]] = None):
-        super().__init__(f"job `{job_id}` failed: {message}")
+        super().__init__(f"job `{job_id}` failed: {message}" if job_id else message)
         self.job_id = job_id
         self.message = message
         self.outputs = dict(outputs or {})

@@ -336,3 +336,12 @@ def test_seed_custom_data_preparation_runs_for_real_in_process(tmp_path):
     assert (tmp_path / "storage" / result["path"]).is_dir()
     statuses = [(e["job"], e["status"]) for e in collected if e["type"] == "status"]
     assert statuses.count(("load", "succeeded")) == 1 and ("first-rows", "succeeded") in statuses
+
+
+def test_workflow_output_reading_a_missing_key_fails_the_run(tmp_path):
+    doc = ComposeFile(components=[LOADER], workflows=[Workflow(id="w", output="${jobs.a.output.nope}", jobs=[
+        Job(id="a", component="dataset-loader")])])
+    with pytest.raises(WorkflowFailed) as caught:
+        run(doc, RecordingExecutor(), tmp_path)
+    assert str(caught.value).startswith("workflow output: ${jobs.a.output.nope}: no key 'nope'")
+    assert caught.value.outputs == {"a": dataset_ref("a")}
