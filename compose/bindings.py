@@ -97,7 +97,8 @@ class Binding:
     ``source`` is one of :data:`SOURCES`; ``job`` is set for ``jobs``; ``path`` holds
     the keys (str) and indices (int) after the source (``("columns", -1)``), for
     ``input`` and ``env`` its first item is the name. ``type`` is the value type
-    (``as select/...`` means text, ``as slider/...`` number) or None when untyped.
+    or None when untyped (``as select/...`` too: the options take the type of the field
+    they fill, text elsewhere; ``as slider/...`` is a number).
     ``default`` is the default's text with its quotes dropped, None without ``|``.
     ``start``/``end`` locate ``raw`` in the string it was found in.
     """
@@ -236,7 +237,7 @@ class _Parser:
             else:
                 return tuple(parts)
 
-    def parse_type(self) -> tuple[str, Optional[Hint]]:
+    def parse_type(self) -> tuple[Optional[str], Optional[Hint]]:
         begin = self.pos
         while self.peek() and self.peek() not in " \t\r\n/|}":
             self.pos += 1
@@ -252,7 +253,7 @@ class _Parser:
             if name == "select":
                 if not args:
                     raise self.error("select needs options: as select/a,b,c")
-                return "text", SelectHint(tuple(args))
+                return None, SelectHint(tuple(args))  # typed by the field it fills, else text
             if name == "slider":
                 try:
                     numbers = [float(a) for a in args]

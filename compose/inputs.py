@@ -319,13 +319,25 @@ def input_problems(specs: list[InputSpec], raw: Mapping[str, Any]) -> list[Probl
 
 
 def _hint_problem(spec: InputSpec, value: Any) -> Optional[str]:
-    if isinstance(spec.hint, SelectHint) and str(value) not in spec.hint.options:
+    if isinstance(spec.hint, SelectHint) and not _is_option(value, spec):
         return (f"input `{spec.name}`: {value!r} is not one of {', '.join(spec.hint.options)}"
                 + did_you_mean(str(value), spec.hint.options))
     if isinstance(spec.hint, SliderHint) and isinstance(value, (int, float)):
         if not spec.hint.min <= value <= spec.hint.max:
             return f"input `{spec.name}`: {value} is outside {spec.hint.min}..{spec.hint.max}"
     return None
+
+
+def _is_option(value: Any, spec: InputSpec) -> bool:
+    """``value`` equals one of the select options read as the input's type (1e-4 == 0.0001)."""
+    assert isinstance(spec.hint, SelectHint)
+    for option in spec.hint.options:
+        try:
+            if convert(option, spec.type) == value or option == str(value):
+                return True
+        except BindingError:
+            continue
+    return False
 
 
 def _blank(value: Any) -> bool:

@@ -161,14 +161,18 @@ def test_find_bindings_includes_bindings_in_defaults():
 
 def test_ui_hints():
     (select,) = find_bindings("${input.optim as select/adamw_torch, sgd ,adafactor | sgd}")
-    assert select.type == "text" and select.hint == SelectHint(("adamw_torch", "sgd", "adafactor"))
+    assert select.type is None and select.hint == SelectHint(("adamw_torch", "sgd", "adafactor"))
     assert select.default == "sgd"
     (slider,) = find_bindings("${input.lr as slider/0.00001,0.001,0.00001}")
     assert slider.type == "number" and slider.hint == SliderHint(0.00001, 0.001, 0.00001)
     (steps,) = find_bindings("${input.steps as slider/1,100}")
     assert steps.type == "integer" and steps.hint == SliderHint(1, 100, None)
-    ctx = BindingContext(inputs={"steps": "40"})
+    ctx = BindingContext(inputs={"steps": "40", "bs": "16"})
     assert resolve("${input.steps as slider/1,100}", ctx) == 40
+    # select options take the type of the field they fill
+    assert resolve("${input.bs as select/8,16,32 | 8}", ctx, field_type="integer") == 16
+    assert resolve("${input.nope as select/8,16,32 | 8}", ctx, field_type="integer") == 8
+    assert resolve("${input.bs as select/8,16,32}", ctx) == "16"
 
 
 @pytest.mark.parametrize("text, message", [

@@ -64,11 +64,13 @@ def test_default_types_and_hints_come_from_the_field():
             "task": "sft", "dataset": "${input.dataset}",
             "learning_rate": "${input.lr | 5e-5}", "optimizer": "${input.optim | adamw_torch}",
             "num_epochs": "${input.epochs as slider/1,10,1 | 3}", "packing": "${input.packing | false}",
-            "output_dir": "./out/${input.name | run}"})],
+            "output_dir": "./out/${input.name | run}",
+            "per_device_train_batch_size": "${input.bs as select/8,16 | 8}"})],
         workflows=[Workflow(id="w", jobs=[Job(id="train", component="t")])])
     specs = by_name(workflow_inputs(doc))
     assert (specs["lr"].type, specs["lr"].default, specs["lr"].required) == ("number", 5e-5, False)
     assert specs["optim"].hint.options[0] == "adamw_torch" and "sgd" in specs["optim"].hint.options
+    assert (specs["bs"].type, specs["bs"].default, specs["bs"].hint.options) == ("integer", 8, ("8", "16"))
     assert specs["epochs"].type == "integer" and specs["epochs"].default == 3
     assert specs["epochs"].to_dict()["hint"] == {"kind": "slider", "min": 1, "max": 10, "step": 1}
     assert (specs["packing"].type, specs["packing"].default) == ("boolean", False)
@@ -118,6 +120,12 @@ def test_coerce_turns_strings_into_typed_values():
                                    "epochs": "4", "packing": "on", "optim": "sgd"})
     assert values == {"dataset": {"type": "dataset", "path": "datasets/x"}, "lr": 1e-4, "epochs": 4,
                       "packing": True, "optim": "sgd"}
+    assert coerce_inputs(specs, {"dataset": "x", "optim": "adafactor"})["optim"] == "adafactor"
+    lr_choice = workflow_inputs(ComposeFile(
+        components=[ComponentDoc(id="t", type="model-trainer", fields={
+            "task": "sft", "learning_rate": "${input.lr as select/1e-4,5e-5}"})],
+        workflows=[Workflow(id="w", jobs=[Job(id="train", component="t")])]))
+    assert coerce_inputs(lr_choice, {"lr": "0.0001"}) == {"lr": 1e-4}
     # left out or blank: the binding's default applies later
     assert coerce_inputs(specs, {"dataset": "x", "lr": ""}) == {"dataset": "x"}
 
