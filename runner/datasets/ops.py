@@ -108,7 +108,8 @@ def filter_rows(ctx, dataset, condition: Condition, scratch: Path):
         batch = dict(zip(names, values))
         n = len(indices)
         try:
-            result = [bool(v) for v in condition(batch, n)]
+            values = condition(batch, n)
+            result = values if condition.boolean else list(map(bool, values))
         except Exception as exc:
             where = explain_row_error(condition, batch, n, indices)
             raise JobFailed(f"filter condition {condition.source!r} failed on "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 
@@ -14,10 +15,10 @@ class TemplateError(ValueError):
     pass
 
 
-@dataclass(frozen=True)
+@dataclass
 class Template:
     source: str
-    format: str  # positional: "{0}: {1}"
+    format: str  # positional, for display: "{0}: {1}"
     columns: tuple[str, ...]  # the column of each position
 
     def render(self, batch: dict[str, list], n: int) -> list[str]:
@@ -27,8 +28,15 @@ class Template:
         for name in self.columns:
             column = batch[name]
             values.append([("" if v is None else v) for v in column] if None in column else column)
-        fmt = self.format.format
-        return [fmt(*row) for row in zip(*values)]
+        # printf-style formatting of a tuple is close to an f-string's speed; str.format is
+        # about twice as slow per row.
+        pattern = self.pattern
+        return [pattern % row for row in zip(*values)]
+
+    @cached_property
+    def pattern(self) -> str:
+        """The template as a ``%s`` pattern (literal ``%`` doubled), in the order of ``columns``."""
+        return _to_percent(self.format)
 
 
 def parse_template(source: str) -> Template:
@@ -77,3 +85,20 @@ def check_columns(template: Template, columns: Sequence[str]) -> None:
 
 def _at(source: str, index: int, message: str) -> str:
     return f"template: {message} at character {index + 1}\n  {source}\n  {' ' * index}^"
+
+
+def _to_percent(positional: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(positional):
+        if positional.startswith(("{{", "}}"), i):
+            out.append(positional[i])
+            i += 2
+        elif positional[i] == "{":
+            end = positional.index("}", i)
+            out.append("%s")
+            i = end + 1
+        else:
+            out.append("%%" if positional[i] == "%" else positional[i])
+            i += 1
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""Benchmarks: our runner against the same work written directly with the libraries."""
