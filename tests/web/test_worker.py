@@ -139,3 +139,30 @@ def test_enqueue_runs_the_document_after_commit_in_a_runner_process(workspace, a
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert run.yaml_snapshot == TINY_DOCUMENT
     assert JobRun.objects.get(run=run).output["num_rows"] == len(ROWS)
+
+
+@pytest.mark.slow
+def test_cancel_stops_a_real_training_process_within_seconds(workspace, alice, monkeypatch):
+    from training.management.commands import _tiny
+    from training.models import MetricPoint
+
+    monkeypatch.setattr("training.tasks.schedule_run", lambda run_id: None)
+    _tiny.write_data(workspace.root)
+    _tiny.write_model(workspace.root)
+    document = create_document(workspace, alice, "tiny", _tiny.DOCUMENT)
+    run = enqueue_run(document, "tiny-sft", {"epochs": 500}, alice)
+    result: list[str] = []
+    thread = threading.Thread(target=lambda: result.append(execute_run(run.pk, worker="w")))
+    thread.start()
+    deadline = time.monotonic() + 180
+    while not MetricPoint.objects.filter(run=run, name="loss").exists():
+        assert time.monotonic() < deadline and thread.is_alive(), Run.objects.get(pk=run.pk).error
+        time.sleep(0.2)
+
+    asked = time.monotonic()
+    request_cancel(Run.objects.get(pk=run.pk), alice)
+    thread.join(60)
+    assert result == ["cancelled"]
+    assert time.monotonic() - asked < 20
+    assert JobRun.objects.get(run=run, job_id="train").status == "cancelled"
+    assert JobRun.objects.get(run=run, job_id="load").status == "succeeded"
