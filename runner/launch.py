@@ -82,6 +82,10 @@ def child_env(spec: JobSpec, extra_env: Mapping[str, str] | None = None,
     env.update(spec.env)
     env["PYTHONUNBUFFERED"] = "1"
     env["TOKENIZERS_PARALLELISM"] = "false"
+    n = process_count(spec)
+    if n > 1 and "OMP_NUM_THREADS" not in env:
+        # Share the cores among the processes (torchrun would pick 1 and print a banner about it).
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // n))
     # Progress is reported as events; a progress bar on stderr would become hundreds of log lines.
     env.setdefault("TQDM_DISABLE", "1")
     # `-m runner` must import this project's packages wherever the child starts.
@@ -107,6 +111,10 @@ class SubprocessExecutor:
             env = child_env(spec, self.extra_env)
             cwd = self.workdir or (Path(spec.base_dir) if spec.base_dir and Path(spec.base_dir).is_dir()
                                    else None)
+            n = process_count(spec)
+            if n > 1:
+                on_event(events.log(spec.job_id, f"starting {n} processes with {launcher_name(spec)} "
+                                                 f"(data-parallel, world size {n})"))
             try:
                 proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         stdin=subprocess.DEVNULL, env=env, cwd=cwd,
@@ -203,7 +211,11 @@ class _Supervisor:
             if not line.strip():
                 continue
             self.stderr_tail.append(line)
-            level = "warning" if _WARNING_LINE.search(line) else "info"
+            if self.cancel_sent:
+                # A launcher's shutdown traceback after our SIGTERM is expected noise.
+                level = "debug"
+            else:
+                level = "warning" if _WARNING_LINE.search(line) else "info"
             self._emit(events.log(self.spec.job_id, line, level))
 
     def _watch_cancel(self) -> None:
