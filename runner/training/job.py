@@ -52,6 +52,10 @@ def train(ctx: RunContext) -> dict[str, Any]:
     resume = outputs.resolve_resume(cfg.resume_from_checkpoint, output_dir, ctx.resolve_path)
     if cfg.resume_from_checkpoint == "latest" and resume is None:
         ctx.log(f"resume_from_checkpoint: latest found no checkpoint in {output_dir}; starting from step 0")
+    # Before the heavy imports, so a hub id on a machine without network fails in seconds.
+    source = model_lib.resolve_source(base_model_name(cfg), "model", ctx.resolve_path)
+    if not source.local and source.local_files_only:
+        ctx.log("the Hugging Face Hub is not reachable: using the local cache only (HF_HUB_OFFLINE=1)", "warning")
 
     import gc
 
@@ -69,9 +73,6 @@ def train(ctx: RunContext) -> dict[str, Any]:
         ctx.log("eval_steps is set but there is no eval_dataset: nothing will be evaluated", "warning")
 
     token = model_lib.hf_token(ctx.spec.env)
-    source = model_lib.resolve_source(base_model_name(cfg), "model", ctx.resolve_path)
-    if not source.local and source.local_files_only:
-        ctx.log("the Hugging Face Hub is not reachable: using the local cache only (HF_HUB_OFFLINE=1)", "warning")
     ctx.check_cancelled()
     tokenizer = model_lib.load_tokenizer(cfg, source, ctx.resolve_path, token)
 

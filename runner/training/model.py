@@ -62,14 +62,27 @@ def resolve_source(value: str, field: str, resolve_path: Any) -> ModelSource:
     if not offline and not hub_reachable():
         go_offline()
         offline = True
-    return ModelSource(value, local=False, local_files_only=offline)
+    source = ModelSource(value, local=False, local_files_only=offline)
+    if offline and not _in_cache(value):
+        raise _offline_failure(source, field, None)
+    return source
 
 
-def _offline_failure(source: ModelSource, field: str, exc: Exception) -> ConfigProblem:
+def _in_cache(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except ValueError:  # not a valid repo id
+        return False
+
+
+def _offline_failure(source: ModelSource, field: str, exc: Exception | None) -> ConfigProblem:
+    detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
     return ConfigProblem(field, f"{source.name!r} is not a local folder and the Hugging Face Hub cannot be "
-                                f"reached from this machine, and it is not in the local cache either "
-                                f"({type(exc).__name__}). Point {field}: at a folder holding the model, "
-                                f"or download it where there is network and copy the folder here.")
+                                f"reached from this machine (offline mode), and it is not in the local cache "
+                                f"either{detail}. Point {field}: at a folder holding the model, or download it "
+                                f"where there is network and copy the folder here.")
 
 
 def load_tokenizer(cfg: TrainerComponent, model_source: ModelSource, resolve_path: Any, token: str | None):
