@@ -24,7 +24,9 @@ def schedule_run(run_id: int) -> None:
     execute_run(run_id)
 
 
-@db_periodic_task(crontab(minute="*"))
+# A worker busy with a long run cannot take this at once; a late copy is useless, so it
+# expires rather than piling up (busy workers check from their heartbeat thread instead).
+@db_periodic_task(crontab(minute="*"), expires=55, priority=10)
 def interrupt_stale_runs() -> list[int]:
     """Runs whose worker died (no heartbeat for COMPOSE_STALE_AFTER_S) become interrupted."""
     return mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)

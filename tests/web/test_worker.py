@@ -166,3 +166,29 @@ def test_cancel_stops_a_real_training_process_within_seconds(workspace, alice, m
     assert time.monotonic() - asked < 20
     assert JobRun.objects.get(run=run, job_id="train").status == "cancelled"
     assert JobRun.objects.get(run=run, job_id="load").status == "succeeded"
+
+
+def test_a_busy_worker_still_interrupts_a_dead_peers_run(workspace, alice, settings):
+    from datetime import timedelta
+
+    from training.actions import claim_run
+
+    settings.COMPOSE_STALE_AFTER_S = 1
+    dead = make_run(workspace, alice)
+    claim_run(dead.pk, "dead-worker")
+    Run.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=30))
+    write_rows(workspace)
+    busy = make_run(workspace, alice)
+    executor = WaitsForCancel()
+    thread = threading.Thread(target=execute_run, args=(busy.pk,), kwargs={"executor": executor, "worker": "w"})
+    thread.start()
+    try:
+        assert executor.started.wait(20)
+        deadline = time.monotonic() + 10
+        while Run.objects.get(pk=dead.pk).status == RunStatus.RUNNING and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert Run.objects.get(pk=dead.pk).status == RunStatus.INTERRUPTED
+        assert Run.objects.get(pk=busy.pk).status == RunStatus.RUNNING  # its own beat keeps it fresh
+    finally:
+        request_cancel(Run.objects.get(pk=busy.pk), alice)
+        thread.join(20)

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from django.conf import settings
 from django.db import connection
 
-from training.actions import heartbeat
+from training.actions import heartbeat, mark_stale_runs
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +29,16 @@ class Heartbeat(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
+        next_stale_check = time.monotonic() + settings.COMPOSE_STALE_AFTER_S
         try:
             while not self._halt.wait(self.interval_s):
                 try:
                     if heartbeat(self.run_id, self.worker):
                         self.cancel.set()
+                    # A worker busy for hours still notices a dead peer's runs.
+                    if time.monotonic() >= next_stale_check:
+                        next_stale_check = time.monotonic() + settings.COMPOSE_STALE_AFTER_S
+                        mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)
                 except Exception:  # a busy database now and then is no reason to stop
                     log.warning("heartbeat of run %s failed", self.run_id, exc_info=True)
         finally:
