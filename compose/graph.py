@@ -163,8 +163,14 @@ def _method_problems(job: Job, component: ComponentDoc, path: str) -> list[Probl
 def _input_key_problems(job: Job, component: ComponentDoc, path: str) -> list[Problem]:
     if component.type not in COMPONENT_TYPES:
         return []
+    from compose.inputs import DATASET_METHOD_FIELDS, component_values
+
     fields = component_field_names(component)
     reads = component_input_names(component, job.method)
+    _, method = component_values(component, job)
+    unused: set[str] = set()
+    if component.type == "datasets" and method in DATASET_METHOD_FIELDS:
+        unused = set().union(*DATASET_METHOD_FIELDS.values()) - DATASET_METHOD_FIELDS[method]
     problems = []
     for key in job.input:
         if key not in fields and key not in reads:
@@ -172,6 +178,10 @@ def _input_key_problems(job: Job, component: ComponentDoc, path: str) -> list[Pr
                 f"{path}.input.{key}",
                 f"`{key}` is neither a field of {component.type} component `{component.id}` "
                 f"nor an input it reads (${{input.{key}}})" + did_you_mean(key, fields | reads)))
+        elif key in unused and key not in reads:
+            problems.append(Problem(
+                f"{path}.input.{key}", f"`{key}` has no effect on a `{method}` job",
+                severity="warning"))
     return problems
 
 

@@ -141,12 +141,28 @@ def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> l
     return uses
 
 
+# The fields each datasets operation reads (compose.schema.components.DatasetsComponent).
+DATASET_METHOD_FIELDS: dict[str, frozenset[str]] = {
+    "load": frozenset({"provider", "path", "name", "split", "revision", "token", "trust_remote_code",
+                       "streaming", "cache_dir", "shuffle", "fraction", "seed", "loader",
+                       "data_files", "data_dir"}),
+    "concat": frozenset({"datasets", "direction"}),
+    "select": frozenset({"dataset", "axis", "indices", "columns"}),
+    "filter": frozenset({"dataset", "condition", "where"}),
+    "map": frozenset({"dataset", "template", "output_column", "remove_columns"}),
+}
+_ANY_METHOD_FIELD = frozenset().union(*DATASET_METHOD_FIELDS.values())
+
+
 def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any], str]:
     """The component's fields for this job (a nested action's over the base) and the method.
 
     A job's ``method`` names a datasets operation or one of the component's actions; a
     job without one uses the action marked default (or the only one), else the
-    component's own ``method`` (``load`` when unset). ``method`` is not in the fields.
+    component's own ``method`` (``load`` when unset). ``method`` is not in the fields,
+    and neither are fields of another datasets operation: a shared ``dataset-ops``
+    component with ``condition: ${input.condition}`` does not ask for a condition when a
+    job uses it to concat.
     """
     values = dict(component.fields)
     action_id = job.method if job.method in component.actions else None
@@ -161,6 +177,9 @@ def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any],
     else:
         method = values.get("method") or "load"
     values.pop("method", None)
+    if component.type == "datasets" and method in DATASET_METHOD_FIELDS:
+        unused = _ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[str(method)]
+        values = {k: v for k, v in values.items() if k not in unused}
     return values, str(method)
 
 

@@ -10,6 +10,7 @@ from compose.engine import (
     JobConfigError, WorkflowCancelled, WorkflowFailed, build_job_spec, preflight, run_workflow,
 )
 from compose.errors import ComposeError
+from compose.inputs import workflow_inputs
 from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 
@@ -345,3 +346,47 @@ def test_workflow_output_reading_a_missing_key_fails_the_run(tmp_path):
         run(doc, RecordingExecutor(), tmp_path)
     assert str(caught.value).startswith("workflow output: ${jobs.a.output.nope}: no key 'nope'")
     assert caught.value.outputs == {"a": dataset_ref("a")}
+
+
+def _seed_documents():
+    """Every workflow of the user's chapter, with the components it names (see test_seed_examples)."""
+    import copy
+
+    import yaml
+
+    from compose.loader import load_compose
+    from tests.compose.seed_blocks import block, seed_blocks
+
+    loader = block("9.2.2", "기본 설정").data["components"][0]
+    ops = copy.deepcopy(block("9.2.4", "데이터 필터링").data["components"][0])
+    ops.pop("method")
+    paired = yaml.safe_dump({"components": [loader, ops]}, sort_keys=False, allow_unicode=True)
+    docs = []
+    for seed in seed_blocks():
+        data = seed.data
+        if "workflows" not in data:
+            continue
+        text = seed.text if "components" in data else paired + seed.text
+        docs.append(pytest.param(load_compose(text, source=seed.name), id=seed.name))
+    return docs
+
+
+@pytest.mark.parametrize("doc", _seed_documents())
+def test_every_seed_workflow_builds_valid_job_specs(doc, tmp_path):
+    from compose.schema.components import COMPONENT_TYPES
+
+    def answer(spec, cancel):
+        if spec.component_type == "model-trainer":
+            return {"type": "model", "output_dir": spec.config["output_dir"], "global_step": 1}
+        return dataset_ref(spec.job_id)
+
+    executor = RecordingExecutor(answer)
+    needs = {spec.name for spec in workflow_inputs(doc)}
+    inputs = {"template": "### {instruction}\n{output}"} if "template" in needs else {}
+    run(doc, executor, tmp_path, inputs=inputs, default_models={"sft": "/models/base"})
+    assert sorted(s.job_id for s in executor.specs) == sorted(j.id for j in doc.workflows[0].jobs)
+    for spec in executor.specs:
+        COMPONENT_TYPES[spec.component_type].model_validate(spec.config)
+    if doc.workflows[0].id == "merge-datasets":
+        assert executor.spec("load-first").config["path"] == "tatsu-lab/alpaca"
+        assert executor.spec("load-second").config["path"] == "yahma/alpaca-cleaned"

@@ -157,3 +157,12 @@ def test_job_order_keeps_written_order_within_a_batch():
                                Job(id="m", component="c", depends_on=["z"]),
                                Job(id="b", component="c", depends_on=["m", "a"])])
     assert job_order(wf) == [["z", "a"], ["m"], ["b"]]
+
+
+def test_input_for_another_datasets_operation_is_a_warning():
+    d = doc(Job(id="load", component="dataset-loader"),
+            Job(id="concat", component="dataset-ops", method="concat", depends_on=["load"],
+                input={"datasets": ["${jobs.load.output}"], "template": "{text}"}))
+    (problem,) = workflow_problems(d)
+    assert (problem.path, problem.severity) == ("workflows[0].jobs[1].input.template", "warning")
+    assert problem.message == "`template` has no effect on a `concat` job"

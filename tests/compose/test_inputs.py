@@ -155,3 +155,14 @@ def test_field_types():
     assert field_type("datasets", "data_files") == "json"
     assert field_type("datasets", "indices") == "json"
     assert field_type("datasets", "nope") is None
+
+
+def test_fields_of_another_datasets_operation_are_not_inputs():
+    # The seed's filter component shared by a concat job: no condition is asked for.
+    ops = ComponentDoc(id="dataset-ops", type="datasets",
+                       fields={"dataset": "${input.dataset}", "condition": "${input.condition}"})
+    doc = ComposeFile(components=[ops], workflows=[Workflow(id="w", jobs=[
+        Job(id="c", component="dataset-ops", method="concat", input={"datasets": ["${input.a}", "${input.b}"]}),
+        Job(id="f", component="dataset-ops", method="filter", input={"dataset": "${input.a}"})])])
+    assert [s.name for s in workflow_inputs(doc)] == ["a", "b", "condition"]
+    assert by_name(workflow_inputs(doc))["condition"].used_by == ["components[0].condition"]
