@@ -1,9 +1,12 @@
 """streaming: true reads rows lazily and materializes them batch by batch."""
 from __future__ import annotations
 
+import pytest
+
 from runner.datasets.loading import materialize_stream, take_from_stream
 
 
+@pytest.mark.slow  # the first stream imports torch (datasets shares streams with its workers)
 def test_streamed_local_files_give_the_same_rows(jobs, alpaca_rows):
     rows = alpaca_rows(2500)
     jobs.write_jsonl("a.jsonl", rows)
