@@ -6,7 +6,8 @@ each in its own thread, so independent jobs run at the same time. A failing job
 fails the run and cancels its running siblings; finished jobs keep their outputs.
 
 Paths: relative ``data_files``, ``data_dir``, ``cache_dir``, ``output_dir``,
-``resume_from_checkpoint`` and local ``model``/``tokenizer`` folders are made absolute
+``resume_from_checkpoint`` and local ``model``/``tokenizer``/datasets ``path`` values
+(``./x``, ``../x``, ``/x`` or existing under ``base_dir``; else hub ids) are made absolute
 against ``base_dir`` here, once, and may not leave it (``../`` out of it is an error).
 Absolute paths outside ``base_dir`` are refused unless ``allow_absolute_paths`` (the
 CLI allows them: the user owns the machine; a web workspace does not).
@@ -26,11 +27,11 @@ from compose.bindings import BindingContext, BindingError, resolve
 from compose.errors import ComposeError, Problem
 from compose.graph import component_field_names, dependencies, terminal_jobs, workflow_problems
 from compose.inputs import (
-    coerce_inputs, component_read_types, component_values, field_type, input_problems,
-    workflow_inputs,
+    coerce_inputs, component_read_types, component_values, field_type, find_workflow,
+    input_problems, workflow_inputs,
 )
 from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
-from compose.schema.components import COMPONENT_TYPES
+from compose.schema.components import COMPONENT_TYPES, DATASET_LOADERS
 from compose.schema.workflow import ComposeFile, Job, Workflow
 
 EventSink = Callable[[events.Event], None]
@@ -40,7 +41,10 @@ PATH_FIELDS: dict[str, tuple[str, ...]] = {
     "datasets": ("data_files", "data_dir", "cache_dir"),
     "model-trainer": ("output_dir", "resume_from_checkpoint"),
 }
-MODEL_FIELDS: tuple[str, ...] = ("model", "tokenizer")
+LOCAL_OR_HUB_FIELDS: dict[str, tuple[str, ...]] = {
+    "datasets": ("path",),
+    "model-trainer": ("model", "tokenizer"),
+}
 _POLL_S = 0.2
 
 
@@ -76,13 +80,10 @@ class JobConfigError(ValueError):
 def preflight(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[str, Any], *,
               default_models: Mapping[str, str] = {}) -> list[Problem]:
     """Why the run cannot start: graph errors, bad or missing inputs, a trainer with no model."""
-    workflow = doc.workflow(workflow_id)
-    if workflow is None:
-        try:
-            workflow_inputs(doc, workflow_id)
-        except ComposeError as exc:
-            return exc.problems
-    assert workflow is not None
+    try:
+        workflow = find_workflow(doc, workflow_id)
+    except ComposeError as exc:
+        return exc.problems
     w_index = doc.workflows.index(workflow)
     used = {job.component for job in workflow.jobs}
     used_paths = tuple(f"components[{i}]" for i, c in enumerate(doc.components) if c.id in used)
@@ -221,9 +222,11 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
         if name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
             continue
         config[name] = _map_paths(value, lambda p: _confined(p, base, allow_absolute, f"{c_path}.{name}"))
-    for name in MODEL_FIELDS:
+    for name in LOCAL_OR_HUB_FIELDS.get(ctype, ()):
         value = config.get(name)
-        if isinstance(value, str) and name not in skip and _looks_local(value, base):
+        if name in skip or not isinstance(value, str) or value in DATASET_LOADERS:
+            continue  # the nested dialect's `path: json` names a loader
+        if _looks_local(value, base):
             config[name] = _confined(value, base, allow_absolute, f"{c_path}.{name}")
 
 
@@ -245,7 +248,7 @@ def _looks_local(value: str, base: Path) -> bool:
 
 
 def _confined(value: str, base: Path, allow_absolute: bool, path: str) -> str:
-    raw = Path(value)
+    raw = Path(value).expanduser()  # ~/x is absolute: the same rules as /home/.../x
     target = (raw if raw.is_absolute() else base / raw).resolve()
     if target == base or base in target.parents:
         return str(target)
@@ -273,8 +276,7 @@ def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[s
     problems = preflight(doc, workflow_id, inputs, default_models=default_models)
     if problems:
         raise ComposeError(problems)
-    workflow = doc.workflow(workflow_id)
-    assert workflow is not None
+    workflow = find_workflow(doc, workflow_id)
     values = coerce_inputs(workflow_inputs(doc, workflow.id), inputs)
     run = _Run(doc, workflow, values, executor=executor, env=env, on_event=on_event,
                cancel=cancel, spec_args=dict(run_id=run_id, base_dir=base_dir,

@@ -100,7 +100,7 @@ def workflow_inputs(doc: ComposeFile, workflow_id: Optional[str] = None) -> list
 
     Raises :class:`ComposeError` when there is no such workflow.
     """
-    workflow = _workflow(doc, workflow_id)
+    workflow = find_workflow(doc, workflow_id)
     w_index = doc.workflows.index(workflow)
     uses: list[_Use] = []
     for j, job in enumerate(workflow.jobs):
@@ -115,7 +115,8 @@ def workflow_inputs(doc: ComposeFile, workflow_id: Optional[str] = None) -> list
     return _merge(uses)
 
 
-def _workflow(doc: ComposeFile, workflow_id: Optional[str]) -> Workflow:
+def find_workflow(doc: ComposeFile, workflow_id: Optional[str]) -> Workflow:
+    """The named workflow (or the only / default one); ComposeError saying which exist."""
     workflow = doc.workflow(workflow_id)
     if workflow is None:
         ids = [w.id for w in doc.workflows]

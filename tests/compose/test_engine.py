@@ -390,3 +390,24 @@ def test_every_seed_workflow_builds_valid_job_specs(doc, tmp_path):
     if doc.workflows[0].id == "merge-datasets":
         assert executor.spec("load-first").config["path"] == "tatsu-lab/alpaca"
         assert executor.spec("load-second").config["path"] == "yahma/alpaca-cleaned"
+
+
+def test_datasets_path_is_confined_when_local_and_kept_as_hub_id_otherwise(tmp_path):
+    def loader(path):
+        return ComposeFile(components=[ComponentDoc(id="d", type="datasets", fields={"path": path})],
+                           workflows=[Workflow(id="w", jobs=[Job(id="load", component="d")])])
+
+    assert spec_for(loader("tatsu-lab/alpaca"), tmp_path).config["path"] == "tatsu-lab/alpaca"
+    assert spec_for(loader("./data"), tmp_path).config["path"] == str(tmp_path.resolve() / "data")
+    assert spec_for(loader("json"), tmp_path).config["path"] == "json"
+    with pytest.raises(JobConfigError, match="leaves the folder"):
+        spec_for(loader("../elsewhere"), tmp_path)
+
+
+def test_home_paths_are_absolute_paths(tmp_path):
+    from pathlib import Path
+
+    with pytest.raises(JobConfigError, match="outside the workspace"):
+        spec_for(local_doc(data_dir="~/data"), tmp_path)
+    spec = spec_for(local_doc(data_dir="~/data"), tmp_path, allow_absolute_paths=True)
+    assert spec.config["data_dir"] == str((Path.home() / "data").resolve())
