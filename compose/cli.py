@@ -21,6 +21,16 @@ from typing import Any, Mapping, Optional, Sequence, TextIO
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CANCELLED = 130
+EXAMPLES = """\
+examples:
+  compose validate train.yaml
+  compose inputs train.yaml train-custom
+  compose run train.yaml train-custom --input template='Q: {instruction} A: {output}' \\
+      --model-default sft=./models/base -e HF_TOKEN=hf_...
+  compose export train.yaml --dialect nested > train.nested.yaml
+
+exit codes: 0 ok, 1 invalid or failed, 2 usage, 130 cancelled (Ctrl-C)
+"""
 DEFAULT_MODEL_ENV: dict[str, str] = {
     "sft": "COMPOSE_DEFAULT_SFT_MODEL",
     "classification": "COMPOSE_DEFAULT_CLASSIFICATION_MODEL",
@@ -29,7 +39,8 @@ DEFAULT_MODEL_ENV: dict[str, str] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="compose", description="Validate, export and run model-compose training files.")
+        prog="compose", description="Validate, export and run model-compose training files.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check compose files and report every problem")
