@@ -4,6 +4,9 @@
   "use strict";
   var form = document.querySelector("form[data-preview-url]");
   if (!form) return;
+  // Read attributes with getAttribute: a form's named inputs shadow its properties
+  // (a trainer has a field called "dataset", so form.dataset is that input).
+  var previewUrl = form.getAttribute("data-preview-url");
   var pre = document.getElementById("yaml-preview");
   var status = document.getElementById("preview-status");
   var problemsBox = document.getElementById("preview-problems");
@@ -39,7 +42,7 @@
   function preview() {
     var mine = ++counter;
     status.textContent = "updating…";
-    fetch(form.dataset.previewUrl, {method: "POST", body: new FormData(form), credentials: "same-origin",
+    fetch(previewUrl, {method: "POST", body: new FormData(form), credentials: "same-origin",
                                     headers: {"X-CSRFToken": window.composeCsrf ? window.composeCsrf() : ""}})
       .then(function (r) { return r.json(); })
       .then(function (data) {
