@@ -243,7 +243,8 @@ def _datasets_action(out: Normalized, action: dict[str, Any], path: RelPath, fie
         if allow_id and key in ACTION_ONLY_KEYS:
             continue
         sub = path + (key,)
-        if key == "path" and method == "load" and isinstance(value, str) and value in FILE_BUILDERS:
+        if key == "path" and method == "load" and isinstance(value, str) and value in FILE_BUILDERS \
+                and "loader" not in action and "provider" not in action:
             _put(out, fields, origins, "provider", "local", Origin(sub, exact=False))
             _put(out, fields, origins, "loader", value, Origin(sub, exact=False))
         elif key in DATASETS_FIELDS:

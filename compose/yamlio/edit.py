@@ -6,20 +6,26 @@ blank lines, key order and quoting of everything untouched stay byte for byte.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from compose.yamlio.reader import compose_and_construct
 from compose.yamlio.render import dump_block, dump_inline, indent_block, is_collection
+
+
+_order = itertools.count()
 
 
 @dataclass(order=True)
 class _Edit:
     start: int
     end: int
-    text: str
+    text: str = field(compare=False)
+    # Edits at one position apply last-made first, so the first-made text ends up first.
+    seq: int = field(default_factory=lambda: next(_order))
 
 
 def same(a: Any, b: Any) -> bool:
@@ -38,22 +44,34 @@ def same(a: Any, b: Any) -> bool:
 
 def rewrite(text: str, new_data: Any) -> str:
     """``text`` changed so that it loads as ``new_data``, comments kept where untouched."""
-    loader = yaml.SafeLoader(text)
-    try:
-        root = loader.get_single_node()
-        old_data = loader.construct_document(root) if root is not None else None
-    finally:
-        loader.dispose()
+    root, old_data = compose_and_construct(text)
     if root is None and text.strip():
         return text.rstrip("\n") + "\n" + dump_block(new_data)  # comments only: keep them on top
     if root is None or not isinstance(root, MappingNode) or not isinstance(new_data, dict):
         return dump_block(new_data)
     editor = _Editor(text)
     editor.diff(root, old_data, new_data)
+    _move_out_of_deletions(editor.edits)
     out = text
     for edit in sorted(editor.edits, reverse=True):
         out = out[: edit.start] + edit.text + out[edit.end:]
     return out
+
+
+def _move_out_of_deletions(edits: list[_Edit]) -> None:
+    """An insertion after a line that another edit deletes (the last item of a shortened
+    list) moves to the end of the line before the deleted ones."""
+    deletions = [e for e in edits if e.end > e.start and not e.text]
+    moved = True
+    while moved:
+        moved = False
+        for edit in edits:
+            if edit.start != edit.end:
+                continue
+            for gone in deletions:
+                if gone.start < edit.start < gone.end:
+                    edit.start = edit.end = max(gone.start - 1, 0)
+                    moved = True
 
 
 class _Editor:
@@ -161,7 +179,7 @@ class _Editor:
     # --- edits --------------------------------------------------------------------------
     def replace_mapping_value(self, key: Node, node: Node, new: Any) -> None:
         start = self.after_colon(key)
-        empty = isinstance(node, ScalarNode) and node.value == "" and node.style is None
+        empty = isinstance(node, ScalarNode) and node.value == "" and not node.style
         end = start if empty else max(start, self.content_end(node))
         flow_node = isinstance(node, (MappingNode, SequenceNode)) and node.flow_style
         block = dump_block(new) if is_collection(new) and not flow_node else ""

@@ -126,7 +126,11 @@ def update_component(raw: dict[str, Any], norm: Normalized, before: ComponentDoc
     if before.type != after.type:
         return component_to_raw(after, style)
     raw = copy.deepcopy(raw)
-    rebuild = False
+    # A nested load's ``path: json`` stands for provider + loader: any change among them
+    # rewrites the action as a whole (unchanged keys still keep their text).
+    derived = any(not norm.origins[n].exact for n in ("provider", "loader") if n in norm.origins)
+    rebuild = derived and any(not same(before.fields.get(n, MISSING), after.fields.get(n, MISSING))
+                              for n in ("provider", "loader", "path", "method"))
     names = list(before.fields) + [n for n in after.fields if n not in before.fields]
     for name in names:
         old_value = before.fields.get(name, MISSING)
@@ -144,6 +148,11 @@ def update_component(raw: dict[str, Any], norm: Normalized, before: ComponentDoc
                 set_at(raw, origin.path, new_value)
             elif name == "peft_adapter" and new_value is MISSING:
                 delete_at(raw, origin.path)  # the nested lora: block
+                # LoRA settings the document still holds are written flat (and reported).
+                for flat in LORA_FIELDS:
+                    if flat in after.fields and norm.origins[flat].path[:-1] == origin.path:
+                        inside = isinstance(raw.get("action"), dict)
+                        _insert(raw, ("action", flat) if inside else (flat,), after.fields[flat])
             else:
                 rebuild = True
         elif new_value is not MISSING:

@@ -81,23 +81,38 @@ def _problem_from_yaml_error(exc: yaml.YAMLError, source: str) -> Problem:
     return Problem("", message, line, column, source=source)
 
 
+# libyaml's parser is about ten times faster; its node marks are the same (a plain
+# scalar's style is "" rather than None). Error messages come from the pure-Python parser,
+# whose wording the hints above know.
+FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml(text: str, source: str = "<string>") -> ReadResult:
     """Parse one YAML document; never raises on bad input."""
     result = ReadResult()
-    loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
-        if root is None:
+        root, data = compose_and_construct(text, FastLoader)
+    except yaml.YAMLError:
+        try:
+            root, data = compose_and_construct(text, yaml.SafeLoader)
+        except yaml.YAMLError as exc:
+            result.problems.append(_problem_from_yaml_error(exc, source))
             return result
+    if root is not None:
         _walk(root, "", None, result, source, set())
         result.root = root
-        result.data = loader.construct_document(root)
-    except yaml.YAMLError as exc:
-        result.problems.append(_problem_from_yaml_error(exc, source))
-        result.data = None
+        result.data = data
+    return result
+
+
+def compose_and_construct(text: str, loader_class: type = FastLoader) -> tuple[Optional[Node], Any]:
+    """The node tree of one document and the data it holds (None, None when empty)."""
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+        return root, (loader.construct_document(root) if root is not None else None)
     finally:
         loader.dispose()
-    return result
 
 
 def _walk(node: Node, path: str, key: Optional[Node], result: ReadResult, source: str,
