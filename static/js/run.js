@@ -32,7 +32,7 @@
     line.className = level || event.level || "info";
     var t = new Date((event.ts || 0) * 1000);
     var job = document.createElement("span");
-    job.className = "job";
+    job.className = "src";
     job.textContent = t.toLocaleTimeString() + (event.job ? " [" + event.job + "] " : " ");
     line.appendChild(job);
     line.appendChild(document.createTextNode(text));

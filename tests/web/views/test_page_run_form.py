@@ -19,6 +19,7 @@ components:
     fraction: ${input.fraction as slider/0.1,1,0.1 | 0.5}
     shuffle: ${input.shuffle as boolean | false}
     split: ${input.split as select/train,test | train}
+    seed: ${input.seed as integer | 7}
   - id: ops
     type: datasets
     method: map
@@ -30,7 +31,6 @@ components:
     method: select
     dataset: ${input.dataset}
     indices: ${input.indices as json}
-    seed: ${input.seed as integer | 7}
 workflows:
   - id: prep
     jobs:
