@@ -1,10 +1,9 @@
 """The run websocket: login and membership checked, replay with no gap, live events."""
 from __future__ import annotations
 
-import asyncio
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 
 from compose import events as ev
 from tests.web.factories import make_run
@@ -21,29 +20,29 @@ def events_of(messages: list[dict]) -> list[int]:
 
 
 async def test_anonymous_visitors_are_refused(workspace):
-    run = await sync_to_async(make_run)(workspace)
+    run = await database_sync_to_async(make_run)(workspace)
     connected, code = await communicator(run.pk).connect()
     assert connected is False and code == 4401
 
 
 async def test_a_user_outside_the_workspace_is_refused(workspace, bob):
-    run = await sync_to_async(make_run)(workspace)
-    cookie = await sync_to_async(session_cookie)(bob)
+    run = await database_sync_to_async(make_run)(workspace)
+    cookie = await database_sync_to_async(session_cookie)(bob)
     connected, code = await communicator(run.pk, cookie).connect()
     assert connected is False and code == 4403
 
 
 async def test_an_unknown_run_is_refused(workspace, alice):
-    cookie = await sync_to_async(session_cookie)(alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
     connected, code = await communicator(999999, cookie).connect()
     assert connected is False and code == 4403
 
 
 async def test_replay_after_reconnect_has_no_gap_and_no_duplicate(workspace, alice):
-    run = await sync_to_async(make_run)(workspace, alice)
+    run = await database_sync_to_async(make_run)(workspace, alice)
     for i in range(4):
-        await sync_to_async(record_event)(run, ev.log("load", f"line {i}"))
-    cookie = await sync_to_async(session_cookie)(alice)
+        await database_sync_to_async(record_event)(run, ev.log("load", f"line {i}"))
+    cookie = await database_sync_to_async(session_cookie)(alice)
 
     first = communicator(run.pk, cookie, after=0)
     assert (await first.connect())[0]
@@ -54,7 +53,7 @@ async def test_replay_after_reconnect_has_no_gap_and_no_duplicate(workspace, ali
 
     # Two more while the page was away; the reconnect asks from the last seq it saw.
     for i in range(4, 6):
-        await sync_to_async(record_event)(run, ev.log("load", f"line {i}"))
+        await database_sync_to_async(record_event)(run, ev.log("load", f"line {i}"))
     second = communicator(run.pk, cookie, after=4)
     assert (await second.connect())[0]
     got = await receive_until(second, lambda m: m["type"] == "run")
@@ -64,42 +63,42 @@ async def test_replay_after_reconnect_has_no_gap_and_no_duplicate(workspace, ali
 
 
 async def test_live_events_and_status_changes_arrive(workspace, alice):
-    run = await sync_to_async(make_run)(workspace, alice)
-    cookie = await sync_to_async(session_cookie)(alice)
+    run = await database_sync_to_async(make_run)(workspace, alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
     assert (await comm.connect())[0]
     assert (await comm.receive_json_from(timeout=5))["status"] == "queued"
 
-    await sync_to_async(claim_run)(run.pk, "w1")
+    await database_sync_to_async(claim_run)(run.pk, "w1")
     got = await receive_until(comm, lambda m: m["type"] == "run")
     assert got[-1]["status"] == "running" and got[-1]["started"]
-    await sync_to_async(record_event)(run, ev.metric("train", 1, {"loss": 2.0}))
+    await database_sync_to_async(record_event)(run, ev.metric("train", 1, {"loss": 2.0}))
     got = await receive_until(comm, lambda m: m["type"] == "event" and m["event"]["type"] == "metric")
     assert got[-1]["event"]["values"] == {"loss": 2.0}
     await comm.disconnect()
     # Closing the page leaves the run alone.
-    assert (await sync_to_async(Run.objects.get)(pk=run.pk)).status == "running"
+    assert (await database_sync_to_async(Run.objects.get)(pk=run.pk)).status == "running"
 
 
 async def test_events_from_another_process_arrive_by_the_poll(workspace, alice, monkeypatch):
     # Without Redis the worker's wake-ups never reach the web process: only the poll does.
     monkeypatch.setattr(notify, "send_now", lambda run_id, kind: None)
-    run = await sync_to_async(make_run)(workspace, alice)
-    cookie = await sync_to_async(session_cookie)(alice)
+    run = await database_sync_to_async(make_run)(workspace, alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
     assert (await comm.connect())[0]
     await comm.receive_json_from(timeout=5)
-    await sync_to_async(record_event)(run, ev.log("load", "quietly"))
+    await database_sync_to_async(record_event)(run, ev.log("load", "quietly"))
     got = await receive_until(comm, lambda m: m["type"] == "event", timeout=3)
     assert got[-1]["seq"] == 1 and got[-1]["event"]["message"] == "quietly"
     await comm.disconnect()
 
 
 async def test_resume_replays_from_the_given_seq_on_the_same_socket(workspace, alice):
-    run = await sync_to_async(make_run)(workspace, alice)
+    run = await database_sync_to_async(make_run)(workspace, alice)
     for i in range(3):
-        await sync_to_async(record_event)(run, ev.log("load", f"line {i}"))
-    cookie = await sync_to_async(session_cookie)(alice)
+        await database_sync_to_async(record_event)(run, ev.log("load", f"line {i}"))
+    cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
     assert (await comm.connect())[0]
     assert events_of(await receive_until(comm, lambda m: m["type"] == "run")) == [1, 2, 3]

@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 
 from tests.web.factories import TINY_DOCUMENT, make_run
 from tests.web.wsclient import communicator, receive_until, session_cookie
-from training.models import Run, RunStatus
+from training.models import RunStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,8 +55,8 @@ def test_the_settings_use_postgres_redis_huey_and_the_redis_layer():
 async def test_a_push_from_another_process_reaches_the_page_through_redis(workspace, alice, settings):
     # A poll far longer than the wait: only the Redis push can deliver the event in time.
     settings.COMPOSE_EVENT_POLL_S = 60
-    run = await sync_to_async(make_run)(workspace, alice)
-    cookie = await sync_to_async(session_cookie)(alice)
+    run = await database_sync_to_async(make_run)(workspace, alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
     assert (await comm.connect())[0]
     await comm.receive_json_from(timeout=5)  # the run header
@@ -65,7 +65,7 @@ async def test_a_push_from_another_process_reaches_the_page_through_redis(worksp
             "from compose import events as ev; from training.actions import record_event; "
             "from training.models import Run; "
             f"record_event(Run.objects.get(pk={run.pk}), ev.log('load', 'from the worker host'))")
-    proc = await sync_to_async(subprocess.run)(
+    proc = await database_sync_to_async(subprocess.run)(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
         env=child_env(DJANGO_SETTINGS_MODULE="compose_web.settings"))
     assert proc.returncode == 0, proc.stderr

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from compose import events as ev
@@ -26,6 +27,19 @@ def write_rows(workspace) -> None:
     data = workspace.root / "data"
     data.mkdir(parents=True, exist_ok=True)
     (data / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+
+
+def start_worker(run_id: int, result: list[str], executor=None) -> threading.Thread:
+    """execute_run in a thread of its own, as a Huey worker thread would run it."""
+    def work() -> None:
+        try:
+            result.append(execute_run(run_id, executor=executor, worker="w"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
 
 
 def seqs(run: Run) -> list[int]:
@@ -98,8 +112,7 @@ def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_e
     run = make_run(workspace, alice, yaml_snapshot=doc)
     executor = WaitsForCancel()
     result: list[str] = []
-    thread = threading.Thread(target=lambda: result.append(execute_run(run.pk, executor=executor, worker="w")))
-    thread.start()
+    thread = start_worker(run.pk, result, executor=executor)
     assert executor.started.wait(20)
     asked = time.monotonic()
     request_cancel(Run.objects.get(pk=run.pk), alice)
@@ -120,8 +133,7 @@ def test_a_worker_marked_interrupted_stops_its_job(workspace, alice, settings):
     run = make_run(workspace, alice)
     executor = WaitsForCancel()
     result: list[str] = []
-    thread = threading.Thread(target=lambda: result.append(execute_run(run.pk, executor=executor, worker="w")))
-    thread.start()
+    thread = start_worker(run.pk, result, executor=executor)
     assert executor.started.wait(20)
     Run.objects.filter(pk=run.pk).update(status=RunStatus.INTERRUPTED, finished=timezone.now())
     thread.join(20)
@@ -152,8 +164,7 @@ def test_cancel_stops_a_real_training_process_within_seconds(workspace, alice, m
     document = create_document(workspace, alice, "tiny", _tiny.DOCUMENT)
     run = enqueue_run(document, "tiny-sft", {"epochs": 500}, alice)
     result: list[str] = []
-    thread = threading.Thread(target=lambda: result.append(execute_run(run.pk, worker="w")))
-    thread.start()
+    thread = start_worker(run.pk, result)
     deadline = time.monotonic() + 180
     while not MetricPoint.objects.filter(run=run, name="loss").exists():
         assert time.monotonic() < deadline and thread.is_alive(), Run.objects.get(pk=run.pk).error
@@ -180,8 +191,7 @@ def test_a_busy_worker_still_interrupts_a_dead_peers_run(workspace, alice, setti
     write_rows(workspace)
     busy = make_run(workspace, alice)
     executor = WaitsForCancel()
-    thread = threading.Thread(target=execute_run, args=(busy.pk,), kwargs={"executor": executor, "worker": "w"})
-    thread.start()
+    thread = start_worker(busy.pk, [], executor=executor)
     try:
         assert executor.started.wait(20)
         deadline = time.monotonic() + 10

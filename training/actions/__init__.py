@@ -1,9 +1,13 @@
-"""Every state change of documents and runs, one function each (views only call these)."""
+"""Every state change of documents and runs, one function each (views only call these).
+
+``Run.status`` changes only here: see the state machine on :class:`training.models.Run`.
+"""
 from training.actions.documents import create_document, update_document
 from training.actions.errors import InvalidTransition, RunRefused
-from training.actions.runs import (
-    claim_run, enqueue_run, finish_run, heartbeat, mark_interrupted, mark_stale_runs,
-    record_event, request_cancel, rerun, validate_run,
+from training.actions.events import record_event
+from training.actions.runs import enqueue_run, request_cancel, rerun, validate_run
+from training.actions.worker import (
+    claim_run, finish_run, heartbeat, mark_interrupted, mark_stale_runs,
 )
 
 __all__ = [

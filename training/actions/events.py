@@ -1,0 +1,34 @@
+"""Recording what a run reports: one numbered event at a time."""
+from __future__ import annotations
+
+from datetime import datetime, timezone as dt_timezone
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from compose import events as ev
+from training import notify
+from training.actions.derived import apply_event, json_safe
+from training.models import Run, RunEvent
+
+
+def record_event(run: Run, event: ev.Event) -> RunEvent:
+    """Store one event with the run's next seq, update the derived tables, wake pages.
+
+    The seq counter lives on the Run row and is bumped in the same transaction as the
+    insert: the UPDATE locks the row, so concurrent writers (several jobs, the web
+    process) are serialized and a rolled-back insert gives its number back.
+    """
+    with transaction.atomic():
+        Run.objects.filter(pk=run.pk).update(last_seq=F("last_seq") + 1)
+        seq = Run.objects.filter(pk=run.pk).values_list("last_seq", flat=True).get()
+        ts = event.get("ts")
+        when = (datetime.fromtimestamp(ts, tz=dt_timezone.utc)
+                if isinstance(ts, (int, float)) else timezone.now())
+        event = json_safe(event)
+        row = RunEvent.objects.create(run_id=run.pk, seq=seq, type=str(event.get("type", "log")),
+                                      job_id=str(event.get("job") or ""), payload=event, ts=when)
+        apply_event(run.pk, event)
+        notify.notify_run(run.pk, notify.EVENT)
+    return row
