@@ -19,7 +19,7 @@ from compose.dialects import (
 )
 from compose.errors import ComposeError, Problem
 from compose.graph import workflow_problems
-from compose.schema.checks import check_component, check_field, check_fields, contains_binding
+from compose.schema.checks import check_component, check_field, check_fields, contains_binding, plain_message
 from compose.schema.components import COMPONENT_TYPES, DatasetsComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.yamlio.paths import join, split
@@ -312,7 +312,7 @@ def _pydantic_problems(exc: ValidationError, path: str, out: _Collector,
         if error["type"] == "missing":
             continue  # reported in words where the required keys are checked
         where = join(path, *loc)
-        out.error(where, f"{'.'.join(map(str, error['loc']))}: {error['msg'].rstrip('.')}")
+        out.error(where, f"{plain_message(error['msg'])} (got {error.get('input')!r})")
 
 
 # --- job graph ----------------------------------------------------------------------------

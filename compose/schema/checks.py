@@ -112,14 +112,24 @@ def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Opt
         first = exc.errors()[0]
         inner = ".".join(str(part) for part in first["loc"] if not _TYPE_LOC.match(str(part)))
         got = first.get("input", value)
-        return None, f"{inner + ': ' if inner else ''}{_plain(first['msg'])} (got {got!r})"
+        return None, f"{inner + ': ' if inner else ''}{plain_message(first['msg'])} (got {got!r})"
 
 
-def _plain(message: str) -> str:
+_WORDS: tuple[tuple[str, str], ...] = (
+    ("Input should be", "should be"),
+    ("a valid dictionary", "a mapping (key: value)"),
+    ("a valid list", "a list"),
+    ("a valid string", "text"),
+)
+
+
+def plain_message(message: str) -> str:
     """Pydantic's wording, shortened: 'should be a valid number' rather than 'Input should
     be a valid number, unable to parse string as a number.'"""
     message = message.split(", unable to")[0].rstrip(".")
-    return message.replace("Input should be", "should be", 1)
+    for pydantic_words, yaml_words in _WORDS:
+        message = message.replace(pydantic_words, yaml_words)
+    return message
 
 
 def check_fields(component_type: str, fields: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
