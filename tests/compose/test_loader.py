@@ -148,3 +148,13 @@ def test_graph_paths_follow_the_singular_workflow_shorthand() -> None:
 def test_dataset_fraction_bounds() -> None:
     result = parse("components:\n  - {id: d, type: datasets, fraction: 0}\n  - {id: e, type: datasets, fraction: '0.5'}\n")
     assert [p.path for p in result.errors] == ["components[0].fraction"]
+
+
+def test_messages_speak_yaml_not_python() -> None:
+    text = ("components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    jobs:\n"
+            "      - id: a\n        component: d\n        input: [1, 2]\n")
+    [problem] = parse(text).errors
+    assert (problem.path, problem.message) == ("workflows[0].jobs[0].input",
+                                               "should be a mapping (key: value) (got [1, 2])")
+    [syntax] = parse("components:\n\t- id: x\n").errors
+    assert "YAML indents with spaces, not tabs" in syntax.message and syntax.line == 2
