@@ -14,7 +14,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from compose.errors import Problem
-from compose.yamlio.paths import child
+from compose.yamlio.paths import child, join, split
 
 
 @dataclass
@@ -39,8 +39,6 @@ class ReadResult:
 
     def locate(self, path: str) -> Optional[tuple[int, int]]:
         """Line and column of ``path``, or of its closest written ancestor."""
-        from compose.yamlio.paths import join, split
-
         try:
             segments = split(path)
         except ValueError:
