@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_GONE = 4404
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -97,6 +98,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             except Exception:
                 log.exception("run %s: could not read events", self.run_id)
                 full = False
+            if full is None:
+                await self.close(code=CLOSE_GONE)
+                return
             if full:
                 continue  # more are waiting: keep draining before sleeping
             try:
@@ -104,8 +108,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             except asyncio.TimeoutError:
                 pass
 
-    async def _send_new(self) -> bool:
+    async def _send_new(self) -> bool | None:
+        """Send what is new; True when a full batch went out, None when the run is gone."""
         state, rows = await self._read(self.after)
+        if state is None:  # the run was deleted
+            return None
         for seq, payload in rows:
             if seq <= self.after:
                 continue
@@ -122,11 +129,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         return run is not None and is_member(user, run.workspace)
 
     @database_sync_to_async
-    def _read(self, after: int) -> tuple[dict[str, Any], list[tuple[int, Any]]]:
+    def _read(self, after: int) -> tuple[dict[str, Any] | None, list[tuple[int, Any]]]:
         # Events first, then the run row: a status read after the events can only be
         # newer than them, so the page never shows "succeeded" before the last event.
         rows = [(e.seq, e.payload) for e in events_after(self.run_id, after, BATCH)]
-        run = Run.objects.get(pk=self.run_id)
+        run = Run.objects.filter(pk=self.run_id).first()
+        if run is None:
+            return None, []
         state = {
             "status": run.status,
             "started": run.started.isoformat() if run.started else None,

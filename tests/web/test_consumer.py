@@ -105,3 +105,13 @@ async def test_resume_replays_from_the_given_seq_on_the_same_socket(workspace, a
     await comm.send_json_to({"type": "resume", "after": 1})
     assert events_of(await receive_until(comm, lambda m: m["type"] == "run")) == [2, 3]
     await comm.disconnect()
+
+
+async def test_the_socket_closes_when_its_run_is_deleted(workspace, alice):
+    run = await database_sync_to_async(make_run)(workspace, alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
+    comm = communicator(run.pk, cookie)
+    assert (await comm.connect())[0]
+    await comm.receive_json_from(timeout=5)
+    await database_sync_to_async(Run.objects.filter(pk=run.pk).delete)()
+    assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
