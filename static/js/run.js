@@ -143,7 +143,10 @@
       document.getElementById("run-started").textContent = fmt.relative(new Date(state.started));
     }
     if (state.error) document.getElementById("run-error").textContent = state.error;
-    document.getElementById("cancel-form").hidden = FINAL.indexOf(state.status) >= 0;
+    var final = FINAL.indexOf(state.status) >= 0;
+    document.getElementById("cancel-form").hidden = final;
+    // The server sends a run's last events before its final status: nothing more will come.
+    if (final && socket) socket.close();
   }
   setInterval(function () {
     var dur = document.getElementById("run-duration");
@@ -176,7 +179,7 @@
   }
   function enqueue(fn) { queue = queue.then(fn).catch(function () {}); return queue; }
   function onMessage(msg) {
-    if (msg.type === "run") { onRun(msg); return; }
+    if (msg.type === "run") { enqueue(function () { onRun(msg); }); return; }
     if (msg.type !== "event") return;
     if (msg.seq <= lastSeq) return;
     if (msg.seq > lastSeq + 1) {  // something was missed: fetch the gap first

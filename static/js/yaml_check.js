@@ -34,11 +34,49 @@
     if (problems.length) box.appendChild(ul);
   }
 
+  // A line-number gutter beside the text; lines with problems are marked, the message on hover.
+  function addGutter(ta) {
+    var wrap = document.createElement("div");
+    wrap.className = "code-wrap";
+    var gutter = document.createElement("div");
+    gutter.className = "gutter";
+    gutter.setAttribute("aria-hidden", "true");
+    ta.parentNode.insertBefore(wrap, ta);
+    wrap.appendChild(gutter);
+    wrap.appendChild(ta);
+    var marks = {};
+    function draw() {
+      var n = ta.value.split("\n").length, frag = document.createDocumentFragment();
+      for (var i = 1; i <= n; i++) {
+        var d = document.createElement("div");
+        d.textContent = i;
+        if (marks[i]) { d.className = "mark " + marks[i].severity; d.title = marks[i].message; }
+        frag.appendChild(d);
+      }
+      gutter.innerHTML = "";
+      gutter.appendChild(frag);
+      gutter.scrollTop = ta.scrollTop;
+    }
+    ta.addEventListener("scroll", function () { gutter.scrollTop = ta.scrollTop; });
+    ta.addEventListener("input", draw);
+    draw();
+    return function (problems) {
+      marks = {};
+      problems.forEach(function (p) {
+        if (!p.line) return;
+        var old = marks[p.line];
+        if (!old || old.severity !== "error") marks[p.line] = {severity: p.severity, message: (old ? old.message + "\n" : "") + p.message};
+      });
+      draw();
+    };
+  }
+
   document.querySelectorAll(".yaml-editor").forEach(function (editor) {
     var ta = document.getElementById(editor.dataset.target);
     var status = editor.querySelector(".yaml-status");
     var box = editor.querySelector(".yaml-problems");
     var timer = null, counter = 0;
+    var mark = addGutter(ta);
     function check() {
       var mine = ++counter;
       status.textContent = "checking…";
@@ -53,6 +91,7 @@
         status.textContent = errors ? errors + " problem" + (errors > 1 ? "s" : "") : "valid" + (warnings ? " (" + warnings + " warning" + (warnings > 1 ? "s" : "") + ")" : "");
         status.className = "yaml-status " + (errors ? "errorlist" : "muted");
         render(box, ta.id, data.problems);
+        mark(data.problems);
       }).catch(function () { status.textContent = "could not check (offline?)"; });
     }
     ta.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(check, 400); });

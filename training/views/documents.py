@@ -82,7 +82,7 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
         "document": doc, "workspace": doc.workspace, "parsed": parsed,
         "cards": _component_cards(parsed.file), "workflows": _workflow_views(parsed.file),
         "yaml_form": YamlTextForm(initial={"yaml_text": doc.yaml_text}), "runs": runs,
-        "problems": parsed.problems,
+        "problems": parsed.problems, "yaml_tab": bool(parsed.errors),
     })
 
 

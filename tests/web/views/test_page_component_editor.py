@@ -117,3 +117,38 @@ def test_adding_a_component_opens_its_editor(alice_client, document):
 def test_strangers_get_404(bob_client, document):
     assert bob_client.get(url(document, "custom-trainer")).status_code == 404
     assert bob_client.post(url(document, "custom-trainer", preview=True), {}).status_code == 404
+
+
+NESTED = """\
+components:
+  - id: trainer
+    type: model-trainer
+    task: sft
+    lora:            # nested LoRA block
+      rank: 8
+    action:
+      learning_rate: 5e-5
+      num_epochs: 1
+workflows:
+  - id: train
+    jobs:
+      - id: train
+        component: trainer
+        input:
+          dataset: ${input.dataset}
+"""
+
+
+def test_a_nested_dialect_file_stays_nested_when_edited(alice_client, workspace, alice):
+    from training.actions import create_document
+
+    doc = create_document(workspace, alice, "nested", NESTED)
+    data = form_data(alice_client.get(url(doc, "trainer")))
+    assert data["lora_r"] == "8" and data["learning_rate"] == "5e-5"
+    data["learning_rate"] = "0.001"
+    data["lora_r"] = "16"
+    result = alice_client.post(url(doc, "trainer", preview=True), data).json()
+    assert result["ok"], result
+    assert "    action:\n      learning_rate: 0.001\n" in result["yaml"]
+    assert "    lora:            # nested LoRA block\n      rank: 16\n" in result["yaml"]
+    assert "lora_r" not in result["yaml"]
