@@ -14,6 +14,11 @@ if str(ROOT) not in sys.path:
 # Nothing in the suite may reach the Hugging Face Hub.
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The test models are tiny: one thread per process is several times faster than threads
+# spinning against each other (and against parallel test processes) on a small machine.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+if "torch" in sys.modules:
+    sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(scope="session")
