@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 from compose.jobspec import JobFailed
 from runner.datasets.expression import Condition, ExpressionError, compile_condition, explain_row_error
 from runner.datasets.progress import RowProgress
-from runner.datasets.template import TemplateError, check_columns, parse_template
+from runner.datasets.template import TemplateError, check_columns, parse_template, render_arrow
 from runner.datasets.where import compile_where
 
 BATCH_ROWS = 1000
@@ -156,6 +156,13 @@ def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
         progress.advance(n)
         return {output_column: texts}
 
+    def render_text(batch: Any) -> Any:
+        # An Arrow batch in, the whole new batch out: the library writes it as it is.
+        column = render_arrow(template, {name: batch.column(name) for name in names})
+        kept = batch.drop_columns([c for c in removing + [output_column] if c in batch.column_names])
+        progress.advance(len(column))
+        return kept.append_column(output_column, column)
+
     if not names:
         texts = template.render({}, len(dataset))
         out = dataset.remove_columns(removing) if removing else dataset
@@ -164,11 +171,19 @@ def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
         progress.advance(len(dataset))
         progress.finish()
         return out.add_column(output_column, texts)
-    out = dataset.map(render, batched=True, batch_size=BATCH_ROWS, input_columns=names,
-                      remove_columns=removing or None, cache_file_name=str(scratch / "map.arrow"),
-                      load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "map"))
+    common = dict(batched=True, batch_size=BATCH_ROWS, cache_file_name=str(scratch / "map.arrow"),
+                  load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "map"))
+    if all(_is_text(dataset.features[name]) for name in names):
+        # Text columns render with Arrow's string kernels: no Python string per row.
+        out = dataset.with_format("arrow").map(render_text, **common).with_format(None)
+    else:
+        out = dataset.map(render, input_columns=names, remove_columns=removing or None, **common)
     progress.finish()
     return out
+
+
+def _is_text(feature: Any) -> bool:
+    return getattr(feature, "dtype", None) in ("string", "large_string")
 
 
 def _op_fingerprint(scratch: Path, op: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import Any, Sequence
 
 
 class TemplateError(ValueError):
@@ -20,6 +20,7 @@ class Template:
     source: str
     format: str  # positional, for display: "{0}: {1}"
     columns: tuple[str, ...]  # the column of each position
+    literals: tuple[str, ...]  # the text around the placeholders: len(columns) + 1 pieces
 
     def render(self, batch: dict[str, list], n: int) -> list[str]:
         if not self.columns:
@@ -47,14 +48,18 @@ def parse_template(source: str) -> Template:
     """
     pieces: list[str] = []
     columns: list[str] = []
+    literals: list[str] = []
+    text: list[str] = []
     i, size = 0, len(source)
     while i < size:
         char = source[i]
         if char == "{" and source.startswith("{{", i):
             pieces.append("{{")
+            text.append("{")
             i += 2
         elif char == "}" and source.startswith("}}", i):
             pieces.append("}}")
+            text.append("}")
             i += 2
         elif char == "{":
             end = source.find("}", i + 1)
@@ -65,13 +70,38 @@ def parse_template(source: str) -> Template:
                 raise TemplateError(_at(source, i, "a placeholder needs a column name, e.g. {text}"))
             pieces.append("{" + str(len(columns)) + "}")
             columns.append(name)
+            literals.append("".join(text))
+            text = []
             i = end + 1
         elif char == "}":
             raise TemplateError(_at(source, i, "'}' without an opening '{' (write }} for a literal brace)"))
         else:
             pieces.append(char)
+            text.append(char)
             i += 1
-    return Template(source=source, format="".join(pieces), columns=tuple(columns))
+    literals.append("".join(text))
+    return Template(source=source, format="".join(pieces), columns=tuple(columns), literals=tuple(literals))
+
+
+def render_arrow(template: Template, arrays: dict[str, Any]):
+    """Render text columns with Arrow's string kernels (no Python object per row).
+
+    Only for columns whose values are text: Arrow would write numbers differently from
+    Python (``2`` for ``2.0``), so the caller uses :meth:`Template.render` for those.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wide = any(pa.types.is_large_string(arrays[name].type) for name in template.columns)
+    kind = pa.large_string() if wide else pa.string()
+    parts: list[Any] = []
+    for literal, name in zip(template.literals, template.columns):
+        if literal:
+            parts.append(pa.scalar(literal, type=kind))
+        parts.append(pc.fill_null(arrays[name].cast(kind), pa.scalar("", type=kind)))
+    if template.literals[-1]:
+        parts.append(pa.scalar(template.literals[-1], type=kind))
+    return pc.binary_join_element_wise(*parts, pa.scalar("", type=kind))
 
 
 def check_columns(template: Template, columns: Sequence[str]) -> None:

@@ -211,3 +211,14 @@ def test_map_template_errors(jobs, alpaca):
 def test_operation_without_its_input(jobs):
     assert "needs dataset" in jobs.fail("filter", condition="True")
     assert "needs datasets" in jobs.fail("concat")
+
+
+def test_map_text_columns_with_nulls_replacing_a_column(jobs):
+    # All-text templates render with Arrow kernels; the result must equal the Python rendering.
+    jobs.write_jsonl("n.jsonl", [{"a": None, "b": "x", "c": "keep"}, {"a": "y", "b": "%s {z}", "c": "k2"}])
+    ref = jobs.run("load", loader="json", data_files="n.jsonl")
+    out = jobs.run("map", dataset=ref, template="[{a}|{b}] {{b}} 100%", output_column="c", remove_columns=["b"])
+    assert jobs.rows(out) == [{"a": None, "c": "[|x] {b} 100%"}, {"a": "y", "c": "[y|%s {z}] {b} 100%"}]
+    assert out["columns"] == {"a": "string", "c": "string"}
+    from runner.datasets import load_reference
+    assert load_reference(out, str(jobs.storage)).format["type"] is None
