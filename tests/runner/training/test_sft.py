@@ -62,3 +62,33 @@ def test_loss_falls_on_memorizable_data(tmp_path: Path, tiny_causal_lm_dir: Path
     _, seen = run_trainer(spec)
     values = [loss for _, loss in losses(seen)]
     assert values[-1] < values[0] * 0.6
+
+
+def test_lora_adapter_reloads_onto_the_base_model(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8), prompt_column="prompt",
+                        response_column="response", peft_adapter="lora", lora_r=4, lora_alpha=8,
+                        lora_target_modules=["q_proj", "v_proj", "gate_proj"], lora_bias="lora_only", **FAST)
+    output, seen = run_trainer(spec)
+    assert output["adapter"] is True
+    assert any(e["type"] == "artifact" and e["kind"] == "adapter" for e in seen)
+    out = tmp_path / "out"
+    adapter_config = json.loads((out / "adapter_config.json").read_text())
+    assert sorted(adapter_config["target_modules"]) == ["gate_proj", "q_proj", "v_proj"]
+    assert adapter_config["bias"] == "lora_only" and adapter_config["r"] == 4 and adapter_config["lora_alpha"] == 8
+
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir), out)
+    lora_b = [p for name, p in model.named_parameters() if "lora_B" in name]
+    assert lora_b and any(torch.count_nonzero(p) > 0 for p in lora_b)  # B starts at zero; training moved it
+
+
+def test_progress_reports_an_eta(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(8), text_column="text", **FAST)
+    _, seen = run_trainer(spec)
+    progress = [e for e in seen if e["type"] == "progress"]
+    assert progress[0]["current"] == 0 and progress[0]["total"] == 4
+    assert progress[-1]["eta_s"] == 0
+    assert all(e["stage"] == "train" for e in progress)
