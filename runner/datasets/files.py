@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,22 @@ class DataFiles:
                            for split, paths in sorted(self.splits.items())}}
 
 
+def workspace_resolver(resolve: Callable[[str], Path], root: Path) -> Callable[[str], Path]:
+    """``resolve``, refusing a relative path that climbs out of ``root`` (``../../etc``)."""
+    top = os.path.normpath(os.path.abspath(root))
+
+    def checked(value: str) -> Path:
+        path = resolve(value)
+        if not Path(value).expanduser().is_absolute():
+            where = os.path.normpath(os.path.abspath(path))
+            if where != top and not where.startswith(top + os.sep):
+                raise JobFailed(f"{value!r} points outside the workspace ({top}); "
+                                "relative paths must stay inside it")
+        return path
+
+    return checked
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -70,10 +87,10 @@ def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optiona
     (``train.json``, ``test/part-1.json``) they are grouped so, else they are all ``train``.
     """
     if data_files is not None:
-        base = resolve(data_dir) if data_dir else None
 
         def here(entry: str) -> Path:
-            return base / entry if base is not None and not Path(entry).is_absolute() else resolve(entry)
+            # With data_dir, data_files are relative to it (as in the datasets library).
+            return resolve(os.path.join(data_dir, entry) if data_dir else entry)
 
         if isinstance(data_files, dict):
             if not data_files:

@@ -91,8 +91,9 @@ def _plan(ctx, cfg: DatasetsComponent, method: str) -> tuple[dict[str, Any], Bui
                 lambda scratch: ops.select_rows(load_reference(ref, storage), cfg.indices))
     if method == "filter":
         where = cfg.where.model_dump(by_alias=True, exclude_none=True) if cfg.where else None
-        # Compile against the reference's columns now: a bad condition fails before any loading.
-        ops.compile_filter(cfg.condition, where, list(ref.get("columns") or {}))
+        if ref.get("columns"):
+            # Compile against the reference's columns now: a bad condition fails before any loading.
+            ops.compile_filter(cfg.condition, where, list(ref["columns"]))
 
         def run_filter(scratch: Path):
             dataset = load_reference(ref, storage)

@@ -56,3 +56,14 @@ def test_local_load_without_files(jobs):
 def test_unknown_config_key_is_refused(jobs):
     message = jobs.fail("load", loader="json", data_files="x.json", fractoin=0.5)
     assert "fractoin" in message
+
+
+def test_relative_paths_stay_inside_the_workspace(jobs):
+    outside = jobs.base.parent / "outside.jsonl"
+    outside.write_text('{"a": 1}\n')
+    message = jobs.fail("load", loader="json", data_files="../outside.jsonl")
+    assert "'../outside.jsonl' points outside the workspace" in message
+    assert "outside the workspace" in jobs.fail("load", loader="json", data_dir="sub/../..")
+    # data_files under data_dir are checked after joining them.
+    (jobs.base / "sub").mkdir()
+    assert "outside the workspace" in jobs.fail("load", loader="json", data_dir="sub", data_files="../../outside.jsonl")
