@@ -147,7 +147,8 @@ def _export(args: argparse.Namespace) -> int:
     doc = _load(args.file, sys.stderr)
     if doc is None:
         return EXIT_FAILED
-    sys.stdout.write(export_yaml(doc, args.dialect))
+    # Over the file's own text: an export in the dialect it is written in keeps comments.
+    sys.stdout.write(export_yaml(doc, args.dialect, original=_read(args.file)))
     return EXIT_OK
 
 

@@ -4,7 +4,9 @@ Without ``original`` the whole file is written in the chosen dialect. With the t
 document was loaded from, only what changed is rewritten, where the file wrote it
 (``lora.rank`` stays nested, a field under ``action:`` stays there); comments, key order
 and untouched lines are kept byte for byte, and an unchanged document comes back as
-the original text. The dialect then only governs components and jobs that are new.
+the original text. New components and jobs take the file's dialect. Asking for the
+dialect the file is not written in rewrites the whole file in it (comments cannot
+follow a change of shape).
 
 Export writes what the document says: bindings such as ``${env.HF_TOKEN}`` stay
 bindings, and nothing resolved at run time is ever written.
@@ -22,21 +24,68 @@ from compose.yamlio.inplace import MISSING, delete_at, get_at, set_at, update_co
 from compose.yamlio.paths import split
 from compose.yamlio.render import dump_block
 from compose.yamlio.shapes import (  # noqa: F401  (part of this module's interface)
-    Dialect, component_to_raw, document_to_raw, job_to_raw, with_blank_lines, workflow_to_raw,
+    TRAINER_OUTSIDE_ACTION, Dialect, component_to_raw, document_to_raw, job_to_raw, with_blank_lines, workflow_to_raw,
 )
 
 
-def export_yaml(doc: ComposeFile, dialect: Dialect = "seed", *, original: Optional[str] = None) -> str:
-    """The document as YAML text (see the module docstring for ``original``)."""
-    if dialect not in ("seed", "nested"):
+def export_yaml(doc: ComposeFile, dialect: Optional[Dialect] = None, *,
+                original: Optional[str] = None) -> str:
+    """The document as YAML text.
+
+    ``dialect=None`` keeps the layout ``original`` was written in (seed when there is no
+    original or it says nothing dialect-specific): what an editor saving a change wants.
+    A named dialect is what an export asks for: over an original already written that
+    way only the changes are rewritten; otherwise the whole file is written in it.
+    """
+    if dialect not in (None, "seed", "nested"):
         raise ValueError(f"unknown dialect {dialect!r}: seed or nested")
     if original is not None:
         parsed = parse(original)
         if parsed.file is not None and isinstance(parsed.read.data, dict):
+            written = written_dialects(parsed.read.data)
+            if dialect is None:
+                dialect = "nested" if written == {"nested"} else "seed"
+            elif _opposite(dialect) in written:
+                return with_blank_lines(dump_block(document_to_raw(doc, dialect)))
             if parsed.file == doc:
                 return original
             return rewrite(original, updated_raw(parsed, doc, dialect))
-    return with_blank_lines(dump_block(document_to_raw(doc, dialect)))
+    return with_blank_lines(dump_block(document_to_raw(doc, dialect or "seed")))
+
+
+_NEUTRAL_KEYS = frozenset({"id", "type", "title", "description", "quantization"})
+_NESTED_KEYS = frozenset({"action", "actions", "driver", "lora"})
+
+
+def written_dialects(data: Any) -> set[str]:
+    """Which dialects the raw YAML data uses: {"seed"}, {"nested"}, both, or none
+    (a file with nothing that differs between them)."""
+    found: set[str] = set()
+    if not isinstance(data, dict):
+        return found
+    for component in _section(data, "components", "component"):
+        if not isinstance(component, dict):
+            continue
+        keys = set(component)
+        if keys & _NESTED_KEYS or isinstance(component.get("quantization"), dict):
+            found.add("nested")
+        outside = TRAINER_OUTSIDE_ACTION if component.get("type") == "model-trainer" else ()
+        if keys - _NEUTRAL_KEYS - _NESTED_KEYS - set(outside):
+            found.add("seed")
+    for workflow in _section(data, "workflows", "workflow"):
+        for job in (workflow.get("jobs") or []) if isinstance(workflow, dict) else []:
+            if isinstance(job, dict):
+                found |= {"nested"} if "action" in job else {"seed"} if "method" in job else set()
+    return found
+
+
+def _section(data: dict[str, Any], plural: str, singular: str) -> list[Any]:
+    items = data.get(plural, [data[singular]] if singular in data else [])
+    return items if isinstance(items, list) else []
+
+
+def _opposite(dialect: Dialect) -> str:
+    return "nested" if dialect == "seed" else "seed"
 
 
 def set_field(text: str, path: str, value: Any) -> str:

@@ -78,7 +78,17 @@ def test_seed_export_of_a_nested_file_is_flat() -> None:
 
 def test_unchanged_import_exports_the_original_text() -> None:
     assert export_yaml(parse(COMMENTED).file, original=COMMENTED) == COMMENTED
-    assert export_yaml(parse(NESTED).file, "seed", original=NESTED) == NESTED
+    assert export_yaml(parse(NESTED).file, "nested", original=NESTED) == NESTED
+
+
+def test_asking_for_the_other_dialect_converts_the_whole_file() -> None:
+    doc = parse(NESTED).file
+    flat = export_yaml(doc, "seed", original=NESTED)
+    assert "peft_adapter: lora" in flat and "driver:" not in flat
+    assert load_compose(flat) == doc
+    nested = export_yaml(parse(COMMENTED).file, "nested", original=COMMENTED)
+    assert "driver: huggingface" in nested
+    assert load_compose(nested) == parse(COMMENTED).file
 
 
 def test_edited_field_changes_only_its_line() -> None:
@@ -106,13 +116,19 @@ def test_added_and_removed_fields_keep_the_rest() -> None:
     assert parse(after).file == doc
 
 
-def test_new_component_is_appended_in_the_chosen_dialect() -> None:
+def test_new_component_is_appended_in_the_file_dialect() -> None:
     doc = parse(COMMENTED).file
     doc.components.append(doc.components[1].model_copy(update={"id": "second"}))
-    after = export_yaml(doc, "nested", original=COMMENTED)
+    after = export_yaml(doc, original=COMMENTED)
     assert after.startswith(COMMENTED.split("workflows:")[0].rstrip("\n"))
-    assert "  - id: second\n    type: model-trainer\n    task: sft\n    lora:\n" in after
+    assert "  - id: second\n    type: model-trainer\n    task: sft\n    peft_adapter: lora\n" in after
     assert parse(after).file == doc
+
+    nested = parse(NESTED).file
+    nested.components.append(doc.components[1].model_copy(update={"id": "second"}))
+    after = export_yaml(nested, original=NESTED)
+    assert after.startswith(NESTED.split("workflows:")[0].rstrip("\n"))
+    assert "  - id: second\n    type: model-trainer\n    task: sft\n    lora:\n" in after
 
 
 def test_edits_in_a_nested_file_stay_nested() -> None:
