@@ -23,10 +23,6 @@ class ModelSource:
     local: bool
     local_files_only: bool = False
 
-    @property
-    def location(self) -> str:
-        return self.name
-
 
 def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     """Whether a TCP connection to the hub endpoint opens within ``timeout`` seconds."""
@@ -72,7 +68,8 @@ def _in_cache(repo_id: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+        return any(isinstance(try_to_load_from_cache(repo_id, name), str)
+                   for name in ("config.json", "tokenizer_config.json"))
     except ValueError:  # not a valid repo id
         return False
 
@@ -91,7 +88,7 @@ def load_tokenizer(cfg: TrainerComponent, model_source: ModelSource, resolve_pat
     source = resolve_source(cfg.tokenizer, "tokenizer", resolve_path) if cfg.tokenizer else model_source
     field = "tokenizer" if cfg.tokenizer else "model"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.location, local_files_only=source.local_files_only,
+        tokenizer = AutoTokenizer.from_pretrained(source.name, local_files_only=source.local_files_only,
                                                   token=token)
     except OSError as exc:
         if source.local_files_only:
@@ -142,8 +139,13 @@ def load_model(cfg: TrainerComponent, source: ModelSource, token: str | None, **
     kwargs: dict[str, Any] = dict(extra)
     if quant is not None:
         kwargs["quantization_config"] = quant
+        import torch
+
+        if torch.cuda.is_available():
+            # Quantized weights cannot be moved after loading: place them on this process's GPU now.
+            kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     try:
-        model = auto.from_pretrained(source.location, local_files_only=source.local_files_only, token=token,
+        model = auto.from_pretrained(source.name, local_files_only=source.local_files_only, token=token,
                                      **kwargs)
     except OSError as exc:
         if source.local_files_only:

@@ -65,6 +65,7 @@ def test_lora_classifier_saves_an_adapter(tmp_path: Path, tiny_classifier_dir: P
     adapter = json.loads((tmp_path / "out" / "adapter_config.json").read_text())
     assert sorted(adapter["target_modules"]) == ["key", "query", "value"]
     assert adapter["r"] == 4
+    assert "classifier" in adapter["modules_to_save"]  # the new head is trained and saved with the adapter
 
 
 def test_unknown_label_column_names_the_field(tmp_path: Path, tiny_classifier_dir: Path) -> None:
