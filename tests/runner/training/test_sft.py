@@ -92,3 +92,22 @@ def test_progress_reports_an_eta(tmp_path: Path, tiny_causal_lm_dir: Path) -> No
     assert progress[0]["current"] == 0 and progress[0]["total"] == 4
     assert progress[-1]["eta_s"] == 0
     assert all(e["stage"] == "train" for e in progress)
+
+
+def test_separate_tokenizer_and_inline_chat_template(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    tokenizer_dir = tmp_path / "tokenizer"
+    tokenizer_dir.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_causal_lm_dir / name, tokenizer_dir / name)
+    template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8), prompt_column="prompt",
+                        response_column="response", tokenizer="./tokenizer", chat_template=template, **FAST)
+    output, _ = run_trainer(spec)
+    assert output["global_step"] == 4
+    # The template used for training is saved with the model, so inference renders the same way.
+    assert AutoTokenizer.from_pretrained(tmp_path / "out").chat_template == template
