@@ -1,15 +1,13 @@
 // The run page: replays the run's events over HTTP, then follows them live over the
-// websocket. Events are applied strictly in seq order: anything at or below the last
-// applied seq is a duplicate and dropped; a jump ahead is filled from the HTTP endpoint
-// first, so nothing is missed across reconnects.
+// websocket, reconnecting with backoff (and polling the HTTP endpoint while it is down).
+// Ordering and de-duplication by seq live in sequencer.js.
 (function () {
   "use strict";
   var root = document.getElementById("run");
   if (!root) return;
   var runId = root.dataset.run, eventsUrl = root.dataset.eventsUrl;
   var FINAL = ["succeeded", "failed", "cancelled", "interrupted"];
-  var lastSeq = 0, status = root.dataset.status, socket = null, retry = 0, pollTimer = null;
-  var queue = Promise.resolve();
+  var status = root.dataset.status, socket = null, retry = 0, pollTimer = null;
   var charts = new MetricCharts(document.getElementById("charts"), document.getElementById("charts-empty"));
   var logBox = document.getElementById("log"), followBtn = document.getElementById("log-follow");
   var conn = document.getElementById("conn");
@@ -155,10 +153,8 @@
     dur.textContent = fmt.duration((end - new Date(dur.dataset.started)) / 1000);
   }, 1000);
 
-  // --- applying events in order --------------------------------------------------------
+  // --- applying events in order (see sequencer.js) ---------------------------------------
   function apply(seq, e) {
-    if (seq <= lastSeq) return;  // already shown
-    lastSeq = seq;
     switch (e.type) {
       case "log": logLine(e, e.message, e.level); break;
       case "progress": onProgress(e); break;
@@ -168,41 +164,30 @@
       case "output": onOutput(e); break;
     }
   }
-  function replay() {
-    return fetch(eventsUrl + "?after=" + lastSeq, {credentials: "same-origin"})
-      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
-      .then(function (data) {
-        data.events.forEach(function (item) { apply(item.seq, item.event); });
-        onRun(data.run);
-        if (data.more) return replay();
-      });
+  function fetchAfter(seq) {
+    return fetch(eventsUrl + "?after=" + seq, {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
   }
-  function enqueue(fn) { queue = queue.then(fn).catch(function () {}); return queue; }
+  var sequencer = new Sequencer(apply, fetchAfter, onRun);
   function onMessage(msg) {
-    if (msg.type === "run") { enqueue(function () { onRun(msg); }); return; }
-    if (msg.type !== "event") return;
-    if (msg.seq <= lastSeq) return;
-    if (msg.seq > lastSeq + 1) {  // something was missed: fetch the gap first
-      enqueue(replay).then(function () { apply(msg.seq, msg.event); });
-      return;
-    }
-    enqueue(function () { apply(msg.seq, msg.event); });
+    if (msg.type === "run") sequencer.run(msg);
+    else if (msg.type === "event") sequencer.push(msg.seq, msg.event);
   }
 
   // --- the websocket, with backoff and an HTTP poll while it is down ----------------------
   function setConn(text, cls) { conn.textContent = text; conn.className = "conn " + cls; }
   function startPolling() {
     if (pollTimer) return;
-    pollTimer = setInterval(function () { enqueue(replay); }, 3000);
+    pollTimer = setInterval(function () { sequencer.replay(); }, 3000);
   }
   function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
   function connect() {
     if (FINAL.indexOf(status) >= 0) { setConn("", "muted"); return; }
     var proto = location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(proto + location.host + "/ws/runs/" + runId + "/?after=" + lastSeq);
+    socket = new WebSocket(proto + location.host + "/ws/runs/" + runId + "/?after=" + sequencer.last);
     socket.onopen = function () {
       retry = 0; stopPolling(); setConn("live", "live");
-      socket.send(JSON.stringify({type: "resume", after: lastSeq}));
+      socket.send(JSON.stringify({type: "resume", after: sequencer.last}));
     };
     socket.onmessage = function (m) { try { onMessage(JSON.parse(m.data)); } catch (err) { /* not JSON: ignore */ } };
     socket.onclose = function () {
@@ -211,8 +196,8 @@
       var delay = Math.min(15000, 1000 * Math.pow(2, retry++));
       setConn("reconnecting in " + Math.round(delay / 1000) + " s…", "down");
       startPolling();
-      setTimeout(function () { enqueue(replay).then(connect); }, delay);
+      setTimeout(function () { sequencer.replay().then(connect); }, delay);
     };
   }
-  enqueue(replay).then(connect);
+  sequencer.replay().then(connect);
 })();

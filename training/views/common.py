@@ -28,3 +28,9 @@ def headline_metric(run: Any) -> Optional[tuple[str, float]]:
         if point is not None:
             return name, point
     return None
+
+
+def new_errors(before: ParseResult, problems: Iterable[Problem]) -> list[Problem]:
+    """The errors in ``problems`` that the text parsed as ``before`` did not have."""
+    known = {(p.path, p.message) for p in before.errors}
+    return [p for p in problems if p.is_error and (p.path, p.message) not in known]

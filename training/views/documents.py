@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from training import actions
 from training.forms.document import STARTER_YAML, DocumentImportForm, YamlTextForm
-
 from training.models.access import get_document_or_404, get_workspace_or_404
+
 from .common import headline_metric, parse_text, problem_dicts
 from .graph import layout
 

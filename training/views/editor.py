@@ -16,9 +16,9 @@ from training.forms.apply import append_item, apply_changes, place_problems, wri
 from training.forms.component import ComponentForm, form_name
 from training.forms.schema_fields import FieldGroup
 from training.forms.trainer import trainer_groups
-
 from training.models.access import get_document_or_404
-from .common import parse_text, problem_dicts
+
+from .common import new_errors, parse_text, problem_dicts
 
 COMPONENT_GROUPS: dict[str, Callable[[], list[FieldGroup]]] = {
     "model-trainer": trainer_groups,
@@ -58,11 +58,12 @@ def evaluate(text: str, result: ParseResult, index: int, form: ComponentForm) ->
     component_id = result.file.components[index].id
     base = parsed.component_path(component_id) or f"components[{index}]"
     field_paths = written_paths(parsed, f"components[{index}]", names) if parsed.file is not None else {}
-    placed, rest = place_problems(parsed.problems, base, names, field_paths)
+    placed, rest = place_problems(parsed.errors, base, names, field_paths)
     for name, msgs in placed.items():
         field_errors.setdefault(form_name(name), []).extend(msgs)
-    other.extend(rest)
-    ok = valid and not any(p.is_error for p in other) and not placed
+    other.extend(rest + parsed.warnings)
+    # Problems the document already had elsewhere do not block saving this component.
+    ok = valid and not placed and not new_errors(result, other)
     return {"yaml": new_text, "field_errors": field_errors, "problems": other, "ok": ok}
 
 

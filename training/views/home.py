@@ -6,8 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from training.models import Run
-
 from training.models.access import get_workspace_or_404, workspaces_for
+
 from .common import headline_metric
 
 LATEST_RUNS = 20

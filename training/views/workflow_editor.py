@@ -15,9 +15,9 @@ from compose.loader import ParseResult
 from training import actions
 from training.forms.apply import append_item, apply_changes, remove_item
 from training.forms.workflow import WorkflowForm
-
 from training.models.access import get_document_or_404
-from .common import parse_text, problem_dicts
+
+from .common import new_errors, parse_text, problem_dicts
 from .editor import EDIT_ERRORS
 from .graph import layout
 
@@ -64,16 +64,16 @@ def evaluate(text: str, result: ParseResult, index: int, form: WorkflowForm) -> 
     except EDIT_ERRORS as exc:
         other.append(Problem(path=base, message=f"could not apply the change: {exc}"))
     parsed = parse_text(new_text)
-    placed, rest = place_job_problems(parsed.problems, parsed.workflow_paths.get(form.workflow.id, base))
+    placed, rest = place_job_problems(parsed.errors, parsed.workflow_paths.get(form.workflow.id, base))
     for name, msgs in placed.items():
         field_errors.setdefault(name, []).extend(msgs)
-    other.extend(rest)
+    other.extend(rest + parsed.warnings)
     workflow = parsed.file.workflows[index] if parsed.file and len(parsed.file.workflows) > index else None
     graph = ""
     if workflow is not None:
         graph = render_to_string("training/_graph.html", {"graph": layout(workflow.jobs),
                                                           "workflow_id": workflow.id})
-    ok = valid and not placed and not any(p.is_error for p in other)
+    ok = valid and not placed and not new_errors(result, other)
     return {"yaml": new_text, "field_errors": field_errors, "problems": other, "ok": ok, "graph": graph}
 
 
