@@ -134,8 +134,9 @@ class ComponentForm(forms.Form):
             self.fields[name] = forms.ChoiceField(required=False, choices=choices,
                                                   widget=forms.Select(attrs={**attrs, "data-binding-select": ""}))
             self.fields[f"{name}__binding"] = forms.CharField(
-                required=False, widget=forms.TextInput(attrs={"placeholder": "${input.name}",
-                                                              "data-binding-for": name, "class": "binding"}))
+                required=False, widget=forms.TextInput(attrs={
+                    "placeholder": "${input.name}", "data-binding-for": name, "class": "binding",
+                    "aria-label": f"{spec.name} as a ${{...}} binding"}))
         elif spec.kind in ("mapping",):
             self.fields[name] = forms.CharField(required=False, widget=forms.Textarea(
                 attrs={**attrs, "rows": 2, "placeholder": default_label, "spellcheck": "false"}))
