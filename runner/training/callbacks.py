@@ -82,7 +82,7 @@ class EventCallback(TrainerCallback):
                                   stage="train"))
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.cancelled.is_set() and not self.stopped_for_cancel:
+        if not self.stopped_for_cancel and _any_process(self.cancelled.is_set(), args.device):
             self.stopped_for_cancel = True
             control.should_save = True
             control.should_training_stop = True
@@ -136,6 +136,23 @@ class EventCallback(TrainerCallback):
                                       size_bytes=folder_size(folder), step=state.global_step))
         # A checkpoint write is not training throughput either.
         self._window = (time.monotonic(), self.counter.tokens, self.counter.samples)
+
+
+def _any_process(flag: bool, device: Any) -> bool:
+    """``flag`` OR-ed over all processes, so every rank stops at the same step.
+
+    A signal can reach the ranks of a multi-process job between two different steps;
+    a rank that stopped alone would leave the others waiting in a collective forever.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return flag
+    import torch
+
+    value = torch.tensor([1 if flag else 0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 def _perplexity(loss: float) -> float:
