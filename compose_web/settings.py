@@ -121,6 +121,9 @@ _huey_consumer = {
     "worker_type": "thread",
     "periodic": True,
     "check_worker_health": True,
+    # On Ctrl-C, wait this long for short tasks; running runs are then stopped and
+    # marked interrupted (training.tasks.stop_runs_on_shutdown) instead of waited for.
+    "shutdown_timeout": 5,
 }
 if REDIS_URL:
     HUEY = {
@@ -157,6 +160,8 @@ COMPOSE_HEARTBEAT_S = env_float("COMPOSE_HEARTBEAT_S", 3.0, minimum=0.05)
 COMPOSE_STALE_AFTER_S = env_int("COMPOSE_STALE_AFTER_S", 60, minimum=1)
 # The websocket consumer re-reads the event table this often when nothing woke it.
 COMPOSE_EVENT_POLL_S = env_float("COMPOSE_EVENT_POLL_S", 2.0 if REDIS_URL else 0.5, minimum=0.05)
+# How long a stopping worker waits for its runs' job processes to save and exit.
+COMPOSE_SHUTDOWN_GRACE_S = env_float("COMPOSE_SHUTDOWN_GRACE_S", 30.0, minimum=0)
 # "subprocess" (a runner process per job) or "inprocess" (debugging only).
 COMPOSE_EXECUTOR = env_str("COMPOSE_EXECUTOR", "subprocess")
 COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid

@@ -5,6 +5,7 @@ import logging
 
 from django.conf import settings
 from huey import crontab
+from huey.signals import SIGNAL_INTERRUPTED
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 
 from training.actions import mark_stale_runs
@@ -30,6 +31,15 @@ def schedule_run(run_id: int) -> None:
 def interrupt_stale_runs() -> list[int]:
     """Runs whose worker died (no heartbeat for COMPOSE_STALE_AFTER_S) become interrupted."""
     return mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)
+
+
+@HUEY.signal(SIGNAL_INTERRUPTED)
+def stop_runs_on_shutdown(signal: str, task, *args) -> None:
+    """The worker is stopping (Ctrl-C, SIGTERM) while tasks run: stop their job
+    processes before this process exits, instead of leaving them orphaned."""
+    from training.worker import stop_active_runs
+
+    stop_active_runs(settings.COMPOSE_SHUTDOWN_GRACE_S)
 
 
 @on_startup()

@@ -202,3 +202,29 @@ def test_a_busy_worker_still_interrupts_a_dead_peers_run(workspace, alice, setti
     finally:
         request_cancel(Run.objects.get(pk=busy.pk), alice)
         thread.join(20)
+
+
+@pytest.fixture
+def stopping_worker():
+    from training.worker import execute as module
+
+    yield module
+    module._active.stopping.clear()
+
+
+def test_a_stopping_worker_stops_its_runs_and_leaves_them_interrupted(workspace, alice, stopping_worker):
+    from training.tasks import stop_runs_on_shutdown
+
+    write_rows(workspace)
+    run = make_run(workspace, alice)
+    executor = WaitsForCancel()
+    result: list[str] = []
+    thread = start_worker(run.pk, result, executor=executor)
+    assert executor.started.wait(20)
+    began = time.monotonic()
+    stop_runs_on_shutdown("interrupted", None)  # what Huey calls when the consumer stops
+    assert time.monotonic() - began < 10
+    thread.join(5)
+    assert result == ["interrupted"]
+    run.refresh_from_db()
+    assert run.status == RunStatus.INTERRUPTED and "was stopped" in run.error

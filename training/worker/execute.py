@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -12,13 +13,43 @@ from django.conf import settings
 
 from compose.errors import ComposeError
 from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
-from training.actions import claim_run, finish_run
+from training.actions import claim_run, finish_run, mark_interrupted
 from training.actions.definition import jsonable
 from training.models import JobRun, Run, RunStatus
 from training.worker.heartbeat import Heartbeat
 from training.worker.recorder import EventRecorder, redact
 
 log = logging.getLogger(__name__)
+
+
+class _Active:
+    """The runs this process is executing, so a stopping worker can stop them first."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.runs: dict[int, tuple[threading.Event, threading.Event]] = {}  # id -> (cancel, done)
+        self.stopping = threading.Event()
+
+
+_active = _Active()
+
+
+def stop_active_runs(timeout_s: float) -> list[int]:
+    """Stop every run this worker executes and wait (up to ``timeout_s``) for them to end.
+
+    Called when the worker process shuts down: the job processes live in their own
+    process groups and would otherwise outlive it. The runs end ``interrupted`` (the
+    trainer saves a checkpoint on the way out), ready for a rerun.
+    """
+    _active.stopping.set()
+    with _active.lock:
+        runs = dict(_active.runs)
+    for cancel, _ in runs.values():
+        cancel.set()
+    deadline = time.monotonic() + timeout_s
+    for done_event in (done for _, done in runs.values()):
+        done_event.wait(max(0.0, deadline - time.monotonic()))
+    return list(runs)
 
 
 def worker_name() -> str:
@@ -57,18 +88,30 @@ def execute_run(run_id: int, *, executor: JobExecutor | None = None,
     Returns ``"skipped"`` when the run was not queued (another worker took it, or it
     was cancelled before it started).
     """
-    from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
-    from compose.loader import load_compose
-
     worker = worker or worker_name()
     if not claim_run(run_id, worker):
         log.info("run %s was not queued any more; skipped", run_id)
         return "skipped"
+    cancel, done = threading.Event(), threading.Event()
+    with _active.lock:
+        _active.runs[run_id] = (cancel, done)
+    try:
+        return _execute(run_id, worker, cancel, executor)
+    finally:
+        with _active.lock:
+            _active.runs.pop(run_id, None)
+        done.set()
+
+
+def _execute(run_id: int, worker: str, cancel: threading.Event,
+             executor: JobExecutor | None) -> str:
+    from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
+    from compose.loader import load_compose
+
     run = Run.objects.select_related("workspace").get(pk=run_id)
     workspace = run.workspace
     secrets = workspace.secrets_dict()
     recorder = EventRecorder(run, secrets.values())
-    cancel = threading.Event()
     beat = Heartbeat(run_id, worker, cancel, settings.COMPOSE_HEARTBEAT_S)
     beat.start()
     try:
@@ -103,6 +146,9 @@ def execute_run(run_id: int, *, executor: JobExecutor | None = None,
     if status == RunStatus.FAILED and cancel.is_set():
         # A job killed by our own cancel may report a plain failure (exit by signal).
         status = RunStatus.CANCELLED
+    if status != RunStatus.SUCCEEDED and _active.stopping.is_set():
+        mark_interrupted(run, f"the worker {worker} was stopped while the run was going on")
+        return str(RunStatus.INTERRUPTED)
     finish_run(run, status, output=redact(result, secrets.values()),
                error=redact(error, secrets.values()))
     return str(status)
