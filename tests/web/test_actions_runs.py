@@ -183,3 +183,19 @@ def test_a_worker_that_stopped_beating_leaves_its_run_interrupted(workspace):
     # The stalled worker's next heartbeat tells it to stop.
     assert heartbeat(stale.pk, "gone") is True
     assert mark_stale_runs(60) == []
+
+
+def test_a_batch_is_stored_with_one_wake_up_and_a_bad_event_leaves_no_gap(
+        workspace, pushes, django_capture_on_commit_callbacks):
+    from training.actions import record_events
+
+    run = make_run(workspace)
+    batch = [ev.log("train", "first"),
+             ev.metric("train", 10**30, {"loss": 1.0}),  # a step no database column holds
+             ev.log("train", "second")]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert record_events(run, batch) == (2, 1)
+    stored = list(RunEvent.objects.filter(run=run).order_by("seq").values_list("seq", "payload"))
+    assert [(seq, p["message"]) for seq, p in stored] == [(1, "first"), (2, "second")]
+    assert not MetricPoint.objects.filter(run=run).exists()
+    assert pushes == [(run.pk, notify.EVENT)]

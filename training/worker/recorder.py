@@ -9,12 +9,13 @@ from typing import Any, Iterable
 from django.db import connection
 
 from compose.events import Event
-from training.actions import record_event
+from training.actions import record_events
 from training.models import Run
 
 log = logging.getLogger(__name__)
 
 _DONE = object()
+BATCH = 200
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
@@ -60,13 +61,30 @@ class EventRecorder:
         self._writer.join()
 
     def _write_all(self) -> None:
+        done = False
         try:
-            while (event := self._queue.get()) is not _DONE:
-                try:
-                    record_event(self.run, event)
-                except Exception:
-                    # Losing one event must not kill a training job that took hours to get here.
-                    self.failures += 1
-                    log.exception("could not record %s event of run %s", event.get("type"), self.run.pk)
+            while not done:
+                # Whatever piled up while the last batch was written goes in one
+                # transaction with one wake-up for the pages.
+                batch = [self._queue.get()]
+                while len(batch) < BATCH:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                if _DONE in batch:
+                    done = True
+                    batch = [e for e in batch if e is not _DONE]
+                if batch:
+                    self._write(batch)
         finally:
             connection.close()
+
+    def _write(self, batch: list[Event]) -> None:
+        try:
+            _, failed = record_events(self.run, batch)
+        except Exception:
+            # Losing events must not kill a training job that took hours to get here.
+            failed = len(batch)
+            log.exception("could not record %d events of run %s", len(batch), self.run.pk)
+        self.failures += failed
