@@ -96,7 +96,6 @@ def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw:
         "data_seed": cfg.seed,
         "report_to": ["tensorboard"],
         "disable_tqdm": True,
-        "save_only_model": False,
     }
     if cfg.lr_scheduler_type == "reduce_lr_on_plateau":
         kwargs["metric_for_best_model"] = "eval_loss"
@@ -116,7 +115,6 @@ def sft_config(cfg: TrainerComponent, *, text_field: str | None, prompt_completi
         # Prompt/response rows: the loss covers the response tokens only.
         completion_only_loss=True if prompt_completion else None,
         assistant_only_loss=False,
-        dataset_num_proc=None,
     )
     return _build(SFTConfig, kwargs)
 
