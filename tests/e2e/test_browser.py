@@ -123,7 +123,7 @@ def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
 
                 # the export carries the change
                 page.goto(url + "/")
-                page.click("text=custom")
+                page.get_by_role("link", name="custom", exact=True).first.click()
                 with page.expect_download() as download:
                     page.click("text=Export (seed)")
                 exported = Path(download.value.path()).read_text(encoding="utf-8")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional
 
+from django.db.models import OuterRef, QuerySet, Subquery
+
 from compose.errors import Problem
 from compose.loader import ParseResult
 
@@ -18,15 +20,27 @@ def problem_dicts(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     return [p.to_dict() for p in problems]
 
 
-def headline_metric(run: Any) -> Optional[tuple[str, float]]:
-    """The number a run list shows: the last eval loss, else the last training loss, else accuracy."""
+HEADLINE_METRICS = ("eval_loss", "loss", "accuracy")
+
+
+def with_headline(runs: QuerySet) -> QuerySet:
+    """Annotate each run with the last value of each headline metric (one query for a list)."""
     from training.models import MetricPoint
 
-    for name in ("eval_loss", "loss", "accuracy"):
-        point = (MetricPoint.objects.filter(run=run, name=name, value__isnull=False)
-                 .order_by("-step", "-id").values_list("value", flat=True).first())
-        if point is not None:
-            return name, point
+    def last(name: str) -> Subquery:
+        points = MetricPoint.objects.filter(run=OuterRef("pk"), name=name, value__isnull=False)
+        return Subquery(points.order_by("-step", "-id").values("value")[:1])
+
+    return runs.annotate(**{f"headline_{name}": last(name) for name in HEADLINE_METRICS})
+
+
+def headline_metric(run: Any) -> Optional[tuple[str, float]]:
+    """The number a run list shows: the last eval loss, else the last training loss, else
+    accuracy. ``run`` comes from :func:`with_headline`."""
+    for name in HEADLINE_METRICS:
+        value = getattr(run, f"headline_{name}", None)
+        if value is not None:
+            return name, value
     return None
 
 

@@ -14,7 +14,7 @@ from training import actions
 from training.forms.document import STARTER_YAML, DocumentImportForm, YamlTextForm
 from training.models.access import get_document_or_404, get_workspace_or_404
 
-from .common import headline_metric, parse_text, problem_dicts
+from .common import headline_metric, parse_text, problem_dicts, with_headline
 from .graph import layout
 
 # Fields a component card shows, in this order, when the document sets them.
@@ -75,7 +75,7 @@ def _workflow_views(parsed_file: Any) -> list[dict[str, Any]]:
 def document(request: HttpRequest, pk: int) -> HttpResponse:
     doc = get_document_or_404(request.user, pk)
     parsed = parse_text(doc.yaml_text, source=doc.name)
-    runs = list(doc.runs.select_related("created_by", "document").order_by("-created")[:50])
+    runs = list(with_headline(doc.runs.select_related("created_by", "document")).order_by("-created")[:50])
     for run in runs:
         run.headline = headline_metric(run)
     return render(request, "training/document.html", {

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from training.models import Run
 from training.models.access import get_workspace_or_404, workspaces_for
 
-from .common import headline_metric
+from .common import headline_metric, with_headline
 
 LATEST_RUNS = 20
 
@@ -27,7 +27,7 @@ def workspace(request: HttpRequest, slug: str) -> HttpResponse:
                  .annotate(last_run_id=Subquery(latest.values("pk")[:1]),
                            last_run_status=Subquery(latest.values("status")[:1]),
                            last_run_created=Subquery(latest.values("created")[:1])))
-    runs = list(ws.runs.select_related("document", "created_by").order_by("-created")[:LATEST_RUNS])
+    runs = list(with_headline(ws.runs.select_related("document", "created_by")).order_by("-created")[:LATEST_RUNS])
     for run in runs:
         run.headline = headline_metric(run)
     return render(request, "training/workspace.html", {
