@@ -165,7 +165,7 @@
     }
   }
   function fetchAfter(seq) {
-    return fetch(eventsUrl + "?after=" + seq, {credentials: "same-origin"})
+    return fetch(eventsUrl + "?limit=5000&after=" + seq, {credentials: "same-origin"})
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
   }
   var sequencer = new Sequencer(apply, fetchAfter, onRun);

@@ -152,3 +152,17 @@ def test_a_nested_dialect_file_stays_nested_when_edited(alice_client, workspace,
     assert "    action:\n      learning_rate: 0.001\n" in result["yaml"]
     assert "    lora:            # nested LoRA block\n      rank: 16\n" in result["yaml"]
     assert "lora_r" not in result["yaml"]
+
+
+def test_a_problem_elsewhere_in_the_file_does_not_block_saving_this_component(alice_client, workspace, alice):
+    from training.actions import create_document
+
+    text = NESTED.replace("        component: trainer\n", "        component: trainer\n        depends_on: [nowhere]\n")
+    doc = create_document(workspace, alice, "half-broken", text)
+    data = form_data(alice_client.get(url(doc, "trainer")))
+    data["num_epochs"] = "2"
+    result = alice_client.post(url(doc, "trainer", preview=True), data).json()
+    assert result["ok"] is True and any("nowhere" in p["message"] for p in result["problems"])
+    assert alice_client.post(url(doc, "trainer"), data).status_code == 302
+    doc.refresh_from_db()
+    assert "num_epochs: 2" in doc.yaml_text
