@@ -138,9 +138,8 @@ def document_export(request: HttpRequest, pk: int, dialect: str) -> HttpResponse
         messages.error(request, "Fix the document's problems before exporting: " + "; ".join(
             str(p) for p in exc.errors[:3]))
         return redirect("training:document", pk=doc.pk)
-    # The original text keeps comments and key order; it only helps when the dialect stays
-    # the seed's (given it, a nested export of an unchanged file would return the text as is).
-    text = export_yaml(parsed, dialect, original=doc.yaml_text if dialect == "seed" else None)
+    # The original text lets an export in the file's own dialect keep comments and key order.
+    text = export_yaml(parsed, dialect, original=doc.yaml_text)
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", doc.name).strip("-") or "compose"
     filename = f"{base}.yaml" if dialect == "seed" else f"{base}.nested.yaml"
     response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
