@@ -92,8 +92,9 @@ def _vector(node: Node) -> Vector:
 class Condition:
     """A compiled condition: ``condition(batch, n)`` is the list of results for the batch's rows."""
 
-    def __init__(self, source: str, vector: Vector, columns: list[str]):
+    def __init__(self, source: str, vector: Vector, columns: list[str], *, language: str = "expression"):
         self.source = source
+        self.language = language  # "expression" (a condition string) or "where" (a tree)
         self.columns = columns  # the columns the condition reads
         self.boolean = is_boolean(vector)  # its values are already True/False
         self._vector = vector

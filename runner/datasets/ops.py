@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from compose.jobspec import JobFailed
+from runner.datasets.arrow_condition import column_kind, compile_arrow
 from runner.datasets.expression import Condition, ExpressionError, compile_condition, explain_row_error
 from runner.datasets.progress import RowProgress
 from runner.datasets.template import TemplateError, check_columns, parse_template, render_arrow
@@ -103,19 +104,21 @@ def filter_rows(ctx, dataset, condition: Condition, scratch: Path):
     # Only the columns the condition reads are converted to Python objects.
     names = condition.columns
 
-    def keep(*args: Any) -> list[bool]:
-        *values, indices = args
-        batch = dict(zip(names, values))
-        n = len(indices)
+    def python_mask(batch: dict[str, list], n: int, indices: Sequence[int]) -> list:
         try:
             values = condition(batch, n)
-            result = values if condition.boolean else list(map(bool, values))
+            return values if condition.boolean else list(map(bool, values))
         except Exception as exc:
             where = explain_row_error(condition, batch, n, indices)
             raise JobFailed(f"filter condition {condition.source!r} failed on "
                             f"{where or f'a row: {type(exc).__name__}: {exc}'}") from None
+
+    def keep(*args: Any) -> list[bool]:
+        *values, indices = args
+        n = len(indices)
+        mask = python_mask(dict(zip(names, values)), n, indices)
         progress.advance(n)
-        return result
+        return mask
 
     if not names:
         # A condition on no column (e.g. "True") still needs a batch of the right size.
@@ -124,11 +127,39 @@ def filter_rows(ctx, dataset, condition: Condition, scratch: Path):
         progress.advance(len(dataset))
         progress.finish()
         return out
-    out = dataset.filter(keep, batched=True, batch_size=BATCH_ROWS, with_indices=True,
-                         input_columns=names, cache_file_name=str(scratch / "filter.arrow"),
-                         load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "filter"))
+    common = dict(batched=True, batch_size=BATCH_ROWS, with_indices=True,
+                  cache_file_name=str(scratch / "filter.arrow"), load_from_cache_file=False,
+                  new_fingerprint=_op_fingerprint(scratch, "filter"))
+    arrow_mask = _arrow_condition(condition, dataset.features)
+    if arrow_mask is None:
+        out = dataset.filter(keep, input_columns=names, **common)
+    else:
+        def keep_arrow(table: Any, indices: Sequence[int]) -> Any:
+            n = len(indices)
+            mask = None
+            if not any(table.column(name).null_count for name in names):
+                try:
+                    mask = arrow_mask(table)
+                except Exception:  # e.g. overflow: Python's answer (or its error) decides
+                    mask = None
+            if mask is None:
+                mask = python_mask({name: table.column(name).to_pylist() for name in names}, n, indices)
+            progress.advance(n)
+            return mask
+
+        out = dataset.with_format("arrow", columns=names).filter(keep_arrow, **common).with_format(None)
     progress.finish()
     return out
+
+
+def _arrow_condition(condition: Condition, features: Any):
+    """The condition as Arrow kernels when that gives exactly Python's result, else None."""
+    if condition.language != "expression":
+        return None
+    kinds = {name: column_kind(features[name]) for name in condition.columns}
+    if any(kind is None for kind in kinds.values()):
+        return None
+    return compile_arrow(condition.source, kinds)  # type: ignore[arg-type]
 
 
 def map_template(ctx, dataset, template_text: Optional[str], output_column: str,

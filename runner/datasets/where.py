@@ -27,7 +27,7 @@ def compile_where(tree: Any, columns: Sequence[str]) -> Condition:
     used: set[str] = set()
     data = tree.model_dump(by_alias=True, exclude_none=True) if hasattr(tree, "model_dump") else tree
     vector = _node(data, list(columns), used, "where")
-    return Condition(f"where {data}", vector, sorted(used))
+    return Condition(f"where {data}", vector, sorted(used), language="where")
 
 
 def _node(node: Any, columns: list[str], used: set[str], path: str):
