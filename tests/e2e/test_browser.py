@@ -54,12 +54,23 @@ def write_data(folder: Path, rows: int = 16) -> None:
     (folder / "custom_train.json").write_text(json.dumps(data), encoding="utf-8")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (apt-get install -y chromium)")
-@pytest.mark.skipif(SEED is None, reason="needs the seed document shared/seed/09-model-training.ko.md")
-@pytest.mark.skipif(not (ROOT / "static" / "vendor" / "uPlot.iife.min.js").exists(),
-                    reason="needs the chart library: npm ci && npm run build")
+def check_prerequisites() -> None:
+    """What `bash scripts/setup.sh --browser` provides; missing, the test fails and says so."""
+    missing = []
+    if not CHROMIUM.exists():
+        missing.append("Debian's chromium (apt-get install -y chromium)")
+    if SEED is None:
+        missing.append("the seed document shared/seed/09-model-training.ko.md beside the clone")
+    if not (ROOT / "static" / "vendor" / "uPlot.iife.min.js").exists():
+        missing.append("the chart library (npm ci && npm run build)")
+    if missing:
+        pytest.fail("the browser test needs " + "; ".join(missing) + " - run: bash scripts/setup.sh --browser")
+
+
 def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
     from playwright.sync_api import expect, sync_playwright
+
+    check_prerequisites()
 
     with running_stack(tmp_path) as (url, env):
         manage(env, "shell", "-c", BOOTSTRAP)
