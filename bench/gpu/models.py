@@ -59,8 +59,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
 
 
 def build_random_llama(folder: Path, shape: LlamaShape, texts: Iterable[str], *,
-                       max_positions: int = 4096, seed: int = 0) -> Path:
-    """Save a random-weight Llama of ``shape`` and a tokenizer trained on ``texts`` to ``folder``."""
+                       max_positions: int = 4096, seed: int = 0, dtype: str = "float32") -> Path:
+    """Save a random-weight Llama of ``shape`` and a tokenizer trained on ``texts`` to ``folder``.
+
+    ``dtype`` is how the weights are stored (checkpoints on the hub are mostly bfloat16),
+    which is what ``from_pretrained`` gives by default.
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -71,7 +75,7 @@ def build_random_llama(folder: Path, shape: LlamaShape, texts: Iterable[str], *,
                          pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
                          eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=True)
     torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
+    model = LlamaForCausalLM(config).to(getattr(torch, dtype))
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -29,11 +29,12 @@ def train(s: BenchSettings) -> dict[str, Any]:
                                "completion": [{"role": "assistant", "content": r["response"]}]},
                     remove_columns=rows.column_names)
 
-    dtype = torch.bfloat16 if s.bf16 else torch.float32
-    model_kwargs: dict[str, Any] = {"dtype": dtype}
+    # The weights' stored dtype, as TRL's own sft script and the runner load them.
+    model_kwargs: dict[str, Any] = {"dtype": "auto"}
     if s.quantization == "nf4":
         model_kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=dtype,
+            load_in_4bit=True, bnb_4bit_quant_type="nf4",
+            bnb_4bit_compute_dtype=torch.bfloat16 if s.bf16 else torch.float32,
             bnb_4bit_use_double_quant=True)
     model = AutoModelForCausalLM.from_pretrained(s.model, **model_kwargs)
     tokenizer = AutoTokenizer.from_pretrained(s.model)
