@@ -111,3 +111,18 @@ def test_separate_tokenizer_and_inline_chat_template(tmp_path: Path, tiny_causal
     assert output["global_step"] == 4
     # The template used for training is saved with the model, so inference renders the same way.
     assert AutoTokenizer.from_pretrained(tmp_path / "out").chat_template == template
+
+
+def test_epochs_batch_and_accumulation_set_the_step_count(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    # 8 rows, 2 per batch, 2 batches per optimizer step: 2 steps an epoch, 4 in two epochs.
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(8), text_column="text", num_epochs=2,
+                        per_device_train_batch_size=2, gradient_accumulation_steps=2, logging_steps=1,
+                        save_steps=None, warmup_steps=2, lr_scheduler_type="constant_with_warmup",
+                        learning_rate=1e-3)
+    output, seen = run_trainer(spec)
+    assert output["global_step"] == 4
+    train = metrics(seen)
+    assert [e["values"]["epoch"] for e in train] == [0.5, 1.0, 1.5, 2.0]
+    rates = [e["values"]["learning_rate"] for e in train]
+    assert rates == pytest.approx([0.0, 5e-4, 1e-3, 1e-3])  # the rate each step used: warmup, then constant
+    assert train[0]["values"]["samples_per_second"] > 0

@@ -100,3 +100,9 @@ def test_chat_template_from_a_file(tmp_path: Path, tiny_causal_lm_dir: Path) -> 
                                        chat_template=str(template))
     assert tokenizer.decode(prepared.trainer.train_dataset[0]["input_ids"]).startswith(
         "[user] What is two plus two?\n[assistant] Four.")
+
+
+def test_max_seq_length_truncates(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    rows = [{"text": "The quick brown fox jumps over the lazy dog. " * 20}]
+    prepared, _ = _trainer_for(tmp_path, tiny_causal_lm_dir, rows, text_column="text", max_seq_length=16)
+    assert len(prepared.trainer.train_dataset[0]["input_ids"]) == 16
