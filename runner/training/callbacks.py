@@ -86,8 +86,11 @@ class EventCallback(TrainerCallback):
             self.stopped_for_cancel = True
             control.should_save = True
             control.should_training_stop = True
-        now = time.monotonic()
         last = state.global_step >= state.max_steps
+        if last or self.stopped_for_cancel:
+            # A run shorter than logging_steps (or stopped early) still reports its final loss.
+            control.should_log = True
+        now = time.monotonic()
         if last or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
             done = state.global_step - self._start_step

@@ -126,3 +126,10 @@ def test_epochs_batch_and_accumulation_set_the_step_count(tmp_path: Path, tiny_c
     rates = [e["values"]["learning_rate"] for e in train]
     assert rates == pytest.approx([0.0, 5e-4, 1e-3, 1e-3])  # the rate each step used: warmup, then constant
     assert train[0]["values"]["samples_per_second"] > 0
+
+
+def test_the_last_step_is_always_logged(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(8), text_column="text", max_steps=3,
+                        logging_steps=10, save_steps=None, per_device_train_batch_size=4)
+    _, seen = run_trainer(spec)
+    assert [e["step"] for e in metrics(seen)] == [3]
