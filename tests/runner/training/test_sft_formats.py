@@ -106,3 +106,13 @@ def test_max_seq_length_truncates(tmp_path: Path, tiny_causal_lm_dir: Path) -> N
     rows = [{"text": "The quick brown fox jumps over the lazy dog. " * 20}]
     prepared, _ = _trainer_for(tmp_path, tiny_causal_lm_dir, rows, text_column="text", max_seq_length=16)
     assert len(prepared.trainer.train_dataset[0]["input_ids"]) == 16
+
+
+def test_packing_joins_short_rows(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    rows = data.text_rows(12)
+    prepared, _ = _trainer_for(tmp_path, tiny_causal_lm_dir, rows, text_column="text", packing=True,
+                               max_seq_length=64)
+    packed = prepared.trainer.train_dataset
+    assert len(packed) < len(rows)
+    assert max(len(ids) for ids in packed["input_ids"]) <= 64
+    assert sum(len(ids) for ids in packed["input_ids"]) > 64  # every row's tokens are still there
