@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from compose.jobspec import JobFailed, is_dataset_ref
+from compose.jobspec import is_dataset_ref
 from compose.schema.components import TrainerComponent
 from runner.training.errors import ConfigProblem
 
@@ -41,15 +41,8 @@ def load_dataset_value(value: Any, storage_dir: str, field: str, base_dir: str):
 
 
 def _load_reference(ref: dict[str, Any], storage_dir: str):
-    try:
-        from runner.datasets import load_reference
-    except ImportError:
-        from datasets import load_from_disk
+    from runner.datasets import load_reference
 
-        folder = Path(storage_dir) / ref["path"]
-        if not folder.is_dir():
-            raise JobFailed(f"data set {ref['path']} is missing from the storage folder {storage_dir}")
-        return load_from_disk(str(folder))
     return load_reference(ref, storage_dir)
 
 
