@@ -11,7 +11,6 @@ SFT rows become one of trl's two shapes:
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from compose.jobspec import is_dataset_ref
@@ -23,21 +22,15 @@ from runner.training.errors import ConfigProblem
 ALPACA_INPUT_COLUMN = "input"
 
 
-def load_dataset_value(value: Any, storage_dir: str, field: str, base_dir: str):
-    """A ``datasets.Dataset`` from a dataset reference (or a folder saved with save_to_disk)."""
+def load_dataset_value(value: Any, storage_dir: str, field: str):
+    """The ``datasets.Dataset`` a dataset reference (a datasets job's output) points to."""
     if value is None:
         raise ConfigProblem(field, "no data set given; bind it to a datasets job's output, "
                                    "e.g. dataset: ${jobs.load.output}")
-    if is_dataset_ref(value):
-        return _load_reference(value, storage_dir)
-    if isinstance(value, str):
-        from datasets import load_from_disk
-
-        folder = Path(value) if Path(value).is_absolute() else Path(base_dir) / value
-        if not folder.is_dir():
-            raise ConfigProblem(field, f"data set folder {value!r} not found")
-        return load_from_disk(str(folder))
-    raise ConfigProblem(field, f"expected a data set (the output of a datasets job), got {type(value).__name__}")
+    if not is_dataset_ref(value):
+        shown = value if isinstance(value, str) and len(value) < 60 else type(value).__name__
+        raise ConfigProblem(field, f"expected a data set (the output of a datasets job), got {shown!r}")
+    return _load_reference(value, storage_dir)
 
 
 def _load_reference(ref: dict[str, Any], storage_dir: str):

@@ -66,8 +66,8 @@ def train(ctx: RunContext) -> dict[str, Any]:
     gc.freeze()
     set_seed(cfg.seed)  # before the model loads: LoRA and new heads start from the same weights
     ctx.check_cancelled()
-    train_rows = data.load_dataset_value(cfg.dataset, ctx.spec.storage_dir, "dataset", ctx.spec.base_dir)
-    eval_rows = (data.load_dataset_value(cfg.eval_dataset, ctx.spec.storage_dir, "eval_dataset", ctx.spec.base_dir)
+    train_rows = data.load_dataset_value(cfg.dataset, ctx.spec.storage_dir, "dataset")
+    eval_rows = (data.load_dataset_value(cfg.eval_dataset, ctx.spec.storage_dir, "eval_dataset")
                  if cfg.eval_dataset is not None else None)
     if cfg.eval_steps and eval_rows is None:
         ctx.log("eval_steps is set but there is no eval_dataset: nothing will be evaluated", "warning")

@@ -100,3 +100,12 @@ def test_missing_text_column_lists_the_columns(tmp_path: Path, tiny_causal_lm_di
 def test_chat_template_that_is_neither_jinja_nor_a_file(tmp_path: Path) -> None:
     with pytest.raises(JobFailed, match="chat_template: 'chatml' is neither a Jinja template nor a file"):
         model_lib.read_chat_template("chatml", lambda p: tmp_path / p)
+
+
+def test_dataset_must_be_a_datasets_job_output(tmp_path: Path) -> None:
+    from runner.training.data import load_dataset_value
+
+    with pytest.raises(JobFailed, match=r"dataset: no data set given; bind it to a datasets job's output"):
+        load_dataset_value(None, str(tmp_path), "dataset")
+    with pytest.raises(JobFailed, match=r"eval_dataset: expected a data set .* got '\./data/train\.json'"):
+        load_dataset_value("./data/train.json", str(tmp_path), "eval_dataset")
