@@ -109,3 +109,15 @@ def test_dataset_must_be_a_datasets_job_output(tmp_path: Path) -> None:
         load_dataset_value(None, str(tmp_path), "dataset")
     with pytest.raises(JobFailed, match=r"eval_dataset: expected a data set .* got '\./data/train\.json'"):
         load_dataset_value("./data/train.json", str(tmp_path), "eval_dataset")
+
+
+def test_base_model_falls_back_to_the_default_for_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compose.schema.components import TrainerComponent
+    from runner.training.job import base_model_name
+
+    monkeypatch.delenv("COMPOSE_DEFAULT_SFT_MODEL", raising=False)
+    monkeypatch.setenv("COMPOSE_DEFAULT_CLASSIFICATION_MODEL", "/models/classifier")
+    assert base_model_name(TrainerComponent(id="t", task="sft", model="./base")) == "./base"
+    assert base_model_name(TrainerComponent(id="t", task="classification")) == "/models/classifier"
+    with pytest.raises(JobFailed, match="model: no base model: set model: .* or COMPOSE_DEFAULT_SFT_MODEL"):
+        base_model_name(TrainerComponent(id="t", task="sft"))
