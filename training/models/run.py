@@ -94,11 +94,6 @@ class Run(models.Model):
             return (timezone.now() - self.started).total_seconds()
         return (self.finished - self.started).total_seconds()
 
-    @property
-    def group_name(self) -> str:
-        """Channel-layer group that hears about this run's new events."""
-        return f"run-{self.pk}"
-
 
 class JobRunStatus(models.TextChoices):
     PENDING = "pending", "Pending"
