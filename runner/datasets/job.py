@@ -98,7 +98,7 @@ def _plan(ctx, cfg: DatasetsComponent, method: str) -> tuple[dict[str, Any], Bui
         def run_filter(scratch: Path):
             dataset = load_reference(ref, storage)
             condition = ops.compile_filter(cfg.condition, where, dataset.column_names)
-            return ops.filter_rows(ctx, dataset, condition, scratch)
+            return ops.filter_rows(ctx, dataset, condition)
 
         return _op_key(method, {"condition": cfg.condition, "where": where}, [ref]), run_filter
     params = {"template": cfg.template, "output_column": cfg.output_column,

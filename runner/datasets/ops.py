@@ -16,6 +16,9 @@ from runner.datasets.template import TemplateError, check_columns, parse_templat
 from runner.datasets.where import compile_where
 
 BATCH_ROWS = 1000
+# Rows per filter step: large enough that Arrow kernels run at full speed, small enough
+# for frequent progress reports and cancel checks.
+FILTER_CHUNK_ROWS = 10_000
 
 
 def concat(datasets: Sequence[Any], direction: str):
@@ -98,58 +101,56 @@ def compile_filter(condition: Optional[str], where: Any, columns: Sequence[str])
     raise JobFailed('filter needs a condition, e.g. condition: len(output) > 20 and input == ""')
 
 
-def filter_rows(ctx, dataset, condition: Condition, scratch: Path):
-    """Rows where the condition is true, in their order; progress is reported per batch."""
-    progress = RowProgress(ctx, "filter", len(dataset))
-    # Only the columns the condition reads are converted to Python objects.
+def filter_rows(ctx, dataset, condition: Condition):
+    """Rows where the condition is true, in their order; progress is reported per chunk.
+
+    The condition's columns are read as Arrow chunks; the kept row numbers are gathered
+    and selected once, so the only full pass over the data is the final save.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = len(dataset)
+    progress = RowProgress(ctx, "filter", total)
     names = condition.columns
-
-    def python_mask(batch: dict[str, list], n: int, indices: Sequence[int]) -> list:
-        try:
-            values = condition(batch, n)
-            return values if condition.boolean else list(map(bool, values))
-        except Exception as exc:
-            where = explain_row_error(condition, batch, n, indices)
-            raise JobFailed(f"filter condition {condition.source!r} failed on "
-                            f"{where or f'a row: {type(exc).__name__}: {exc}'}") from None
-
-    def keep(*args: Any) -> list[bool]:
-        *values, indices = args
-        n = len(indices)
-        mask = python_mask(dict(zip(names, values)), n, indices)
-        progress.advance(n)
-        return mask
-
     if not names:
-        # A condition on no column (e.g. "True") still needs a batch of the right size.
-        constant = bool(condition({}, 1)[0])
-        out = dataset if constant else dataset.select([], keep_in_memory=True)
-        progress.advance(len(dataset))
+        # A condition on no column (e.g. "True") is the same for every row.
+        keep_all = bool(condition({}, 1)[0])
+        progress.advance(total)
         progress.finish()
-        return out
-    common = dict(batched=True, batch_size=BATCH_ROWS, with_indices=True,
-                  cache_file_name=str(scratch / "filter.arrow"), load_from_cache_file=False,
-                  new_fingerprint=_op_fingerprint(scratch, "filter"))
-    arrow_mask = _arrow_condition(condition, dataset.features)
-    if arrow_mask is None:
-        out = dataset.filter(keep, input_columns=names, **common)
-    else:
-        def keep_arrow(table: Any, indices: Sequence[int]) -> Any:
-            n = len(indices)
-            mask = None
-            if not any(table.column(name).null_count for name in names):
-                try:
-                    mask = arrow_mask(table)
-                except Exception:  # e.g. overflow: Python's answer (or its error) decides
-                    mask = None
-            if mask is None:
-                mask = python_mask({name: table.column(name).to_pylist() for name in names}, n, indices)
-            progress.advance(n)
-            return mask
+        return dataset if keep_all else dataset.select([], keep_in_memory=True)
 
-        out = dataset.with_format("arrow", columns=names).filter(keep_arrow, **common).with_format(None)
+    arrow_mask = _arrow_condition(condition, dataset.features)
+    view = dataset.with_format("arrow", columns=names)
+    kept = []
+    for start in range(0, total, FILTER_CHUNK_ROWS):
+        table = view[start:start + FILTER_CHUNK_ROWS]
+        n = table.num_rows
+        mask = None
+        if arrow_mask is not None and not any(table.column(name).null_count for name in names):
+            try:
+                mask = arrow_mask(table)
+            except Exception:  # e.g. an overflow: Python's answer (or its error) decides
+                mask = None
+        if mask is None:
+            batch = {name: table.column(name).to_pylist() for name in names}
+            mask = pa.array(_python_mask(condition, batch, n, start), type=pa.bool_())
+        kept.append(pc.indices_nonzero(mask).to_numpy().astype(np.int64) + start)
+        progress.advance(n)
     progress.finish()
-    return out
+    indices = np.concatenate(kept) if kept else np.array([], dtype=np.int64)
+    return dataset.select(indices, keep_in_memory=True)
+
+
+def _python_mask(condition: Condition, batch: dict[str, list], n: int, start: int) -> list:
+    try:
+        values = condition(batch, n)
+    except Exception as exc:
+        where = explain_row_error(condition, batch, n, range(start, start + n))
+        raise JobFailed(f"filter condition {condition.source!r} failed on "
+                        f"{where or f'a row: {type(exc).__name__}: {exc}'}") from None
+    return values if condition.boolean else list(map(bool, values))
 
 
 def _arrow_condition(condition: Condition, features: Any):

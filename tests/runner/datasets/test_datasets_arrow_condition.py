@@ -62,8 +62,10 @@ def test_overflow_falls_back_to_python(jobs):
     assert jobs.rows(jobs.run("filter", dataset=ref, condition="n * 4 > 10")) == [{"n": 2**62}]
 
 
-def test_batches_with_nulls_use_python(jobs):
-    # 2,500 rows: the batch holding the null runs in Python, the others on Arrow.
+def test_batches_with_nulls_use_python(jobs, monkeypatch):
+    # 2,500 rows in chunks of 1,000: the chunk holding the null runs in Python, the others on Arrow.
+    from runner.datasets import ops
+    monkeypatch.setattr(ops, "FILTER_CHUNK_ROWS", 1000)
     rows = [{"t": f"row {i}" if i != 1500 else None, "n": i} for i in range(2500)]
     jobs.write_jsonl("n.jsonl", rows)
     ref = jobs.run("load", loader="json", data_files="n.jsonl")
