@@ -28,9 +28,17 @@ class Hardware:
         return cls(cuda=cuda, bf16_supported=torch.cuda.is_bf16_supported() if cuda else True)
 
 
+def precision(cfg: TrainerComponent, hw: Hardware) -> tuple[bool, bool]:
+    """(fp16, bf16) for the run. The seed lists the two as alternatives, so a file that
+    sets both gets bf16 where the device supports it, else fp16."""
+    if cfg.fp16 and cfg.bf16:
+        return (False, True) if hw.bf16_supported else (True, False)
+    return cfg.fp16, cfg.bf16
+
+
 def check_precision(cfg: TrainerComponent, hw: Hardware) -> None:
     """Refuse a precision the hardware lacks. On CPU both run as autocast (``use_cpu``)."""
-    if cfg.bf16 and hw.cuda and not hw.bf16_supported:
+    if precision(cfg, hw)[1] and hw.cuda and not hw.bf16_supported:
         raise ConfigProblem("bf16", "this GPU has no bfloat16 support (it needs Ampere or newer); "
                                     "use fp16: true instead")
 
@@ -89,8 +97,8 @@ def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw:
         "gradient_checkpointing": cfg.gradient_checkpointing,
         # Non-reentrant checkpointing also works when only adapter weights need grads.
         "activation_checkpointing_kwargs": {"use_reentrant": False} if cfg.gradient_checkpointing else None,
-        "fp16": cfg.fp16,
-        "bf16": cfg.bf16,
+        "fp16": precision(cfg, hw)[0],
+        "bf16": precision(cfg, hw)[1],
         "use_cpu": not hw.cuda,
         "seed": cfg.seed,
         "data_seed": cfg.seed,

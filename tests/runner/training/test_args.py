@@ -1,7 +1,10 @@
 """Our fields land in SFTConfig / TrainingArguments as the seed describes them."""
 from __future__ import annotations
 
+import pytest
+
 from compose.schema.components import TrainerComponent
+from runner.training.errors import ConfigProblem
 from runner.training import args as trainer_args
 
 CPU = trainer_args.Hardware(cuda=False, bf16_supported=True)
@@ -59,3 +62,15 @@ def test_galore_gets_target_modules(tmp_path) -> None:
         TrainerComponent(id="t", task="classification", optimizer="galore_adamw"), output_dir=str(tmp_path),
         has_eval=False, hw=CPU, target_modules=["query", "value"])
     assert config.optim == "galore_adamw" and config.optim_target_modules == ["query", "value"]
+
+
+def test_fp16_and_bf16_together_pick_what_the_device_supports() -> None:
+    # The seed's memory section lists both as alternatives in one block.
+    both = TrainerComponent(id="t", task="sft", fp16=True, bf16=True)
+    assert trainer_args.precision(both, CPU) == (False, True)
+    old_gpu = trainer_args.Hardware(cuda=True, bf16_supported=False)
+    assert trainer_args.precision(both, old_gpu) == (True, False)
+    trainer_args.check_precision(both, old_gpu)  # falls back to fp16, no error
+    only_bf16 = TrainerComponent(id="t", task="sft", bf16=True)
+    with pytest.raises(ConfigProblem, match="bfloat16"):
+        trainer_args.check_precision(only_bf16, old_gpu)
