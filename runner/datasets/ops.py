@@ -197,12 +197,13 @@ def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
 
     if not names:
         texts = template.render({}, len(dataset))
-        out = dataset.remove_columns(removing) if removing else dataset
-        if output_column in out.column_names:
-            out = out.remove_columns(output_column)
+        out = dataset.remove_columns(output_column) if output_column in dataset.column_names else dataset
+        # Add before removing: a table left with no column would also lose its row count.
+        out = out.add_column(output_column, texts)
+        out = out.remove_columns(removing) if removing else out
         progress.advance(len(dataset))
         progress.finish()
-        return out.add_column(output_column, texts)
+        return out
     common = dict(batched=True, batch_size=BATCH_ROWS, cache_file_name=str(scratch / "map.arrow"),
                   load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "map"))
     if all(_is_text(dataset.features[name]) for name in names):

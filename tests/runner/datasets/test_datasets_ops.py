@@ -222,3 +222,24 @@ def test_map_text_columns_with_nulls_replacing_a_column(jobs):
     assert out["columns"] == {"a": "string", "c": "string"}
     from runner.datasets import load_reference
     assert load_reference(out, str(jobs.storage)).format["type"] is None
+
+
+def test_map_template_without_placeholders(jobs):
+    jobs.write_jsonl("n.jsonl", [{"a": "x"}, {"a": "y"}])
+    ref = jobs.run("load", loader="json", data_files="n.jsonl")
+    out = jobs.run("map", dataset=ref, template="same {{for}} all", remove_columns=["a"])
+    assert jobs.rows(out) == [{"text": "same {for} all"}, {"text": "same {for} all"}]
+
+
+def test_where_tree_as_the_engine_dumps_it(jobs, alpaca):
+    # The engine sends model_dump(mode="json") of the component: ``not`` arrives as ``not_``.
+    from compose.schema.components import DatasetsComponent
+
+    rows, ref = alpaca
+    config = DatasetsComponent(id="ops", method="filter", dataset=ref,
+                               where={"not": {"column": "input", "operator": "eq", "value": ""}})
+    dumped = config.model_dump(mode="json")
+    for key in ("id", "method"):
+        dumped.pop(key)
+    out = jobs.run("filter", **dumped)
+    assert jobs.rows(out) == [r for r in rows if r["input"] != ""]
