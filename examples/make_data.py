@@ -30,6 +30,8 @@ CLASSIFICATION_TASKS: dict[str, str] = {
 }
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "data"
+FILE_NAMES: tuple[str, ...] = ("instructions-train.jsonl", "instructions-eval.jsonl",
+                               "task-type-train.jsonl", "task-type-eval.jsonl")
 
 
 def generate(task: str, size: int, seed: int) -> list[dict[str, str]]:
@@ -74,15 +76,16 @@ def make_all(out: Path, *, train_size: int = 480, eval_size: int = 48, seed: int
     """Write every file; yield (path, rows) for each. Sizes are per file (train, eval)."""
     total = train_size + eval_size
     instructions = instruction_rows(-(-total // len(INSTRUCTION_TASKS)), seed)[:total]
-    train, evaluation = split(instructions, eval_size)
-    yield out / "instructions-train.jsonl", write_jsonl(out / "instructions-train.jsonl", train)
-    yield out / "instructions-eval.jsonl", write_jsonl(out / "instructions-eval.jsonl", evaluation)
+    names = iter(FILE_NAMES)
+    for rows in split(instructions, eval_size):
+        path = out / next(names)
+        yield path, write_jsonl(path, rows)
 
     # Different seed: the classifier's questions are not the SFT questions.
     labelled = classification_rows(-(-total // len(CLASSIFICATION_TASKS)), seed + 1000)[:total]
-    train, evaluation = split(labelled, eval_size)
-    yield out / "task-type-train.jsonl", write_jsonl(out / "task-type-train.jsonl", train)
-    yield out / "task-type-eval.jsonl", write_jsonl(out / "task-type-eval.jsonl", evaluation)
+    for rows in split(labelled, eval_size):
+        path = out / next(names)
+        yield path, write_jsonl(path, rows)
 
 
 def main(argv: list[str] | None = None) -> int:
