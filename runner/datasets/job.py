@@ -72,7 +72,7 @@ def _plan(ctx, cfg: DatasetsComponent, method: str) -> tuple[dict[str, Any], Bui
             return ({"method": "load", "files": files.content_key(), **sampling},
                     lambda scratch: loading.load_local(ctx, cfg, files, scratch))
         return ({"method": "load", "hub": cfg.path, "revision": cfg.revision, **sampling},
-                lambda scratch: loading.load_hub(ctx, cfg))
+                lambda scratch: loading.load_hub(ctx, cfg, scratch))
 
     storage = ctx.spec.storage_dir
     if method == "concat":

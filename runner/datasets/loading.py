@@ -53,14 +53,14 @@ def load_local(ctx, cfg: DatasetsComponent, files: DataFiles, cache_dir: Path):
                                   cache_dir=str(cache), streaming=cfg.streaming,
                                   **({"name": cfg.name} if cfg.name else {}))
             # A stream reads its files here, so its read errors are caught here too.
-            return _sample(ctx, cfg, loaded, split)
+            return _sample(ctx, cfg, loaded, split, cache_dir)
         except (JobFailed, JobCancelled):
             raise
         except Exception as exc:
             raise JobFailed(_read_error(exc, files, library_errors.messages)) from exc
 
 
-def load_hub(ctx, cfg: DatasetsComponent):
+def load_hub(ctx, cfg: DatasetsComponent, scratch: Path):
     from datasets import DatasetDict, IterableDatasetDict, load_dataset
 
     if not cfg.path:
@@ -89,7 +89,7 @@ def load_hub(ctx, cfg: DatasetsComponent):
     if isinstance(loaded, (DatasetDict, IterableDatasetDict)):
         split = _choose_split(None, list(loaded))
         loaded = loaded[split]
-    return _sample(ctx, cfg, loaded, split or "train")
+    return _sample(ctx, cfg, loaded, split or "train", scratch)
 
 
 def _choose_split(wanted: Optional[str], available: list[str]) -> str:
@@ -103,12 +103,13 @@ def _choose_split(wanted: Optional[str], available: list[str]) -> str:
     raise JobFailed(f"no split given and there is no 'train' split: set split to one of {', '.join(available)}")
 
 
-def _sample(ctx, cfg: DatasetsComponent, loaded, split: str):
+def _sample(ctx, cfg: DatasetsComponent, loaded, split: str, scratch: Path):
     """Apply shuffle and fraction; a stream is read into memory here, with progress."""
     from datasets import IterableDataset
 
     if isinstance(loaded, IterableDataset):
-        return materialize_stream(ctx, take_from_stream(loaded, split, cfg.fraction, cfg.shuffle, cfg.seed))
+        stream, total = take_from_stream(loaded, split, cfg.fraction, cfg.shuffle, cfg.seed)
+        return materialize_stream(ctx, stream, total, scratch)
     if cfg.shuffle:
         loaded = loaded.shuffle(seed=cfg.seed, keep_in_memory=True)
     keep = sample_size(len(loaded), cfg.fraction)
@@ -139,22 +140,37 @@ def take_from_stream(stream, split: str, fraction: float, shuffle: bool, seed: i
     return stream, total
 
 
-def materialize_stream(ctx, stream_and_total):
-    """Read a stream batch by batch into an in-memory data set, reporting rows read."""
-    from datasets import Dataset, concatenate_datasets
+def materialize_stream(ctx, stream, total: Optional[int], scratch: Path):
+    """Write a stream's rows to an Arrow file in ``scratch`` as they arrive, reporting rows read.
 
-    stream, total = stream_and_total
+    Rows go to disk batch by batch, so a stream larger than memory can be materialized.
+    """
+    from datasets import Dataset
+
     progress = RowProgress(ctx, "load", total)
-    parts = []
-    features = stream.features
-    for batch in stream.iter(batch_size=STREAM_BATCH_ROWS):
-        part = Dataset.from_dict(batch, features=features)
-        parts.append(part)
-        progress.advance(len(part))
+
+    def rows():
+        for batch in stream.iter(batch_size=STREAM_BATCH_ROWS):
+            names = list(batch)
+            count = len(batch[names[0]]) if names else 0
+            for values in zip(*(batch[name] for name in names)):
+                yield dict(zip(names, values))
+            progress.advance(count)
+
+    try:
+        # The fingerprint only names the library's cache file inside our scratch folder.
+        dataset = Dataset.from_generator(rows, features=stream.features, cache_dir=str(scratch / "stream"),
+                                         fingerprint=f"{scratch.name}-stream")
+    except Exception as exc:
+        # The library wraps what the generator raised; a cancel must stay a cancel.
+        cause: Optional[BaseException] = exc
+        while cause is not None:
+            if isinstance(cause, JobCancelled):
+                raise cause from None
+            cause = cause.__cause__ or cause.__context__
+        raise
     progress.finish()
-    if not parts:
-        return Dataset.from_dict({name: [] for name in (features or {})}, features=features)
-    return concatenate_datasets(parts)
+    return dataset
 
 
 class _LibraryErrors(logging.Handler):

@@ -48,19 +48,32 @@ class _Ctx:
         pass
 
 
-def test_streamed_fraction_with_known_size_takes_the_head():
+def test_streamed_fraction_with_known_size_takes_the_head(tmp_path):
     stream, total = take_from_stream(_stream_with_known_size(10), "train", 0.3, False, 0)
     assert total == 3
     ctx = _Ctx()
-    assert materialize_stream(ctx, (stream, total)).to_list() == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert materialize_stream(ctx, stream, total, tmp_path).to_list() == [{"n": 0}, {"n": 1}, {"n": 2}]
     assert ctx.events[-1]["current"] == 3 and ctx.events[-1]["total"] == 3
 
 
-def test_streamed_shuffle_is_seeded():
+def test_streamed_shuffle_is_seeded(tmp_path):
     def sample(seed):
         stream, total = take_from_stream(_stream_with_known_size(50), "train", 0.5, True, seed)
-        return [r["n"] for r in materialize_stream(_Ctx(), (stream, total)).to_list()]
+        return [r["n"] for r in materialize_stream(_Ctx(), stream, total, tmp_path / str(seed)).to_list()]
 
     first = sample(1)
+    (tmp_path / "1").rename(tmp_path / "first")  # a fresh folder for the second run
     assert first == sample(1) and first != sample(2)
     assert len(first) == 25 and len(set(first)) == 25 and first != list(range(25))
+
+
+def test_cancel_stops_a_stream(tmp_path):
+    from compose.jobspec import JobCancelled
+
+    class Cancelled(_Ctx):
+        def check_cancelled(self):
+            raise JobCancelled("cancelled")
+
+    stream, total = take_from_stream(_stream_with_known_size(3000), "train", 1, False, 0)
+    with pytest.raises(JobCancelled):
+        materialize_stream(Cancelled(), stream, total, tmp_path)
