@@ -98,11 +98,22 @@ class SubprocessExecutor:
     """Runs each job as ``python -m runner`` (or a multi-process launcher) in a child process."""
 
     def __init__(self, python: str = sys.executable, grace_s: float = 10,
-                 workdir: Path | None = None, extra_env: Mapping[str, str] | None = None):
+                 workdir: Path | None = None, extra_env: Mapping[str, str] | None = None,
+                 checkpoint_grace_s: float = 120):
         self.python = python
         self.grace_s = grace_s
+        # A trainer stops after its current step and then writes a checkpoint; a step of a
+        # large model on a CPU, or the save itself, can take a minute. SIGKILL sooner
+        # would lose the checkpoint that cancel promises.
+        self.checkpoint_grace_s = checkpoint_grace_s
         self.workdir = Path(workdir) if workdir else None
         self.extra_env = dict(extra_env or {})
+
+    def grace_for(self, spec: JobSpec) -> float:
+        """Seconds between SIGTERM and SIGKILL on cancel."""
+        if spec.component_type == "model-trainer":
+            return max(self.grace_s, self.checkpoint_grace_s)
+        return self.grace_s
 
     def execute(self, spec: JobSpec, on_event: EventCallback, cancel: threading.Event) -> Any:
         with tempfile.TemporaryDirectory(prefix="compose-job-") as tmp:
@@ -121,7 +132,7 @@ class SubprocessExecutor:
                                         start_new_session=True)
             except OSError as exc:
                 raise JobFailed(f"cannot start the job process {argv[0]}: {exc}") from exc
-            return _Supervisor(spec, proc, on_event, cancel, self.grace_s).run()
+            return _Supervisor(spec, proc, on_event, cancel, self.grace_for(spec)).run()
 
 
 class _Supervisor:

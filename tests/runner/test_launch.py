@@ -233,7 +233,7 @@ def _run_until_ready(tmp_path, fake_python, act, grace_s):
     def target():
         started = time.monotonic()
         try:
-            SubprocessExecutor(python=fake_python, grace_s=grace_s).execute(
+            SubprocessExecutor(python=fake_python, grace_s=grace_s, checkpoint_grace_s=0).execute(
                 make_spec(tmp_path, act=act, pids=str(pids_file)), on_event, cancel)
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             result["error"] = exc
@@ -294,5 +294,15 @@ def test_cancel_set_before_the_job_starts_is_honoured(tmp_path, fake_python):
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(JobCancelled):
-        SubprocessExecutor(python=fake_python, grace_s=1).execute(
+        SubprocessExecutor(python=fake_python, grace_s=1, checkpoint_grace_s=0).execute(
             make_spec(tmp_path, act="hang", pids=str(tmp_path / "pids")), lambda e: None, cancel)
+
+
+def test_trainers_get_time_to_write_their_checkpoint_before_sigkill(tmp_path):
+    executor = SubprocessExecutor(grace_s=10)
+    trainer = make_spec(tmp_path)
+    dataset_job = make_spec(tmp_path)
+    dataset_job.component_type = "datasets"
+    assert executor.grace_for(trainer) == 120
+    assert executor.grace_for(dataset_job) == 10
+    assert SubprocessExecutor(grace_s=300).grace_for(trainer) == 300
