@@ -71,7 +71,8 @@ def _plan(ctx, cfg: DatasetsComponent, method: str) -> tuple[dict[str, Any], Bui
             files = loading.local_files(cfg, ctx)
             return ({"method": "load", "files": files.content_key(), **sampling},
                     lambda scratch: loading.load_local(ctx, cfg, files, scratch))
-        return ({"method": "load", "hub": cfg.path, "revision": cfg.revision, **sampling},
+        return ({"method": "load", "hub": cfg.path, "revision": cfg.revision, "data_files": cfg.data_files,
+                 "data_dir": cfg.data_dir, **sampling},
                 lambda scratch: loading.load_hub(ctx, cfg, scratch))
 
     storage = ctx.spec.storage_dir

@@ -23,11 +23,14 @@ STREAM_BATCH_ROWS = 1000
 def is_local_load(cfg: DatasetsComponent, ctx) -> bool:
     """Files on disk rather than a hub id: ``provider: local``, a ``loader``, or a ``path``
     that names an existing file or folder (e.g. a job input ``path: ./data``)."""
-    if cfg.provider == "local" or cfg.loader or cfg.data_files is not None or cfg.data_dir:
+    if cfg.provider == "local" or cfg.loader:
         return True
     if cfg.path in DATASET_LOADERS:
         return True  # nested dialect: ``action: {path: json, data_files: ...}``
-    return bool(cfg.path) and (cfg.path.startswith((".", "/", "~")) or ctx.resolve_path(cfg.path).exists())
+    if cfg.path:
+        # A hub id with data_files/data_dir picks files inside that hub repository.
+        return cfg.path.startswith((".", "/", "~")) or ctx.resolve_path(cfg.path).exists()
+    return cfg.data_files is not None or bool(cfg.data_dir)
 
 
 def local_files(cfg: DatasetsComponent, ctx) -> DataFiles:
@@ -73,7 +76,8 @@ def load_hub(ctx, cfg: DatasetsComponent, scratch: Path):
                 "data sets without a loading script", "warning")
     token = cfg.token or env.get("HF_TOKEN") or None
     kwargs: dict[str, Any] = {"name": cfg.name, "revision": cfg.revision, "token": token,
-                              "streaming": cfg.streaming}
+                              "streaming": cfg.streaming, "data_files": cfg.data_files,
+                              "data_dir": cfg.data_dir}
     if cfg.cache_dir:
         kwargs["cache_dir"] = str(ctx.resolve_path(cfg.cache_dir))
     try:
