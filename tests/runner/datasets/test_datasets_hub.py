@@ -94,3 +94,10 @@ def test_hub_fingerprint_reuse_needs_no_network(jobs, alpaca_rows):
     from runner.main import run_job
     ref = run_job(spec, jobs.events.append)
     assert ref["reused"] is True and jobs.rows(ref) == rows
+
+
+def test_data_files_with_a_hub_path_go_to_the_hub(jobs, imported):
+    endpoint = _closed_port_endpoint()
+    message = jobs.fail("load", provider="huggingface", path="org/set", data_files={"train": "train/*.parquet"},
+                        env={"HF_ENDPOINT": endpoint})
+    _assert_unreachable_message(message, endpoint)
