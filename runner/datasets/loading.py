@@ -49,12 +49,17 @@ def load_local(ctx, cfg: DatasetsComponent, files: DataFiles, cache_dir: Path):
     from datasets import load_dataset
 
     split = _choose_split(cfg.split, list(files.splits))
-    cache = ctx.resolve_path(cfg.cache_dir) if cfg.cache_dir else cache_dir
+    extra: dict[str, Any] = {"name": cfg.name} if cfg.name else {}
+    cache = cache_dir
+    if cfg.cache_dir:
+        cache = ctx.resolve_path(cfg.cache_dir)
+        # The library keys its cache of local files on their size and modification time;
+        # we only get here when the bytes changed (a new fingerprint), so convert afresh.
+        extra["download_mode"] = "force_redownload"
     with _LibraryErrors() as library_errors:
         try:
             loaded = load_dataset(files.builder, data_files=files.as_data_files(), split=split,
-                                  cache_dir=str(cache), streaming=cfg.streaming,
-                                  **({"name": cfg.name} if cfg.name else {}))
+                                  cache_dir=str(cache), streaming=cfg.streaming, **extra)
             # A stream reads its files here, so its read errors are caught here too.
             return _sample(ctx, cfg, loaded, split, cache_dir)
         except (JobFailed, JobCancelled):
@@ -108,7 +113,7 @@ def _choose_split(wanted: Optional[str], available: list[str]) -> str:
 
 
 def _sample(ctx, cfg: DatasetsComponent, loaded, split: str, scratch: Path):
-    """Apply shuffle and fraction; a stream is read into memory here, with progress."""
+    """Apply shuffle and fraction; a stream is read and written to ``scratch`` here, with progress."""
     from datasets import IterableDataset
 
     if isinstance(loaded, IterableDataset):

@@ -120,3 +120,15 @@ def test_load_reference_of_missing_files_says_so(jobs):
     assert "0" * 32 in message and "Run the job that produced it again" in message
     with pytest.raises(JobFailed, match="expected a data set"):
         load_reference({"path": "x"}, str(jobs.storage))
+
+
+def test_changed_bytes_are_reread_with_a_user_cache_dir(jobs):
+    # The library's own cache would keep the old rows (same size, same mtime).
+    path = jobs.write_jsonl("d.jsonl", [{"text": "abc"}])
+    before = os.stat(path)
+    first = jobs.run("load", loader="json", data_files="d.jsonl", cache_dir="./cache")
+    jobs.write_jsonl("d.jsonl", [{"text": "xyz"}])
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    second = jobs.run("load", loader="json", data_files="d.jsonl", cache_dir="./cache")
+    assert (jobs.base / "cache").is_dir()
+    assert jobs.rows(first) == [{"text": "abc"}] and jobs.rows(second) == [{"text": "xyz"}]
