@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from huey import crontab
 from huey.signals import SIGNAL_INTERRUPTED
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 
 from training.actions import mark_stale_runs
+from training.models import Run, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,26 @@ def schedule_run(run_id: int) -> None:
 def interrupt_stale_runs() -> list[int]:
     """Runs whose worker died (no heartbeat for COMPOSE_STALE_AFTER_S) become interrupted."""
     return mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)
+
+
+@db_periodic_task(crontab(minute="*"), expires=55, priority=10)
+def requeue_stranded_runs() -> list[int]:
+    """Queue again the runs whose task was lost (a queue file removed, Redis flushed).
+
+    Only when the queue is empty: then a run still ``queued`` a minute after it was
+    created has no task waiting for it. A duplicate is harmless: the claim is a
+    conditional UPDATE, so the second task finds the run taken and skips it.
+    """
+    if HUEY.pending_count() > 0:
+        return []
+    cutoff = timezone.now() - timedelta(seconds=60)
+    stranded = list(Run.objects.filter(status=RunStatus.QUEUED, created__lt=cutoff)
+                    .order_by("created").values_list("pk", flat=True))
+    for run_id in stranded:
+        schedule_run(run_id)
+    if stranded:
+        log.warning("queued %d run(s) again whose task was lost: %s", len(stranded), stranded)
+    return stranded
 
 
 @HUEY.signal(SIGNAL_INTERRUPTED)

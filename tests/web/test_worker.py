@@ -228,3 +228,18 @@ def test_a_stopping_worker_stops_its_runs_and_leaves_them_interrupted(workspace,
     assert result == ["interrupted"]
     run.refresh_from_db()
     assert run.status == RunStatus.INTERRUPTED and "was stopped" in run.error
+
+
+def test_queued_runs_whose_task_was_lost_are_queued_again(workspace, alice, monkeypatch):
+    from datetime import timedelta
+
+    from training.tasks import requeue_stranded_runs
+
+    queued: list[int] = []
+    monkeypatch.setattr("training.tasks.schedule_run", queued.append)
+    lost, fresh = make_run(workspace, alice), make_run(workspace, alice)
+    Run.objects.filter(pk=lost.pk).update(created=timezone.now() - timedelta(minutes=5))
+    make_run(workspace, alice, status=RunStatus.RUNNING)
+
+    assert requeue_stranded_runs.call_local() == [lost.pk]
+    assert queued == [lost.pk]
