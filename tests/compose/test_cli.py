@@ -16,56 +16,10 @@ import runner.launch
 from compose import events
 from compose.cli import EventPrinter, default_models, main
 from compose.jobspec import JobCancelled
+from tests.compose.seed_blocks import seed_blocks
 
-SEED_CUSTOM = """\
-components:
-  - id: local-data
-    type: datasets
-    provider: local
-    loader: json
-    data_files: ./data/custom_train.json
-
-  - id: data-processor
-    type: datasets
-    method: map
-
-  - id: custom-trainer
-    type: model-trainer
-    task: sft
-
-    peft_adapter: lora
-    lora_r: 8
-    lora_alpha: 16
-
-    dataset: ${input.dataset}
-    prompt_column: user_input
-    response_column: assistant_response
-
-    learning_rate: 5e-5
-    num_epochs: 5
-    per_device_train_batch_size: 8
-
-    output_dir: ./output/custom-model
-
-workflows:
-  - id: train-custom
-    jobs:
-      - id: load
-        component: local-data
-
-      - id: process
-        component: data-processor
-        input:
-          dataset: ${jobs.load.output}
-          template: ${input.template}
-        depends_on: [load]
-
-      - id: train
-        component: custom-trainer
-        input:
-          dataset: ${jobs.process.output}
-        depends_on: [process]
-"""
+# The seed chapter's §9.8.3 example, read from the document.
+SEED_CUSTOM = next(b.text for b in seed_blocks() if b.section == "9.8.3")
 
 PREPARE = """\
 components:
