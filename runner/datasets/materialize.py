@@ -148,7 +148,19 @@ def load_reference(ref: dict[str, Any], storage_dir: str | os.PathLike[str]):
         raise JobFailed(f"data set {ref.get('fingerprint', ref['path'])} is missing: no materialized "
                         f"files in {folder}. Was the storage folder cleaned or not shared with this "
                         "machine? Run the job that produced it again.")
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    if not state.get("_data_files"):
+        return _empty_dataset(folder)
     return load_from_disk(str(folder))
+
+
+def _empty_dataset(folder: Path):
+    """A saved data set with no rows has no Arrow file, which ``load_from_disk`` cannot
+    read back; rebuild it, columns and types included, from its saved info."""
+    from datasets import Dataset, DatasetInfo
+
+    info = DatasetInfo.from_directory(str(folder))
+    return Dataset.from_dict({name: [] for name in info.features}, features=info.features, info=info)
 
 
 def _describe(value: Any) -> str:

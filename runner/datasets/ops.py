@@ -165,6 +165,8 @@ def _arrow_condition(condition: Condition, features: Any):
 
 def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
                  remove_columns: Optional[Sequence[str]], scratch: Path):
+    from datasets import Value
+
     if template_text is None:
         raise JobFailed("map needs a template, e.g. template: \"### Instruction:\\n{instruction}\"")
     try:
@@ -195,11 +197,12 @@ def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
         progress.advance(len(column))
         return kept.append_column(output_column, column)
 
-    if not names:
-        texts = template.render({}, len(dataset))
+    if not names or len(dataset) == 0:
+        # No placeholder, or no rows (the library's map skips an empty table, column and all).
+        texts = template.render({}, len(dataset)) if not names else []
         out = dataset.remove_columns(output_column) if output_column in dataset.column_names else dataset
         # Add before removing: a table left with no column would also lose its row count.
-        out = out.add_column(output_column, texts)
+        out = out.add_column(output_column, texts, feature=Value("string"))
         out = out.remove_columns(removing) if removing else out
         progress.advance(len(dataset))
         progress.finish()

@@ -132,3 +132,15 @@ def test_changed_bytes_are_reread_with_a_user_cache_dir(jobs):
     second = jobs.run("load", loader="json", data_files="d.jsonl", cache_dir="./cache")
     assert (jobs.base / "cache").is_dir()
     assert jobs.rows(first) == [{"text": "abc"}] and jobs.rows(second) == [{"text": "xyz"}]
+
+
+def test_a_filter_that_keeps_no_rows_feeds_the_next_job(jobs):
+    jobs.write_jsonl("d.jsonl", [{"a": "x", "n": 1}, {"a": "y", "n": 2}])
+    loaded = jobs.run("load", loader="json", data_files="d.jsonl")
+    empty = jobs.run("filter", dataset=loaded, condition='a == "z"')
+    assert empty["num_rows"] == 0
+    back = load_reference(empty, str(jobs.storage))
+    assert len(back) == 0 and back.column_names == ["a", "n"]
+    assert str(back.features["n"].dtype) == "int64"
+    mapped = jobs.run("map", dataset=empty, template="{a}!")
+    assert mapped["num_rows"] == 0 and "text" in mapped["columns"]
