@@ -30,7 +30,11 @@ def load_dataset_value(value: Any, storage_dir: str, field: str):
     if not is_dataset_ref(value):
         shown = value if isinstance(value, str) and len(value) < 60 else type(value).__name__
         raise ConfigProblem(field, f"expected a data set (the output of a datasets job), got {shown!r}")
-    return _load_reference(value, storage_dir)
+    dataset = _load_reference(value, storage_dir)
+    if len(dataset) == 0:
+        raise ConfigProblem(field, f"the data set {value.get('fingerprint', '')} has no rows "
+                                   "(did a filter drop them all?); nothing to train on")
+    return dataset
 
 
 def _load_reference(ref: dict[str, Any], storage_dir: str):

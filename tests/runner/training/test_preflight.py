@@ -111,6 +111,18 @@ def test_dataset_must_be_a_datasets_job_output(tmp_path: Path) -> None:
         load_dataset_value("./data/train.json", str(tmp_path), "eval_dataset")
 
 
+def test_a_data_set_with_no_rows_is_refused_before_training(tmp_path: Path) -> None:
+    from datasets import Dataset, Features, Value
+
+    from runner.training.data import load_dataset_value
+
+    folder = tmp_path / "datasets" / "empty"
+    Dataset.from_dict({"text": []}, features=Features({"text": Value("string")})).save_to_disk(str(folder))
+    ref = {"type": "dataset", "fingerprint": "empty", "path": "datasets/empty"}
+    with pytest.raises(JobFailed, match=r"dataset: the data set empty has no rows \(did a filter drop them all"):
+        load_dataset_value(ref, str(tmp_path), "dataset")
+
+
 def test_base_model_falls_back_to_the_default_for_the_task(monkeypatch: pytest.MonkeyPatch) -> None:
     from compose.schema.components import TrainerComponent
     from runner.training.job import base_model_name
