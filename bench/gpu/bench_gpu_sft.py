@@ -11,6 +11,9 @@ tokenizer on the fly (throughput and memory depend on shapes, not weights). Case
 2. ``qlora``: 4-bit nf4 base + LoRA r=16, our runner vs plain TRL.
 3. ``torchrun``: our runner with ``resources: {gpus: 2}`` when two GPUs are visible.
 
+A short plain run on a twentieth of the rows comes first and is not compared: on a fresh
+machine the first training was about 9 s slower whichever side ran it.
+
 Each run happens in a fresh process. Reported per run: tokens/s of the training loop,
 peak GPU memory (``torch.cuda.max_memory_allocated``) and MFU = 6 * parameters * tokens/s
 / peak bf16 dense FLOP/s (989e12 for an H100 SXM). Results go to ``OUT/gpu_sft.json``.
@@ -102,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None, help="per-device batch (default 8)")
     parser.add_argument("--skip", nargs="*", default=[], choices=["liger", "qlora", "torchrun"])
     parser.add_argument("--timeout", type=float, default=150, help="seconds allowed per run")
+    parser.add_argument("--ours-first", action="store_true", help="run our side before plain TRL in each case")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="skip the discarded warm-up run (the first training on a fresh machine was "
+                             "about 9 s slower, whichever side it was)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -128,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         rows, tokens = fitting_rows(str(model), instruction_rows(rows_wanted), max_length)
         storage = workdir / "storage"
         data_dir, data_path = save_rows(rows, storage, "bench")
+        warmup_dir, warmup_path = save_rows(rows[:max(16, len(rows) // 20)], storage, "warmup")
         report.update(parameters=params, rows=len(rows), tokens=tokens, max_length=max_length, batch_size=batch,
                       setup_s=time.monotonic() - started)
         print(f"model: {params / 1e6:.0f}M parameters; {len(rows)} rows, {tokens:,} tokens; "
@@ -144,9 +152,14 @@ def main(argv: list[str] | None = None) -> int:
                                           peak_flops, args.timeout))
             _write(args.out, report)
 
+        sides = ("ours", "plain") if args.ours_first else ("plain", "ours")
+        if not args.no_warmup:
+            # Kernels compiled and files cached by the first run would otherwise favour the second side.
+            run("warmup", "plain", replace(base, data_dir=warmup_dir, data_path=warmup_path))
+
         # 1. full fine-tune
-        run("full", "plain", base)
-        run("full", "ours", base)
+        for side in sides:
+            run("full", side, base)
         report["comparisons"].append(compare(report["runs"], "full"))
         if "liger" in args.skip:
             report["skipped"].append("liger: --skip")
@@ -167,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
                                                  "gate_proj", "up_proj", "down_proj"])
             if dry:  # bitsandbytes 4-bit on CPU works, but keep the dry run light
                 qlora = replace(qlora, bf16=False)
-            run("qlora", "plain", qlora)
-            run("qlora", "ours", qlora)
+            for side in sides:
+                run("qlora", side, qlora)
             report["comparisons"].append(compare(report["runs"], "qlora"))
 
         # 3. two GPUs through torchrun
