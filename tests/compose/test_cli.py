@@ -129,7 +129,8 @@ def test_run_prints_output_json_on_stdout_and_progress_on_stderr(project, capsys
     assert "tok-12345" not in captured.err + captured.out
 
 
-def test_run_inputs_from_json_and_default_storage(project, capsys, in_process):
+def test_run_inputs_from_json_and_default_storage(project, capsys, in_process, monkeypatch):
+    monkeypatch.delenv("COMPOSE_STORAGE_DIR", raising=False)
     code = main(["run", str(project / "prepare.yaml"), "prepare", "-i", json.dumps({"template": "{user_input}"})])
     captured = capsys.readouterr()
     assert code == 0, captured.err
