@@ -11,6 +11,10 @@ bash scripts/setup.sh --browser
 . .venv/bin/activate
 
 export PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false
+# The real-model examples train too (a few steps each): SmolLM2 needs its one-time
+# conversion from the packaged GGUF file (about a minute; kept for later runs).
+export COMPOSE_EXAMPLE_TRAINING=1
+python -m runner.gguf_convert --out examples/models/smollm2-135m-instruct
 # Keep test runs away from the developer's data.
 export COMPOSE_STORAGE_DIR="${COMPOSE_STORAGE_DIR:-$(mktemp -d)}"
 
