@@ -17,6 +17,8 @@ export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}"
 port="${PORT:-8000}"
 
 python manage.py migrate --no-input
+# The SmolLM2 example's model: converted once from the packaged GGUF file (about a minute).
+python -m runner.gguf_convert --out examples/models/smollm2-135m-instruct
 python manage.py bootstrap
 
 pids=()

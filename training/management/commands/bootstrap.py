@@ -121,9 +121,9 @@ class Command(BaseCommand):
             proc = subprocess.run([sys.executable, str(make_data), "--out", str(data)],
                                   capture_output=True, text=True, timeout=300)
             if proc.returncode != 0:
+                last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
                 self.stdout.write(self.style.WARNING(
-                    "Could not write the examples' data (pip install reasoning-gym?): "
-                    + proc.stderr.strip().splitlines()[-1:][0] if proc.stderr.strip() else ""))
+                    f"Could not write the examples' data (pip install reasoning-gym?): {last_line}"))
 
     def _documents(self, workspace: Workspace, user) -> None:
         wanted = {_tiny.DOCUMENT_NAME: _tiny.DOCUMENT}
