@@ -74,3 +74,24 @@ def test_fp16_and_bf16_together_pick_what_the_device_supports() -> None:
     only_bf16 = TrainerComponent(id="t", task="sft", bf16=True)
     with pytest.raises(ConfigProblem, match="bfloat16"):
         trainer_args.check_precision(only_bf16, old_gpu)
+
+
+def test_liger_kernels_are_used_on_a_gpu_when_installed(tmp_path, monkeypatch) -> None:
+    import importlib.util
+
+    import torch
+
+    cfg = TrainerComponent(id="t", task="sft")
+    kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU,
+                                        target_modules=None)
+    assert kwargs["use_liger_kernel"] is False
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: object() if name == "liger_kernel" else real_find_spec(name, *a))
+    gpu = trainer_args.Hardware.detect()
+    assert gpu.liger is True
+    kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=gpu,
+                                        target_modules=None)
+    assert kwargs["use_liger_kernel"] is True
