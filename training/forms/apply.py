@@ -5,7 +5,6 @@ touched keys and keep comments and key order everywhere else.
 """
 from __future__ import annotations
 
-import io
 from typing import Any, Iterable, Optional
 
 from compose.errors import Problem
@@ -34,50 +33,6 @@ def apply_changes(text: str, result: ParseResult, base_path: str,
         path = paths[name]
         text = remove_field(text, path) if value is REMOVE else set_field(text, path, value)
     return text
-
-
-def _round_trip():
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    return yaml
-
-
-def append_item(text: str, list_path: str, item: dict[str, Any]) -> str:
-    """Add ``item`` at the end of the list at ``list_path`` (created when missing), keeping comments."""
-    from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
-    yaml = _round_trip()
-    data = yaml.load(text) if text.strip() else None
-    if data is None:
-        data = CommentedMap()
-    node: Any = data
-    segments = split(list_path)
-    for i, segment in enumerate(segments):
-        last = i == len(segments) - 1
-        if isinstance(segment, str) and isinstance(node, dict) and segment not in node:
-            node[segment] = CommentedSeq() if last else CommentedMap()
-        node = node[segment]
-    node.append(item)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
-
-
-def remove_item(text: str, list_path: str, index: int) -> str:
-    """Delete one item of the list at ``list_path``, keeping comments elsewhere."""
-    yaml = _round_trip()
-    data = yaml.load(text)
-    node: Any = data
-    for segment in split(list_path):
-        node = node[segment]
-    del node[index]
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
 
 
 def _relative(problem_path: str, base_path: str) -> Optional[str]:

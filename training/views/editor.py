@@ -12,7 +12,8 @@ from compose.errors import Problem
 from compose.loader import ParseResult
 from datasets_app.forms import GROUP_METHODS, datasets_groups
 from training import actions
-from training.forms.apply import append_item, apply_changes, place_problems, written_paths
+from compose.exporter import append_item
+from training.forms.apply import apply_changes, place_problems, written_paths
 from training.forms.component import ComponentForm, form_name
 from training.forms.schema_fields import FieldGroup
 from training.forms.trainer import trainer_groups

@@ -13,7 +13,8 @@ from django.urls import reverse
 from compose.errors import Problem
 from compose.loader import ParseResult
 from training import actions
-from training.forms.apply import append_item, apply_changes, remove_item
+from compose.exporter import append_item, remove_item
+from training.forms.apply import apply_changes
 from training.forms.workflow import WorkflowForm
 from training.models.access import get_document_or_404
 
