@@ -4,11 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from pydantic import ValidationError
-
 from compose import events
 from compose.jobspec import JobFailed, is_dataset_ref
 from compose.schema.components import DATASET_METHODS, DatasetsComponent
+from runner.config import validated_config
 from runner.datasets import loading, ops
 from runner.datasets.materialize import (dataset_dir, find_materialized, fingerprint, folder_size,
                                          load_reference, save, scratch_dir)
@@ -46,12 +45,7 @@ def run_dataset_job(ctx) -> dict[str, Any]:
 
 
 def _config(config: dict[str, Any]) -> DatasetsComponent:
-    try:
-        return DatasetsComponent.model_validate(config)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}"
-                             for e in exc.errors())
-        raise JobFailed(f"invalid datasets job: {problems}") from None
+    return validated_config(DatasetsComponent, config, "datasets job")
 
 
 def _quiet_library() -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from compose import events
-from compose.jobspec import JobCancelled, JobFailed
+from compose.jobspec import JobCancelled
 from compose.schema.components import TrainerComponent
+from runner.config import validated_config
 from runner.main import RunContext
 from runner.training import args as trainer_args
 from runner.training import data, model as model_lib, optimizers, outputs
@@ -17,14 +18,7 @@ DEFAULT_MODEL_ENV = {"sft": "COMPOSE_DEFAULT_SFT_MODEL", "classification": "COMP
 
 
 def parse_config(config: dict[str, Any]) -> TrainerComponent:
-    from pydantic import ValidationError
-
-    try:
-        return TrainerComponent.model_validate(config)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-                             for err in exc.errors())
-        raise JobFailed(f"invalid model-trainer config: {problems}") from exc
+    return validated_config(TrainerComponent, config, "model-trainer config")
 
 
 def preflight(cfg: TrainerComponent, hw: trainer_args.Hardware) -> None:
