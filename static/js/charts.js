@@ -6,7 +6,9 @@
     {id: "loss", title: "Loss", metrics: ["loss", "eval_loss"]},
     {id: "learning_rate", title: "Learning rate", metrics: ["learning_rate"]},
     {id: "grad_norm", title: "Grad norm", metrics: ["grad_norm"]},
-    {id: "throughput", title: "Throughput", metrics: ["tokens_per_second", "samples_per_second"], unit: "/s"},
+    // Tokens and samples per second differ a thousandfold: one axis each.
+    {id: "tokens_per_second", title: "Tokens per second", metrics: ["tokens_per_second"], unit: "/s"},
+    {id: "samples_per_second", title: "Samples per second", metrics: ["samples_per_second"], unit: "/s"},
     {id: "perplexity", title: "Perplexity (eval)", metrics: ["perplexity"]},
     {id: "classification", title: "Accuracy and F1 (eval)", metrics: ["accuracy", "f1"]}
   ];

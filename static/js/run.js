@@ -100,7 +100,8 @@
     var cols = Object.keys(ref.columns || {});
     head.innerHTML = "<strong></strong><span class='muted'></span>";
     head.querySelector("strong").textContent = e.job;
-    head.querySelector("span").textContent = fmt.num(ref.num_rows) + " rows · " + cols.length + " columns" +
+    head.querySelector("span").textContent = fmt.num(ref.num_rows) + (ref.num_rows === 1 ? " row · " : " rows · ") +
+      cols.length + (cols.length === 1 ? " column" : " columns") +
       (ref.sft_format ? " · " + ref.sft_format : "") + (ref.reused ? " · reused" : "");
     card.appendChild(head);
     var rows = ref.preview || [];
