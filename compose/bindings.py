@@ -378,21 +378,28 @@ def find_bindings(value: Any) -> list[Binding]:
     return found
 
 
-def iter_bindings(value: Any, path: str = "") -> Iterator[tuple[str, Binding]]:
-    """(path, binding) pairs; ``path`` extends ``path`` with ``.key`` / ``[i]`` of containers."""
+def iter_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, string) for every string in ``value``; ``path`` extends ``path`` with the
+    ``.key`` / ``[i]`` of the containers it is in."""
     if isinstance(value, str):
-        for piece in _scan(value):
-            if isinstance(piece, tuple):
-                binding, nested = piece
-                yield path, binding
-                for inner in nested:
-                    yield path, inner
+        yield path, value
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from iter_bindings(item, f"{path}.{key}" if path else str(key))
+            yield from iter_strings(item, f"{path}.{key}" if path else str(key))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            yield from iter_bindings(item, f"{path}[{index}]")
+            yield from iter_strings(item, f"{path}[{index}]")
+
+
+def iter_bindings(value: Any, path: str = "") -> Iterator[tuple[str, Binding]]:
+    """(path, binding) pairs for every binding in ``value``, those inside defaults included."""
+    for where, text in iter_strings(value, path):
+        for piece in _scan(text):
+            if isinstance(piece, tuple):
+                binding, nested = piece
+                yield where, binding
+                for inner in nested:
+                    yield where, inner
 
 
 def bindings_in(text: str) -> list[Binding]:

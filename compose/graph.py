@@ -9,7 +9,7 @@ import difflib
 import graphlib
 from typing import Any, Iterable, Optional
 
-from compose.bindings import Binding, BindingError, iter_bindings
+from compose.bindings import Binding, BindingError, iter_bindings, iter_strings
 from compose.errors import Problem
 from compose.schema.components import COMPONENT_TYPES, DATASET_METHODS
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
@@ -218,7 +218,7 @@ def _reads_problems(workflow: Workflow, job: Job, component: Optional[ComponentD
 def _binding_problems(value: Any, base: str, *, own_output: bool) -> list[Problem]:
     """Malformed bindings, and ${output}/${result} outside a job's output:."""
     problems: list[Problem] = []
-    for where, text in _strings(value, base):
+    for where, text in iter_strings(value, base):
         try:
             found = [b for _, b in iter_bindings(text)]
         except BindingError as exc:
@@ -231,20 +231,9 @@ def _binding_problems(value: Any, base: str, *, own_output: bool) -> list[Proble
     return problems
 
 
-def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
-
-
 def _located(value: Any, base: str) -> Iterable[tuple[str, Binding]]:
     """(path, binding) for the well-formed bindings in ``value`` (bad ones are reported apart)."""
-    for where, text in _strings(value, base):
+    for where, text in iter_strings(value, base):
         try:
             found = [b for _, b in iter_bindings(text)]
         except BindingError:
