@@ -23,21 +23,7 @@
     });
   }
   function showProblems(problems) {
-    problemsBox.innerHTML = "";
-    if (!problems.length) return;
-    var ul = document.createElement("ul");
-    ul.className = "problems";
-    problems.forEach(function (p) {
-      var li = document.createElement("li");
-      li.className = p.severity;
-      var where = document.createElement("span");
-      where.className = "where";
-      where.textContent = (p.line ? "line " + p.line + " · " : "") + (p.path || "");
-      li.appendChild(where);
-      li.appendChild(document.createTextNode(p.message));
-      ul.appendChild(li);
-    });
-    problemsBox.appendChild(ul);
+    window.composeProblems(problemsBox, null, problems);
   }
   function preview() {
     var mine = ++counter;

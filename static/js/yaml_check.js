@@ -21,7 +21,7 @@
       where.textContent = loc + (p.path ? (loc ? " · " : "") + p.path : "");
       li.appendChild(where);
       li.appendChild(document.createTextNode(p.message));
-      if (p.line) {
+      if (p.line && targetId) {
         var b = document.createElement("button");
         b.type = "button"; b.className = "goto"; b.textContent = "go to line";
         b.dataset.target = targetId; b.dataset.line = p.line; b.dataset.column = p.column || 1;
@@ -33,6 +33,8 @@
     box.innerHTML = "";
     if (problems.length) box.appendChild(ul);
   }
+  // The editors list their preview's problems the same way (no text area to jump to).
+  window.composeProblems = render;
 
   // A line-number gutter beside the text; lines with problems are marked, the message on hover.
   function addGutter(ta) {
