@@ -50,3 +50,28 @@ def test_quantization_config_follows_the_fields() -> None:
     assert int4.bnb_4bit_compute_dtype == torch.float32
     assert quantization_config(cfg(quantization="int8")).load_in_8bit
     assert quantization_config(cfg()) is None
+
+
+def test_qlora_keeps_unquantized_weights_in_the_stored_dtype(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    """Norms, embeddings and the output layer stay as stored (bfloat16 here), as in TRL's
+    own QLoRA path; an upcast to float32 cost 9 GiB and 13% of the speed on a GPU."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from compose.schema.components import TrainerComponent
+    from runner.training.model import ModelSource, apply_lora, load_model
+
+    stored = tmp_path / "bf16-model"
+    AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir, dtype=torch.float32).to(torch.bfloat16) \
+        .save_pretrained(stored)
+    cfg = TrainerComponent(id="t", task="sft", peft_adapter="lora", lora_r=4, quantization="nf4",
+                           bnb_4bit_compute_dtype="bfloat16", bf16=True)
+    model = apply_lora(load_model(cfg, ModelSource(str(stored), local=True), None), cfg)
+
+    quantized = {name for name, p in model.named_parameters() if p.dtype == torch.uint8}
+    assert quantized, "nf4 should quantize the linear layers"
+    frozen_dtypes = {name: p.dtype for name, p in model.named_parameters()
+                     if not p.requires_grad and name not in quantized}
+    assert frozen_dtypes and set(frozen_dtypes.values()) == {torch.bfloat16}, frozen_dtypes
+    assert any("embed_tokens" in name for name in frozen_dtypes)
+    assert any("norm" in name for name in frozen_dtypes)
