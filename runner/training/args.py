@@ -7,6 +7,7 @@ thing under both trainers.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ class Hardware:
     bf16_supported: bool
     # Liger's fused Triton kernels (RMSNorm, RoPE, SwiGLU, cross-entropy): used on a GPU
     # whenever the package is installed; they cut peak memory and time for Llama-like models.
+    # COMPOSE_LIGER_KERNEL=0 in the worker's environment turns them off.
     liger: bool = False
 
     @classmethod
@@ -31,7 +33,12 @@ class Hardware:
 
         cuda = torch.cuda.is_available()
         return cls(cuda=cuda, bf16_supported=torch.cuda.is_bf16_supported() if cuda else True,
-                   liger=cuda and importlib.util.find_spec("liger_kernel") is not None)
+                   liger=cuda and liger_allowed() and importlib.util.find_spec("liger_kernel") is not None)
+
+
+def liger_allowed() -> bool:
+    """False when ``COMPOSE_LIGER_KERNEL`` is 0 / false / no / off."""
+    return os.environ.get("COMPOSE_LIGER_KERNEL", "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def precision(cfg: TrainerComponent, hw: Hardware) -> tuple[bool, bool]:

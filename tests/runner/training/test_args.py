@@ -95,3 +95,5 @@ def test_liger_kernels_are_used_on_a_gpu_when_installed(tmp_path, monkeypatch) -
     kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=gpu,
                                         target_modules=None)
     assert kwargs["use_liger_kernel"] is True
+    monkeypatch.setenv("COMPOSE_LIGER_KERNEL", "0")
+    assert trainer_args.Hardware.detect().liger is False
