@@ -7,8 +7,11 @@ Offline: it builds a random-weight Llama of about 0.5B parameters and trains a
 tokenizer on the fly (throughput and memory depend on shapes, not weights). Cases:
 
 1. ``full``: full fine-tune, bf16, packing, ``adamw_torch_fused``, our runner vs plain
-   TRL; plain TRL again with Liger kernels when ``liger_kernel`` is importable.
-2. ``qlora``: 4-bit nf4 base + LoRA r=16, our runner vs plain TRL.
+   TRL. The runner turns on Liger kernels by itself when ``liger_kernel`` is importable,
+   so plain TRL gets ``use_liger_kernel`` then too, and runs once more without them
+   (``full-no-liger``, not compared: what the kernels are worth). ``--skip liger`` turns
+   them off on both sides (``COMPOSE_LIGER_KERNEL=0`` for the runner).
+2. ``qlora``: 4-bit nf4 base + LoRA r=16, our runner vs plain TRL (Liger as in 1).
 3. ``torchrun``: our runner with ``resources: {gpus: 2}`` when two GPUs are visible.
 
 A short plain run on a twentieth of the rows comes first and is not compared: on a fresh
@@ -59,6 +62,23 @@ def liger_available() -> bool:
     return importlib.util.find_spec("liger_kernel") is not None
 
 
+def liger_choice(skip: list[str], gpus: int, skipped: list[str]) -> bool:
+    """Whether both sides train with Liger kernels: the runner's own rule (a GPU and the
+    package), unless ``--skip liger``, which also switches the runner's off."""
+    if "liger" in skip:
+        os.environ["COMPOSE_LIGER_KERNEL"] = "0"  # inherited by each side's process
+        skipped.append("liger: --skip (off on both sides)")
+        return False
+    if not liger_available():
+        skipped.append("liger: liger_kernel is not installed (off on both sides)")
+        print("Liger kernels: off on both sides (liger_kernel is not installed)")
+        return False
+    if not gpus:
+        skipped.append("liger: needs a GPU (off on both sides)")
+        return False
+    return True
+
+
 def mfu(params: int, tokens_per_second: float | None, peak_flops: float) -> float | None:
     """Model FLOPs utilization: 6 FLOPs per parameter per token (forward + backward)."""
     return 6 * params * tokens_per_second / peak_flops if tokens_per_second else None
@@ -93,7 +113,9 @@ def compare(results: list[dict[str, Any]], case: str) -> dict[str, Any]:
              if ours.get("tokens_per_second") and plain.get("tokens_per_second") else None)
     memory = (ours["peak_gpu_bytes"] / plain["peak_gpu_bytes"]
               if ours.get("peak_gpu_bytes") and plain.get("peak_gpu_bytes") else None)
-    return {"case": case, "speed_ratio": speed, "gpu_memory_ratio": memory}
+    # The same final loss on both sides: the runner trained what plain TRL trained.
+    return {"case": case, "speed_ratio": speed, "gpu_memory_ratio": memory,
+            "loss_ours": ours.get("loss"), "loss_plain": plain.get("loss")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,10 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model: {params / 1e6:.0f}M parameters; {len(rows)} rows, {tokens:,} tokens; "
               f"device {report['device']} x{gpus}", flush=True)
 
+        liger = liger_choice(args.skip, gpus, report["skipped"])
+        report["liger"] = liger
         base = BenchSettings(model=str(model), data_dir=data_dir, storage_dir=str(storage), data_path=data_path,
                              output_dir="", batch_size=batch, max_length=max_length, learning_rate=1e-5,
                              optimizer="adamw_torch" if dry else "adamw_torch_fused", bf16=not dry,
-                             packing=True, logging_steps=10, seed=0)
+                             packing=True, logging_steps=10, seed=0, liger=liger)
 
         def run(label: str, side: str, settings: BenchSettings, trainable: int | None = None) -> None:
             settings = replace(settings, output_dir=str(workdir / f"out-{label}-{side}"))
@@ -161,15 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         for side in sides:
             run("full", side, base)
         report["comparisons"].append(compare(report["runs"], "full"))
-        if "liger" in args.skip:
-            report["skipped"].append("liger: --skip")
-        elif not liger_available():
-            report["skipped"].append("liger: liger_kernel is not installed")
-            print("Liger kernels: skipped (liger_kernel is not installed)")
-        elif dry:
-            report["skipped"].append("liger: needs a GPU")
-        else:
-            run("full-liger", "plain", replace(base, liger=True))
+        if liger:
+            run("full-no-liger", "plain", replace(base, liger=False))
 
         # 2. QLoRA: 4-bit base, LoRA on attention and MLP projections
         if "qlora" in args.skip:
