@@ -11,6 +11,7 @@ from compose.jobspec import MODEL_REF_TYPE
 
 CONFIG_FILE = "compose-config.json"
 VERSIONS_FILE = "versions.json"
+LABELS_FILE = "labels.json"
 PACKAGES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "bitsandbytes")
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
@@ -54,19 +55,33 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def write_run_files(output_dir: Path, config: dict[str, Any], redact: Callable[[str], str]) -> list[Path]:
-    """The resolved compose config (secrets redacted) and package versions beside the model."""
+def write_run_files(output_dir: Path, config: dict[str, Any], redact: Callable[[str], str],
+                    id2label: dict[int, str] | None = None) -> list[Path]:
+    """The resolved compose config (secrets redacted) and package versions beside the model;
+    a classifier's label names too (``labels.json``)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     config_path = output_dir / CONFIG_FILE
     config_path.write_text(redact(json.dumps(config, indent=2, ensure_ascii=False)) + "\n", encoding="utf-8")
     versions_path = output_dir / VERSIONS_FILE
     versions_path.write_text(json.dumps(package_versions(), indent=2) + "\n", encoding="utf-8")
-    return [config_path, versions_path]
+    written = [config_path, versions_path]
+    if id2label is not None:
+        written.append(write_labels(output_dir, id2label))
+    return written
+
+
+def write_labels(output_dir: Path, id2label: dict[int, str]) -> Path:
+    """``labels.json``, ``{"labels": [name of class 0, name of class 1, ...]}``: what a LoRA
+    classifier's folder lacks, since an adapter carries no model config."""
+    path = output_dir / LABELS_FILE
+    names = [name for _, name in sorted(id2label.items())]
+    path.write_text(json.dumps({"labels": names}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def model_reference(output_dir: Path, *, global_step: int, adapter: bool, metrics: dict[str, float],
-                    checkpoint_paths: list[Path]) -> dict[str, Any]:
-    return {
+                    checkpoint_paths: list[Path], labels: list[str] | None = None) -> dict[str, Any]:
+    reference = {
         "type": MODEL_REF_TYPE,
         "output_dir": str(output_dir.resolve()),
         "global_step": global_step,
@@ -74,6 +89,9 @@ def model_reference(output_dir: Path, *, global_step: int, adapter: bool, metric
         "metrics": metrics,
         "checkpoints": [str(p.resolve()) for p in checkpoint_paths],
     }
+    if labels is not None:
+        reference["labels"] = labels
+    return reference
 
 
 def tensorboard_dir(output_dir: Path) -> Path:

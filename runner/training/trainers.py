@@ -17,6 +17,7 @@ class Prepared:
     trainer: Any
     adapter: bool
     notes: list[str]
+    id2label: dict[int, str] | None = None  # classification: label names by class index
 
 
 @dataclass
@@ -103,4 +104,4 @@ def build_classification(inputs: Inputs) -> Prepared:
         data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=classification_metrics,
         callbacks=inputs.callbacks)
     notes = [f"{len(id2label)} labels: {', '.join(id2label.values())}"]
-    return Prepared(trainer, cfg.peft_adapter == "lora", notes)
+    return Prepared(trainer, cfg.peft_adapter == "lora", notes, id2label=id2label)

@@ -57,15 +57,57 @@ def test_learns_a_separable_task(tmp_path: Path, tiny_classifier_dir: Path) -> N
     assert output["metrics"]["accuracy"] == 1.0 and output["metrics"]["f1"] == 1.0
 
 
-def test_lora_classifier_saves_an_adapter(tmp_path: Path, tiny_classifier_dir: Path) -> None:
-    spec = trainer_spec(tmp_path, tiny_classifier_dir, data.classification_rows(8), task="classification",
+THREE_CLASSES = [{"text": text, "label": label} for text, label in [
+    ("I loved this movie, it was great", "positive"), ("terrible film, I hated it", "negative"),
+    ("it was a film with actors in it", "neutral"), ("great acting and a great story", "positive"),
+    ("boring and terrible", "negative"), ("a movie of average length", "neutral")]] * 2
+
+
+def test_lora_classifier_reloads_with_its_label_names(tmp_path: Path, tiny_classifier_dir: Path) -> None:
+    """An adapter folder has no model config: labels.json carries the names, and the
+    documented two-step reload (base with the labels, then the adapter) gives back the head."""
+    import torch
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification
+
+    spec = trainer_spec(tmp_path, tiny_classifier_dir, THREE_CLASSES, task="classification",
                         peft_adapter="lora", lora_r=4, **FAST)
     output, _ = run_trainer(spec)
-    assert output["adapter"] is True
-    adapter = json.loads((tmp_path / "out" / "adapter_config.json").read_text())
-    assert sorted(adapter["target_modules"]) == ["key", "query", "value"]
-    assert adapter["r"] == 4
+    out = tmp_path / "out"
+    assert output["adapter"] is True and output["labels"] == ["negative", "neutral", "positive"]
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert sorted(adapter["target_modules"]) == ["key", "query", "value"] and adapter["r"] == 4
     assert "classifier" in adapter["modules_to_save"]  # the new head is trained and saved with the adapter
+
+    names = json.loads((out / "labels.json").read_text())["labels"]
+    assert names == ["negative", "neutral", "positive"]
+    base = AutoModelForSequenceClassification.from_pretrained(  # as docs/training.md shows it
+        tiny_classifier_dir, num_labels=len(names), id2label=dict(enumerate(names)),
+        label2id={name: i for i, name in enumerate(names)})
+    model = PeftModel.from_pretrained(base, out)
+    assert model.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
+    saved = {name: tensor for name, tensor in load_file(out / "adapter_model.safetensors").items()
+             if "classifier" in name and name.endswith("weight")}
+    assert saved and all(tensor.shape[0] == 3 for tensor in saved.values())
+    head = model.base_model.model.classifier.modules_to_save["default"].weight
+    assert any(torch.equal(head, tensor) for tensor in saved.values())
+
+
+def test_f1_is_the_macro_average_over_classes() -> None:
+    """Macro F1 weighs each class alike: a model that ignores a rare class is not rewarded."""
+    import numpy as np
+    from transformers import EvalPrediction
+
+    from runner.training.trainers import classification_metrics
+
+    labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 0, 0, 0, 0, 1, 1, 0, 0])  # class 2 never predicted
+    logits = np.eye(3)[predicted]
+    found = classification_metrics(EvalPrediction(predictions=logits, label_ids=labels))
+    assert found["accuracy"] == 0.8
+    # per class F1: 0.857, 1.0, 0.0 -> macro 0.619 (micro would be 0.8, weighted 0.686)
+    assert round(found["f1"], 3) == 0.619
 
 
 def test_unknown_label_column_names_the_field(tmp_path: Path, tiny_classifier_dir: Path) -> None:
