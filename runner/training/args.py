@@ -24,6 +24,7 @@ class Hardware:
     # whenever the package is installed; they cut peak memory and time for Llama-like models.
     # COMPOSE_LIGER_KERNEL=0 in the worker's environment turns them off.
     liger: bool = False
+    gpu_count: int = 0
 
     @classmethod
     def detect(cls) -> "Hardware":
@@ -33,7 +34,8 @@ class Hardware:
 
         cuda = torch.cuda.is_available()
         return cls(cuda=cuda, bf16_supported=torch.cuda.is_bf16_supported() if cuda else True,
-                   liger=cuda and liger_allowed() and importlib.util.find_spec("liger_kernel") is not None)
+                   liger=cuda and liger_allowed() and importlib.util.find_spec("liger_kernel") is not None,
+                   gpu_count=torch.cuda.device_count() if cuda else 0)
 
 
 def liger_allowed() -> bool:
@@ -54,6 +56,19 @@ def check_precision(cfg: TrainerComponent, hw: Hardware) -> None:
     if precision(cfg, hw)[1] and hw.cuda and not hw.bf16_supported:
         raise ConfigProblem("bf16", "this GPU has no bfloat16 support (it needs Ampere or newer); "
                                     "use fp16: true instead")
+
+
+def check_gpus(cfg: TrainerComponent, hw: Hardware) -> None:
+    """Refuse ``resources.gpus`` beyond the GPUs this machine shows, instead of training on
+    CPU unasked or failing later on a missing device."""
+    wanted = cfg.resources.gpus
+    if wanted <= hw.gpu_count:
+        return
+    has = f"{hw.gpu_count} visible" if hw.gpu_count else "none (no CUDA device)"
+    hint = ("set gpus to at most that, or run it on a worker with more GPUs" if hw.gpu_count
+            else "use gpus: 0 (with processes: N for data-parallel CPU training), or run it on a GPU worker")
+    raise ConfigProblem("resources.gpus", f"asks for {wanted} GPU{'s' if wanted > 1 else ''}; this machine has "
+                                          f"{has}: {hint}")
 
 
 def scheduler_kwargs(cfg: TrainerComponent, total_steps: int | None) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def parse_config(config: dict[str, Any]) -> TrainerComponent:
 def preflight(cfg: TrainerComponent, hw: trainer_args.Hardware) -> None:
     """Everything that can be refused before a model or data set is loaded."""
     trainer_args.check_precision(cfg, hw)
+    trainer_args.check_gpus(cfg, hw)
     optimizers.check_available(cfg.optimizer, cuda=hw.cuda)
     trainer_args.check_scheduler(cfg, has_eval=cfg.eval_dataset is not None)
 

@@ -48,6 +48,18 @@ def test_two_processes_split_the_data_and_only_rank_zero_reports(tmp_path, tiny_
     assert len(list((out / "runs").rglob("events.out.tfevents.*"))) == 1
 
 
+def test_asking_for_gpus_a_cpu_machine_lacks_fails_before_training(tmp_path, tiny_causal_lm_dir):
+    from compose.jobspec import JobFailed
+
+    spec = spec_for(tmp_path, tiny_causal_lm_dir, rows=8)
+    spec.config["resources"] = {"gpus": 2}
+    seen: list[dict] = []
+    with pytest.raises(JobFailed, match="resources.gpus: asks for 2 GPUs; this machine has none"):
+        SubprocessExecutor().execute(spec, seen.append, threading.Event())
+    assert not any(e["type"] == "metric" for e in seen)
+    assert not (tmp_path / "out").exists()
+
+
 def test_cancel_stops_every_process_and_keeps_a_checkpoint(tmp_path, tiny_causal_lm_dir):
     import psutil
 

@@ -75,6 +75,17 @@ def test_bf16_on_a_gpu_without_bf16_is_refused() -> None:
     preflight(_cfg(fp16=True), trainer_args.Hardware(cuda=False, bf16_supported=True))
 
 
+def test_more_gpus_than_the_machine_has_are_refused() -> None:
+    cpu = trainer_args.Hardware(cuda=False, bf16_supported=True)
+    one_gpu = trainer_args.Hardware(cuda=True, bf16_supported=True, gpu_count=1)
+    with pytest.raises(JobFailed, match=r"resources.gpus: asks for 1 GPU; this machine has none .*processes: N"):
+        preflight(_cfg(resources={"gpus": 1}), cpu)
+    with pytest.raises(JobFailed, match=r"resources.gpus: asks for 2 GPUs; this machine has 1 visible"):
+        preflight(_cfg(resources={"gpus": 2}), one_gpu)
+    preflight(_cfg(resources={"gpus": 1}), one_gpu)
+    preflight(_cfg(resources={"processes": 2}), cpu)
+
+
 def test_cuda_only_optimizer_names_alternatives() -> None:
     with pytest.raises(JobFailed, match="optimizer: galore_adamw_8bit needs a CUDA GPU.*use galore_adamw"):
         preflight(_cfg(optimizer="galore_adamw_8bit"), trainer_args.Hardware(cuda=False, bf16_supported=True))
