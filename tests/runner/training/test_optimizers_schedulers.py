@@ -30,9 +30,22 @@ def test_optimizer(tmp_path: Path, tiny_causal_lm_dir: Path, optimizer: str) -> 
             run_trainer(spec)
         assert not (tmp_path / "out").exists()  # refused before anything loaded
         return
+    steps = STEPS["max_steps"]
+    if optimizer == "schedule_free_radamw":
+        # RAdam's first steps, while its variance estimate is unreliable, change nothing.
+        steps = 8
+        spec.config["max_steps"] = steps
     output, seen = run_trainer(spec)
-    assert output["global_step"] == 3
-    assert len(metrics(seen)) == 3
+    assert output["global_step"] == steps
+    assert len(metrics(seen)) == steps
+    assert changed_weights(tiny_causal_lm_dir, tmp_path / "out"), f"{optimizer} left every weight as it was"
+
+
+def changed_weights(base: Path, trained: Path) -> list[str]:
+    from safetensors.torch import load_file
+
+    before, after = load_file(base / "model.safetensors"), load_file(trained / "model.safetensors")
+    return [name for name, tensor in after.items() if name in before and not before[name].equal(tensor)]
 
 
 @pytest.mark.slow
@@ -49,6 +62,24 @@ def test_scheduler(tmp_path: Path, tiny_causal_lm_dir: Path, scheduler: str) -> 
     assert len(rates) == 3 and all(rate >= 0 for rate in rates)
     if scheduler in ("linear", "cosine", "polynomial", "cosine_with_min_lr"):
         assert rates[-1] < rates[1]  # decays after warmup
+    if scheduler in ("constant", "constant_with_warmup"):
+        assert rates[1] == rates[2] == 1e-3  # flat after warmup
+    if scheduler == "constant":
+        assert rates[0] == 1e-3  # no warmup at all, warmup_steps aside
+
+
+@pytest.mark.slow
+def test_reduce_lr_on_plateau_lowers_the_rate_with_the_given_kwargs(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    rows = data.text_rows(6)
+    # A threshold no eval loss can beat: every evaluation is a plateau, so each one halves the rate.
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, rows, eval_rows=rows[:2], eval_steps=1, learning_rate=1e-3,
+                        lr_scheduler_type="reduce_lr_on_plateau",
+                        lr_scheduler_kwargs={"patience": 0, "factor": 0.5, "threshold": 100.0,
+                                             "threshold_mode": "abs"}, **STEPS)
+    _, seen = run_trainer(spec)
+    rates = [e["values"]["learning_rate"] for e in metrics(seen)]
+    assert rates[0] == 1e-3 and rates[-1] < rates[0]
+    assert all(later == earlier or later == earlier / 2 for earlier, later in zip(rates, rates[1:]))
 
 
 def test_scheduler_defaults() -> None:
@@ -85,8 +116,19 @@ def test_galore_targets_attention_and_mlp_by_default(tmp_path: Path, tiny_causal
 
 
 @pytest.mark.slow
-def test_optimizer_args_reach_the_optimizer(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+def test_optimizer_args_reach_the_optimizer(tmp_path: Path, tiny_causal_lm_dir: Path, monkeypatch) -> None:
+    import torch
+
+    built: list[dict] = []
+    real_init = torch.optim.SGD.__init__
+
+    def recording_init(self, params, *args, **kwargs):
+        real_init(self, params, *args, **kwargs)
+        built.append(dict(self.defaults))
+
+    monkeypatch.setattr(torch.optim.SGD, "__init__", recording_init)
     spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(4), optimizer="sgd",
                         optimizer_args={"momentum": 0.9}, **STEPS)
     output, _ = run_trainer(spec)
     assert output["global_step"] == 3
+    assert built and built[-1]["momentum"] == 0.9

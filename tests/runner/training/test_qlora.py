@@ -30,6 +30,10 @@ def test_quantized_base_trains_an_adapter(tmp_path: Path, tiny_causal_lm_dir: Pa
     assert (out / "adapter_model.safetensors").is_file()
     assert not (out / "model.safetensors").exists()
     assert json.loads((out / "compose-config.json").read_text())["quantization"] == quantization
+    from safetensors.torch import load_file
+
+    lora_b = [t for name, t in load_file(out / "adapter_model.safetensors").items() if "lora_B" in name]
+    assert lora_b and any(t.count_nonzero() > 0 for t in lora_b)  # B starts at zero: the adapter trained
 
 
 def test_quantization_config_follows_the_fields() -> None:

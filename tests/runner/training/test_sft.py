@@ -103,6 +103,11 @@ def test_separate_tokenizer_and_inline_chat_template(tmp_path: Path, tiny_causal
     tokenizer_dir.mkdir()
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tiny_causal_lm_dir / name, tokenizer_dir / name)
+    # Marks this copy apart from the model folder's own tokenizer.
+    config_path = tokenizer_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config["model_max_length"] = 4321
+    config_path.write_text(json.dumps(config))
     template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
     spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8), prompt_column="prompt",
@@ -110,7 +115,9 @@ def test_separate_tokenizer_and_inline_chat_template(tmp_path: Path, tiny_causal
     output, _ = run_trainer(spec)
     assert output["global_step"] == 4
     # The template used for training is saved with the model, so inference renders the same way.
-    assert AutoTokenizer.from_pretrained(tmp_path / "out").chat_template == template
+    saved = AutoTokenizer.from_pretrained(tmp_path / "out")
+    assert saved.chat_template == template
+    assert saved.model_max_length == 4321  # the tokenizer: folder's, not the model's
 
 
 def test_epochs_batch_and_accumulation_set_the_step_count(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
