@@ -48,6 +48,23 @@ def test_integer_labels_and_a_text_pair(tmp_path: Path, tiny_classifier_dir: Pat
     assert config.num_labels == 2 and config.id2label == {0: "0", 1: "1"}
 
 
+def test_the_text_pair_is_encoded_as_the_second_segment(tiny_classifier_dir: Path) -> None:
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    from compose.schema.components import TrainerComponent
+    from runner.training.data import classification_rows
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_classifier_dir)
+    rows = Dataset.from_list([{"premise": "great acting", "hypothesis": "it is good", "y": "positive"}])
+    cfg = TrainerComponent(id="t", task="classification", text_column="premise",
+                           text_pair_column="hypothesis", label_column="y")
+    encoded = classification_rows(rows, cfg, tokenizer, {"positive": 0})[0]
+    assert encoded["input_ids"] == tokenizer("great acting", "it is good")["input_ids"]
+    assert encoded["input_ids"] != tokenizer("great acting")["input_ids"]
+    assert encoded["labels"] == 0
+
+
 def test_learns_a_separable_task(tmp_path: Path, tiny_classifier_dir: Path) -> None:
     rows = data.classification_rows(16)
     spec = trainer_spec(tmp_path, tiny_classifier_dir, rows, task="classification", eval_rows=rows[:8],
