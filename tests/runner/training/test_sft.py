@@ -140,3 +140,33 @@ def test_the_last_step_is_always_logged(tmp_path: Path, tiny_causal_lm_dir: Path
                         logging_steps=10, save_steps=None, per_device_train_batch_size=4)
     _, seen = run_trainer(spec)
     assert [e["step"] for e in metrics(seen)] == [3]
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_gradient_checkpointing_recomputes_layers_in_backward(tmp_path: Path, tiny_causal_lm_dir: Path,
+                                                              monkeypatch, lora: bool) -> None:
+    """With checkpointing on, every decoder layer runs twice a step (once more during
+    backward, instead of keeping its activations); off, once. Counted at each layer's MLP,
+    since the layer's own forward is the checkpointing wrapper."""
+    from transformers.models.llama.modeling_llama import LlamaMLP
+
+    calls = {"n": 0}
+    real_forward = LlamaMLP.forward
+
+    def counting_forward(self, *args, **kwargs):
+        calls["n"] += 1
+        return real_forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(LlamaMLP, "forward", counting_forward)
+    adapter = dict(peft_adapter="lora", lora_r=4) if lora else {}
+    per_run = {}
+    for checkpointing in (False, True):
+        calls["n"] = 0
+        spec = trainer_spec(tmp_path / str(checkpointing), tiny_causal_lm_dir, data.text_rows(4), text_column="text",
+                            max_steps=2, per_device_train_batch_size=2, logging_steps=1, save_steps=None,
+                            gradient_checkpointing=checkpointing, **adapter)
+        run_trainer(spec)
+        per_run[checkpointing] = calls["n"]
+    layers = 2
+    assert per_run[False] == 2 * layers
+    assert per_run[True] == 2 * 2 * layers
