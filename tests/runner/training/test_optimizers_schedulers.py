@@ -132,3 +132,32 @@ def test_optimizer_args_reach_the_optimizer(tmp_path: Path, tiny_causal_lm_dir: 
     output, _ = run_trainer(spec)
     assert output["global_step"] == 3
     assert built and built[-1]["momentum"] == 0.9
+
+
+@pytest.mark.slow
+def test_weight_decay_and_max_grad_norm_reach_the_training_loop(tmp_path: Path, tiny_causal_lm_dir: Path,
+                                                                monkeypatch) -> None:
+    import torch
+
+    groups: list[list[dict]] = []
+    real_init = torch.optim.AdamW.__init__
+
+    def recording_init(self, params, *args, **kwargs):
+        real_init(self, params, *args, **kwargs)
+        groups.append([{"weight_decay": g["weight_decay"], "size": len(g["params"])} for g in self.param_groups])
+
+    clip_norms: list[float] = []
+    real_clip = torch.nn.utils.clip_grad_norm_
+
+    def recording_clip(parameters, max_norm, *args, **kwargs):
+        clip_norms.append(float(max_norm))
+        return real_clip(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "__init__", recording_init)
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", recording_clip)
+    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(4), optimizer="adamw_torch",
+                        weight_decay=0.123, max_grad_norm=0.5, **STEPS)
+    run_trainer(spec)
+    # Weights decay; biases and norms (transformers' rule) do not.
+    assert groups and sorted(g["weight_decay"] for g in groups[-1]) == [0.0, 0.123]
+    assert clip_norms == [0.5] * 3  # every optimizer step clips at max_grad_norm
