@@ -126,12 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         adapter = f"QLoRA {args.quantization} r={args.lora_r}"
     print(f"\nmodel: {described} ({params / 1e6:.1f}M parameters), {len(rows)} rows, {tokens} tokens, "
           f"{ours['steps']} steps, batch {args.batch_size}, {adapter}{', bf16' if args.bf16 else ''}")
-    print(f"{'':8}{'tokens/s':>10}{'train s (each run)':>26}{'peak RSS MiB (each run)':>32}{'final loss':>12}")
+    print(f"{'':7}{'tokens/s':>10}  {'train s, each run':<34}{'peak RSS MiB, each run':<36}{'final loss':>10}")
     for side in ("plain", "ours"):
         r = results[side]
         times = ", ".join(f"{t:.1f}" for t in r["train_s_all"])
         peaks = ", ".join(f"{p / 2**20:.0f}" for p in r["peak_rss_bytes_all"])
-        print(f"{side:8}{r['tokens_per_second']:10.1f}{times:>26}{peaks:>32}{r['loss'] or 0:12.4f}")
+        print(f"{side:7}{r['tokens_per_second']:10.1f}  {times:<34}{peaks:<36}{r['loss'] or 0:10.4f}")
     print("(tokens/s from the fastest run; the ratio below uses the median peak)")
     print(f"final loss: {'the same on both sides' if report['same_loss'] else 'DIFFERENT: the sides did not train alike'}")
     print(f"speed ours/plain: {report['speed_ratio']:.3f} (target >= 1.0)   "
