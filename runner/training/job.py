@@ -10,7 +10,6 @@ from compose.jobspec import JobCancelled
 from compose.schema.components import TrainerComponent
 from runner.config import validated_config
 from runner.main import RunContext
-from runner.memory import release_free_memory
 from runner.training import args as trainer_args
 from runner.training import data, model as model_lib, optimizers, outputs
 from runner.training.errors import ConfigProblem
@@ -92,7 +91,6 @@ def train(ctx: RunContext) -> dict[str, Any]:
             + (f", resuming from {resume}" if resume else ""))
     ctx.check_cancelled()
 
-    release_free_memory()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     if ctx.cancelled.is_set():
         saved = outputs.checkpoints(output_dir)
