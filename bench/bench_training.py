@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -27,6 +28,7 @@ from bench.gpu.settings import BenchSettings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SMOLLM2_DIR = PROJECT_ROOT / "examples" / "models" / "smollm2-135m-instruct"
 DEFAULT_OUT = PROJECT_ROOT / "bench" / "results" / "training.json"
+STEADY_MMAP_THRESHOLD = 128 * 1024
 
 
 def pick_model(workdir: Path, tiny: bool) -> tuple[str, str]:
@@ -76,11 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per side, alternating plain and ours (default 3): the fastest run's "
                              "time and the median run's peak memory count")
+    parser.add_argument("--steady-allocator", action="store_true",
+                        help="run both sides with glibc's mmap threshold fixed at 128 KiB, so peak RSS follows "
+                             "live memory and repeats to within 1 MiB (slower; for comparing memory)")
     parser.add_argument("--tiny", action="store_true", help="use a small random Llama even if SmolLM2 is there")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON result file (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     if args.quantization and not args.lora_r:
         parser.error("--quantization trains a LoRA adapter on the quantized base: give --lora-r > 0")
+    if args.steady_allocator:
+        # Inherited by each side's process. With the default sliding threshold, where freed
+        # blocks sit when the peak comes moves peak RSS by 2-4% from run to run.
+        os.environ["MALLOC_MMAP_THRESHOLD_"] = str(STEADY_MMAP_THRESHOLD)
 
     with tempfile.TemporaryDirectory(prefix="bench-training-") as tmp:
         workdir = Path(tmp)
@@ -115,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": described, "parameters": params, "rows": len(rows), "tokens": tokens,
         "settings": {k: v for k, v in asdict(BenchSettings(**base, output_dir="")).items()
                      if k not in ("model", "data_dir", "storage_dir", "data_path", "output_dir")},
+        "steady_allocator": args.steady_allocator,
         "ours": ours, "plain": plain,
         "speed_ratio": ratio(ours["tokens_per_second"], plain["tokens_per_second"]),
         "memory_ratio": ratio(ours["peak_rss_bytes"], plain["peak_rss_bytes"]),
@@ -125,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quantization:
         adapter = f"QLoRA {args.quantization} r={args.lora_r}"
     print(f"\nmodel: {described} ({params / 1e6:.1f}M parameters), {len(rows)} rows, {tokens} tokens, "
-          f"{ours['steps']} steps, batch {args.batch_size}, {adapter}{', bf16' if args.bf16 else ''}")
+          f"{ours['steps']} steps, batch {args.batch_size}, {adapter}{', bf16' if args.bf16 else ''}"
+          f"{', steady allocator' if args.steady_allocator else ''}")
     print(f"{'':7}{'tokens/s':>10}  {'train s, each run':<34}{'peak RSS MiB, each run':<36}{'final loss':>10}")
     for side in ("plain", "ours"):
         r = results[side]
