@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# On the GPU machine: install the carried wheels (.whl/, from bench/gpu/wheels.sh) into
+# /tmp/site, then run the GPU benchmark. Arguments after the output folder go to
+# bench_gpu_sft.py (e.g. --skip torchrun, --rows 6000).
+#
+#   bash bench/gpu/device.sh "$OUT" [bench_gpu_sft.py options]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out="${1:?usage: device.sh OUTPUT_DIR [options]}"
+shift
+python3 -m pip install --quiet --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+  --target /tmp/site .whl/*.whl
+export PYTHONPATH="/tmp/site:$PWD" HF_HUB_OFFLINE=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch, transformers, trl, peft, bitsandbytes; print('torch', torch.__version__, '| transformers', transformers.__version__, '| trl', trl.__version__, '| peft', peft.__version__, '| bitsandbytes', bitsandbytes.__version__)"
+python3 bench/gpu/bench_gpu_sft.py --out "$out" "$@"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Fills .whl/ with the wheels the lent GPU machine lacks (it has Python 3.12, PyTorch and
+# peft, but not TRL, datasets, bitsandbytes, pydantic or Liger), at the versions this
+# project's venv runs. About 60 MB, under the 64 MiB a device call can carry:
+#
+#   bash bench/gpu/wheels.sh            # here, once (needs the package index)
+#   run: bash bench/gpu/device.sh "$OUT"   with carry [".whl"]   (see bench/TRAINING.md)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+LIGER_VERSION=0.8.5
+installed() { python -c "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))" "$1"; }
+
+wanted=("liger-kernel==$LIGER_VERSION")
+for name in trl datasets transformers pydantic pydantic-core bitsandbytes dill multiprocess \
+            typing-inspection annotated-types; do
+  wanted+=("$name==$(installed "$name")")
+done
+
+rm -rf .whl
+pip download --quiet --no-deps --only-binary=:all: --dest .whl \
+  --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
+  --platform manylinux2014_x86_64 --platform any \
+  "${wanted[@]}"
+ls -1 .whl
+du -sh .whl
