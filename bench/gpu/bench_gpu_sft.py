@@ -65,9 +65,14 @@ def liger_available() -> bool:
 def liger_choice(skip: list[str], gpus: int, skipped: list[str]) -> bool:
     """Whether both sides train with Liger kernels: the runner's own rule (a GPU and the
     package), unless ``--skip liger``, which also switches the runner's off."""
+    from runner.training.args import liger_allowed
+
     if "liger" in skip:
         os.environ["COMPOSE_LIGER_KERNEL"] = "0"  # inherited by each side's process
         skipped.append("liger: --skip (off on both sides)")
+        return False
+    if not liger_allowed():
+        skipped.append("liger: COMPOSE_LIGER_KERNEL is off (off on both sides)")
         return False
     if not liger_available():
         skipped.append("liger: liger_kernel is not installed (off on both sides)")

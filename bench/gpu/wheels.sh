@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fills .whl/ with the wheels the lent GPU machine lacks (it has Python 3.12, PyTorch and
-# peft, but not TRL, datasets, bitsandbytes, pydantic or Liger), at the versions this
-# project's venv runs. About 60 MB, under the 64 MiB a device call can carry:
+# peft, but not TRL, datasets, bitsandbytes, pydantic or Liger): those packages at the
+# versions this venv has (the machine's own peft, accelerate, tokenizers, huggingface-hub
+# and datasets' dependencies are used as they are). About 60 MB, under the 64 MiB a device
+# call can carry:
 #
 #   bash bench/gpu/wheels.sh            # here, once (needs the package index)
 #   run: bash bench/gpu/device.sh "$OUT"   with carry [".whl"]   (see bench/TRAINING.md)
@@ -19,11 +21,15 @@ for name in trl datasets transformers pydantic pydantic-core bitsandbytes dill m
   wanted+=("$name==$(installed "$name")")
 done
 
-rm -rf .whl
-pip download --quiet --no-deps --only-binary=:all: --dest .whl \
+# Into a new folder first: a failed download keeps the bundle that was there.
+staging="$(mktemp -d .whl.new.XXXX)"
+trap 'rm -rf "$staging"' EXIT
+pip download --quiet --no-deps --only-binary=:all: --dest "$staging" \
   --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_24_x86_64 --platform manylinux_2_17_x86_64 \
   --platform manylinux2014_x86_64 --platform any \
   "${wanted[@]}"
+rm -rf .whl
+mv "$staging" .whl
 ls -1 .whl
 du -sh .whl

@@ -81,6 +81,8 @@ def test_liger_kernels_are_used_on_a_gpu_when_installed(tmp_path, monkeypatch) -
 
     import torch
 
+    monkeypatch.delenv("COMPOSE_LIGER_KERNEL", raising=False)
+
     cfg = TrainerComponent(id="t", task="sft")
     kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU,
                                         target_modules=None)
@@ -95,5 +97,8 @@ def test_liger_kernels_are_used_on_a_gpu_when_installed(tmp_path, monkeypatch) -
     kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=gpu,
                                         target_modules=None)
     assert kwargs["use_liger_kernel"] is True
-    monkeypatch.setenv("COMPOSE_LIGER_KERNEL", "0")
-    assert trainer_args.Hardware.detect().liger is False
+    for off in ("0", "false", "No", " off "):
+        monkeypatch.setenv("COMPOSE_LIGER_KERNEL", off)
+        assert trainer_args.Hardware.detect().liger is False
+    monkeypatch.setenv("COMPOSE_LIGER_KERNEL", "1")
+    assert trainer_args.Hardware.detect().liger is True

@@ -86,7 +86,7 @@ def test_lora_classifier_reloads_with_its_label_names(tmp_path: Path, tiny_class
     import torch
     from peft import PeftModel
     from safetensors.torch import load_file
-    from transformers import AutoModelForSequenceClassification
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     spec = trainer_spec(tmp_path, tiny_classifier_dir, THREE_CLASSES, task="classification",
                         peft_adapter="lora", lora_r=4, **FAST)
@@ -99,9 +99,11 @@ def test_lora_classifier_reloads_with_its_label_names(tmp_path: Path, tiny_class
 
     names = json.loads((out / "labels.json").read_text())["labels"]
     assert names == ["negative", "neutral", "positive"]
+    tokenizer = AutoTokenizer.from_pretrained(out)
     base = AutoModelForSequenceClassification.from_pretrained(  # as docs/training.md shows it
         tiny_classifier_dir, num_labels=len(names), id2label=dict(enumerate(names)),
-        label2id={name: i for i, name in enumerate(names)})
+        label2id={name: i for i, name in enumerate(names)}, ignore_mismatched_sizes=True)
+    base.config.pad_token_id = tokenizer.pad_token_id
     model = PeftModel.from_pretrained(base, out)
     assert model.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
     saved = {name: tensor for name, tensor in load_file(out / "adapter_model.safetensors").items()

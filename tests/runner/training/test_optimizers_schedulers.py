@@ -71,7 +71,8 @@ def test_scheduler(tmp_path: Path, tiny_causal_lm_dir: Path, scheduler: str) -> 
 @pytest.mark.slow
 def test_reduce_lr_on_plateau_lowers_the_rate_with_the_given_kwargs(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     rows = data.text_rows(6)
-    # A threshold no eval loss can beat: every evaluation is a plateau, so each one halves the rate.
+    # A threshold no eval loss can beat: after the first evaluation sets the best, each one is a plateau
+    # and halves the rate.
     spec = trainer_spec(tmp_path, tiny_causal_lm_dir, rows, eval_rows=rows[:2], eval_steps=1, learning_rate=1e-3,
                         lr_scheduler_type="reduce_lr_on_plateau",
                         lr_scheduler_kwargs={"patience": 0, "factor": 0.5, "threshold": 100.0,
