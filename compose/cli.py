@@ -256,11 +256,17 @@ def _parse_inputs(inputs_json: Optional[str], pairs: Sequence[str]) -> dict[str,
             raise _Usage("-i must be a JSON object: {\"name\": value, ...}")
         values.update(loaded)
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise _Usage(f"--input {pair!r}: write KEY=VALUE")
-        values[key.strip()] = value
+        key, value = _key_value(pair, f"--input {pair!r}: write KEY=VALUE")
+        values[key] = value
     return values
+
+
+def _key_value(text: str, usage: str) -> tuple[str, str]:
+    """``KEY=VALUE`` split at the first ``=``, the key stripped; ``usage`` when malformed."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise _Usage(usage)
+    return key.strip(), value
 
 
 def _parse_env(files: Sequence[Path], pairs: Sequence[str]) -> dict[str, str]:
@@ -270,19 +276,14 @@ def _parse_env(files: Sequence[Path], pairs: Sequence[str]) -> dict[str, str]:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            line = line.removeprefix("export ").strip()
-            key, sep, value = line.partition("=")
-            if not sep or not key.strip():
-                raise _Usage(f"{path}:{number}: expected KEY=VALUE")
+            key, value = _key_value(line.removeprefix("export ").strip(), f"{path}:{number}: expected KEY=VALUE")
             value = value.strip()
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
-            env[key.strip()] = value
+            env[key] = value
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise _Usage(f"-e {pair!r}: write KEY=VALUE")
-        env[key.strip()] = value
+        key, value = _key_value(pair, f"-e {pair!r}: write KEY=VALUE")
+        env[key] = value
     return env
 
 

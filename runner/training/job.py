@@ -105,11 +105,11 @@ def train(ctx: RunContext) -> dict[str, Any]:
     if ctx.is_main:
         tokenizer.save_pretrained(str(output_dir))
         run_files = outputs.write_run_files(output_dir, cfg.model_dump(mode="json"), ctx.redact,
-                                            id2label=prepared.id2label)
+                                            labels=prepared.labels)
         _report_artifacts(ctx, output_dir, prepared.adapter, trainer.state.global_step, run_files)
-    labels = [name for _, name in sorted(prepared.id2label.items())] if prepared.id2label else None
     return outputs.model_reference(output_dir, global_step=trainer.state.global_step, adapter=prepared.adapter,
-                                   metrics=metrics, checkpoint_paths=outputs.checkpoints(output_dir), labels=labels)
+                                   metrics=metrics, checkpoint_paths=outputs.checkpoints(output_dir),
+                                   labels=prepared.labels)
 
 
 def _evaluated_at(state: Any, step: int) -> bool:

@@ -56,7 +56,7 @@ def package_versions() -> dict[str, str]:
 
 
 def write_run_files(output_dir: Path, config: dict[str, Any], redact: Callable[[str], str],
-                    id2label: dict[int, str] | None = None) -> list[Path]:
+                    labels: list[str] | None = None) -> list[Path]:
     """The resolved compose config (secrets redacted) and package versions beside the model;
     a classifier's label names too (``labels.json``)."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -65,17 +65,16 @@ def write_run_files(output_dir: Path, config: dict[str, Any], redact: Callable[[
     versions_path = output_dir / VERSIONS_FILE
     versions_path.write_text(json.dumps(package_versions(), indent=2) + "\n", encoding="utf-8")
     written = [config_path, versions_path]
-    if id2label is not None:
-        written.append(write_labels(output_dir, id2label))
+    if labels is not None:
+        written.append(write_labels(output_dir, labels))
     return written
 
 
-def write_labels(output_dir: Path, id2label: dict[int, str]) -> Path:
+def write_labels(output_dir: Path, labels: list[str]) -> Path:
     """``labels.json``, ``{"labels": [name of class 0, name of class 1, ...]}``: what a LoRA
     classifier's folder lacks, since an adapter carries no model config."""
     path = output_dir / LABELS_FILE
-    names = [name for _, name in sorted(id2label.items())]
-    path.write_text(json.dumps({"labels": names}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps({"labels": labels}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 

@@ -17,7 +17,7 @@ class Prepared:
     trainer: Any
     adapter: bool
     notes: list[str]
-    id2label: dict[int, str] | None = None  # classification: label names by class index
+    labels: list[str] | None = None  # classification: label names, class 0 first
 
 
 @dataclass
@@ -104,4 +104,4 @@ def build_classification(inputs: Inputs) -> Prepared:
         data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=classification_metrics,
         callbacks=inputs.callbacks)
     notes = [f"{len(id2label)} labels: {', '.join(id2label.values())}"]
-    return Prepared(trainer, cfg.peft_adapter == "lora", notes, id2label=id2label)
+    return Prepared(trainer, cfg.peft_adapter == "lora", notes, labels=list(id2label.values()))

@@ -103,17 +103,23 @@ class WaitsForCancel:
         raise JobCancelled("stopped")
 
 
+def start_waiting_run(workspace, alice, **run_fields) -> tuple[Run, WaitsForCancel, threading.Thread, list[str]]:
+    """A run whose one job has started in a worker thread and waits to be stopped."""
+    write_rows(workspace)
+    run = make_run(workspace, alice, **run_fields)
+    executor = WaitsForCancel()
+    result: list[str] = []
+    thread = start_worker(run.pk, result, executor=executor)
+    assert executor.started.wait(20)
+    return run, executor, thread, result
+
+
 def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_events(
         workspace, alice, settings):
     WorkspaceSecret.objects.create(workspace=workspace, name="HF_TOKEN", value="s3cr3t-value")
     doc = TINY_DOCUMENT.replace("    data_files: ./data/rows.jsonl\n",
                                 "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n")
-    write_rows(workspace)
-    run = make_run(workspace, alice, yaml_snapshot=doc)
-    executor = WaitsForCancel()
-    result: list[str] = []
-    thread = start_worker(run.pk, result, executor=executor)
-    assert executor.started.wait(20)
+    run, executor, thread, result = start_waiting_run(workspace, alice, yaml_snapshot=doc)
     asked = time.monotonic()
     request_cancel(Run.objects.get(pk=run.pk), alice)
     thread.join(20)
@@ -129,12 +135,7 @@ def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_e
 
 
 def test_a_worker_marked_interrupted_stops_its_job(workspace, alice, settings):
-    write_rows(workspace)
-    run = make_run(workspace, alice)
-    executor = WaitsForCancel()
-    result: list[str] = []
-    thread = start_worker(run.pk, result, executor=executor)
-    assert executor.started.wait(20)
+    run, _, thread, result = start_waiting_run(workspace, alice)
     Run.objects.filter(pk=run.pk).update(status=RunStatus.INTERRUPTED, finished=timezone.now())
     thread.join(20)
     assert not thread.is_alive()
@@ -188,12 +189,8 @@ def test_a_busy_worker_still_interrupts_a_dead_peers_run(workspace, alice, setti
     dead = make_run(workspace, alice)
     claim_run(dead.pk, "dead-worker")
     Run.objects.filter(pk=dead.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=30))
-    write_rows(workspace)
-    busy = make_run(workspace, alice)
-    executor = WaitsForCancel()
-    thread = start_worker(busy.pk, [], executor=executor)
+    busy, _, thread, _ = start_waiting_run(workspace, alice)
     try:
-        assert executor.started.wait(20)
         deadline = time.monotonic() + 10
         while Run.objects.get(pk=dead.pk).status == RunStatus.RUNNING and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -215,12 +212,7 @@ def stopping_worker():
 def test_a_stopping_worker_stops_its_runs_and_leaves_them_interrupted(workspace, alice, stopping_worker):
     from training.tasks import stop_runs_on_shutdown
 
-    write_rows(workspace)
-    run = make_run(workspace, alice)
-    executor = WaitsForCancel()
-    result: list[str] = []
-    thread = start_worker(run.pk, result, executor=executor)
-    assert executor.started.wait(20)
+    run, _, thread, result = start_waiting_run(workspace, alice)
     began = time.monotonic()
     stop_runs_on_shutdown("interrupted", None)  # what Huey calls when the consumer stops
     assert time.monotonic() - began < 10
