@@ -58,12 +58,24 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     best["train_s_all"] = [r["train_s"] for r in runs]
     best["peak_rss_bytes_all"] = [r["peak_rss_bytes"] for r in runs]
     best["peak_rss_bytes"] = statistics.median(best["peak_rss_bytes_all"])
+    starts = [r["rss_at_train_start_bytes"] for r in runs if r.get("rss_at_train_start_bytes")]
+    best["rss_at_train_start_bytes"] = statistics.median(starts) if starts else None
     best["losses"] = [r.get("loss") for r in runs]
     return best
 
 
 def ratio(ours: float | None, plain: float | None) -> float | None:
     return ours / plain if ours and plain else None
+
+
+def _difference(ours: float | None, plain: float | None) -> float | None:
+    return ours - plain if ours is not None and plain is not None else None
+
+
+def _growth(result: dict[str, Any]) -> float | None:
+    """Peak resident memory above what the process held when training began."""
+    start = result.get("rss_at_train_start_bytes")
+    return result["peak_rss_bytes"] - start if start else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         "ours": ours, "plain": plain,
         "speed_ratio": ratio(ours["tokens_per_second"], plain["tokens_per_second"]),
         "memory_ratio": ratio(ours["peak_rss_bytes"], plain["peak_rss_bytes"]),
+        # Where a difference in peak memory comes from: what each side holds when the first
+        # step starts (imports, model, data) against what training adds on top of it.
+        "memory_at_train_start_diff_bytes": _difference(ours["rss_at_train_start_bytes"],
+                                                         plain["rss_at_train_start_bytes"]),
+        "memory_growth_ratio": ratio(_growth(ours), _growth(plain)),
         # One final loss over every run of both sides: the same batches through the same computation.
         "same_loss": len({r["loss"] for found in runs.values() for r in found}) == 1 and ours["loss"] is not None,
     }
@@ -148,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"final loss: {'the same on both sides' if report['same_loss'] else 'DIFFERENT: the sides did not train alike'}")
     print(f"speed ours/plain: {report['speed_ratio']:.3f} (target >= 1.0)   "
           f"memory ours/plain: {report['memory_ratio']:.3f} (target <= 1.0)")
+    if report["memory_growth_ratio"] is not None:
+        print(f"  of that: held when training began, ours - plain: "
+              f"{report['memory_at_train_start_diff_bytes'] / 2**20:+.0f} MiB; "
+              f"added by training itself, ours/plain: {report['memory_growth_ratio']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

@@ -59,11 +59,21 @@ def job_spec(s: BenchSettings):
                    storage_dir=s.storage_dir)
 
 
+def current_rss_bytes() -> int | None:
+    """This process's resident memory now (Linux), or None where /proc is missing."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return None
+
+
 class StepClock:
     """Train-loop time from the runner's progress events: train begin to the last step."""
 
     def __init__(self) -> None:
         self.started: float | None = None
+        self.rss_at_start: int | None = None  # resident memory when training begins
         self.ended: float | None = None
         self.steps = 0
         self.tokens_per_second: list[float] = []
@@ -75,6 +85,7 @@ class StepClock:
         if event["type"] == "progress" and event.get("stage") == "train":
             if self.started is None:
                 self.started = now
+                self.rss_at_start = current_rss_bytes()
             else:
                 self.ended = now
                 self.steps = int(event["current"])
@@ -101,7 +112,7 @@ def run_ours(s: BenchSettings) -> dict[str, Any]:
 
         output = run_job(spec, clock)
     reported = clock.tokens_per_second
-    return {"train_s": clock.train_s, "steps": clock.steps,
+    return {"train_s": clock.train_s, "steps": clock.steps, "rss_at_train_start_bytes": clock.rss_at_start,
             "loss": (output.get("metrics") or {}).get("train_loss"),
             "reported_tokens_per_second": sum(reported) / len(reported) if reported else None}
 

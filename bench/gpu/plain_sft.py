@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from bench.gpu.harness import current_rss_bytes
 from bench.gpu.settings import BenchSettings
 
 
@@ -51,6 +52,7 @@ def train(s: BenchSettings) -> dict[str, Any]:
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.started = time.monotonic()
+            self.rss_at_start = current_rss_bytes()
 
         def on_step_end(self, args, state, control, **kwargs):
             self.ended = time.monotonic()
@@ -72,6 +74,7 @@ def train(s: BenchSettings) -> dict[str, Any]:
     result = trainer.train()
     trainer.save_model()
     return {"train_s": timer.ended - timer.started, "steps": trainer.state.global_step,
+            "rss_at_train_start_bytes": timer.rss_at_start,
             "loss": result.training_loss}
 
 
