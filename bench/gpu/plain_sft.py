@@ -17,12 +17,29 @@ from bench.gpu.harness import current_rss_bytes
 from bench.gpu.settings import BenchSettings
 
 
+def sft_config(s: BenchSettings, cuda: bool):
+    """The training settings, written out as a TRL user would."""
+    from trl import SFTConfig
+
+    return SFTConfig(
+        output_dir=s.output_dir, num_train_epochs=1, max_steps=-1,
+        per_device_train_batch_size=s.batch_size, gradient_accumulation_steps=s.grad_accum,
+        learning_rate=s.learning_rate, lr_scheduler_type="linear", warmup_steps=0,
+        max_length=s.max_length, packing=s.packing, completion_only_loss=True,
+        optim=s.optimizer, bf16=s.bf16, use_cpu=not cuda,
+        gradient_checkpointing=s.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if s.gradient_checkpointing else None,
+        use_liger_kernel=s.liger, logging_steps=s.logging_steps, save_strategy="no",
+        report_to="none", disable_tqdm=True, seed=s.seed, data_seed=s.seed,
+    )
+
+
 def train(s: BenchSettings) -> dict[str, Any]:
     """Train once; return the train-loop time, the steps done and the final loss."""
     import torch
     from datasets import load_from_disk
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, TrainerCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     cuda = torch.cuda.is_available()
     rows = load_from_disk(s.data_dir)
@@ -58,17 +75,7 @@ def train(s: BenchSettings) -> dict[str, Any]:
             self.ended = time.monotonic()
 
     timer = StepTimer()
-    args = SFTConfig(
-        output_dir=s.output_dir, num_train_epochs=1, max_steps=-1,
-        per_device_train_batch_size=s.batch_size, gradient_accumulation_steps=s.grad_accum,
-        learning_rate=s.learning_rate, lr_scheduler_type="linear", warmup_steps=0,
-        max_length=s.max_length, packing=s.packing, completion_only_loss=True,
-        optim=s.optimizer, bf16=s.bf16, use_cpu=not cuda,
-        gradient_checkpointing=s.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if s.gradient_checkpointing else None,
-        use_liger_kernel=s.liger, logging_steps=s.logging_steps, save_strategy="no",
-        report_to="none", disable_tqdm=True, seed=s.seed, data_seed=s.seed,
-    )
+    args = sft_config(s, cuda)
     trainer = SFTTrainer(model=model, args=args, train_dataset=rows, processing_class=tokenizer,
                          peft_config=peft_config, callbacks=[timer])
     result = trainer.train()
