@@ -35,6 +35,7 @@ def runner_model(tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatc
         return prepared
 
     monkeypatch.setattr(trainers, "build_sft", keep)
+    monkeypatch.setenv("COMPOSE_LIGER_KERNEL", "0")  # on a GPU machine: no kernels the plain side lacks
     spec = trainer_spec(tmp_path, model_dir, data.text_rows(8), text_column="text", max_steps=1,
                         per_device_train_batch_size=4, max_seq_length=32, save_steps=None, logging_steps=1,
                         **fields)
