@@ -112,7 +112,9 @@ def run_ours(s: BenchSettings) -> dict[str, Any]:
 
         output = run_job(spec, clock)
     reported = clock.tokens_per_second
-    return {"train_s": clock.train_s, "steps": clock.steps, "rss_at_train_start_bytes": clock.rss_at_start,
+    # Under torchrun the training runs in child processes: this process's memory says nothing.
+    rss_at_start = clock.rss_at_start if s.gpus < 2 else None
+    return {"train_s": clock.train_s, "steps": clock.steps, "rss_at_train_start_bytes": rss_at_start,
             "loss": (output.get("metrics") or {}).get("train_loss"),
             "reported_tokens_per_second": sum(reported) / len(reported) if reported else None}
 
