@@ -16,8 +16,10 @@ LIGER_VERSION=0.8.5
 installed() { python -c "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))" "$1"; }
 
 wanted=("liger-kernel==$LIGER_VERSION")
+# The optimizers' own packages: check_gpu_paths.py trains with every optimizer the seed lists.
 for name in trl datasets transformers pydantic pydantic-core bitsandbytes dill multiprocess \
-            typing-inspection annotated-types; do
+            typing-inspection annotated-types galore-torch lomo-optim grokadamw schedulefree torch-optimi \
+            apollo-torch; do
   wanted+=("$name==$(installed "$name")")
 done
 
