@@ -7,6 +7,8 @@ Every variable is listed in docs/web.md.
 """
 from __future__ import annotations
 
+import base64
+import os
 import secrets
 from pathlib import Path
 
@@ -34,6 +36,24 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _secrets_keys() -> list[str]:
+    """Keys that seal workspace secrets in the database (training.secret_box): the first
+    seals, every one opens, so a new key can go first while the old ones still read.
+    COMPOSE_SECRETS_KEY from the environment (comma-separated), else one generated once
+    and kept under var/. Every web and worker machine of a deployment needs the same keys."""
+    keys = env_list("COMPOSE_SECRETS_KEY")
+    if keys:
+        return keys
+    key_file = VAR_DIR / "secrets-key.txt"
+    if not key_file.exists():
+        key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"), encoding="utf-8")
+        key_file.chmod(0o600)
+    return [key_file.read_text(encoding="utf-8").strip()]
+
+
+COMPOSE_SECRETS_KEYS = _secrets_keys()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

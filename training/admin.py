@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from training.actions import InvalidTransition, RunRefused, request_cancel, rerun
+from training.forms.secret import WorkspaceSecretForm
 from training.models import (
     Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
     WorkspaceSecret,
@@ -20,15 +21,9 @@ class MembershipInline(admin.TabularInline):
 
 class SecretInline(admin.TabularInline):
     model = WorkspaceSecret
+    form = WorkspaceSecretForm
     extra = 0
     fields = ["name", "value"]
-
-    def get_formset(self, request, obj=None, **kwargs):
-        from django import forms
-
-        # Typed in once, never shown again.
-        kwargs["widgets"] = {"value": forms.PasswordInput(render_value=False)}
-        return super().get_formset(request, obj, **kwargs)
 
 
 @admin.register(Workspace)

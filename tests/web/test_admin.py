@@ -65,7 +65,7 @@ def test_cancel_and_rerun_actions_go_through_the_state_machine(client, staff, wo
 
 
 def test_secret_values_are_never_shown(client, staff, workspace):
-    WorkspaceSecret.objects.create(workspace=workspace, name="HF_TOKEN", value="hf_verysecret")
+    WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "hf_verysecret")
     page = client.get(reverse("admin:training_workspace_change", args=[workspace.pk]))
     assert page.status_code == 200 and "HF_TOKEN" in page.content.decode()
     assert "hf_verysecret" not in page.content.decode()

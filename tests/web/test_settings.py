@@ -97,3 +97,26 @@ def test_a_bad_debug_value_stops_start_up(tmp_path):
     proc = _settings_in_subprocess(tmp_path, DEBUG="maybe")
     assert proc.returncode != 0
     assert "ImproperlyConfigured" in proc.stderr and "DEBUG='maybe'" in proc.stderr
+
+
+def _secrets_keys(tmp_path: Path, **env: str) -> list[str]:
+    clean = {k: v for k, v in os.environ.items() if k != "COMPOSE_SECRETS_KEY"}
+    clean.update({"COMPOSE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test", **env})
+    proc = subprocess.run([sys.executable, "-c", "import json, compose_web.settings as s; "
+                                                 "print(json.dumps(s.COMPOSE_SECRETS_KEYS))"],
+                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_the_secrets_key_is_generated_once_and_kept_private(tmp_path):
+    first = _secrets_keys(tmp_path)
+    assert len(first) == 1 and _secrets_keys(tmp_path) == first
+    key_file = tmp_path / "var" / "secrets-key.txt"
+    assert key_file.read_text().strip() == first[0]
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_secrets_keys_come_from_the_environment_new_key_first(tmp_path):
+    assert _secrets_keys(tmp_path, COMPOSE_SECRETS_KEY="new-key, old-key") == ["new-key", "old-key"]
+    assert not (tmp_path / "var" / "secrets-key.txt").exists()

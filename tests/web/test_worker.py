@@ -116,7 +116,7 @@ def start_waiting_run(workspace, alice, **run_fields) -> tuple[Run, WaitsForCanc
 
 def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_events(
         workspace, alice, settings):
-    WorkspaceSecret.objects.create(workspace=workspace, name="HF_TOKEN", value="s3cr3t-value")
+    WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "s3cr3t-value")
     doc = TINY_DOCUMENT.replace("    data_files: ./data/rows.jsonl\n",
                                 "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n")
     run, executor, thread, result = start_waiting_run(workspace, alice, yaml_snapshot=doc)

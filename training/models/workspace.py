@@ -6,6 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from training import secret_box
+
 
 class Workspace(models.Model):
     name = models.CharField(max_length=100)
@@ -44,7 +46,9 @@ class Workspace(models.Model):
         return {task: model for task, model in defaults.items() if model}
 
     def secrets_dict(self) -> dict[str, str]:
-        return dict(self.secrets.values_list("name", "value"))
+        """Name -> value of every secret, opened; raises ``SecretUnreadable`` naming the
+        first one this machine's keys cannot open."""
+        return {secret.name: secret.reveal() for secret in self.secrets.all()}
 
 
 class Membership(models.Model):
@@ -64,12 +68,29 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} ({self.role})"
 
 
+class WorkspaceSecretManager(models.Manager):
+    def put(self, workspace: Workspace, name: str, value: str) -> "WorkspaceSecret":
+        """Create or replace the secret ``name`` of ``workspace``."""
+        secret, _ = self.update_or_create(workspace=workspace, name=name,
+                                          defaults={"sealed_value": secret_box.seal(value)})
+        return secret
+
+
 class WorkspaceSecret(models.Model):
-    """A value a document reads as ``${env.NAME}``; never shown, logged or exported."""
+    """A value a document reads as ``${env.NAME}``; never shown, logged or exported.
+    Stored sealed (``training.secret_box``): the database never holds the value itself."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="secrets")
     name = models.CharField(max_length=100, help_text="Read in documents as ${env.NAME}.")
-    value = models.TextField()
+    sealed_value = models.TextField(editable=False)
+
+    objects = WorkspaceSecretManager()
+
+    def set_value(self, value: str) -> None:
+        self.sealed_value = secret_box.seal(value)
+
+    def reveal(self) -> str:
+        return secret_box.open_sealed(self.sealed_value, self.name)
 
     class Meta:
         ordering = ["name"]

@@ -16,6 +16,7 @@ from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
 from training.actions import claim_run, finish_run, mark_interrupted
 from training.actions.definition import jsonable
 from training.models import JobRun, Run, RunStatus
+from training.secret_box import SecretUnreadable
 from training.worker.heartbeat import Heartbeat
 from training.worker.recorder import EventRecorder, redact
 
@@ -110,7 +111,11 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
 
     run = Run.objects.select_related("workspace").get(pk=run_id)
     workspace = run.workspace
-    secrets = workspace.secrets_dict()
+    try:
+        secrets = workspace.secrets_dict()
+    except SecretUnreadable as exc:  # nothing has started: the run fails with the reason
+        finish_run(run, RunStatus.FAILED, error=str(exc))
+        return str(RunStatus.FAILED)
     recorder = EventRecorder(run, secrets.values())
     beat = Heartbeat(run_id, worker, cancel, settings.COMPOSE_HEARTBEAT_S)
     beat.start()
