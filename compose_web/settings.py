@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from compose_web.env import env_bool, env_float, env_int, env_list, env_path, env_str
 
@@ -44,6 +45,15 @@ def _secrets_keys() -> list[str]:
     COMPOSE_SECRETS_KEY from the environment (comma-separated), else one generated once
     and kept under var/. Every web and worker machine of a deployment needs the same keys."""
     keys = env_list("COMPOSE_SECRETS_KEY")
+    for key in keys:
+        try:
+            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (ValueError, UnicodeEncodeError):
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(
+                "COMPOSE_SECRETS_KEY holds a value that is not a Fernet key (32 bytes, url-safe base64); make one "
+                "with: python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\"")
     if keys:
         return keys
     key_file = VAR_DIR / "secrets-key.txt"

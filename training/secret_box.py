@@ -19,10 +19,8 @@ def _box():
     try:
         return MultiFernet([Fernet(key.encode("ascii")) for key in settings.COMPOSE_SECRETS_KEYS])
     except (ValueError, UnicodeEncodeError) as exc:
-        raise ImproperlyConfigured(
-            "COMPOSE_SECRETS_KEY holds a key that is not a Fernet key (32 url-safe base64-encoded bytes; "
-            "make one with: python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\")"
-        ) from exc
+        raise ImproperlyConfigured("COMPOSE_SECRETS_KEY holds a key that is not a Fernet key "
+                                   "(32 bytes, url-safe base64)") from exc
 
 
 def seal(value: str) -> str:

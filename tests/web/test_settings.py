@@ -118,5 +118,13 @@ def test_the_secrets_key_is_generated_once_and_kept_private(tmp_path):
 
 
 def test_the_secrets_keys_come_from_the_environment_new_key_first(tmp_path):
-    assert _secrets_keys(tmp_path, COMPOSE_SECRETS_KEY="new-key, old-key") == ["new-key", "old-key"]
+    new, old = "A" * 43 + "=", "B" * 43 + "="
+    assert _secrets_keys(tmp_path, COMPOSE_SECRETS_KEY=f"{new}, {old}") == [new, old]
     assert not (tmp_path / "var" / "secrets-key.txt").exists()
+
+
+def test_a_secrets_key_that_is_not_a_fernet_key_stops_start_up(tmp_path):
+    proc = _settings_in_subprocess(tmp_path, COMPOSE_SECRETS_KEY="hunter2")
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr and "COMPOSE_SECRETS_KEY" in proc.stderr
+    assert "hunter2" not in proc.stderr  # a key, even a wrong one, is never printed
