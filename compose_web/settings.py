@@ -7,15 +7,14 @@ Every variable is listed in docs/web.md.
 """
 from __future__ import annotations
 
-import base64
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
-from django.core.exceptions import ImproperlyConfigured
 
 from compose_web.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from compose_web.keys import generated_once, secrets_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = env_path("COMPOSE_VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
@@ -26,44 +25,12 @@ DEBUG = env_bool("DEBUG", False)
 
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept under var/."""
-    key = env_str("SECRET_KEY")
-    if key:
-        return key
-    key_file = VAR_DIR / "secret-key.txt"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        key_file.chmod(0o600)
-    return key_file.read_text(encoding="utf-8").strip()
+    return env_str("SECRET_KEY") or generated_once(VAR_DIR / "secret-key.txt", lambda: secrets.token_urlsafe(50))
 
 
 SECRET_KEY = _secret_key()
-
-
-def _secrets_keys() -> list[str]:
-    """Keys that seal workspace secrets in the database (training.secret_box): the first
-    seals, every one opens, so a new key can go first while the old ones still read.
-    COMPOSE_SECRETS_KEY from the environment (comma-separated), else one generated once
-    and kept under var/. Every web and worker machine of a deployment needs the same keys."""
-    keys = env_list("COMPOSE_SECRETS_KEY")
-    for key in keys:
-        try:
-            valid = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
-        except (ValueError, UnicodeEncodeError):
-            valid = False
-        if not valid:
-            raise ImproperlyConfigured(
-                "COMPOSE_SECRETS_KEY holds a value that is not a Fernet key (32 bytes, url-safe base64); make one "
-                "with: python -c \"import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())\"")
-    if keys:
-        return keys
-    key_file = VAR_DIR / "secrets-key.txt"
-    if not key_file.exists():
-        key_file.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode("ascii"), encoding="utf-8")
-        key_file.chmod(0o600)
-    return [key_file.read_text(encoding="utf-8").strip()]
-
-
-COMPOSE_SECRETS_KEYS = _secrets_keys()
+# Seal workspace secrets in the database (training.secret_box); see compose_web.keys.
+COMPOSE_SECRETS_KEYS = secrets_keys(os.environ, VAR_DIR, env_str("DATABASE_URL"))
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

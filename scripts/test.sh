@@ -23,5 +23,7 @@ env -u DATABASE_URL -u REDIS_URL python -m pytest -q "$@"
 
 printf '\n==> web integration tests on PostgreSQL + Redis\n'
 bash scripts/services.sh
+# A shared database needs the secrets key set, as on every scale-out machine.
+COMPOSE_SECRETS_KEY="${COMPOSE_SECRETS_KEY:-$(python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')}" \
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \
   python -m pytest -q -m "not browser" tests/web "$@"

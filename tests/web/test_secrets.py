@@ -12,7 +12,7 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.web.factories import make_run
-from training.models import JobRun, RunStatus, WorkspaceSecret
+from training.models import JobRun, RunEvent, RunStatus, WorkspaceSecret
 from training.secret_box import SecretUnreadable, open_sealed, seal
 from training.worker import execute_run
 
@@ -69,15 +69,21 @@ def test_a_key_that_is_not_a_fernet_key_is_refused_clearly(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_run_whose_secret_cannot_be_opened_fails_before_anything_starts(workspace, alice, settings):
+@pytest.mark.parametrize("keys,names_secret", [([new_key()], True), (["not-a-fernet-key"], False)],
+                         ids=["another-key", "damaged-key"])
+def test_a_run_whose_secrets_cannot_be_opened_fails_before_anything_starts(workspace, alice, settings, keys,
+                                                                           names_secret):
     WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "hf_token")
-    settings.COMPOSE_SECRETS_KEYS = [new_key()]
+    settings.COMPOSE_SECRETS_KEYS = keys
     run = make_run(workspace, alice)
     assert execute_run(run.pk, worker="w") == "failed"
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED
-    assert "HF_TOKEN" in run.error and "COMPOSE_SECRETS_KEY" in run.error
+    assert run.status == RunStatus.FAILED and run.finished is not None
+    assert "COMPOSE_SECRETS_KEY" in run.error and ("HF_TOKEN" in run.error) == names_secret
     assert not JobRun.objects.filter(run=run).exists()
+    # Ended through the run's state machine: the run page hears "Run failed" with the reason.
+    messages = [event.payload.get("message", "") for event in RunEvent.objects.filter(run=run)]
+    assert any(message.startswith("Run failed: ") and "COMPOSE_SECRETS_KEY" in message for message in messages)
 
 
 # --- the admin -------------------------------------------------------------------
@@ -115,9 +121,9 @@ def test_editing_a_workspace_keeps_secrets_nobody_retyped(client, staff, workspa
 def test_a_typed_value_replaces_the_secret_and_a_new_one_needs_a_value(client, staff, workspace):
     secret = WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "old")
     url = reverse("admin:training_workspace_change", args=[workspace.pk])
-    client.post(url, workspace_form(workspace, [(secret.pk, "HF_TOKEN", "new")]))
+    assert client.post(url, workspace_form(workspace, [(secret.pk, "HF_TOKEN", "new")])).status_code == 302
     assert workspace.secrets_dict() == {"HF_TOKEN": "new"}
-    assert "new" not in stored_column()[0]
+    assert stored_column()[0].startswith("fernet:")
 
     page = client.post(url, workspace_form(workspace, [(secret.pk, "HF_TOKEN", ""), (None, "WANDB_KEY", "")]))
     assert page.status_code == 200
@@ -179,3 +185,22 @@ def test_reseal_names_a_secret_no_key_opens_and_keeps_it(workspace, settings):
     with pytest.raises(CommandError, match="lab: workspace secret HF_TOKEN"):
         call_command("reseal_secrets", stdout=io.StringIO())
     assert stored_column() == stored
+
+
+def test_a_form_sent_back_with_an_error_does_not_show_the_typed_value(client, staff, workspace):
+    url = reverse("admin:training_workspace_change", args=[workspace.pk])
+    page = client.post(url, workspace_form(workspace, [(None, "HF_TOKEN", "hf_typed_value"), (None, "WANDB_KEY", "")]))
+    assert page.status_code == 200 and "Enter the secret" in page.content.decode()
+    assert "hf_typed_value" not in page.content.decode()
+    assert 'autocomplete="new-password"' in page.content.decode()
+    assert not WorkspaceSecret.objects.exists()
+
+
+def test_renaming_keeps_the_value_and_deleting_removes_the_secret(client, staff, workspace):
+    token = WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "hf_token")
+    wandb = WorkspaceSecret.objects.put(workspace, "WANDB_KEY", "wandb")
+    url = reverse("admin:training_workspace_change", args=[workspace.pk])
+    form = workspace_form(workspace, [(token.pk, "HUGGING_FACE_HUB_TOKEN", ""), (wandb.pk, "WANDB_KEY", "")])
+    form["secrets-1-DELETE"] = "on"
+    assert client.post(url, form).status_code == 302
+    assert workspace.secrets_dict() == {"HUGGING_FACE_HUB_TOKEN": "hf_token"}

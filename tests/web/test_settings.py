@@ -64,7 +64,8 @@ def _settings_in_subprocess(tmp_path: Path, **env: str) -> subprocess.CompletedP
         " 'mw': s.MIDDLEWARE}, default=str))"
     )
     clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "HUEY_IMMEDIATE", "COMPOSE_STORAGE_DIR")}
+             if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "HUEY_IMMEDIATE", "COMPOSE_STORAGE_DIR",
+                          "COMPOSE_SECRETS_KEY")}
     clean.update({"COMPOSE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test", **env})
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True,
                           text=True, timeout=60)
@@ -85,6 +86,7 @@ def test_bare_clone_runs_on_sqlite_wal_and_huey_on_sqlite(tmp_path):
 
 def test_database_and_redis_urls_switch_to_postgres_and_redis(tmp_path):
     proc = _settings_in_subprocess(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+                                   COMPOSE_SECRETS_KEY="A" * 43 + "=",
                                    REDIS_URL="redis://127.0.0.1:6379/0", HUEY_IMMEDIATE="1")
     assert proc.returncode == 0, proc.stderr
     conf = json.loads(proc.stdout)
@@ -99,32 +101,25 @@ def test_a_bad_debug_value_stops_start_up(tmp_path):
     assert "ImproperlyConfigured" in proc.stderr and "DEBUG='maybe'" in proc.stderr
 
 
-def _secrets_keys(tmp_path: Path, **env: str) -> list[str]:
-    clean = {k: v for k, v in os.environ.items() if k != "COMPOSE_SECRETS_KEY"}
-    clean.update({"COMPOSE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test", **env})
-    proc = subprocess.run([sys.executable, "-c", "import json, compose_web.settings as s; "
-                                                 "print(json.dumps(s.COMPOSE_SECRETS_KEYS))"],
-                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+
+def test_the_secrets_key_is_generated_once_on_the_embedded_default(tmp_path):
+    code = "import json, compose_web.settings as s; print(json.dumps(s.COMPOSE_SECRETS_KEYS))"
+    env = {k: v for k, v in os.environ.items() if k not in ("COMPOSE_SECRETS_KEY", "DATABASE_URL")}
+    env.update(COMPOSE_VAR_DIR=str(tmp_path / "var"), SECRET_KEY="test")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                           timeout=60) for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr
+    first, second = (json.loads(run.stdout) for run in runs)
+    assert len(first) == 1 and first == second
+    assert (tmp_path / "var" / "secrets-key.txt").stat().st_mode & 0o777 == 0o600
 
 
-def test_the_secrets_key_is_generated_once_and_kept_private(tmp_path):
-    first = _secrets_keys(tmp_path)
-    assert len(first) == 1 and _secrets_keys(tmp_path) == first
-    key_file = tmp_path / "var" / "secrets-key.txt"
-    assert key_file.read_text().strip() == first[0]
-    assert key_file.stat().st_mode & 0o777 == 0o600
-
-
-def test_the_secrets_keys_come_from_the_environment_new_key_first(tmp_path):
-    new, old = "A" * 43 + "=", "B" * 43 + "="
-    assert _secrets_keys(tmp_path, COMPOSE_SECRETS_KEY=f"{new}, {old}") == [new, old]
-    assert not (tmp_path / "var" / "secrets-key.txt").exists()
-
-
-def test_a_secrets_key_that_is_not_a_fernet_key_stops_start_up(tmp_path):
-    proc = _settings_in_subprocess(tmp_path, COMPOSE_SECRETS_KEY="hunter2")
+@pytest.mark.parametrize("env", [{"COMPOSE_SECRETS_KEY": "hunter2"},
+                                 {"COMPOSE_SECRETS_KEY": "A" * 43 + "=,hunter2,"},
+                                 {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"}],
+                         ids=["not-a-key", "trailing-comma", "shared-database-without-key"])
+def test_a_missing_or_bad_secrets_key_stops_start_up_naming_the_setting_never_the_value(tmp_path, env):
+    proc = _settings_in_subprocess(tmp_path, **env)
     assert proc.returncode != 0
     assert "ImproperlyConfigured" in proc.stderr and "COMPOSE_SECRETS_KEY" in proc.stderr
-    assert "hunter2" not in proc.stderr  # a key, even a wrong one, is never printed
+    assert "hunter2" not in proc.stderr

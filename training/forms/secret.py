@@ -10,7 +10,8 @@ from training.models import WorkspaceSecret
 
 class WorkspaceSecretForm(forms.ModelForm):
     value = forms.CharField(
-        widget=forms.PasswordInput(render_value=False), required=False,
+        # new-password: a password manager must not fill in the admin's own login here.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}), required=False,
         help_text="Typed in once and stored sealed; never shown again. Leave blank to keep the stored value.")
 
     class Meta:

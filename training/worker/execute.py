@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from compose.errors import ComposeError
 from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
@@ -113,7 +114,7 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
     workspace = run.workspace
     try:
         secrets = workspace.secrets_dict()
-    except SecretUnreadable as exc:  # nothing has started: the run fails with the reason
+    except (SecretUnreadable, ImproperlyConfigured) as exc:  # nothing has started: the run fails, saying why
         finish_run(run, RunStatus.FAILED, error=str(exc))
         return str(RunStatus.FAILED)
     recorder = EventRecorder(run, secrets.values())
