@@ -3,7 +3,8 @@
 #   bash scripts/dev.sh                 # set up, then serve on http://127.0.0.1:8000/
 #   PORT=9000 bash scripts/dev.sh       # another port
 #   SKIP_SETUP=1 bash scripts/dev.sh    # skip scripts/setup.sh (already done)
-# Ctrl-C stops both. Set DATABASE_URL / REDIS_URL to use PostgreSQL / Redis (docs/web.md).
+# Ctrl-C stops both. Set DATABASE_URL / REDIS_URL (and COMPOSE_SECRETS_KEY) to use PostgreSQL /
+# Redis (docs/web.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
