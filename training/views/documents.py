@@ -34,20 +34,22 @@ def document_new(request: HttpRequest, slug: str) -> HttpResponse:
     problems = []
     if request.method == "POST":
         form = DocumentImportForm(request.POST, request.FILES, workspace=workspace)
-        if form.is_valid():
-            text = form.cleaned_data["yaml_text"]
+        valid = form.is_valid()
+        text = form.cleaned_data.get("yaml_text", "")
+        if valid:
             parsed = parse_text(text, source=form.cleaned_data["name"])
             if not parsed.errors:
                 document = actions.create_document(workspace, request.user, form.cleaned_data["name"], text)
                 messages.success(request, f"Document “{document.name}” saved.")
                 return redirect("training:document", pk=document.pk)
             problems = parsed.problems
-            if request.FILES.get("upload"):
-                # Keep what was uploaded in the text box so the user can fix it there.
-                data = request.POST.copy()
-                data["yaml_text"] = text
-                form = DocumentImportForm(data, workspace=workspace)
-                form.is_valid()
+        if request.FILES.get("upload") and text:
+            # Whatever needs fixing (the YAML, or a name already taken), the uploaded text
+            # stays in the box: the browser has already forgotten the file.
+            data = request.POST.copy()
+            data["yaml_text"] = text
+            form = DocumentImportForm(data, workspace=workspace)
+            form.is_valid()
     else:
         form = DocumentImportForm(workspace=workspace, initial={"yaml_text": "" if importing else STARTER_YAML})
     return render(request, "training/document_new.html", {

@@ -60,3 +60,10 @@ def test_names_are_unique_in_a_workspace(alice_client, workspace, document):
 
 def test_a_non_member_cannot_import(bob_client, workspace):
     assert bob_client.post(url(workspace), {"name": "x", "yaml_text": SEED_EXAMPLE}).status_code == 404
+
+
+def test_an_upload_under_a_name_already_taken_keeps_the_uploaded_text(alice_client, workspace, document):
+    upload = SimpleUploadedFile("custom.yaml", SEED_EXAMPLE.encode())
+    response = alice_client.post(url(workspace), {"name": document.name, "yaml_text": "", "upload": upload})
+    assert response.status_code == 200 and "exists in the workspace" in response.content.decode()
+    assert response.context["form"]["yaml_text"].value() == SEED_EXAMPLE
