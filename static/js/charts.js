@@ -20,6 +20,8 @@
     this.order = [];
     this.count = 0;
     this.plot = null;
+    this.extent = null;    // [first, last] step of the data the plot was last given
+    this.keptZoom = null;  // the user's zoom, carried over when the chart is rebuilt
     this.dirty = false;
     this.el = document.createElement("div");
     this.el.className = "chart";
@@ -38,7 +40,10 @@
     if (!s) {
       s = this.series[key] = {x: [], y: []};
       this.order.push(key);
-      if (this.plot) { this.plot.destroy(); this.plot = null; }  // a new line: rebuild the chart
+      if (this.plot) {  // a new line: rebuild the chart, keeping the user's zoom
+        this.keptZoom = this.zoomed();
+        this.plot.destroy(); this.plot = null;
+      }
     }
     var n = s.x.length;
     if (n && step <= s.x[n - 1]) {
@@ -75,11 +80,24 @@
     });
     return data;
   };
+  Chart.prototype.zoomed = function () {
+    // The step range the user dragged to, or null while the chart shows every step.
+    if (!this.plot || !this.extent) return null;
+    var x = this.plot.scales.x;
+    return x.min > this.extent[0] || x.max < this.extent[1] ? {min: x.min, max: x.max} : null;
+  };
   Chart.prototype.draw = function () {
     if (!this.dirty || this.el.hidden || typeof uPlot === "undefined") return;
     this.dirty = false;
     var data = this.aligned();
-    if (this.plot) { this.plot.setData(data); return; }
+    var extent = [data[0][0], data[0][data[0].length - 1]];
+    if (this.plot) {
+      // New points re-fit the axes, unless the user is zoomed in: then the view stays
+      // (double-click shows every step again).
+      this.plot.setData(data, !this.zoomed());
+      this.extent = extent;
+      return;
+    }
     var width = Math.max(300, this.el.clientWidth - 16);
     var unit = this.spec.unit || "";
     var opts = {
@@ -95,6 +113,8 @@
     };
     this.box.innerHTML = "";
     this.plot = new uPlot(opts, data, this.box);
+    this.extent = extent;
+    if (this.keptZoom) { this.plot.setScale("x", this.keptZoom); this.keptZoom = null; }
   };
   Chart.prototype.resize = function () {
     if (this.plot) this.plot.setSize({width: Math.max(300, this.el.clientWidth - 16), height: 220});

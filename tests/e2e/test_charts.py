@@ -1,0 +1,73 @@
+"""The run page's charts in a real browser: a zoomed chart keeps its view while points
+and new lines arrive; double-click shows every step again."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, ROOT
+
+pytestmark = pytest.mark.browser
+
+PAGE = """<!doctype html><html><head><link rel="stylesheet" href="uPlot.min.css"></head>
+<body style="width: 1200px"><p id="empty">no metrics yet</p><div id="charts"></div>
+<script src="format.js"></script><script src="uPlot.iife.min.js"></script><script src="charts.js"></script>
+<script>window.charts = new MetricCharts(document.getElementById("charts"), document.getElementById("empty"));</script>
+</body></html>"""
+X_RANGE = "() => { const u = charts.charts[0].plot; return [u.scales.x.min, u.scales.x.max]; }"
+
+
+@pytest.fixture
+def chart_page(tmp_path: Path) -> Path:
+    vendor = ROOT / "static" / "vendor"
+    if not CHROMIUM.exists() or not (vendor / "uPlot.iife.min.js").exists():
+        pytest.fail("needs Debian's chromium and static/vendor (bash scripts/setup.sh --browser)")
+    for source in (ROOT / "static" / "js" / "format.js", ROOT / "static" / "js" / "charts.js",
+                   vendor / "uPlot.iife.min.js", vendor / "uPlot.min.css"):
+        shutil.copy(source, tmp_path)
+    (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
+    return tmp_path / "index.html"
+
+
+def test_a_zoomed_chart_keeps_its_view_while_the_run_goes_on(chart_page: Path):
+    from playwright.sync_api import sync_playwright
+
+    def add(step: int, metric: str, value: float) -> None:
+        page.evaluate(f"() => charts.add({{job: 'train', step: {step}, values: {{{metric}: {value}}}}})")
+        page.wait_for_timeout(600)  # charts redraw within 250 ms
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        try:
+            page.goto(chart_page.as_uri())
+            page.evaluate("() => { for (let s = 1; s <= 2000; s++) "
+                          "charts.add({job: 'train', step: s, values: {loss: 5 / Math.sqrt(s)}}); }")
+            page.wait_for_timeout(600)
+            assert page.evaluate(X_RANGE) == [1, 2000]
+
+            plot = page.locator("[data-chart=loss] .u-over").bounding_box()
+            middle = plot["y"] + plot["height"] / 2
+            page.mouse.move(plot["x"] + plot["width"] * 0.2, middle)
+            page.mouse.down()
+            page.mouse.move(plot["x"] + plot["width"] * 0.4, middle, steps=5)
+            page.mouse.up()
+            zoomed = page.evaluate(X_RANGE)
+            assert 1 < zoomed[0] < zoomed[1] < 2000
+
+            add(2001, "loss", 0.03)
+            assert page.evaluate(X_RANGE) == zoomed  # a new point
+            add(2001, "eval_loss", 0.05)
+            assert page.evaluate(X_RANGE) == zoomed  # a new line rebuilds the chart
+
+            page.mouse.dblclick(plot["x"] + plot["width"] / 2, middle)
+            assert page.evaluate(X_RANGE) == [1, 2001]
+            add(2500, "loss", 0.02)
+            assert page.evaluate(X_RANGE) == [1, 2500]  # unzoomed, the axis follows the run again
+            assert errors == []
+        finally:
+            browser.close()
