@@ -138,8 +138,16 @@
     var dur = document.getElementById("run-duration");
     if (state.started) dur.dataset.started = state.started;
     if (state.finished) dur.dataset.finished = state.finished;
-    if (state.started && document.getElementById("run-started").textContent.trim() === "—") {
-      document.getElementById("run-started").textContent = fmt.relative(new Date(state.started));
+    var startedHolder = document.getElementById("run-started");
+    if (state.started && !startedHolder.querySelector("time")) {
+      // As the server renders it: relative text (refreshed by ui.js), the exact time on hover.
+      var started = new Date(state.started);
+      var time = document.createElement("time");
+      time.setAttribute("datetime", state.started);
+      time.setAttribute("data-relative", "");
+      time.title = started.toLocaleString();
+      time.textContent = fmt.relative(started);
+      startedHolder.innerHTML = ""; startedHolder.appendChild(time);
     }
     if (state.error) document.getElementById("run-error").textContent = state.error;
     var final = FINAL.indexOf(state.status) >= 0;

@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.stack import ROOT, manage, running_stack
+from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, ROOT, manage, running_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 SEED = next((p for p in (ROOT.parent / "shared" / "seed" / "09-model-training.ko.md",
                          ROOT / "shared" / "seed" / "09-model-training.ko.md") if p.exists()), None)
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 # Points drawn in the loss chart (0 until the page's scripts made the chart).
 POINTS = "() => Number((document.querySelector('[data-chart=loss]') || {dataset: {}}).dataset.points || 0)"
@@ -125,6 +122,8 @@ def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
                 assert final >= first > 0 and final >= 6  # 16 rows, batch 8, 3 epochs, a point per step
                 expect(loss.locator(".uplot")).to_be_visible()
                 expect(page.locator("[data-job='train'] [data-status]")).to_have_attribute("data-status", "succeeded")
+                # the start time, whether the page saw the run start or not: relative, exact on hover
+                expect(page.locator("#run-started time[data-relative]")).to_have_attribute("title", re.compile(r"\d"))
                 expect(page.locator("#datasets")).to_contain_text("What is 0 plus 0?")
 
                 # everything replays after a reload
