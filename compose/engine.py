@@ -335,6 +335,7 @@ class _Run:
                         if spec is None:
                             break
                         self.started.add(job_id)
+                        self.emit(events.config(job_id, spec.shown_config()))
                         future = pool.submit(self.executor.execute, spec, self.emit, self.stop)
                         running[future] = job_id
                 if not running:

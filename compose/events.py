@@ -16,6 +16,9 @@ status     status ("running" | "succeeded" | "failed" | "cancelled"), message
 artifact   kind ("checkpoint" | "model" | "adapter" | "dataset" | "tensorboard" |
            "config"), path, size_bytes (or None), step (or None)
 output     value: the job's output (JSON), sent once, last, on success
+config     values: the job's fields as it starts with them (bindings resolved,
+           defaults filled in, secret values masked, data sets summarized);
+           sent once by the engine before the job starts
 =========  ==================================================================
 
 Metric names are fixed so charts and tests agree: ``loss``, ``learning_rate``,
@@ -28,8 +31,8 @@ import json
 import time
 from typing import IO, Any, Callable, Iterable, Iterator, Literal
 
-EventType = Literal["log", "progress", "metric", "status", "artifact", "output"]
-EVENT_TYPES: tuple[str, ...] = ("log", "progress", "metric", "status", "artifact", "output")
+EventType = Literal["log", "progress", "metric", "status", "artifact", "output", "config"]
+EVENT_TYPES: tuple[str, ...] = ("log", "progress", "metric", "status", "artifact", "output", "config")
 
 # Exit codes of ``python -m runner``.
 EXIT_OK = 0
@@ -77,6 +80,10 @@ def artifact(job: str, kind: str, path: str, *, size_bytes: int | None = None,
 
 def output(job: str, value: Any) -> Event:
     return make_event("output", job, value=value)
+
+
+def config(job: str, values: dict[str, Any]) -> Event:
+    return make_event("config", job, values=values)
 
 
 def dumps(event: Event) -> str:

@@ -48,6 +48,11 @@ class JobSpec:
     def from_json(cls, text: str) -> "JobSpec":
         return cls(**json.loads(text))
 
+    def shown_config(self) -> dict[str, Any]:
+        """The config as it may be shown and stored: secret values masked, data set
+        references cut to what names them (their preview rows can be large)."""
+        return _shown(self.config, sorted((s for s in self.secrets if s), key=len, reverse=True))
+
     def write(self, path: Path) -> Path:
         path.write_text(self.to_json(), encoding="utf-8")
         path.chmod(0o600)  # it may hold a token
@@ -81,6 +86,19 @@ class JobExecutor(Protocol):
         (its whole process tree) within seconds.
         """
         ...
+
+
+def _shown(value: Any, secrets: list[str]) -> Any:
+    if is_dataset_ref(value):
+        return {key: value[key] for key in ("type", "fingerprint", "path", "num_rows", "sft_format") if key in value}
+    if isinstance(value, dict):
+        return {key: _shown(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shown(item, secrets) for item in value]
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "***")
+    return value
 
 
 def is_dataset_ref(value: Any) -> bool:

@@ -86,6 +86,49 @@
     });
     body.appendChild(tr);
   }
+  // A job's resolved fields, as block YAML like the server renders them.
+  function toYaml(value, indent) {
+    indent = indent || "";
+    function scalar(v) {
+      if (v === null || v === undefined) return "null";
+      if (typeof v !== "string") return String(v);
+      // Plain when YAML would read it back as the same string; else quoted, single quotes
+      // as PyYAML writes them where nothing needs escaping, JSON's quoting (valid YAML) otherwise.
+      if (/^[A-Za-z_./][\w ./@+-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|~)$/i.test(v) &&
+          !/\s$/.test(v)) return v;
+      return /^[^'\\\u0000-\u001f\u007f-\u009f]*$/.test(v) ? "'" + v + "'" : JSON.stringify(v);
+    }
+    if (Array.isArray(value)) {
+      if (!value.length) return "[]";
+      return value.map(function (item) {
+        var inner = toYaml(item, indent + "  ");
+        return indent + "- " + (typeof item === "object" && item !== null ? inner.replace(/^\s+/, "") : inner);
+      }).join("\n");
+    }
+    if (value && typeof value === "object") {
+      var keys = Object.keys(value);
+      if (!keys.length) return "{}";
+      return keys.map(function (k) {
+        var v = value[k];
+        var nested = v && typeof v === "object" && (Array.isArray(v) ? v.length : Object.keys(v).length);
+        // As PyYAML writes it: a list's items under a key at the key's own indent.
+        var inner = Array.isArray(v) ? indent : indent + "  ";
+        return indent + k + ":" + (nested ? "\n" + toYaml(v, inner) : " " + (typeof v === "object" && v !== null ? toYaml(v) : scalar(v)));
+      }).join("\n");
+    }
+    return scalar(value);
+  }
+  function onConfig(e) {
+    var box = document.getElementById("job-configs");
+    if (box.querySelector("[data-job-config='" + CSS.escape(e.job) + "']")) return;
+    var block = document.createElement("div");
+    block.dataset.jobConfig = e.job;
+    block.innerHTML = "<h3></h3><pre class='yaml'></pre>";
+    block.querySelector("h3").textContent = e.job;
+    block.querySelector("pre").textContent = toYaml(e.values || {}) + "\n";
+    box.appendChild(block);
+    document.getElementById("job-configs-empty").hidden = true;
+  }
   function onOutput(e) {
     var ref = e.value;
     if (!ref || ref.type !== "dataset") return;
@@ -171,6 +214,7 @@
       case "status": onJobStatus(e); logLine(e, "job " + e.status + (e.message ? ": " + e.message : ""), e.status === "failed" ? "error" : "info"); break;
       case "artifact": onArtifact(e); break;
       case "output": onOutput(e); break;
+      case "config": onConfig(e); break;
     }
   }
   function fetchAfter(seq) {

@@ -137,6 +137,21 @@ def test_trainer_spec_gets_the_dataset_defaults_and_the_default_model(tmp_path):
     json.loads(spec.to_json())
 
 
+def test_each_job_reports_the_config_it_starts_with_secrets_masked_data_sets_summarized(tmp_path):
+    executor, collected = RecordingExecutor(lambda spec, cancel: dataset_ref("d") if spec.job_id == "load" else
+                                            {"type": "model"}), []
+    run(trainer_doc(), executor, tmp_path, env={"HF_TOKEN": "hf_abc"}, default_models={"sft": "/models/tiny"},
+        collected=collected)
+    configs = {e["job"]: e["values"] for e in collected if e["type"] == "config"}
+    assert configs["load"]["token"] == "***" and "hf_abc" not in json.dumps(collected)
+    assert configs["train"]["model"] == "/models/tiny"  # the default the job got
+    assert configs["train"]["dataset"] == {key: dataset_ref("d")[key] for key in
+                                           ("type", "fingerprint", "path", "num_rows", "sft_format")}
+    # sent before the job's own first event
+    order = [(e["type"], e["job"]) for e in collected]
+    assert order.index(("config", "train")) < order.index(("status", "train"))
+
+
 def test_trainer_without_model_or_default_is_refused_before_any_job(tmp_path):
     executor = RecordingExecutor()
     with pytest.raises(ComposeError) as caught:

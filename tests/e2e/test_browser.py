@@ -122,6 +122,8 @@ def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
                 assert final >= first > 0 and final >= 6  # 16 rows, batch 8, 3 epochs, a point per step
                 expect(loss.locator(".uplot")).to_be_visible()
                 expect(page.locator("[data-job='train'] [data-status]")).to_have_attribute("data-status", "succeeded")
+                # what the trainer job started with: the form's change, the bound template resolved
+                expect(page.locator("#job-configs [data-job-config='train'] pre")).to_contain_text("num_epochs: 3")
                 # the start time, whether the page saw the run start or not: relative, exact on hover
                 expect(page.locator("#run-started time[data-relative]")).to_have_attribute("title", re.compile(r"\d"))
                 expect(page.locator("#datasets")).to_contain_text("What is 0 plus 0?")

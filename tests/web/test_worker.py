@@ -68,6 +68,23 @@ def test_a_data_set_run_goes_from_queued_to_succeeded_with_its_events(workspace,
     assert run.output is not None
 
 
+@pytest.mark.slow
+def test_each_job_keeps_the_config_it_started_with_secrets_masked(workspace, alice):
+    from runner.launch import InProcessExecutor
+
+    WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "s3cr3t-value")
+    write_rows(workspace)
+    doc = TINY_DOCUMENT.replace("    data_files: ./data/rows.jsonl\n",
+                                "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n")
+    run = make_run(workspace, alice, yaml_snapshot=doc)
+    assert execute_run(run.pk, executor=InProcessExecutor(), worker="w") == "succeeded"
+    config = JobRun.objects.get(run=run, job_id="load").config
+    assert config["token"] == "***" and config["method"] == "load"
+    assert config["data_files"] == str((workspace.root / "data" / "rows.jsonl").resolve())  # resolved
+    stored = json.dumps(list(RunEvent.objects.filter(run=run).values_list("payload", flat=True)))
+    assert "s3cr3t-value" not in stored and '"type": "config"' in stored
+
+
 def test_a_run_that_is_not_queued_is_skipped(workspace, alice):
     run = make_run(workspace, alice, status=RunStatus.CANCELLED)
     assert execute_run(run.pk, worker="w") == "skipped"

@@ -36,6 +36,8 @@ def apply_event(run_id: int, event: dict[str, Any]) -> None:
             progress_total=_int_or_none(event.get("total")),
             progress_unit=str(event.get("unit") or "")[:20],
             progress_stage=str(event.get("stage") or "")[:100])
+    elif kind == "config" and job:
+        JobRun.objects.filter(pk=_job(run_id, job).pk).update(config=event.get("values"))
     elif kind == "output" and job:
         value = event.get("value")
         JobRun.objects.filter(pk=_job(run_id, job).pk).update(output=value)

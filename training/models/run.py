@@ -119,6 +119,9 @@ class JobRun(models.Model):
     progress_unit = models.CharField(max_length=20, blank=True)
     progress_stage = models.CharField(max_length=100, blank=True)
     output = models.JSONField(null=True, blank=True)
+    # The job's fields as it received them: bindings resolved, workspace defaults filled
+    # in, secrets masked, data sets summarized (training.worker.execute.ResolvedConfigRecorder).
+    config = models.JSONField(null=True, blank=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)

@@ -88,6 +88,14 @@ def num(value: Any) -> str:
     return format_number(value)
 
 
+@register.filter
+def as_yaml(value: Any) -> str:
+    """Plain data as block YAML, keys in their order (the page escapes it)."""
+    import yaml
+
+    return yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+
+
 @register.simple_tag
 def reltime(moment: datetime | None) -> str:
     """A relative time with the exact time on hover; pages refresh the text every minute."""

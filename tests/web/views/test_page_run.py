@@ -97,3 +97,20 @@ def test_an_empty_queued_run_says_it_waits_for_a_worker(alice_client, workspace,
     run = make_run(workspace, alice)
     html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
     assert "Waiting for a worker" in html and "No metrics yet" in html
+
+
+def test_the_resolved_configuration_shows_each_job_as_it_started(alice_client, run):
+    record_event(run, ev.config("train", {"id": "custom-trainer", "model": "/ws/models/tiny", "token": "***",
+                                          "dataset": {"type": "dataset", "path": "datasets/ab", "num_rows": 2},
+                                          "lora_target_modules": ["q_proj", "v_proj"]}))
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    block = html[html.index('data-job-config="train"'):]
+    assert "model: /ws/models/tiny" in block and "token: &#x27;***&#x27;" in block
+    assert "lora_target_modules:\n- q_proj\n- v_proj" in block
+    assert 'id="job-configs-empty" hidden' in html
+    assert "Compose file as run" in html  # the document's text, bindings and all, stays apart
+
+
+def test_before_any_job_starts_the_resolved_configuration_says_so(alice_client, workspace, alice):
+    html = alice_client.get(reverse("training:run", args=[make_run(workspace, alice).pk])).content.decode()
+    assert "No job has started yet." in html and 'id="job-configs-empty" hidden' not in html
