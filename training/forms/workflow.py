@@ -39,6 +39,7 @@ class WorkflowForm(forms.Form):
     def __init__(self, *args: Any, workflow: Workflow, components: list[ComponentDoc], **kwargs: Any):
         self.workflow = workflow
         self.components = {c.id: c for c in components}
+        self.action_ids = [action for c in components for action in c.actions]
         initial: dict[str, Any] = {}
         for j, job in enumerate(workflow.jobs):
             initial.update({f"job{j}-component": job.component, f"job{j}-method": job.method or "",
@@ -55,9 +56,10 @@ class WorkflowForm(forms.Form):
 
     def _job_fields(self, prefix: str, component_choices: list[tuple[str, str]], others: list[str],
                     method: str | None) -> None:
-        methods = list(DATASET_METHODS)
+        # A job picks a datasets method, or one of the actions a nested-dialect component names.
+        methods = list(dict.fromkeys([*DATASET_METHODS, *self.action_ids]))
         if method and method not in methods:
-            methods.append(method)  # a nested-dialect action id
+            methods.append(method)
         self.fields[f"{prefix}-component"] = forms.ChoiceField(choices=component_choices, required=prefix != "new")
         self.fields[f"{prefix}-method"] = forms.ChoiceField(
             choices=[("", "— (the component's)")] + [(m, m) for m in methods], required=False)
@@ -128,8 +130,11 @@ class WorkflowForm(forms.Form):
         if not data.get("new-id") or not data.get("new-component"):
             return None
         job: dict[str, Any] = {"id": data["new-id"], "component": data["new-component"]}
-        if data.get("new-method"):
-            job["method"] = data["new-method"]
+        method = data.get("new-method")
+        if method:
+            # One of the component's named actions is picked with the nested dialect's own key.
+            component = self.components.get(data["new-component"])
+            job["action" if component is not None and method in component.actions else "method"] = method
         if data.get("new-input-parsed"):
             job["input"] = data["new-input-parsed"]
         if data.get("new-depends_on"):

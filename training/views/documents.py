@@ -62,8 +62,10 @@ def _component_cards(parsed_file: Any) -> list[dict[str, Any]]:
     for index, component in enumerate(parsed_file.components if parsed_file else []):
         names = CARD_FIELDS.get(component.type, ())
         shown = [(n, component.fields[n]) for n in names if component.fields.get(n) not in (None, "")]
-        cards.append({"index": index, "component": component, "fields": shown,
-                      "editable": component.type in CARD_FIELDS})
+        actions = list(component.actions)
+        # The form edits one set of fields; several named actions are edited as YAML.
+        cards.append({"index": index, "component": component, "fields": shown, "actions": actions,
+                      "editable": component.type in CARD_FIELDS and len(actions) <= 1})
     return cards
 
 

@@ -70,3 +70,59 @@ def test_bad_input_yaml_is_reported_on_its_field(alice_client, document):
 
 def test_strangers_get_404(bob_client, document):
     assert bob_client.get(url(document)).status_code == 404
+
+
+NESTED = """\
+components:
+  - id: data
+    type: datasets
+    driver: huggingface
+    actions:
+      - id: load-a
+        method: load
+        path: json
+        data_files: ./a.json
+      - id: keep-long
+        method: filter
+        dataset: ${input.dataset}
+        condition: len(text) > 3
+workflows:
+  - id: prep
+    jobs:
+      - id: load
+        component: data
+        action: load-a
+"""
+
+
+@pytest.fixture
+def nested_document(workspace, alice):
+    from training.actions import create_document
+
+    return create_document(workspace, alice, "nested", NESTED)
+
+
+def test_a_new_job_can_pick_one_of_a_components_actions(alice_client, nested_document):
+    from compose.loader import parse
+
+    edit = reverse("training:workflow_edit", args=[nested_document.pk, "prep"])
+    data = form_data(alice_client.get(edit))
+    data.update({"new-id": "filt", "new-component": "data", "new-method": "keep-long",
+                 "new-input": "dataset: ${jobs.load.output}", "new-depends_on": ["load"]})
+    result = alice_client.post(edit + "?preview=1", data).json()
+    assert result["ok"], result
+    assert alice_client.post(edit, data).status_code == 302
+    nested_document.refresh_from_db()
+    job = parse(nested_document.yaml_text).file.workflows[0].jobs[-1]
+    assert (job.id, job.method, job.depends_on) == ("filt", "keep-long", ["load"])
+    assert "        action: keep-long\n" in nested_document.yaml_text  # the nested dialect's key
+
+
+def test_a_component_with_several_actions_is_edited_as_yaml(alice_client, nested_document):
+    page = alice_client.get(reverse("training:document", args=[nested_document.pk])).content.decode()
+    card = page[page.index('data-component="data"'):]
+    card = card[:card.index("</div>\n    </div>") if "</div>\n    </div>" in card else 2000]
+    assert "load-a" in card and "keep-long" in card and "edited in the YAML tab" in card
+    assert reverse("training:component_edit", args=[nested_document.pk, "data"]) not in page
+    refused = alice_client.get(reverse("training:component_edit", args=[nested_document.pk, "data"]))
+    assert refused.status_code == 404
