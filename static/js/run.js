@@ -85,6 +85,8 @@
       tr.appendChild(td);
     });
     body.appendChild(tr);
+    document.getElementById("artifacts-empty").hidden = true;
+    document.getElementById("artifacts-table").hidden = false;
   }
   // A job's resolved fields, as block YAML like the server renders them.
   function toYaml(value, indent) {

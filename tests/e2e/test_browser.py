@@ -127,6 +127,8 @@ def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
                 # the start time, whether the page saw the run start or not: relative, exact on hover
                 expect(page.locator("#run-started time[data-relative]")).to_have_attribute("title", re.compile(r"\d"))
                 expect(page.locator("#datasets")).to_contain_text("What is 0 plus 0?")
+                expect(page.locator("#artifacts-table")).to_be_visible()
+                expect(page.locator("#artifacts-empty")).to_be_hidden()
 
                 # everything replays after a reload
                 page.reload()

@@ -20,7 +20,8 @@ def problem_dicts(problems: Iterable[Problem]) -> list[dict[str, Any]]:
     return [p.to_dict() for p in problems]
 
 
-HEADLINE_METRICS = ("eval_loss", "loss", "accuracy")
+# Only classification reports accuracy, and it says more there than a loss does.
+HEADLINE_METRICS = ("accuracy", "eval_loss", "loss")
 
 
 def with_headline(runs: QuerySet) -> QuerySet:
@@ -35,8 +36,8 @@ def with_headline(runs: QuerySet) -> QuerySet:
 
 
 def headline_metric(run: Any) -> Optional[tuple[str, float]]:
-    """The number a run list shows: the last eval loss, else the last training loss, else
-    accuracy. ``run`` comes from :func:`with_headline`."""
+    """The number a run list shows: the last eval accuracy (classification), else the last
+    eval loss, else the last training loss. ``run`` comes from :func:`with_headline`."""
     for name in HEADLINE_METRICS:
         value = getattr(run, f"headline_{name}", None)
         if value is not None:

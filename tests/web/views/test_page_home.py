@@ -41,15 +41,17 @@ def test_a_non_member_gets_404(bob_client, workspace):
     assert response.status_code == 200 and "not a member of any workspace" in response.content.decode()
 
 
-def test_the_headline_is_the_last_eval_loss_else_the_last_loss(alice_client, alice, workspace):
+def test_the_headline_is_accuracy_else_the_last_eval_loss_else_the_last_loss(alice_client, alice, workspace):
     from compose import events as ev
     from training.actions import claim_run, record_event
 
-    trained, evaluated = make_run(workspace, alice), make_run(workspace, alice)
-    for run in (trained, evaluated):
+    trained, evaluated, classified = (make_run(workspace, alice) for _ in range(3))
+    for run in (trained, evaluated, classified):
         claim_run(run.pk, "w")
         record_event(run, ev.metric("train", 1, {"loss": 2.5}))
         record_event(run, ev.metric("train", 2, {"loss": 0.000125}))
     record_event(evaluated, ev.metric("train", 2, {"eval_loss": 1.75}, split="eval"))
+    record_event(classified, ev.metric("train", 2, {"eval_loss": 0.4, "accuracy": 0.875, "f1": 0.86}, split="eval"))
     runs = {r.pk: r.headline for r in alice_client.get(reverse("training:workspace", args=[workspace.slug])).context["runs"]}
-    assert runs == {trained.pk: ("loss", 0.000125), evaluated.pk: ("eval_loss", 1.75)}
+    assert runs == {trained.pk: ("loss", 0.000125), evaluated.pk: ("eval_loss", 1.75),
+                    classified.pk: ("accuracy", 0.875)}

@@ -111,6 +111,13 @@ def test_the_resolved_configuration_shows_each_job_as_it_started(alice_client, r
     assert "Compose file as run" in html  # the document's text, bindings and all, stays apart
 
 
-def test_before_any_job_starts_the_resolved_configuration_says_so(alice_client, workspace, alice):
+def test_before_any_job_starts_the_page_says_what_will_appear(alice_client, workspace, alice):
     html = alice_client.get(reverse("training:run", args=[make_run(workspace, alice).pk])).content.decode()
     assert "No job has started yet." in html and 'id="job-configs-empty" hidden' not in html
+    assert "No artifacts yet" in html and 'id="artifacts-empty" hidden' not in html
+    assert 'id="artifacts-table" hidden' in html
+
+
+def test_artifacts_replace_their_empty_note(alice_client, run):
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert 'id="artifacts-empty" hidden' in html and 'id="artifacts-table" hidden' not in html
