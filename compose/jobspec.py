@@ -22,6 +22,8 @@ from compose.events import Event
 
 DATASET_REF_TYPE = "dataset"
 MODEL_REF_TYPE = "model"
+# In a job's environment, "1" lets a datasets job run with trust_remote_code: true.
+REMOTE_CODE_ENV = "COMPOSE_ALLOW_REMOTE_CODE"
 
 
 @dataclass

@@ -8,11 +8,10 @@ from contextlib import contextmanager
 from typing import Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
-from compose.jobspec import JobFailed
+from compose.jobspec import REMOTE_CODE_ENV, JobFailed
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 PROBE_TIMEOUT_S = 3.0
-REMOTE_CODE_ENV = "COMPOSE_ALLOW_REMOTE_CODE"
 
 
 def _env(name: str, extra: Mapping[str, str]) -> str:
@@ -34,9 +33,10 @@ def remote_code_allowed(extra_env: Mapping[str, str]) -> bool:
 def check_remote_code(trust_remote_code: bool, extra_env: Mapping[str, str]) -> None:
     if trust_remote_code and not remote_code_allowed(extra_env):
         raise JobFailed(
-            "trust_remote_code: true is refused: running a data set's own code is off in this "
-            f"workspace. A workspace admin can allow it (it sets {REMOTE_CODE_ENV}=1 for the "
-            "worker); otherwise remove trust_remote_code or load the data files with provider: local.")
+            "trust_remote_code: true is refused: running a data set's own code is off here. On the web "
+            "an admin allows it per workspace (allow_remote_code); from the command line, set "
+            f"{REMOTE_CODE_ENV}=1. Otherwise remove trust_remote_code or load the data files with "
+            "provider: local.")
 
 
 def probe(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> Optional[str]:

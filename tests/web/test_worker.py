@@ -120,6 +120,33 @@ class WaitsForCancel:
         raise JobCancelled("stopped")
 
 
+class KeepsSpecs:
+    """An executor that records each spec and answers at once."""
+
+    def __init__(self) -> None:
+        self.specs: list[Any] = []
+
+    def execute(self, spec, on_event, cancel) -> Any:
+        self.specs.append(spec)
+        on_event(ev.status(spec.job_id, "running"))
+        return {"seen": spec.job_id}
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_remote_code_reaches_the_job_only_where_the_workspace_allows_it(workspace, alice, allowed):
+    workspace.allow_remote_code = allowed
+    workspace.save()
+    doc = TINY_DOCUMENT.replace("loader: json", "loader: json\n    trust_remote_code: true")
+    run, executor = make_run(workspace, alice, yaml_snapshot=doc), KeepsSpecs()
+    status = execute_run(run.pk, executor=executor, worker="w")
+    if allowed:
+        # The job process checks this switch itself (runner.datasets.hub.check_remote_code).
+        assert status == "succeeded" and executor.specs[0].env.get("COMPOSE_ALLOW_REMOTE_CODE") == "1"
+    else:
+        assert status == "failed" and not executor.specs
+        assert "does not allow trust_remote_code" in Run.objects.get(pk=run.pk).error
+
+
 def start_waiting_run(workspace, alice, **run_fields) -> tuple[Run, WaitsForCancel, threading.Thread, list[str]]:
     """A run whose one job has started in a worker thread and waits to be stopped."""
     write_rows(workspace)

@@ -1,6 +1,7 @@
 """Run one queued run to its end inside a worker process."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from compose.errors import ComposeError
-from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
+from compose.jobspec import REMOTE_CODE_ENV, JobCancelled, JobExecutor, JobFailed, JobSpec
 from training.actions import claim_run, finish_run, mark_interrupted
 from training.actions.definition import jsonable
 from training.models import JobRun, Run, RunStatus
@@ -78,8 +79,12 @@ class WorkspaceGuard:
         self.allow_remote_code = allow_remote_code
 
     def execute(self, spec: JobSpec, on_event: Callable[[dict], None], cancel: threading.Event) -> Any:
-        if spec.config.get("trust_remote_code") and not self.allow_remote_code:
-            raise JobFailed(f"job {spec.job_id}: this workspace does not allow trust_remote_code")
+        if spec.config.get("trust_remote_code"):
+            if not self.allow_remote_code:
+                raise JobFailed(f"job {spec.job_id}: this workspace does not allow trust_remote_code")
+            # The job process checks the switch itself (runner.datasets.hub): the workspace's
+            # setting is what turns it on, whatever the worker's own environment says.
+            spec = dataclasses.replace(spec, env={**spec.env, REMOTE_CODE_ENV: "1"})
         return self.inner.execute(spec, on_event, cancel)
 
 
