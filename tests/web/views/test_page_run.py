@@ -121,3 +121,8 @@ def test_before_any_job_starts_the_page_says_what_will_appear(alice_client, work
 def test_artifacts_replace_their_empty_note(alice_client, run):
     html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
     assert 'id="artifacts-empty" hidden' in html and 'id="artifacts-table" hidden' not in html
+
+
+def test_a_run_that_started_without_recorded_configs_says_so(alice_client, run):
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert "Not recorded for this run." in html  # runs from before jobs reported their config
