@@ -93,3 +93,13 @@ def env_list(name: str, default: list[str] | None = None,
     if any(not item for item in items):
         raise ImproperlyConfigured(f"{name}={value!r} has an empty item (check the commas)")
     return items
+
+
+def env_choice(name: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
+    """One of ``choices`` (the first is the default); anything else is refused, naming them."""
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return choices[0]
+    if value.strip() not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
+    return value.strip()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from compose_web.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
 from compose_web.keys import generated_once, secrets_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -160,7 +160,7 @@ COMPOSE_EVENT_POLL_S = env_float("COMPOSE_EVENT_POLL_S", 2.0 if REDIS_URL else 0
 # How long a stopping worker waits for its runs' job processes to save and exit.
 COMPOSE_SHUTDOWN_GRACE_S = env_float("COMPOSE_SHUTDOWN_GRACE_S", 30.0, minimum=0)
 # "subprocess" (a runner process per job) or "inprocess" (debugging only).
-COMPOSE_EXECUTOR = env_str("COMPOSE_EXECUTOR", "subprocess")
+COMPOSE_EXECUTOR = env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"))
 COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid
 COMPOSE_DEFAULT_SFT_MODEL = env_str("COMPOSE_DEFAULT_SFT_MODEL")
 COMPOSE_DEFAULT_CLASSIFICATION_MODEL = env_str("COMPOSE_DEFAULT_CLASSIFICATION_MODEL")

@@ -39,8 +39,16 @@ class Hardware:
 
 
 def liger_allowed() -> bool:
-    """False when ``COMPOSE_LIGER_KERNEL`` is 0 / false / no / off."""
-    return os.environ.get("COMPOSE_LIGER_KERNEL", "1").strip().lower() not in ("0", "false", "no", "off")
+    """``COMPOSE_LIGER_KERNEL``: unset or 1 / true / yes / on allows the kernels, 0 / false /
+    no / off turns them off; anything else fails the job before it loads, naming it."""
+    raw = os.environ.get("COMPOSE_LIGER_KERNEL", "1")
+    value = raw.strip().lower()
+    if value in ("", "1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigProblem("COMPOSE_LIGER_KERNEL", f"the worker's environment sets it to {raw!r}; use 1 or 0 "
+                                                "(true/false, yes/no, on/off)")
 
 
 def precision(cfg: TrainerComponent, hw: Hardware) -> tuple[bool, bool]:

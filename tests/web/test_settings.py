@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from compose_web.env import env_bool, env_float, env_int, env_list, env_path, env_str
+from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,6 +48,14 @@ def test_env_list_splits_on_commas_and_refuses_empty_items():
     assert env_list("ALLOWED_HOSTS", environ={"ALLOWED_HOSTS": "a.org, b.org"}) == ["a.org", "b.org"]
     with pytest.raises(ImproperlyConfigured, match="empty item"):
         env_list("ALLOWED_HOSTS", environ={"ALLOWED_HOSTS": "a.org,,b.org"})
+
+
+def test_env_choice_takes_the_first_by_default_and_refuses_others():
+    assert env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"), environ={}) == "subprocess"
+    assert env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"),
+                      environ={"COMPOSE_EXECUTOR": "inprocess"}) == "inprocess"
+    with pytest.raises(ImproperlyConfigured, match="COMPOSE_EXECUTOR='in-process' is not one of subprocess, inprocess"):
+        env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"), environ={"COMPOSE_EXECUTOR": "in-process"})
 
 
 def test_env_path_resolves_relative_values_against_the_base():

@@ -102,3 +102,6 @@ def test_liger_kernels_are_used_on_a_gpu_when_installed(tmp_path, monkeypatch) -
         assert trainer_args.Hardware.detect().liger is False
     monkeypatch.setenv("COMPOSE_LIGER_KERNEL", "1")
     assert trainer_args.Hardware.detect().liger is True
+    monkeypatch.setenv("COMPOSE_LIGER_KERNEL", "of")  # a typo does not quietly leave them on
+    with pytest.raises(ConfigProblem, match="COMPOSE_LIGER_KERNEL.*'of'"):
+        trainer_args.Hardware.detect()
