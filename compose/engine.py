@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from pydantic import ValidationError
 
 from compose import events
-from compose.bindings import BindingContext, BindingError, resolve
+from compose.bindings import BindingContext, BindingError, find_bindings, resolve
 from compose.errors import ComposeError, Problem
 from compose.graph import component_field_names, dependencies, terminal_jobs, workflow_problems
 from compose.inputs import (
@@ -193,7 +193,27 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
     return JobSpec(run_id=run_id, job_id=job.id, component_id=component.id, component_type=ctype,
                    method=method, config=resolved, base_dir=str(Path(base_dir).resolve()),
                    storage_dir=str(Path(storage_dir).resolve()),
-                   secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used))
+                   secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used),
+                   env_fields=_env_fields(job, values, fields))
+
+
+def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
+    """Config fields whose value comes from ``${env.*}``, directly or through a job input
+    that reads it: shown masked as a whole, since a value can change shape on the way
+    (``as json``, a number, a path made absolute) and no longer match as text."""
+    def reads_env(value: Any, env_inputs: set[str] = set()) -> bool:
+        try:
+            found = find_bindings(value)
+        except BindingError:
+            return False
+        return any(b.source == "env" or (b.source == "input" and b.path and b.path[0] in env_inputs)
+                   for b in found)
+
+    fields = set(fields)
+    env_inputs = {key for key, value in job.input.items() if reads_env(value)}
+    overridden = {key for key in job.input if key in fields}  # the job's input replaces these
+    names = {name for name, value in values.items() if name not in overridden and reads_env(value, env_inputs)}
+    return sorted(names | (env_inputs & fields))
 
 
 def _resolve_at(value: Any, context: BindingContext, kind: Optional[str], path: str) -> Any:

@@ -42,6 +42,8 @@ class JobSpec:
     secrets: list[str] = field(default_factory=list)
     # Extra environment for the job process (e.g. HF_TOKEN); never logged.
     env: dict[str, str] = field(default_factory=dict)
+    # Config fields whose value came from ${env.*}: masked whole wherever the config is shown.
+    env_fields: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
@@ -51,9 +53,13 @@ class JobSpec:
         return cls(**json.loads(text))
 
     def shown_config(self) -> dict[str, Any]:
-        """The config as it may be shown and stored: secret values masked, data set
-        references cut to what names them (their preview rows can be large)."""
-        return _shown(self.config, sorted((s for s in self.secrets if s), key=len, reverse=True))
+        """The config as it may be shown and stored: fields read from the environment and
+        secret values masked, data set references cut to what names them (their preview
+        rows can be large)."""
+        # Values too short to be a credential would only garble text ("1" in a model name).
+        secrets = sorted((s for s in self.secrets if len(s) >= MIN_MASKED_LENGTH), key=len, reverse=True)
+        return {name: MASK if name in self.env_fields and value is not None else _shown(value, secrets)
+                for name, value in self.config.items()}
 
     def write(self, path: Path) -> Path:
         path.write_text(self.to_json(), encoding="utf-8")
@@ -90,6 +96,10 @@ class JobExecutor(Protocol):
         ...
 
 
+MASK = "***"
+MIN_MASKED_LENGTH = 4
+
+
 def _shown(value: Any, secrets: list[str]) -> Any:
     if is_dataset_ref(value):
         return {key: value[key] for key in ("type", "fingerprint", "path", "num_rows", "sft_format") if key in value}
@@ -99,7 +109,7 @@ def _shown(value: Any, secrets: list[str]) -> Any:
         return [_shown(item, secrets) for item in value]
     if isinstance(value, str):
         for secret in secrets:
-            value = value.replace(secret, "***")
+            value = value.replace(secret, MASK)
     return value
 
 

@@ -88,38 +88,6 @@
     document.getElementById("artifacts-empty").hidden = true;
     document.getElementById("artifacts-table").hidden = false;
   }
-  // A job's resolved fields, as block YAML like the server renders them.
-  function toYaml(value, indent) {
-    indent = indent || "";
-    function scalar(v) {
-      if (v === null || v === undefined) return "null";
-      if (typeof v !== "string") return String(v);
-      // Plain when YAML would read it back as the same string; else quoted, single quotes
-      // as PyYAML writes them where nothing needs escaping, JSON's quoting (valid YAML) otherwise.
-      if (/^[A-Za-z_./][\w ./@+-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|~)$/i.test(v) &&
-          !/\s$/.test(v)) return v;
-      return /^[^'\\\u0000-\u001f\u007f-\u009f]*$/.test(v) ? "'" + v + "'" : JSON.stringify(v);
-    }
-    if (Array.isArray(value)) {
-      if (!value.length) return "[]";
-      return value.map(function (item) {
-        var inner = toYaml(item, indent + "  ");
-        return indent + "- " + (typeof item === "object" && item !== null ? inner.replace(/^\s+/, "") : inner);
-      }).join("\n");
-    }
-    if (value && typeof value === "object") {
-      var keys = Object.keys(value);
-      if (!keys.length) return "{}";
-      return keys.map(function (k) {
-        var v = value[k];
-        var nested = v && typeof v === "object" && (Array.isArray(v) ? v.length : Object.keys(v).length);
-        // As PyYAML writes it: a list's items under a key at the key's own indent.
-        var inner = Array.isArray(v) ? indent : indent + "  ";
-        return indent + k + ":" + (nested ? "\n" + toYaml(v, inner) : " " + (typeof v === "object" && v !== null ? toYaml(v) : scalar(v)));
-      }).join("\n");
-    }
-    return scalar(value);
-  }
   function onConfig(e) {
     var box = document.getElementById("job-configs");
     if (box.querySelector("[data-job-config='" + CSS.escape(e.job) + "']")) return;

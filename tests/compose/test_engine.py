@@ -152,6 +152,21 @@ def test_each_job_reports_the_config_it_starts_with_secrets_masked_data_sets_sum
     assert order.index(("config", "train")) < order.index(("status", "train"))
 
 
+def test_values_read_from_the_environment_are_masked_whatever_shape_they_take(tmp_path):
+    loader = ComponentDoc(id="dataset-loader", type="datasets", fields={
+        "provider": "local", "loader": "json", "data_files": "${env.FILES as json}", "seed": "${env.SEED}",
+        "split": "${input.which}", "path": "Qwen2.5-1.5B"})
+    doc = ComposeFile(components=[loader], workflows=[Workflow(id="w", jobs=[
+        Job(id="load", component="dataset-loader", input={"which": "${env.SPLIT}"})])])
+    collected = []
+    env = {"FILES": '{"train": "s3://AKIAXXX:verysecret@b/x"}', "SEED": "31337", "SPLIT": "train", "ONE": "1"}
+    run(doc, RecordingExecutor(), tmp_path, env=env, collected=collected, secrets=["1"])
+    shown = next(e["values"] for e in collected if e["type"] == "config")
+    assert "verysecret" not in json.dumps(collected) and "31337" not in json.dumps(shown)
+    assert shown["data_files"] == shown["seed"] == shown["split"] == "***"  # split: through the job's input
+    assert shown["path"] == "Qwen2.5-1.5B"  # a one-character value is not masked inside other text
+
+
 def test_trainer_without_model_or_default_is_refused_before_any_job(tmp_path):
     executor = RecordingExecutor()
     with pytest.raises(ComposeError) as caught:

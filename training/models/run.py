@@ -120,7 +120,7 @@ class JobRun(models.Model):
     progress_stage = models.CharField(max_length=100, blank=True)
     output = models.JSONField(null=True, blank=True)
     # The job's fields as it received them: bindings resolved, workspace defaults filled
-    # in, secrets masked, data sets summarized (training.worker.execute.ResolvedConfigRecorder).
+    # in, secrets masked, data sets summarized: the engine's config event (compose.events).
     config = models.JSONField(null=True, blank=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)

@@ -63,9 +63,9 @@ def _component_cards(parsed_file: Any) -> list[dict[str, Any]]:
         names = CARD_FIELDS.get(component.type, ())
         shown = [(n, component.fields[n]) for n in names if component.fields.get(n) not in (None, "")]
         actions = list(component.actions)
-        # The form edits one set of fields; several named actions are edited as YAML.
+        # The form edits a component's own fields; named actions (even one) are edited as YAML.
         cards.append({"index": index, "component": component, "fields": shown, "actions": actions,
-                      "editable": component.type in CARD_FIELDS and len(actions) <= 1})
+                      "editable": component.type in CARD_FIELDS and not actions})
     return cards
 
 

@@ -37,9 +37,9 @@ def _component(doc: Any, component_id: str) -> tuple[Any, int, Any]:
         if component.id == component_id:
             if component.type not in COMPONENT_GROUPS:
                 raise Http404(f"{component.type} components are edited in the YAML tab.")
-            if len(component.actions) > 1:
-                raise Http404(f"{component_id} defines several actions ({', '.join(component.actions)}); "
-                              "a component with several actions is edited in the YAML tab.")
+            if component.actions:
+                raise Http404(f"{component_id} defines named actions ({', '.join(component.actions)}); "
+                              "a component with actions is edited in the YAML tab.")
             return component, index, parsed
     raise Http404(f"No component {component_id!r} in this document.")
 

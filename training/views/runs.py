@@ -105,6 +105,8 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
         "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(job_runs),
         "diff": _config_diff(run),
+        # Jobs that ran but reported no config: a run from before jobs reported it.
+        "jobs_ran": any(job.status != "pending" for job in job_runs),
     })
 
 

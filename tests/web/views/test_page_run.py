@@ -126,3 +126,10 @@ def test_artifacts_replace_their_empty_note(alice_client, run):
 def test_a_run_that_started_without_recorded_configs_says_so(alice_client, run):
     html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
     assert "Not recorded for this run." in html  # runs from before jobs reported their config
+
+
+def test_a_run_that_failed_before_any_job_says_no_job_started(alice_client, workspace, alice):
+    run = make_run(workspace, alice)
+    claim_run(run.pk, "w")  # started, then refused before its first job
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert "No job has started yet." in html

@@ -126,3 +126,17 @@ def test_a_component_with_several_actions_is_edited_as_yaml(alice_client, nested
     assert reverse("training:component_edit", args=[nested_document.pk, "data"]) not in page
     refused = alice_client.get(reverse("training:component_edit", args=[nested_document.pk, "data"]))
     assert refused.status_code == 404
+
+
+def test_a_component_with_one_named_action_is_edited_as_yaml_too(alice_client, workspace, alice):
+    from training.actions import create_document
+
+    single = NESTED.replace("""      - id: keep-long
+        method: filter
+        dataset: ${input.dataset}
+        condition: len(text) > 3
+""", "")
+    document = create_document(workspace, alice, "single", single)
+    page = alice_client.get(reverse("training:document", args=[document.pk])).content.decode()
+    assert "load-a" in page and "edited in the YAML tab" in page
+    assert alice_client.get(reverse("training:component_edit", args=[document.pk, "data"])).status_code == 404
