@@ -39,7 +39,6 @@ class WorkflowForm(forms.Form):
     def __init__(self, *args: Any, workflow: Workflow, components: list[ComponentDoc], **kwargs: Any):
         self.workflow = workflow
         self.components = {c.id: c for c in components}
-        self.action_ids = [action for c in components for action in c.actions]
         initial: dict[str, Any] = {}
         for j, job in enumerate(workflow.jobs):
             initial.update({f"job{j}-component": job.component, f"job{j}-method": job.method or "",
@@ -56,18 +55,28 @@ class WorkflowForm(forms.Form):
 
     def _job_fields(self, prefix: str, component_choices: list[tuple[str, str]], others: list[str],
                     method: str | None) -> None:
-        # A job picks a datasets method, or one of the actions a nested-dialect component names.
-        methods = list(dict.fromkeys([*DATASET_METHODS, *self.action_ids]))
-        if method and method not in methods:
-            methods.append(method)
         self.fields[f"{prefix}-component"] = forms.ChoiceField(choices=component_choices, required=prefix != "new")
-        self.fields[f"{prefix}-method"] = forms.ChoiceField(
-            choices=[("", "— (the component's)")] + [(m, m) for m in methods], required=False)
+        self.fields[f"{prefix}-method"] = forms.ChoiceField(choices=self._method_choices(method), required=False)
         self.fields[f"{prefix}-input"] = forms.CharField(required=False, widget=forms.Textarea(
             attrs={"rows": 3, "class": "mono", "spellcheck": "false",
                    "placeholder": "dataset: ${jobs.load.output}"}))
         self.fields[f"{prefix}-depends_on"] = forms.MultipleChoiceField(
             choices=[(o, o) for o in others], required=False, widget=forms.CheckboxSelectMultiple)
+
+    def _method_choices(self, method: str | None) -> list[Any]:
+        """A datasets method, or one of the actions a nested-dialect component names,
+        grouped by the component they belong to."""
+        choices: list[Any] = [("", "— (the component's)"),
+                              ("datasets methods", [(m, m) for m in DATASET_METHODS])]
+        seen = set(DATASET_METHODS)
+        for component in self.components.values():
+            actions = [a for a in component.actions if a not in seen]
+            if actions:
+                choices.append((f"actions of {component.id}", [(a, a) for a in actions]))
+                seen.update(actions)
+        if method and method not in seen:
+            choices.append((method, method))
+        return choices
 
     def job_rows(self) -> list[dict[str, Any]]:
         rows = []

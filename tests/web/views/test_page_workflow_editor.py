@@ -106,6 +106,8 @@ def test_a_new_job_can_pick_one_of_a_components_actions(alice_client, nested_doc
     from compose.loader import parse
 
     edit = reverse("training:workflow_edit", args=[nested_document.pk, "prep"])
+    html = alice_client.get(edit).content.decode()
+    assert '<optgroup label="actions of data">' in html  # which component each action belongs to
     data = form_data(alice_client.get(edit))
     data.update({"new-id": "filt", "new-component": "data", "new-method": "keep-long",
                  "new-input": "dataset: ${jobs.load.output}", "new-depends_on": ["load"]})
