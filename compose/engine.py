@@ -201,7 +201,7 @@ def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> l
     """Config fields whose value comes from ``${env.*}``, directly or through a job input
     that reads it: shown masked as a whole, since a value can change shape on the way
     (``as json``, a number, a path made absolute) and no longer match as text."""
-    def reads_env(value: Any, env_inputs: set[str] = set()) -> bool:
+    def reads_env(value: Any, env_inputs: frozenset[str] = frozenset()) -> bool:
         try:
             found = find_bindings(value)
         except BindingError:
@@ -210,7 +210,7 @@ def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> l
                    for b in found)
 
     fields = set(fields)
-    env_inputs = {key for key, value in job.input.items() if reads_env(value)}
+    env_inputs = frozenset(key for key, value in job.input.items() if reads_env(value))
     overridden = {key for key in job.input if key in fields}  # the job's input replaces these
     names = {name for name, value in values.items() if name not in overridden and reads_env(value, env_inputs)}
     return sorted(names | (env_inputs & fields))

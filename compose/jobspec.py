@@ -16,7 +16,7 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterable, Protocol
 
 from compose.events import Event
 
@@ -58,7 +58,7 @@ class JobSpec:
         rows can be large)."""
         # Values too short to be a credential would only garble text ("1" in a model name).
         secrets = sorted((s for s in self.secrets if len(s) >= MIN_MASKED_LENGTH), key=len, reverse=True)
-        return {name: MASK if name in self.env_fields and value is not None else _shown(value, secrets)
+        return {name: MASK if name in self.env_fields and value is not None else redact(_summarized(value), secrets)
                 for name, value in self.config.items()}
 
     def write(self, path: Path) -> Path:
@@ -100,16 +100,30 @@ MASK = "***"
 MIN_MASKED_LENGTH = 4
 
 
-def _shown(value: Any, secrets: list[str]) -> Any:
-    if is_dataset_ref(value):
-        return {key: value[key] for key in ("type", "fingerprint", "path", "num_rows", "sft_format") if key in value}
-    if isinstance(value, dict):
-        return {key: _shown(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_shown(item, secrets) for item in value]
+def redact(value: Any, secrets: Iterable[str]) -> Any:
+    """``value`` with every secret string replaced by ``***`` (recursively)."""
+    secrets = [s for s in secrets if s]
+    if not secrets:
+        return value
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {k: redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
+
+
+def _summarized(value: Any) -> Any:
+    """``value`` with each data set reference cut to what names it."""
+    if is_dataset_ref(value):
+        return {key: value[key] for key in ("type", "fingerprint", "path", "num_rows", "sft_format") if key in value}
+    if isinstance(value, dict):
+        return {key: _summarized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_summarized(item) for item in value]
     return value
 
 

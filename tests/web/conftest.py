@@ -72,3 +72,11 @@ def workspace(alice):
     ws = Workspace.objects.create(name="Lab", slug="lab")
     Membership.objects.create(user=alice, workspace=ws, role=Membership.Role.OWNER)
     return ws
+
+
+@pytest.fixture
+def staff(client, django_user_model):
+    """A logged-in superuser, for the admin pages."""
+    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
+    client.force_login(admin)
+    return admin

@@ -13,13 +13,6 @@ from training.models import Run, RunStatus, WorkspaceSecret
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff(client, django_user_model):
-    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
-    client.force_login(admin)
-    return admin
-
-
 def test_run_changelist_filters(client, staff, workspace, alice, bob):
     make_run(workspace, alice, workflow_id="train-a")
     make_run(workspace, bob, workflow_id="train-b", status=RunStatus.FAILED)

@@ -88,13 +88,6 @@ def test_a_run_whose_secrets_cannot_be_opened_fails_before_anything_starts(works
 
 # --- the admin -------------------------------------------------------------------
 
-@pytest.fixture
-def staff(client, django_user_model):
-    admin = django_user_model.objects.create_superuser("root", "root@example.org", "pw")
-    client.force_login(admin)
-    return admin
-
-
 def workspace_form(workspace, secrets: list[tuple[int | None, str, str]]) -> dict[str, str]:
     """The admin's change form for ``workspace`` as a browser posts it: (id, name, typed value) per secret."""
     data = {"name": workspace.name, "slug": workspace.slug,

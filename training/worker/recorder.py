@@ -9,6 +9,7 @@ from typing import Any, Iterable
 from django.db import connection
 
 from compose.events import Event
+from compose.jobspec import redact
 from training.actions import record_events
 from training.models import Run
 
@@ -16,22 +17,6 @@ log = logging.getLogger(__name__)
 
 _DONE = object()
 BATCH = 200
-
-
-def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """``value`` with every secret string replaced by ``***`` (recursively)."""
-    secrets = [s for s in secrets if s]
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, "***")
-        return value
-    if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
 
 
 class EventRecorder:
