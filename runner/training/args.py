@@ -139,7 +139,8 @@ def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw:
         "use_liger_kernel": hw.liger,
         "seed": cfg.seed,
         "data_seed": cfg.seed,
-        "report_to": ["tensorboard"],
+        # TensorBoard files come from the runner's own writer (runner.training.tensorboard).
+        "report_to": "none",
         "disable_tqdm": True,
     }
     if cfg.lr_scheduler_type == "reduce_lr_on_plateau":

@@ -72,13 +72,15 @@ def train(ctx: RunContext) -> dict[str, Any]:
     tokenizer = model_lib.load_tokenizer(cfg, source, ctx.resolve_path, token)
 
     from runner.training.callbacks import EventCallback, TokenCounter
+    from runner.training.tensorboard import TensorBoardCallback
     from runner.training.trainers import Inputs, build_classification, build_sft
 
     counter = TokenCounter()
     callback = EventCallback(ctx.job, ctx.emit, is_main=ctx.is_main, counter=counter,
                              world_size=ctx.world_size, cancelled=ctx.cancelled, task=cfg.task)
     inputs = Inputs(cfg=cfg, source=source, tokenizer=tokenizer, train=train_rows, eval=eval_rows,
-                    output_dir=str(output_dir), hw=hw, token=token, callbacks=[callback])
+                    output_dir=str(output_dir), hw=hw, token=token,
+                    callbacks=[callback, TensorBoardCallback(outputs.tensorboard_dir(output_dir))])
     prepared = (build_sft if cfg.task == "sft" else build_classification)(inputs)
     trainer = prepared.trainer
     trainer.token_counter = counter

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 from pathlib import Path
@@ -94,4 +95,6 @@ def model_reference(output_dir: Path, *, global_step: int, adapter: bool, metric
 
 
 def tensorboard_dir(output_dir: Path) -> Path:
-    return output_dir / "runs"
+    """Where runs' TensorBoard folders go: ``output_dir/runs``, or ``TENSORBOARD_LOGGING_DIR``."""
+    moved = os.environ.get("TENSORBOARD_LOGGING_DIR")
+    return Path(moved).expanduser() if moved else output_dir / "runs"

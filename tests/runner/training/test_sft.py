@@ -52,7 +52,16 @@ def test_text_column_trains_reports_and_saves(tmp_path: Path, tiny_causal_lm_dir
     assert config["text_column"] == "text" and config["max_steps"] == 4
     assert {"torch", "transformers", "trl", "peft", "datasets", "python"} <= set(
         json.loads((out / "versions.json").read_text()))
-    assert list((out / "runs").rglob("events.out.tfevents.*"))
+    # TensorBoard reads the same numbers the metric events carried.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    [run] = (out / "runs").iterdir()
+    board = EventAccumulator(str(run))
+    board.Reload()
+    assert [(e.step, e.value) for e in board.Scalars("train/loss")] == [
+        (event["step"], pytest.approx(event["values"]["loss"])) for event in train]
+    assert [(e.step, e.value) for e in board.Scalars("eval/loss")] == [
+        (event["step"], pytest.approx(event["values"]["eval_loss"])) for event in evals]
     assert (out / "checkpoint-2" / "optimizer.pt").is_file()
 
 
