@@ -56,9 +56,8 @@ class JobSpec:
         """The config as it may be shown and stored: fields read from the environment and
         secret values masked, data set references cut to what names them (their preview
         rows can be large)."""
-        # Values too short to be a credential would only garble text ("1" in a model name).
-        secrets = sorted((s for s in self.secrets if len(s) >= MIN_MASKED_LENGTH), key=len, reverse=True)
-        return {name: MASK if name in self.env_fields and value is not None else redact(_summarized(value), secrets)
+        return {name: MASK if name in self.env_fields and value is not None
+                else redact(_summarized(value), self.secrets)
                 for name, value in self.config.items()}
 
     def write(self, path: Path) -> Path:
@@ -100,9 +99,21 @@ MASK = "***"
 MIN_MASKED_LENGTH = 4
 
 
+def maskable(secrets: Iterable[str]) -> list[str]:
+    """The secrets worth masking, longest first (so a secret containing another goes whole).
+
+    Values shorter than ``MIN_MASKED_LENGTH`` are left: they cannot be credentials, and
+    masking them (an ``${env.EPOCHS}`` of ``3``) would garble every number in the logs.
+    """
+    return sorted({s for s in secrets if s and len(s) >= MIN_MASKED_LENGTH}, key=len, reverse=True)
+
+
 def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """``value`` with every secret string replaced by ``***`` (recursively)."""
-    secrets = [s for s in secrets if s]
+    """``value`` with every maskable secret replaced by ``***`` (recursively)."""
+    return _redacted(value, maskable(secrets))
+
+
+def _redacted(value: Any, secrets: list[str]) -> Any:
     if not secrets:
         return value
     if isinstance(value, str):
@@ -110,9 +121,9 @@ def redact(value: Any, secrets: Iterable[str]) -> Any:
             value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {k: redact(v, secrets) for k, v in value.items()}
+        return {k: _redacted(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
+        return [_redacted(v, secrets) for v in value]
     return value
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping
 
 from compose import events
-from compose.jobspec import JobCancelled, JobFailed, JobSpec
+from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
 
 EventCallback = Callable[[events.Event], None]
 
@@ -262,10 +262,7 @@ class _Supervisor:
                 pass
 
     def _redact(self, text: str) -> str:
-        for secret in self.spec.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact(text, self.spec.secrets)
 
 
 def _lines(stream: IO[bytes]) -> Iterable[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from compose import events
-from compose.jobspec import JobCancelled, JobFailed, JobSpec
+from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
 
 
 @dataclass
@@ -45,10 +45,7 @@ class RunContext:
             self.emit(events.log(self.job, self.redact(message), level))
 
     def redact(self, text: str) -> str:
-        for secret in self.spec.secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+        return redact(text, self.spec.secrets)
 
     def resolve_path(self, path: str | os.PathLike[str]) -> Path:
         p = Path(path).expanduser()
