@@ -28,6 +28,7 @@ Metric names are fixed so charts and tests agree: ``loss``, ``learning_rate``,
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import IO, Any, Callable, Iterable, Iterator, Literal
 
@@ -114,14 +115,20 @@ def read_events(lines: Iterable[str]) -> Iterator[Event]:
 
 
 class JsonLineWriter:
-    """Writes events to a stream, flushing each line so readers see it at once."""
+    """Writes events to a stream, flushing each line so readers see it at once.
+
+    Safe to call from several threads (a warning can come from any): lines never interleave.
+    """
 
     def __init__(self, stream: IO[str]):
         self._stream = stream
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
-        self._stream.write(dumps(event) + "\n")
-        self._stream.flush()
+        line = dumps(event) + "\n"
+        with self._lock:
+            self._stream.write(line)
+            self._stream.flush()
 
 
 def _finite(value: Any) -> Any:

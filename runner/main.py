@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from compose import events
 from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
+from runner.library_warnings import report_warnings
 
 
 @dataclass
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     writer = events.JsonLineWriter(event_stream)
     emit = writer if rank == 0 else (lambda event: None)
 
+    report_warnings(spec.job_id, emit, lambda text: redact(text, spec.secrets))
     cancelled = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
