@@ -31,6 +31,9 @@ STDERR_TAIL_LINES = 50
 SPEC_PLACEHOLDER = "job.json"
 
 _WARNING_LINE = re.compile(r"warn|error|exception|traceback|fatal|killed", re.IGNORECASE)
+# Terminal colour and cursor codes (transformers prints its load report in bold): a log
+# line on the run page or in a stored run would show them as "[1m" junk.
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 
 
 def process_count(spec: JobSpec) -> int:
@@ -218,7 +221,7 @@ class _Supervisor:
         assert self.proc.stderr is not None
         for raw in _lines(self.proc.stderr):
             # A progress bar rewrites its line with \r: keep what it shows last.
-            line = self._redact(raw.rstrip("\n").split("\r")[-1].rstrip())
+            line = self._redact(_TERMINAL_CODES.sub("", raw.rstrip("\n").split("\r")[-1]).rstrip())
             if not line.strip():
                 continue
             self.stderr_tail.append(line)

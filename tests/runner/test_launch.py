@@ -31,6 +31,7 @@ FAKE_RUNNER = textwrap.dedent('''\
         sys.stderr.write("plain line\\n")
         sys.stderr.write("UserWarning: careful with " + spec["env"]["HF_TOKEN"] + "\\n")
         sys.stderr.write(" 10%|#  | 1/10\\r 50%|#####  | 5/10\\r100%|##########| 10/10\\n")
+        sys.stderr.write("[transformers] \\x1b[1mBertModel LOAD REPORT\\x1b[0m \\x1b[32mok\\x1b[0m\\n")
         sys.stderr.flush()
         emit("output", value={{"mode": oct(os.stat(spec_path).st_mode & 0o777),
                                "env": {{k: os.environ.get(k) for k in
@@ -166,6 +167,7 @@ def test_success_streams_events_and_returns_the_output(tmp_path, fake_python):
     assert logs["plain line"] == "info"
     assert logs["UserWarning: careful with ***"] == "warning"
     assert "100%|##########| 10/10" in logs  # only the last state of a progress bar
+    assert "[transformers] BertModel LOAD REPORT ok" in logs  # terminal colour codes dropped
     assert not any("s3cr3t" in str(e) for e in seen if e["type"] != "output")
     assert all(e["job"] == "train" for e in seen)
 
