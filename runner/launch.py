@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Mapping
 
@@ -105,15 +106,16 @@ class SubprocessExecutor:
                  checkpoint_grace_s: float = 120):
         self.python = python
         self.grace_s = grace_s
-        # A trainer stops after its current step and then writes a checkpoint; a step of a
-        # large model on a CPU, or the save itself, can take a minute. SIGKILL sooner
-        # would lose the checkpoint that cancel promises.
+        # A trainer stops after its current step and then writes a checkpoint; the save
+        # of a large model can take a minute. SIGKILL sooner would lose the checkpoint
+        # that cancel promises. The step in flight is allowed for on top: the
+        # supervisor adds the longest step it has seen (see _Supervisor.grace).
         self.checkpoint_grace_s = checkpoint_grace_s
         self.workdir = Path(workdir) if workdir else None
         self.extra_env = dict(extra_env or {})
 
     def grace_for(self, spec: JobSpec) -> float:
-        """Seconds between SIGTERM and SIGKILL on cancel."""
+        """Seconds between SIGTERM and SIGKILL on cancel, before the step in flight is added."""
         if spec.component_type == "model-trainer":
             return max(self.grace_s, self.checkpoint_grace_s)
         return self.grace_s
@@ -155,6 +157,9 @@ class _Supervisor:
         self.cancel_sent = False
         self.exited = threading.Event()
         self.known_descendants: dict[int, Any] = {}  # pid -> psutil.Process
+        # The slowest training step so far, from the job's progress events.
+        self.longest_step_s = 0.0
+        self._last_step: tuple[float, int] | None = None  # (when, step) of the previous progress
         # on_event is called from two threads (stdout and stderr readers).
         self._emit_lock = threading.Lock()
 
@@ -215,7 +220,23 @@ class _Supervisor:
         elif event["type"] == "output":
             self.output = event.get("value")
             self.has_output = True
+        elif event["type"] == "progress" and event.get("unit") == "steps":
+            self._time_steps(event.get("current"))
         self._emit(event)
+
+    def _time_steps(self, current: Any) -> None:
+        if not isinstance(current, int):
+            return
+        now = time.monotonic()
+        if self._last_step is not None and current > self._last_step[1]:
+            then, step = self._last_step
+            self.longest_step_s = max(self.longest_step_s, (now - then) / (current - step))
+        self._last_step = (now, current)
+
+    @property
+    def grace(self) -> float:
+        """Seconds from SIGTERM to SIGKILL: the base grace plus the step the job may be in."""
+        return self.grace_s + self.longest_step_s
 
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -247,7 +268,7 @@ class _Supervisor:
         self.cancel_sent = True
         self._remember_descendants()
         _kill_tree(self.proc, signal.SIGTERM)
-        if not self.exited.wait(self.grace_s):
+        if not self.exited.wait(self.grace):
             self._remember_descendants()
             _kill_tree(self.proc, signal.SIGKILL)
 

@@ -51,6 +51,21 @@ FAKE_RUNNER = textwrap.dedent('''\
         sys.exit(0)
     elif act == "oom":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif act == "slow_steps":
+        # Steps of 1.5 s; on SIGTERM it "finishes the step and saves" for 1 s.
+        def on_term(signum, frame):
+            time.sleep(1.0)
+            open(spec["config"]["saved"], "w").write("checkpoint")
+            emit("status", status="cancelled", message="stopped, checkpoint saved")
+            sys.exit(143)
+        signal.signal(signal.SIGTERM, on_term)
+        for step in range(3):
+            emit("progress", current=step, total=10, unit="steps", stage="train", eta_s=None)
+            if step < 2:
+                time.sleep(1.5)
+        emit("log", level="info", message="ready")
+        while True:
+            time.sleep(0.05)
     elif act in ("hang", "stubborn"):
         # one child in our process group, one in a session of its own (as torchrun starts workers)
         same = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
@@ -298,6 +313,22 @@ def test_cancel_set_before_the_job_starts_is_honoured(tmp_path, fake_python):
     with pytest.raises(JobCancelled):
         SubprocessExecutor(python=fake_python, grace_s=1, checkpoint_grace_s=0).execute(
             make_spec(tmp_path, act="hang", pids=str(tmp_path / "pids")), lambda e: None, cancel)
+
+
+def test_the_grace_period_also_covers_the_step_in_flight(tmp_path, fake_python):
+    # Steps take 1.5 s; the base grace alone (0.5 s) would SIGKILL the job while it
+    # finishes its step and saves (1 s), losing the checkpoint.
+    saved = tmp_path / "saved"
+    cancel = threading.Event()
+
+    def on_event(event):
+        if event["type"] == "log" and event["message"] == "ready":
+            cancel.set()
+
+    with pytest.raises(JobCancelled):
+        SubprocessExecutor(python=fake_python, grace_s=0.5, checkpoint_grace_s=0.5).execute(
+            make_spec(tmp_path, act="slow_steps", saved=str(saved)), on_event, cancel)
+    assert saved.read_text() == "checkpoint"
 
 
 def test_trainers_get_time_to_write_their_checkpoint_before_sigkill(tmp_path):
