@@ -9,6 +9,7 @@ it reads its own; the layout matches what transformers' TensorBoard callback wro
 """
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import struct
@@ -20,6 +21,7 @@ from typing import Any, Mapping
 from transformers import TrainerCallback
 
 FILE_VERSION = "brain.Event:2"
+_WRITERS = itertools.count()
 _DT_STRING = 7  # tensorflow DataType enum
 
 
@@ -125,7 +127,9 @@ class EventFileWriter:
     def __init__(self, log_dir: Path) -> None:
         log_dir.mkdir(parents=True, exist_ok=True)
         now = time.time()
-        self.path = log_dir / f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}.{os.getpid()}.0"
+        # The counter keeps two writers of one process in one second apart.
+        self.path = log_dir / (f"events.out.tfevents.{int(now):010d}.{socket.gethostname()}.{os.getpid()}"
+                               f".{next(_WRITERS)}")
         self._append(_event(now, 0, file_version=FILE_VERSION))
 
     def add_scalars(self, step: int, scalars: Mapping[str, float], wall_time: float | None = None) -> None:

@@ -42,6 +42,14 @@ def test_tensorboard_reads_scalars_and_text_back(tmp_path: Path) -> None:
     assert writer.path.name.startswith("events.out.tfevents.")
 
 
+def test_two_writers_in_one_folder_keep_their_own_files(tmp_path: Path) -> None:
+    first, second = EventFileWriter(tmp_path), EventFileWriter(tmp_path)
+    first.add_scalars(1, {"train/loss": 1.0})
+    second.add_scalars(1, {"train/loss": 2.0})
+    assert first.path != second.path
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+
+
 def test_a_damaged_record_fails_its_checksum(tmp_path: Path) -> None:
     from tensorboard.compat.tensorflow_stub import errors, pywrap_tensorflow
 
