@@ -80,7 +80,7 @@ def train(ctx: RunContext) -> dict[str, Any]:
                              world_size=ctx.world_size, cancelled=ctx.cancelled, task=cfg.task)
     inputs = Inputs(cfg=cfg, source=source, tokenizer=tokenizer, train=train_rows, eval=eval_rows,
                     output_dir=str(output_dir), hw=hw, token=token,
-                    callbacks=[callback, TensorBoardCallback(outputs.tensorboard_dir(output_dir))])
+                    callbacks=[callback, TensorBoardCallback(outputs.tensorboard_dir(output_dir), ctx.redact)])
     prepared = (build_sft if cfg.task == "sft" else build_classification)(inputs)
     trainer = prepared.trainer
     trainer.token_counter = counter

@@ -16,7 +16,7 @@ import struct
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from transformers import TrainerCallback
 
@@ -175,11 +175,13 @@ class TensorBoardCallback(TrainerCallback):
     """Writes the trainer's logs, its arguments and the model config as TensorBoard events.
 
     Only the main process writes. A run (or a resumed run) gets a folder of its own
-    under ``log_root``.
+    under ``log_root``. Text passes through ``redact`` first: the arguments can hold a
+    value the compose file read from the environment.
     """
 
-    def __init__(self, log_root: Path) -> None:
+    def __init__(self, log_root: Path, redact: Callable[[str], str] = lambda text: text) -> None:
         self.log_root = log_root
+        self.redact = redact
         self.writer: EventFileWriter | None = None
 
     def _writer(self, state: Any) -> EventFileWriter | None:
@@ -191,10 +193,10 @@ class TensorBoardCallback(TrainerCallback):
         writer = self._writer(state)
         if writer is None:
             return
-        writer.add_text("args", args.to_json_string())
+        writer.add_text("args", self.redact(args.to_json_string()))
         config = getattr(model, "config", None)
         if config is not None and hasattr(config, "to_json_string"):
-            writer.add_text("model_config", config.to_json_string())
+            writer.add_text("model_config", self.redact(config.to_json_string()))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         writer = self._writer(state)
@@ -203,4 +205,4 @@ class TensorBoardCallback(TrainerCallback):
         scalars, texts = tag_logs(logs)
         writer.add_scalars(state.global_step, scalars)
         for tag, text in texts.items():
-            writer.add_text(tag, text, step=state.global_step)
+            writer.add_text(tag, self.redact(text), step=state.global_step)

@@ -73,6 +73,17 @@ def test_trainer_logs_become_tags() -> None:
     assert texts == {"train/note": "resumed"}
 
 
+def test_text_is_redacted_before_it_is_written(tmp_path: Path) -> None:
+    callback = TensorBoardCallback(tmp_path, redact=lambda text: text.replace("hf_s3cr3t", "***"))
+    main = SimpleNamespace(is_world_process_zero=True, global_step=2)
+    callback.on_train_begin(SimpleNamespace(to_json_string=lambda: '{"optim_args": "token=hf_s3cr3t"}'), main, None)
+    callback.on_log(None, main, None, logs={"note": "hf_s3cr3t seen", "loss": 1.0})
+    assert b"hf_s3cr3t" not in callback.writer.path.read_bytes()
+    accumulator = read_back(callback.writer.path.parent)
+    text = accumulator.Tensors("args/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert json.loads(text) == {"optim_args": "token=***"}
+
+
 def test_only_the_main_process_writes(tmp_path: Path) -> None:
     callback = TensorBoardCallback(tmp_path / "runs")
     args = SimpleNamespace(to_json_string=lambda: "{}")
