@@ -11,7 +11,8 @@ SFT rows become one of trl's two shapes:
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from compose.jobspec import is_dataset_ref
 from compose.schema.components import TrainerComponent
@@ -20,6 +21,24 @@ from runner.training.errors import ConfigProblem
 # The Alpaca layout (instruction/input/output): a non-empty ``input`` is context for the
 # instruction, so it joins the prompt even though no field names it.
 ALPACA_INPUT_COLUMN = "input"
+
+
+@contextmanager
+def transforms_in_scratch() -> Iterator[None]:
+    """Transforms of the training data (prompt rendering, TRL's tokenization) write their
+    Arrow files to a temporary folder that goes when the process ends (under ``TMPDIR``),
+    never beside the materialized data set. That folder is shared by every run that reads
+    the data, possibly at the same time, possibly mounted read-only; and the tokenized
+    copies could not be reused anyway (their fingerprints hash the tokenizer object)."""
+    from datasets import disable_caching, enable_caching, is_caching_enabled
+
+    was_enabled = is_caching_enabled()
+    disable_caching()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            enable_caching()
 
 
 def load_dataset_value(value: Any, storage_dir: str, field: str):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,11 @@ def base_model_name(cfg: TrainerComponent) -> str:
 
 
 def train(ctx: RunContext) -> dict[str, Any]:
+    with ExitStack() as scope:
+        return _train(ctx, scope)
+
+
+def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     cfg = parse_config(ctx.spec.config)
     hw = trainer_args.Hardware.detect()
     preflight(cfg, hw)
@@ -61,6 +67,7 @@ def train(ctx: RunContext) -> dict[str, Any]:
     gc.freeze()
     set_seed(cfg.seed)  # before the model loads: LoRA and new heads start from the same weights
     ctx.check_cancelled()
+    scope.enter_context(data.transforms_in_scratch())
     train_rows = data.load_dataset_value(cfg.dataset, ctx.spec.storage_dir, "dataset")
     eval_rows = (data.load_dataset_value(cfg.eval_dataset, ctx.spec.storage_dir, "eval_dataset")
                  if cfg.eval_dataset is not None else None)
