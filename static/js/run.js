@@ -49,7 +49,7 @@
     card.className = "job"; card.dataset.job = id;
     card.innerHTML = '<div class="row"><strong></strong><span class="spacer"></span><span class="job-status"></span></div>' +
       '<div class="small muted"><span class="job-stage"></span></div><progress max="1"></progress>' +
-      '<div class="small job-count"></div><div class="small errorlist job-message"></div>';
+      '<div class="small job-count"></div><div class="small muted job-message"></div>';
     card.querySelector("strong").textContent = id;
     card.querySelector(".job-status").appendChild(badge("pending"));
     document.getElementById("jobs").appendChild(card);
@@ -60,14 +60,21 @@
     var bar = card.querySelector("progress");
     if (e.total) { bar.max = e.total; bar.value = e.current; } else { bar.removeAttribute("value"); }
     card.querySelector(".job-stage").textContent = e.stage || "";
-    var eta = e.eta_s ? " · " + fmt.duration(e.eta_s) + " left" : "";
-    card.querySelector(".job-count").textContent = (e.total ? e.current + " / " + e.total : e.current) + " " + (e.unit || "") + eta;
+    var count = (e.total ? e.current + " / " + e.total : e.current) + " " + (e.unit || "");
+    card.dataset.count = count;
+    var eta = e.eta_s && FINAL.indexOf(card.dataset.status) < 0 ? " · " + fmt.duration(e.eta_s) + " left" : "";
+    card.querySelector(".job-count").textContent = count + eta;
   }
   function onJobStatus(e) {
     var card = jobCard(e.job); if (!card) return;
     var holder = card.querySelector(".job-status");
     holder.innerHTML = ""; holder.appendChild(badge(e.status));
-    card.querySelector(".job-message").textContent = e.status === "failed" ? (e.message || "") : "";
+    card.dataset.status = e.status;
+    // A cancelled job says where its checkpoint went; a failed one why.
+    var message = card.querySelector(".job-message");
+    message.textContent = e.message || "";
+    message.className = "small job-message " + (e.status === "failed" || e.status === "interrupted" ? "errorlist" : "muted");
+    if (FINAL.indexOf(e.status) >= 0 && card.dataset.count) card.querySelector(".job-count").textContent = card.dataset.count;
     if (e.status === "succeeded") { var bar = card.querySelector("progress"); bar.max = 1; bar.value = 1; }
   }
 
@@ -141,6 +148,13 @@
     box.appendChild(card);
   }
 
+  // One click on Cancel must not end hours of training unasked.
+  document.getElementById("cancel-form").addEventListener("submit", function (ev) {
+    if (!window.confirm("Cancel this run? A training job stops after its current step and saves a checkpoint first.")) {
+      ev.preventDefault();
+    }
+  });
+
   // --- run state ---------------------------------------------------------------------
   function onRun(state) {
     if (!state || !state.status) return;
@@ -165,6 +179,10 @@
     if (state.error) document.getElementById("run-error").textContent = state.error;
     var final = FINAL.indexOf(state.status) >= 0;
     document.getElementById("cancel-form").hidden = final;
+    if (final) {
+      // "Waiting…" and "… yet" notes no longer fit: nothing more will come.
+      document.querySelectorAll("[data-final-text]").forEach(function (note) { note.textContent = note.dataset.finalText; });
+    }
     // The server sends a run's last events before its final status: nothing more will come.
     if (final && socket) socket.close();
   }

@@ -107,6 +107,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "diff": _config_diff(run),
         # Jobs that ran but reported no config: a run from before jobs reported it.
         "jobs_ran": any(job.status != "pending" for job in job_runs),
+        "configs_recorded": any(job.config for job in job_runs),
     })
 
 

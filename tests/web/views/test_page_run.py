@@ -133,3 +133,30 @@ def test_a_run_that_failed_before_any_job_says_no_job_started(alice_client, work
     claim_run(run.pk, "w")  # started, then refused before its first job
     html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
     assert "No job has started yet." in html
+
+
+def test_the_configs_note_is_hidden_once_several_jobs_recorded_theirs(alice_client, run):
+    record_event(run, ev.config("load", {"id": "data", "path": "rows.jsonl"}))
+    record_event(run, ev.config("train", {"id": "custom-trainer", "model": "/ws/models/tiny"}))
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert 'id="job-configs-empty" hidden>' in html
+
+
+def test_a_cancelled_job_says_where_its_checkpoint_went(alice_client, run):
+    record_event(run, ev.progress("train", 8, 60, unit="steps", stage="train", eta_s=45))
+    record_event(run, ev.status("train", "cancelled",
+                                "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8"))
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    card = html[html.index('data-job="train"'):]
+    card = card[:card.index("</progress>") + 400]
+    assert 'data-status="cancelled"' in card
+    assert 'class="small job-message muted">job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8<' in card
+
+
+def test_a_run_cancelled_before_a_worker_took_it_says_so_everywhere(alice_client, workspace, alice):
+    run = make_run(workspace, alice)
+    Run.objects.filter(pk=run.pk).update(status="cancelled")
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert "Waiting for a worker" not in html and "No job ran." in html
+    assert "This run reported no metrics." in html and "No metrics yet" not in html
+    assert "This run produced no data sets." in html and "This run wrote no artifacts." in html
