@@ -15,6 +15,7 @@ CLI allows them: the user owns the machine; a web workspace does not).
 from __future__ import annotations
 
 import graphlib
+import re
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -45,6 +46,10 @@ LOCAL_OR_HUB_FIELDS: dict[str, tuple[str, ...]] = {
     "datasets": ("path",),
     "model-trainer": ("model", "tokenizer"),
 }
+# Of those, the ones a job reads (output_dir and cache_dir are written, so may be new).
+MUST_EXIST: frozenset[str] = frozenset({"data_files", "data_dir", "path", "resume_from_checkpoint",
+                                        "model", "tokenizer"})
+_GLOB_CHARS = re.compile(r"[*?\[]")
 _POLL_S = 0.2
 
 
@@ -177,15 +182,17 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
         raise JobConfigError(f"{job_path}", _validation_message(component.id, exc)) from None
     resolved = validated.model_dump(mode="json", by_alias=True)
 
+    env_fields = _env_fields(job, values, fields)
     if ctype == "model-trainer" and not resolved.get("model"):
         default = default_models.get(resolved["task"])
         if not default:
             raise JobConfigError(f"{c_path}.model", f"no base model for `{component.id}`: set "
                                  f"`model:` or a default base model for task `{resolved['task']}`")
         resolved["model"] = default  # set by whoever runs compose-web, not confined
-        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=("model",))
+        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=("model",),
+                       secret_fields=env_fields)
     else:
-        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path)
+        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, secret_fields=env_fields)
 
     if notes is not None:
         notes.extend(context.notes)
@@ -194,7 +201,7 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
                    method=method, config=resolved, base_dir=str(Path(base_dir).resolve()),
                    storage_dir=str(Path(storage_dir).resolve()),
                    secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used),
-                   env_fields=_env_fields(job, values, fields))
+                   env_fields=env_fields)
 
 
 def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
@@ -233,21 +240,40 @@ def _validation_message(component_id: str, exc: ValidationError) -> str:
 
 
 def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_absolute: bool,
-                   c_path: str, skip: tuple[str, ...] = ()) -> None:
+                   c_path: str, skip: tuple[str, ...] = (), secret_fields: Iterable[str] = ()) -> None:
+    """Make local paths absolute (confined to ``base_dir``); a path the job reads must exist.
+
+    The check runs as the job is about to start (earlier jobs are done), so a typo fails
+    here, named by its field and as it was written, not later inside the job process.
+    """
     base = base_dir.resolve()
+    owner = config.get("id", "")
+    hidden = set(secret_fields)
+
+    def local(value: str, name: str) -> str:
+        target = _confined(value, base, allow_absolute, f"{c_path}.{name}")
+        if (name in MUST_EXIST and "://" not in value and not _GLOB_CHARS.search(value)
+                and not Path(target).exists()):
+            if name in hidden:  # read from the environment: the value may be a secret
+                raise JobConfigError(f"{c_path}.{name}", f"`{owner}` reads a path from the environment "
+                                                         "that does not exist")
+            looked = "" if value == target else f" (looked for {target})"
+            raise JobConfigError(f"{c_path}.{name}", f"`{owner}` reads {value}, which does not exist{looked}")
+        return target
+
     for name in PATH_FIELDS.get(ctype, ()):
         value = config.get(name)
         if value is None or name in skip:
             continue
         if name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
             continue
-        config[name] = _map_paths(value, lambda p: _confined(p, base, allow_absolute, f"{c_path}.{name}"))
+        config[name] = _map_paths(value, lambda p, name=name: local(p, name))
     for name in LOCAL_OR_HUB_FIELDS.get(ctype, ()):
         value = config.get(name)
         if name in skip or not isinstance(value, str) or value in DATASET_LOADERS:
             continue  # the nested dialect's `path: json` names a loader
         if _looks_local(value, base):
-            config[name] = _confined(value, base, allow_absolute, f"{c_path}.{name}")
+            config[name] = local(value, name)
 
 
 def _map_paths(value: Any, fn: Callable[[str], str]) -> Any:

@@ -293,6 +293,9 @@ def spec_for(doc, tmp_path, **kw):
 
 
 def test_relative_paths_resolve_against_base_dir(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.json").write_text("[]")
+    (tmp_path / "a.json").write_text("[]")
     spec = spec_for(local_doc(data_files={"train": "./data/train.json", "test": ["a.json"]},
                               cache_dir="cache"), tmp_path)
     base = tmp_path.resolve()
@@ -333,6 +336,7 @@ def test_nested_action_picked_by_the_job(tmp_path):
 
 
 def test_workspace_secrets_are_always_in_the_spec(tmp_path):
+    (tmp_path / "a.json").write_text("[]")
     spec = spec_for(local_doc(data_files="a.json"), tmp_path, secrets=["ws-secret", ""])
     assert spec.secrets == ["ws-secret"]
 
@@ -411,6 +415,8 @@ def test_every_seed_workflow_builds_valid_job_specs(doc, tmp_path):
         return dataset_ref(spec.job_id)
 
     executor = RecordingExecutor(answer)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "custom_train.json").write_text("[]")  # the local file 9.8.3 reads
     needs = {spec.name for spec in workflow_inputs(doc)}
     inputs = {"template": "### {instruction}\n{output}"} if "template" in needs else {}
     run(doc, executor, tmp_path, inputs=inputs, default_models={"sft": "/models/base"})
@@ -428,16 +434,45 @@ def test_datasets_path_is_confined_when_local_and_kept_as_hub_id_otherwise(tmp_p
                            workflows=[Workflow(id="w", jobs=[Job(id="load", component="d")])])
 
     assert spec_for(loader("tatsu-lab/alpaca"), tmp_path).config["path"] == "tatsu-lab/alpaca"
+    (tmp_path / "data").mkdir()
     assert spec_for(loader("./data"), tmp_path).config["path"] == str(tmp_path.resolve() / "data")
     assert spec_for(loader("json"), tmp_path).config["path"] == "json"
     with pytest.raises(JobConfigError, match="leaves the folder"):
         spec_for(loader("../elsewhere"), tmp_path)
 
 
-def test_home_paths_are_absolute_paths(tmp_path):
+def test_home_paths_are_absolute_paths(tmp_path, monkeypatch):
     from pathlib import Path
 
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "data").mkdir(parents=True)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+
     with pytest.raises(JobConfigError, match="outside the workspace"):
-        spec_for(local_doc(data_dir="~/data"), tmp_path)
-    spec = spec_for(local_doc(data_dir="~/data"), tmp_path, allow_absolute_paths=True)
+        spec_for(local_doc(data_dir="~/data"), workspace)
+    spec = spec_for(local_doc(data_dir="~/data"), workspace, allow_absolute_paths=True)
     assert spec.config["data_dir"] == str((Path.home() / "data").resolve())
+
+
+def test_a_path_the_job_reads_must_exist_and_is_named_as_written(tmp_path):
+    with pytest.raises(JobConfigError) as caught:
+        spec_for(local_doc(data_files={"train": "./data/nope-train.jsonl"}), tmp_path)
+    assert caught.value.path == "components[0].data_files"
+    assert str(caught.value) == (f"components[0].data_files: `local-data` reads ./data/nope-train.jsonl, which does "
+                                 f"not exist (looked for {tmp_path.resolve() / 'data' / 'nope-train.jsonl'})")
+    trainer = ComposeFile(components=[ComponentDoc(id="t", type="model-trainer", fields={
+        "task": "sft", "model": "./models/does-not-exist"})], workflows=[Workflow(id="w", jobs=[Job(id="t", component="t")])])
+    with pytest.raises(JobConfigError, match=r"components\[0\]\.model: `t` reads ./models/does-not-exist, which"):
+        spec_for(trainer, tmp_path)
+    # Globs, folders to be written and hub ids are not checked.
+    assert spec_for(local_doc(data_files="./data/*.jsonl", cache_dir="./new-cache"), tmp_path)
+
+
+def test_a_missing_path_read_from_the_environment_is_not_echoed(tmp_path):
+    doc = local_doc(data_files="${env.TRAIN_FILES}")
+    workflow = doc.workflows[0]
+    with pytest.raises(JobConfigError) as caught:
+        build_job_spec(doc, workflow, workflow.jobs[0], inputs={}, job_outputs={}, env={"TRAIN_FILES": "./s3cr3t.json"},
+                       run_id="r", base_dir=tmp_path, storage_dir=tmp_path / "s")
+    assert "s3cr3t" not in str(caught.value) and "from the environment" in str(caught.value)

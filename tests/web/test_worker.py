@@ -136,6 +136,7 @@ class KeepsSpecs:
 def test_remote_code_reaches_the_job_only_where_the_workspace_allows_it(workspace, alice, allowed):
     workspace.allow_remote_code = allowed
     workspace.save()
+    write_rows(workspace)
     doc = TINY_DOCUMENT.replace("loader: json", "loader: json\n    trust_remote_code: true")
     run, executor = make_run(workspace, alice, yaml_snapshot=doc), KeepsSpecs()
     status = execute_run(run.pk, executor=executor, worker="w")
