@@ -11,6 +11,8 @@ from training.models import (
     Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
     WorkspaceSecret,
 )
+from training.templatetags.compose_ui import run_duration
+from training.views.common import headline_metric, with_headline
 
 
 class MembershipInline(admin.TabularInline):
@@ -51,6 +53,12 @@ class JobRunInline(admin.TabularInline):
               "started", "finished", "message"]
     readonly_fields = fields
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # jobs are what the worker recorded
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
 
 class ArtifactInline(admin.TabularInline):
     model = Artifact
@@ -58,6 +66,12 @@ class ArtifactInline(admin.TabularInline):
     can_delete = False
     fields = ["job_id", "kind", "path", "size_bytes", "step"]
     readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # artifacts are what the jobs wrote
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 def _count_link(run: Run, model: str, count: int, label: str) -> str:
@@ -68,12 +82,12 @@ def _count_link(run: Run, model: str, count: int, label: str) -> str:
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = ["id", "workflow_id", "document", "workspace", "status", "created_by",
-                    "created", "started", "finished", "worker"]
+                    "created", "duration", "headline", "worker", "run_page"]
     list_filter = ["status", "workspace", "created_by", "workflow_id", "created"]
     date_hierarchy = "created"
     search_fields = ["workflow_id", "document__name", "worker", "error"]
     list_select_related = ["document", "workspace", "created_by"]
-    readonly_fields = ["workspace", "document", "workflow_id", "inputs", "created_by", "rerun_of",
+    readonly_fields = ["run_page", "workspace", "document", "workflow_id", "inputs", "created_by", "rerun_of",
                        "created", "started", "finished", "status", "worker", "heartbeat_at",
                        "cancel_requested", "output", "error", "last_seq", "records", "yaml_snapshot"]
     fields = readonly_fields
@@ -82,6 +96,25 @@ class RunAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # runs are queued from a document, where they are validated
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # history is read-only; cancel and rerun are actions of the list
+
+    def get_queryset(self, request):
+        return with_headline(super().get_queryset(request))
+
+    @admin.display(description="Duration")
+    def duration(self, run: Run) -> str:
+        return run_duration(run)
+
+    @admin.display(description="Headline metric")
+    def headline(self, run: Run) -> str:
+        found = headline_metric(run)
+        return f"{found[0]} {found[1]:.4g}" if found else "—"
+
+    @admin.display(description="Run page")
+    def run_page(self, run: Run) -> str:
+        return format_html('<a href="{}">open</a>', reverse("training:run", args=[run.pk]))
 
     @admin.display(description="Recorded")
     def records(self, run: Run) -> str:

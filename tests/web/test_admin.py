@@ -62,3 +62,19 @@ def test_secret_values_are_never_shown(client, staff, workspace):
     page = client.get(reverse("admin:training_workspace_change", args=[workspace.pk]))
     assert page.status_code == 200 and "HF_TOKEN" in page.content.decode()
     assert "hf_verysecret" not in page.content.decode()
+
+
+def test_run_history_reads_as_a_record_with_a_way_back_to_the_run_page(client, staff, workspace):
+    run = make_run(workspace)
+    claim_run(run.pk, "w")
+    record_event(run, ev.status("train", "running"))
+    record_event(run, ev.metric("train", 5, {"eval_loss": 0.8125}, split="eval"))
+    page = client.get(reverse("admin:training_run_change", args=[run.pk])).content.decode()
+    assert 'name="_save"' not in page  # nothing to edit
+    # nothing to add: the inlines allow no new rows (their "Add another" link never shows)
+    assert 'name="job_runs-MAX_NUM_FORMS" value="0"' in page and 'name="artifacts-MAX_NUM_FORMS" value="0"' in page
+    assert f'href="{reverse("training:run", args=[run.pk])}"' in page
+
+    listing = client.get(reverse("admin:training_run_changelist")).content.decode()
+    assert "eval_loss 0.8125" in listing and "Duration" in listing
+    assert f'href="{reverse("training:run", args=[run.pk])}"' in listing
