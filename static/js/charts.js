@@ -13,10 +13,17 @@
     {id: "classification", title: "Accuracy and F1 (eval)", metrics: ["accuracy", "f1"]}
   ];
   var COLORS = ["#2456d6", "#d6612a", "#13795b", "#9b37c4", "#c0262d", "#5b6b88"];
+  var NAMES = {loss: "train loss", eval_loss: "eval loss", learning_rate: "learning rate", grad_norm: "grad norm",
+               tokens_per_second: "tokens/s", samples_per_second: "samples/s", perplexity: "perplexity",
+               accuracy: "accuracy", f1: "F1"};
+  // Steps are whole numbers: ticks at 1, 2, 5, 10, 20, 50 ... never at 3.5.
+  var STEP_TICKS = [];
+  for (var p = 1; p <= 1e8; p *= 10) STEP_TICKS.push(p, 2 * p, 5 * p);
 
-  function Chart(spec, container) {
+  function Chart(spec, container, owner) {
     this.spec = spec;
-    this.series = {};   // key "job · metric" -> {x: [], y: []}
+    this.owner = owner;
+    this.series = {};   // key "job · metric" -> {x: [], y: [], job, metric}
     this.order = [];
     this.count = 0;
     this.plot = null;
@@ -35,10 +42,10 @@
     this.el.appendChild(this.box);
     container.appendChild(this.el);
   }
-  Chart.prototype.add = function (key, step, value) {
-    var s = this.series[key];
+  Chart.prototype.add = function (job, metric, step, value) {
+    var key = job + " · " + metric, s = this.series[key];
     if (!s) {
-      s = this.series[key] = {x: [], y: []};
+      s = this.series[key] = {x: [], y: [], job: job, metric: metric};
       this.order.push(key);
       if (this.plot) {  // a new line: rebuild the chart, keeping the user's zoom
         this.keptZoom = this.zoomed();
@@ -80,6 +87,11 @@
     });
     return data;
   };
+  Chart.prototype.label = function (key) {
+    // The job's name only where several jobs report: "train · eval_loss" read as a split.
+    var s = this.series[key], name = NAMES[s.metric] || s.metric;
+    return this.owner.jobCount() > 1 ? s.job + ": " + name : name;
+  };
   Chart.prototype.zoomed = function () {
     // The step range the user dragged to, or null while the chart shows every step.
     if (!this.plot || !this.extent) return null;
@@ -99,14 +111,14 @@
       return;
     }
     var width = Math.max(300, this.el.clientWidth - 16);
-    var unit = this.spec.unit || "";
+    var unit = this.spec.unit || "", self = this;
     var opts = {
       width: width, height: 220,
       scales: {x: {time: false}},
       cursor: {drag: {x: true, y: false}},
-      axes: [{label: "step"}, {values: function (u, vals) { return vals.map(function (v) { return fmt.num(v) + unit; }); }, size: 60}],
+      axes: [{label: "step", incrs: STEP_TICKS}, {values: function (u, vals) { return vals.map(function (v) { return fmt.num(v) + unit; }); }, size: 60}],
       series: [{label: "step"}].concat(this.order.map(function (key, i) {
-        return {label: key, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
+        return {label: self.label(key), stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: true,
                 points: {show: key.indexOf("eval") >= 0 || key.indexOf("perplexity") >= 0 || key.indexOf("accuracy") >= 0 || key.indexOf("f1") >= 0},
                 value: function (u, v) { return v === null || v === undefined ? "—" : fmt.num(v) + unit; }};
       }))
@@ -122,7 +134,7 @@
 
   function MetricCharts(container, emptyNote) {
     var self = this;
-    this.charts = CHARTS.map(function (spec) { return new Chart(spec, container); });
+    this.charts = CHARTS.map(function (spec) { return new Chart(spec, container, self); });
     this.byMetric = {};
     this.charts.forEach(function (c) { c.spec.metrics.forEach(function (m) { self.byMetric[m] = c; }); });
     this.jobs = {};
@@ -138,11 +150,12 @@
     Object.keys(values).forEach(function (name) {
       var chart = self.byMetric[name], v = values[name];
       if (!chart || v === null || v === undefined || !isFinite(v)) return;
-      chart.add(event.job + " · " + name, Number(event.step), Number(v));
+      chart.add(event.job, name, Number(event.step), Number(v));
     });
     if (this.emptyNote) this.emptyNote.hidden = true;
     this.schedule();
   };
+  MetricCharts.prototype.jobCount = function () { return Object.keys(this.jobs).length; };
   MetricCharts.prototype.schedule = function () {
     if (this.scheduled) return;
     this.scheduled = true;

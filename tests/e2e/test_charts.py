@@ -71,3 +71,28 @@ def test_a_zoomed_chart_keeps_its_view_while_the_run_goes_on(chart_page: Path):
             assert errors == []
         finally:
             browser.close()
+
+
+def test_lines_are_named_for_people_and_steps_tick_whole(chart_page: Path):
+    from playwright.sync_api import sync_playwright
+
+    labels = "(id) => charts.charts.find(c => c.spec.id === id).plot.series.map(s => s.label)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        try:
+            page.goto(chart_page.as_uri())
+            page.evaluate("() => { for (let s = 1; s <= 6; s++) charts.add({job: 'train', step: s, "
+                          "values: {loss: 2 / s, eval_loss: 3 / s, perplexity: 10 / s}}); }")
+            page.wait_for_timeout(600)
+            # One job: its name would only read like a split ("train · eval_loss").
+            assert page.evaluate(labels, "loss") == ["step", "train loss", "eval loss"]
+            ticks = page.evaluate("() => charts.charts.find(c => c.spec.id === 'perplexity').plot.axes[0]._splits")
+            assert ticks and all(float(t).is_integer() for t in ticks)
+
+            page.evaluate("() => charts.add({job: 'second', step: 7, values: {loss: 0.1}})")
+            page.wait_for_timeout(600)
+            assert page.evaluate(labels, "loss") == ["step", "train: train loss", "train: eval loss",
+                                                     "second: train loss"]
+        finally:
+            browser.close()
