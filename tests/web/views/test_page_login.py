@@ -32,3 +32,13 @@ def test_every_page_redirects_anonymous_visitors_to_the_login(client, workspace,
         assert client.post(url).status_code == 302, url
     run.refresh_from_db()
     assert run.cancel_requested is False
+
+
+def test_pages_name_an_icon_that_exists(client):
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    html = client.get(reverse("login")).content.decode()
+    icon = re.search(r'<link rel="icon"[^>]* href="/static/([^"]+)"', html)
+    assert icon and finders.find(icon.group(1))  # no 404 for /favicon.ico in every browser console
