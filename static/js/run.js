@@ -48,7 +48,7 @@
     card = document.createElement("div");
     card.className = "job"; card.dataset.job = id;
     card.innerHTML = '<div class="row"><strong></strong><span class="spacer"></span><span class="job-status"></span></div>' +
-      '<div class="small muted"><span class="job-stage"></span></div><progress max="1"></progress>' +
+      '<div class="small muted"><span class="job-component"></span> <span class="job-stage"></span></div><progress max="1"></progress>' +
       '<div class="small job-count"></div><div class="small muted job-message"></div>';
     card.querySelector("strong").textContent = id;
     card.querySelector(".job-status").appendChild(badge("pending"));
@@ -96,6 +96,8 @@
     document.getElementById("artifacts-table").hidden = false;
   }
   function onConfig(e) {
+    var card = jobCard(e.job);  // the engine sends it as the job starts: name its component
+    if (card && e.values && e.values.id) card.querySelector(".job-component").textContent = e.values.id;
     var box = document.getElementById("job-configs");
     if (box.querySelector("[data-job-config='" + CSS.escape(e.job) + "']")) return;
     var block = document.createElement("div");

@@ -27,6 +27,7 @@ def test_the_page_follows_a_cancel_to_its_final_state(live_server, client, alice
         pytest.fail("needs Debian's chromium (bash scripts/setup.sh --browser)")
     run = make_run(workspace, alice, workflow_id="train-custom")
     claim_run(run.pk, "worker-1")
+    record_event(run, ev.config("train", {"id": "custom-trainer", "task": "sft"}))
     record_event(run, ev.status("train", "running"))
     record_event(run, ev.progress("train", 8, 60, unit="steps", stage="train", eta_s=45))
     client.force_login(alice)
@@ -43,6 +44,8 @@ def test_the_page_follows_a_cancel_to_its_final_state(live_server, client, alice
             page.goto(live_server.url + reverse("training:run", args=[run.pk]))
             page.wait_for_function(f"() => {CARD}.querySelector('.job-count').textContent.includes('left')")
             assert page.evaluate(f"() => {CARD}.querySelector('.job-count').textContent") == "8 / 60 steps · 45 s left"
+            # A card made by the script names its component, as a server-rendered one does.
+            assert page.evaluate(f"() => {CARD}.querySelector('.job-component').textContent") == "custom-trainer"
 
             # Dismissing the question leaves the run alone.
             page.once("dialog", lambda dialog: dialog.dismiss())
