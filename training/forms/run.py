@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 from django import forms
 
@@ -21,13 +21,14 @@ def _initial(spec: Any) -> Any:
     return default
 
 
-def input_field(spec: Any) -> forms.Field:
-    """The form field for one :class:`compose.inputs.InputSpec`."""
+def input_field(spec: Any, describe: Callable[[str], str] = str) -> forms.Field:
+    """The form field for one :class:`compose.inputs.InputSpec`; ``describe`` names the
+    fields that read it (``components[1].learning_rate`` -> ``trainer.learning_rate``)."""
     required = bool(getattr(spec, "required", False))
     help_text = ""
     used_by = getattr(spec, "used_by", None)
     if used_by:
-        help_text = "Used by " + ", ".join(used_by)
+        help_text = "Used by " + ", ".join(describe(path) for path in used_by)
     common = {"required": False, "label": spec.name, "help_text": help_text, "initial": _initial(spec)}
     kind = _hint_kind(spec)
     attrs: dict[str, Any] = {"data-input": spec.name}
@@ -55,11 +56,11 @@ def input_field(spec: Any) -> forms.Field:
 class RunForm(forms.Form):
     """Raw values go to ``enqueue_run``, which types and checks them (problems come back per input)."""
 
-    def __init__(self, *args: Any, specs: list[Any], **kwargs: Any):
+    def __init__(self, *args: Any, specs: list[Any], describe: Callable[[str], str] = str, **kwargs: Any):
         self.specs = specs
         super().__init__(*args, **kwargs)
         for spec in specs:
-            self.fields[spec.name] = input_field(spec)
+            self.fields[spec.name] = input_field(spec, describe)
 
     def raw_inputs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

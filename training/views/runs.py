@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from functools import partial
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from compose.errors import Problem
+from compose.readable import readable_path
 from datasets_app.models import MaterializedDataset
 from training import actions
 from training.forms.run import RunForm
@@ -49,7 +51,7 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     parsed, specs = _inputs_for(doc, workflow_id)
     problems: list[Problem] = list(parsed.errors)
     if request.method == "POST":
-        form = RunForm(request.POST, specs=specs)
+        form = RunForm(request.POST, specs=specs, describe=partial(readable_path, parsed.file))
         if form.is_valid():
             try:
                 run = actions.enqueue_run(doc, workflow_id, form.raw_inputs(), request.user)
@@ -62,7 +64,7 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
                 return redirect("training:run", pk=run.pk)
         status = 400
     else:
-        form = RunForm(specs=specs)
+        form = RunForm(specs=specs, describe=partial(readable_path, parsed.file))
         status = 200
     return render(request, "training/run_form.html", {
         "document": doc, "workspace": doc.workspace, "workflow_id": workflow_id, "form": form,

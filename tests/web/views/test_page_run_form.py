@@ -96,3 +96,9 @@ def test_a_valid_submission_queues_the_run_and_opens_its_page(alice_client, alic
 def test_strangers_get_404(bob_client, document):
     assert bob_client.get(url(document, "train-custom")).status_code == 404
     assert bob_client.post(url(document, "train-custom"), {"template": "x"}).status_code == 404
+
+
+def test_each_input_says_which_fields_read_it_by_their_names(alice_client, typed):
+    html = alice_client.get(url(typed, "prep")).content.decode()
+    assert "Used by rows.fraction" in html and "Used by ops.template" in html
+    assert "components[" not in html
