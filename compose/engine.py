@@ -395,7 +395,7 @@ class _Run:
             if job.id not in self.started and job.id not in self.outputs:
                 why = "the run was cancelled" if self.failure is None else \
                     f"job `{self.failure[0]}` failed"
-                self.emit(events.status(job.id, "cancelled", f"not started: {why}"))
+                self.emit(events.status(job.id, "skipped", f"not started: {why}"))
         if self.failure is not None:
             raise WorkflowFailed(self.failure[0], self.failure[1], self.outputs)
         if self.cancelled:

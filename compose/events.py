@@ -12,7 +12,9 @@ log        level ("debug" | "info" | "warning" | "error"), message
 progress   current, total (or None when unknown), unit ("rows" | "steps" |
            "files"), stage (what is being counted, e.g. "map"), eta_s (or None)
 metric     step, epoch (or None), split ("train" | "eval"), values (name -> float)
-status     status ("running" | "succeeded" | "failed" | "cancelled"), message
+status     status ("running" | "succeeded" | "failed" | "cancelled" | "skipped"),
+           message; "skipped": the job never started (a job it needs failed, or
+           the run was cancelled first)
 artifact   kind ("checkpoint" | "model" | "adapter" | "dataset" | "tensorboard" |
            "config"), path, size_bytes (or None), step (or None)
 output     value: the job's output (JSON), sent once, last, on success

@@ -6,7 +6,7 @@
   var root = document.getElementById("run");
   if (!root) return;
   var runId = root.dataset.run, eventsUrl = root.dataset.eventsUrl;
-  var FINAL = ["succeeded", "failed", "cancelled", "interrupted"];
+  var FINAL = ["succeeded", "failed", "cancelled", "interrupted", "skipped"];
   var status = root.dataset.status, socket = null, retry = 0, pollTimer = null;
   var charts = new MetricCharts(document.getElementById("charts"), document.getElementById("charts-empty"));
   var logBox = document.getElementById("log"), followBtn = document.getElementById("log-follow");
@@ -14,7 +14,7 @@
   var MAX_LOG_LINES = 5000;
 
   function badge(s) {
-    var cls = {succeeded: "badge-ok", failed: "badge-failed", interrupted: "badge-failed", running: "badge-running", cancelled: "badge-cancelled"}[s] || "badge-queued";
+    var cls = {succeeded: "badge-ok", failed: "badge-failed", interrupted: "badge-failed", running: "badge-running", cancelled: "badge-cancelled", skipped: "badge-skipped"}[s] || "badge-queued";
     var span = document.createElement("span");
     span.className = "badge " + cls; span.dataset.status = s; span.textContent = s;
     return span;

@@ -227,7 +227,7 @@ def test_failing_job_cancels_running_siblings_and_keeps_finished_outputs(tmp_pat
     assert slow_was_cancelled.is_set()
     assert caught.value.outputs == {"quick": dataset_ref("quick")}
     never = [e for e in collected if e["job"] == "after" and e["type"] == "status"]
-    assert never and never[0]["status"] == "cancelled" and "broken" in never[0]["message"]
+    assert never and never[0]["status"] == "skipped" and "broken" in never[0]["message"]
 
 
 def test_cancel_stops_running_jobs_and_raises_cancelled(tmp_path):

@@ -101,6 +101,7 @@ class JobRunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+    SKIPPED = "skipped", "Skipped"  # never started: a job it needs failed, or the run was cancelled
 
 
 class JobRun(models.Model):

@@ -15,6 +15,7 @@ register = template.Library()
 STATUS_CLASSES = {
     "queued": "badge-queued", "running": "badge-running", "succeeded": "badge-ok",
     "failed": "badge-failed", "cancelled": "badge-cancelled", "interrupted": "badge-failed",
+    "skipped": "badge-skipped",
 }
 
 

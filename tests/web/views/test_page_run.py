@@ -160,3 +160,13 @@ def test_a_run_cancelled_before_a_worker_took_it_says_so_everywhere(alice_client
     assert "Waiting for a worker" not in html and "No job ran." in html
     assert "This run reported no metrics." in html and "No metrics yet" not in html
     assert "This run produced no data sets." in html and "This run wrote no artifacts." in html
+
+
+def test_a_job_that_never_started_reads_as_skipped_with_the_reason(alice_client, run):
+    record_event(run, ev.status("train", "failed", "CUDA out of memory"))
+    record_event(run, ev.status("export", "skipped", "not started: job `train` failed"))
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    card = html[html.index('data-job="export"'):]
+    card = card[:card.index("</progress>") + 300]
+    assert 'class="badge badge-skipped" data-status="skipped"' in card
+    assert "not started: job `train` failed" in card
