@@ -136,14 +136,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         run = Run.objects.filter(pk=self.run_id).first()
         if run is None:
             return None, []
-        state = {
-            "status": run.status,
-            "started": run.started.isoformat() if run.started else None,
-            "finished": run.finished.isoformat() if run.finished else None,
-            "cancel_requested": run.cancel_requested,
-            "error": run.error,
-        }
-        return state, rows
+        return run.live_state(), rows
 
 
 def _seq_from_query(query_string: bytes) -> int:

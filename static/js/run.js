@@ -179,6 +179,14 @@
       startedHolder.innerHTML = ""; startedHolder.appendChild(time);
     }
     if (state.error) document.getElementById("run-error").textContent = state.error;
+    // The whole plan, in workflow order, as soon as a worker has taken the run.
+    var jobsBox = document.getElementById("jobs");
+    (state.jobs || []).forEach(function (j) {
+      var card = jobCard(j.job);
+      if (!card) return;
+      if (j.component) card.querySelector(".job-component").textContent = j.component;
+      jobsBox.appendChild(card);  // moves a card made earlier by an event into its place
+    });
     var final = FINAL.indexOf(state.status) >= 0;
     document.getElementById("cancel-form").hidden = final;
     if (final) {

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -83,6 +85,22 @@ class Run(models.Model):
 
     def can_become(self, status: str) -> bool:
         return status in self.TRANSITIONS[self.status]
+
+    def live_state(self) -> dict[str, Any]:
+        """The run page's header and job plan, as the replay endpoint and the websocket send it.
+
+        ``jobs`` lists every job of the workflow in order once a worker has taken the run,
+        so a page opened while it was queued shows the whole plan as soon as it starts.
+        """
+        return {
+            "status": self.status,
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+            "cancel_requested": self.cancel_requested,
+            "error": self.error,
+            "jobs": [{"job": job_id, "component": component_id}
+                     for job_id, component_id in self.job_runs.values_list("job_id", "component_id")],
+        }
 
     @property
     def duration_s(self) -> float | None:

@@ -133,10 +133,7 @@ def run_events(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 def run_state(run: Any) -> dict[str, Any]:
-    return {"type": "run", "id": run.pk, "status": run.status,
-            "started": run.started.isoformat() if run.started else None,
-            "finished": run.finished.isoformat() if run.finished else None,
-            "cancel_requested": run.cancel_requested, "error": run.error}
+    return {"type": "run", "id": run.pk, **run.live_state()}
 
 
 @require_POST

@@ -170,3 +170,16 @@ def test_a_job_that_never_started_reads_as_skipped_with_the_reason(alice_client,
     card = card[:card.index("</progress>") + 300]
     assert 'class="badge badge-skipped" data-status="skipped"' in card
     assert "not started: job `train` failed" in card
+
+
+def test_the_replay_carries_the_job_plan_in_workflow_order(alice_client, workspace, alice):
+    from training.models import JobRun
+
+    run = make_run(workspace, alice)
+    claim_run(run.pk, "w")
+    for position, job in enumerate(["load", "train"]):
+        JobRun.objects.create(run=run, job_id=job, component_id=f"{job}-component", position=position)
+    state = alice_client.get(reverse("training:run_events", args=[run.pk])).json()["run"]
+    assert state["jobs"] == [{"job": "load", "component": "load-component"},
+                             {"job": "train", "component": "train-component"}]
+    assert state["status"] == "running" and state["id"] == run.pk

@@ -68,3 +68,40 @@ def test_the_page_follows_a_cancel_to_its_final_state(live_server, client, alice
             assert errors == []
         finally:
             browser.close()
+
+
+def test_a_page_opened_while_queued_shows_the_whole_plan_once_the_run_starts(live_server, client, alice, workspace,
+                                                                            monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from training.models import JobRun
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    if not CHROMIUM.exists():
+        pytest.fail("needs Debian's chromium (bash scripts/setup.sh --browser)")
+    run = make_run(workspace, alice, workflow_id="train-custom")
+    client.force_login(alice)
+    cookie = client.cookies["sessionid"]
+    cards = "() => [...document.querySelectorAll('#jobs .job')].map(c => c.dataset.job + ':' + " \
+            "c.querySelector('.job-component').textContent)"
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+        page = context.new_page()
+        try:
+            page.goto(live_server.url + reverse("training:run", args=[run.pk]))
+            assert "Waiting for a worker" in page.inner_text("#jobs")
+
+            # A worker takes the run: one pending row per job, in workflow order.
+            claim_run(run.pk, "worker-1")
+            for position, (job, component) in enumerate([("load", "data"), ("train", "trainer"),
+                                                         ("export", "exporter")]):
+                JobRun.objects.create(run=run, job_id=job, component_id=component, position=position)
+            record_event(run, ev.status("train", "running"))  # an event for the second job comes first
+
+            page.wait_for_function("() => document.querySelectorAll('#jobs .job').length === 3", timeout=20_000)
+            assert page.evaluate(cards) == ["load:data", "train:trainer", "export:exporter"]
+        finally:
+            browser.close()
