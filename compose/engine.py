@@ -15,7 +15,6 @@ CLI allows them: the user owns the machine; a web workspace does not).
 from __future__ import annotations
 
 import graphlib
-import re
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -31,7 +30,7 @@ from compose.inputs import (
     coerce_inputs, component_read_types, component_values, field_type, find_workflow,
     input_problems, workflow_inputs,
 )
-from compose.jobspec import JobCancelled, JobExecutor, JobFailed, JobSpec
+from compose.jobspec import DATA_FILES_GLOB, JobCancelled, JobExecutor, JobFailed, JobSpec
 from compose.schema.components import COMPONENT_TYPES, DATASET_LOADERS
 from compose.schema.workflow import ComposeFile, Job, Workflow
 
@@ -49,7 +48,6 @@ LOCAL_OR_HUB_FIELDS: dict[str, tuple[str, ...]] = {
 # Of those, the ones a job reads (output_dir and cache_dir are written, so may be new).
 MUST_EXIST: frozenset[str] = frozenset({"data_files", "data_dir", "path", "resume_from_checkpoint",
                                         "model", "tokenizer"})
-_GLOB_CHARS = re.compile(r"[*?\[]")
 _POLL_S = 0.2
 
 
@@ -252,7 +250,7 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
 
     def local(value: str, name: str) -> str:
         target = _confined(value, base, allow_absolute, f"{c_path}.{name}")
-        if (name in MUST_EXIST and "://" not in value and not _GLOB_CHARS.search(value)
+        if (name in MUST_EXIST and "://" not in value and not DATA_FILES_GLOB.search(value)
                 and not Path(target).exists()):
             if name in hidden:  # read from the environment: the value may be a secret
                 raise JobConfigError(f"{c_path}.{name}", f"`{owner}` reads a path from the environment "

@@ -13,6 +13,7 @@ folder, so the reference means the same thing on every machine that mounts it.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ DATASET_REF_TYPE = "dataset"
 MODEL_REF_TYPE = "model"
 # In a job's environment, "1" lets a datasets job run with trust_remote_code: true.
 REMOTE_CODE_ENV = "COMPOSE_ALLOW_REMOTE_CODE"
+# A data_files entry with one of these is a pattern (matched by the job), not a file name.
+DATA_FILES_GLOB = re.compile(r"[*?\[]")
 
 
 @dataclass

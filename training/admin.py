@@ -45,33 +45,30 @@ class ComposeDocumentAdmin(admin.ModelAdmin):
     readonly_fields = ["definition", "created_by", "updated_by", "created_at", "updated_at"]
 
 
-class JobRunInline(admin.TabularInline):
-    model = JobRun
+class _RecordedInline(admin.TabularInline):
+    """Rows of a run's record (what the worker and the jobs reported): shown, never edited."""
+
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class JobRunInline(_RecordedInline):
+    model = JobRun
     fields = ["job_id", "component_id", "status", "progress_current", "progress_total",
               "started", "finished", "message"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # jobs are what the worker recorded
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class ArtifactInline(admin.TabularInline):
+class ArtifactInline(_RecordedInline):
     model = Artifact
-    extra = 0
-    can_delete = False
     fields = ["job_id", "kind", "path", "size_bytes", "step"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # artifacts are what the jobs wrote
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _count_link(run: Run, model: str, count: int, label: str) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from compose.jobspec import JobFailed
+from compose.jobspec import DATA_FILES_GLOB, JobFailed
 
 # Extensions a folder scan picks up for each loader. The json loader reads JSON Lines too.
 LOADER_EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -29,7 +29,6 @@ _SPLIT_WORDS: dict[str, str] = {
     "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
     "test": "test", "testing": "test",
 }
-_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 @dataclass
@@ -124,7 +123,7 @@ def _expand_all(entries: Any, here: Callable[[str], Path], loader: Optional[str]
 
 def _expand(entry: str, here: Callable[[str], Path], loader: Optional[str]) -> list[Path]:
     target = here(entry)
-    if _GLOB_CHARS.search(entry):
+    if DATA_FILES_GLOB.search(entry):
         matches = sorted(Path(m) for m in glob.glob(str(target), recursive=True) if Path(m).is_file())
         if not matches:
             raise JobFailed(f"no data file matches {entry!r} (looked for {target})")

@@ -159,7 +159,7 @@ def test_values_read_from_the_environment_are_masked_whatever_shape_they_take(tm
     doc = ComposeFile(components=[loader], workflows=[Workflow(id="w", jobs=[
         Job(id="load", component="dataset-loader", input={"which": "${env.SPLIT}"})])])
     collected = []
-    env = {"FILES": '{"train": "s3://AKIAXXX:verysecret@b/x"}', "SEED": "31337", "SPLIT": "train", "ONE": "1"}
+    env = {"FILES": '{"train": "s3://AKIAEXAMPLE:verysecret@b/x"}', "SEED": "31337", "SPLIT": "train", "ONE": "1"}
     run(doc, RecordingExecutor(), tmp_path, env=env, collected=collected, secrets=["1"])
     shown = next(e["values"] for e in collected if e["type"] == "config")
     assert "verysecret" not in json.dumps(collected) and "31337" not in json.dumps(shown)

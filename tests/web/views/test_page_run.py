@@ -18,6 +18,13 @@ DATASET_REF = {"type": "dataset", "fingerprint": "ab" * 16, "path": "datasets/" 
                "sft_format": "prompt-response", "reused": False}
 
 
+def job_card(html: str, job: str) -> str:
+    """The run page's card of ``job``, up to the end of its message line."""
+    start = html.index(f'data-job="{job}"')
+    end = html.index("</div>", html.index("job-message", start)) + len("</div>")
+    return html[start:end]
+
+
 @pytest.fixture
 def run(workspace, alice, document):
     run = make_run(workspace, alice, document=document, workflow_id="train-custom",
@@ -146,9 +153,7 @@ def test_a_cancelled_job_says_where_its_checkpoint_went(alice_client, run):
     record_event(run, ev.progress("train", 8, 60, unit="steps", stage="train", eta_s=45))
     record_event(run, ev.status("train", "cancelled",
                                 "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8"))
-    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
-    card = html[html.index('data-job="train"'):]
-    card = card[:card.index("</progress>") + 400]
+    card = job_card(alice_client.get(reverse("training:run", args=[run.pk])).content.decode(), "train")
     assert 'data-status="cancelled"' in card
     assert 'class="small job-message muted">job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8<' in card
 
@@ -165,9 +170,7 @@ def test_a_run_cancelled_before_a_worker_took_it_says_so_everywhere(alice_client
 def test_a_job_that_never_started_reads_as_skipped_with_the_reason(alice_client, run):
     record_event(run, ev.status("train", "failed", "CUDA out of memory"))
     record_event(run, ev.status("export", "skipped", "not started: job `train` failed"))
-    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
-    card = html[html.index('data-job="export"'):]
-    card = card[:card.index("</progress>") + 300]
+    card = job_card(alice_client.get(reverse("training:run", args=[run.pk])).content.decode(), "export")
     assert 'class="badge badge-skipped" data-status="skipped"' in card
     assert "not started: job `train` failed" in card
 
