@@ -130,10 +130,19 @@ if REDIS_URL:
         "connection": {"url": REDIS_URL},
         "consumer": _huey_consumer,
     }
+    from channels_redis.core import RedisChannelLayer
+
+    # A consumer waits for messages in a blocking pop that Redis answers after
+    # brpop_timeout (5 s) when nothing came. redis-py 8 gives every socket a 5 s read
+    # timeout by default, so the read gave up first and closed every idle websocket;
+    # the read timeout must outlast the pop.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "compose-web")},
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": RedisChannelLayer.brpop_timeout + 10}],
+                "prefix": env_str("CHANNELS_PREFIX", "compose-web"),
+            },
         }
     }
 else:

@@ -5,6 +5,7 @@ time that way); skipped otherwise.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -71,6 +72,32 @@ async def test_a_push_from_another_process_reaches_the_page_through_redis(worksp
     assert proc.returncode == 0, proc.stderr
     got = await receive_until(comm, lambda m: m["type"] == "event", timeout=5)
     assert got[-1]["event"]["message"] == "from the worker host"
+    await comm.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_an_idle_page_stays_connected_on_redis_and_still_gets_pushes(workspace, alice, settings):
+    # The channel layer waits for messages in a blocking Redis read; a socket timeout
+    # shorter than that read closed every idle page after a few seconds.
+    settings.COMPOSE_EVENT_POLL_S = 600  # only a Redis push can bring the event
+    run = await database_sync_to_async(make_run)(workspace, alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
+    comm = communicator(run.pk, cookie)
+    assert (await comm.connect())[0]
+    await comm.receive_json_from(timeout=5)  # the run header
+
+    await asyncio.sleep(60)  # nothing happens on the run: the page is idle
+    assert not comm.future.done(), f"the consumer stopped: {comm.future.exception()!r}"
+
+    def push() -> None:
+        from compose import events as ev
+        from training.actions import record_event
+
+        record_event(run, ev.log("load", "after a quiet minute"))
+
+    await database_sync_to_async(push)()
+    got = await receive_until(comm, lambda m: m["type"] == "event", timeout=10)
+    assert got[-1]["event"]["message"] == "after a quiet minute"
     await comm.disconnect()
 
 
