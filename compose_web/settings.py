@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "huey.contrib.djhuey",
+    "axes",
     "training",
     "datasets_app",
 ]
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it turns a login refused by the throttle into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "compose_web.urls"
@@ -179,6 +183,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out login is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttle: after LOGIN_FAILURE_LIMIT wrong passwords for one user name from one
+# address, that pair is refused for LOGIN_COOLOFF_MINUTES (every further try restarts
+# the wait). Counting the pair, not the name alone, keeps a stranger from locking a
+# user out everywhere; counting the pair, not the address alone, keeps one office
+# behind a NAT from locking out each other.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "compose_web.login_throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "compose_web.login_throttle.client_ip"
+# Its log names the address of each failure (for the operator) but not the user name
+# typed, which is sometimes a password typed into the wrong field.
+AXES_SENSITIVE_PARAMETERS = ["username"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -200,8 +223,25 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
 
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+# --- HTTPS ------------------------------------------------------------------------
+# COMPOSE_HTTPS=1: browsers reach the site over HTTPS only (a proxy in front, or daphne's
+# TLS endpoint). Plain HTTP is redirected, cookies go over HTTPS only, and browsers are
+# told to keep to HTTPS (HSTS). Off by default so a bare clone serves http://127.0.0.1.
+COMPOSE_HTTPS = env_bool("COMPOSE_HTTPS", False)
+# Only a proxy of ours in front makes X-Forwarded-Proto / X-Forwarded-For believable.
+COMPOSE_BEHIND_PROXY = env_bool("COMPOSE_BEHIND_PROXY", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", COMPOSE_HTTPS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if COMPOSE_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", COMPOSE_HTTPS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", COMPOSE_HTTPS)
+if COMPOSE_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HSTS for every subdomain, and the browsers' preload list, bind sites this app knows
+# nothing about and take months to undo: the operator opts in (the two settings
+# above), so Django's reminders to do so are silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 LOGGING = {
     "version": 1,
