@@ -37,6 +37,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",  # its runserver serves ASGI (websockets) in development
+    "compose_web",  # before django.contrib.auth: its createsuperuser checks the password
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -179,9 +180,16 @@ COMPOSE_DEFAULT_SFT_MODEL = env_str("COMPOSE_DEFAULT_SFT_MODEL")
 COMPOSE_DEFAULT_CLASSIFICATION_MODEL = env_str("COMPOSE_DEFAULT_CLASSIFICATION_MODEL")
 
 # --- auth, i18n, static -----------------------------------------------------------
+# Checked wherever a password is set: the admin, createsuperuser, changepassword, and
+# bootstrap's COMPOSE_ADMIN_PASSWORD. At 0.7 (Django's default) the similarity check
+# never fires on a 12-character password holding a 5-letter user name; 0.5 catches
+# "adminadmin12" yet lets a long passphrase through.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"max_similarity": 0.5}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out login is refused before its password is even checked.

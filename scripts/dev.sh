@@ -40,7 +40,7 @@ pids+=($!)
 password_file="${COMPOSE_VAR_DIR:-var}/admin-password.txt"
 printf '\ncompose-web is running at http://127.0.0.1:%s/\n' "$port"
 if [ -f "$password_file" ]; then
-  printf 'Log in as admin with the password in %s: %s\n' "$password_file" "$(cat "$password_file")"
+  printf 'Log in as admin with the password in %s\n' "$password_file"
 else
   printf 'Log in as admin (password from COMPOSE_ADMIN_PASSWORD)\n'
 fi

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from training.actions import create_document
@@ -60,18 +62,21 @@ class Command(BaseCommand):
             self.stdout.write(f"Login: {ADMIN_USERNAME}{hint}")
             return user
         password = os.environ.get("COMPOSE_ADMIN_PASSWORD") or ""
-        generated = not password
-        if generated:
-            password = secrets.token_urlsafe(12)
-        user = User.objects.create_superuser(ADMIN_USERNAME, "", password)
-        if generated:
-            where = password_file()
-            where.write_text(password + "\n", encoding="utf-8")
-            where.chmod(0o600)
-            self.stdout.write(self.style.WARNING(
-                f"Login: {ADMIN_USERNAME} / {password}   (shown once; kept in {where})"))
-        else:
+        if password:
+            try:
+                validate_password(password, User(username=ADMIN_USERNAME))
+            except ValidationError as error:
+                raise CommandError("COMPOSE_ADMIN_PASSWORD is refused: " + " ".join(error.messages)) from None
+            user = User.objects.create_superuser(ADMIN_USERNAME, "", password)
             self.stdout.write(f"Login: {ADMIN_USERNAME} (password from COMPOSE_ADMIN_PASSWORD)")
+            return user
+        # Logs are kept and shared, so the password goes to a private file and only
+        # the file's name is printed.
+        password = secrets.token_urlsafe(16)
+        where = password_file()
+        _write_private(where, password + "\n")
+        user = User.objects.create_superuser(ADMIN_USERNAME, "", password)
+        self.stdout.write(self.style.WARNING(f"Login: {ADMIN_USERNAME} (password in {where})"))
         return user
 
     def _workspace(self, user) -> Workspace:
@@ -134,6 +139,14 @@ class Command(BaseCommand):
                 continue
             create_document(workspace, user, name, text)
             self.stdout.write(f"Added document {name}")
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read, from the moment it exists."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def _link_tree(source: Path, target: Path) -> None:
