@@ -163,6 +163,12 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- compose ----------------------------------------------------------------------
+def _default_job_memory_mb() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total * 0.8) // (1 << 20)
+
+
 COMPOSE_STORAGE_DIR = env_path("COMPOSE_STORAGE_DIR", VAR_DIR / "storage", base=BASE_DIR)
 COMPOSE_WORKSPACES_DIR = env_path("COMPOSE_WORKSPACES_DIR", VAR_DIR / "workspaces", base=BASE_DIR)
 # How often a running worker proves it is alive and looks for a cancel request.
@@ -173,6 +179,14 @@ COMPOSE_STALE_AFTER_S = env_int("COMPOSE_STALE_AFTER_S", 60, minimum=1)
 COMPOSE_EVENT_POLL_S = env_float("COMPOSE_EVENT_POLL_S", 2.0 if REDIS_URL else 0.5, minimum=0.05)
 # How long a stopping worker waits for its runs' job processes to save and exit.
 COMPOSE_SHUTDOWN_GRACE_S = env_float("COMPOSE_SHUTDOWN_GRACE_S", 30.0, minimum=0)
+# Variables of the worker's environment a job may also see, beyond compose.jobenv's
+# allow-list (names or patterns, comma-separated); the server's keys never belong here.
+COMPOSE_JOB_ENV_ALLOW = env_list("COMPOSE_JOB_ENV_ALLOW", [])
+# A job process's memory ceiling in MiB (its data segment, RLIMIT_DATA; 0: none). The
+# default keeps a fifth of this machine's memory for the web process and the database.
+COMPOSE_JOB_MEMORY_MB = env_int("COMPOSE_JOB_MEMORY_MB", _default_job_memory_mb(), minimum=0)
+# A job running longer than this many seconds is stopped and fails (0: no limit).
+COMPOSE_JOB_TIMEOUT_S = env_float("COMPOSE_JOB_TIMEOUT_S", 0.0, minimum=0)
 # "subprocess" (a runner process per job) or "inprocess" (debugging only).
 COMPOSE_EXECUTOR = env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"))
 COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid
@@ -250,6 +264,10 @@ if COMPOSE_BEHIND_PROXY:
 # nothing about and take months to undo: the operator opts in (the two settings
 # above), so Django's reminders to do so are silenced.
 SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+
+# The DEBUG error page and error mails hide credentials: DATABASE_URL, REDIS_URL, any
+# URL with a password in it, posted passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "compose_web.error_reports.CredentialsFilter"
 
 LOGGING = {
     "version": 1,
