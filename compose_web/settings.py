@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
 from compose_web.keys import generated_once, secrets_keys
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -244,6 +246,25 @@ STORAGES = {
 # Serve straight from static/ without collectstatic while developing.
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Content-Security-Policy --------------------------------------------------------
+# Scripts and styles come from static/ only: no inline <script>, no style="" and no
+# on*="" attributes, so markup slipped into a page cannot run. 'self' in connect-src
+# covers the run page's websocket on the same host. Every page is checked in
+# tests/web/test_security_csp.py.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- HTTPS ------------------------------------------------------------------------
 # COMPOSE_HTTPS=1: browsers reach the site over HTTPS only (a proxy in front, or daphne's
