@@ -247,6 +247,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# --- request size -----------------------------------------------------------------
+# The largest request body taken (a 1 MB YAML upload with its form fits); a larger one
+# is refused with 413 from its Content-Length, before it is read (compose_web.serve,
+# compose_web.body_limit). Django's own cap on form fields follows it.
+COMPOSE_MAX_REQUEST_BYTES = env_int("COMPOSE_MAX_REQUEST_BYTES", 2_500_000, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = COMPOSE_MAX_REQUEST_BYTES
+
 # --- Content-Security-Policy --------------------------------------------------------
 # Scripts and styles come from static/ only: no inline <script>, no style="" and no
 # on*="" attributes, so markup slipped into a page cannot run. 'self' in connect-src

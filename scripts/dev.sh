@@ -32,7 +32,8 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-daphne -b 127.0.0.1 -p "$port" compose_web.asgi:application &
+# daphne, refusing an oversized upload before reading it (compose_web/serve.py)
+python -m compose_web.serve -b 127.0.0.1 -p "$port" compose_web.asgi:application &
 pids+=($!)
 python manage.py run_huey &
 pids+=($!)
