@@ -66,6 +66,21 @@ def env_float(name: str, default: float, environ: Mapping[str, str] | None = Non
     return number
 
 
+def env_octal(name: str, default: int, environ: Mapping[str, str] | None = None,
+              *, maximum: int = 0o777) -> int:
+    """A mode or umask written in octal as for chmod: ``077``, ``0o027``."""
+    value = _raw(name, environ)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip().lower().removeprefix("0o"), 8)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an octal number such as 077") from None
+    if not 0 <= number <= maximum:
+        raise ImproperlyConfigured(f"{name}={value!r} is above {maximum:o}")
+    return number
+
+
 def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None,
              *, base: Path | None = None) -> Path:
     """A folder or file path; a relative value is taken relative to ``base``."""

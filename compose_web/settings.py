@@ -15,10 +15,14 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_octal, env_path, env_str
 from compose_web.keys import generated_once, secrets_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# What the web server, the worker and its job processes create (the SQLite database,
+# generated keys, workspace files, run outputs) is readable by this user alone; 027
+# would let a group read it too. Set before anything below creates a file.
+os.umask(env_octal("COMPOSE_UMASK", 0o077))
 VAR_DIR = env_path("COMPOSE_VAR_DIR", BASE_DIR / "var", base=BASE_DIR)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 

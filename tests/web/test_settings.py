@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str
+from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, env_octal, env_path, env_str
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -131,3 +131,40 @@ def test_a_missing_or_bad_secrets_key_stops_start_up_naming_the_setting_never_th
     assert proc.returncode != 0
     assert "ImproperlyConfigured" in proc.stderr and "COMPOSE_SECRETS_KEY" in proc.stderr
     assert "hunter2" not in proc.stderr
+
+
+def test_env_octal_reads_modes_as_chmod_does():
+    assert env_octal("COMPOSE_UMASK", 0o077, environ={}) == 0o077
+    assert env_octal("COMPOSE_UMASK", 0o077, environ={"COMPOSE_UMASK": "027"}) == 0o027
+    assert env_octal("COMPOSE_UMASK", 0o077, environ={"COMPOSE_UMASK": "0o007"}) == 0o007
+    with pytest.raises(ImproperlyConfigured, match="COMPOSE_UMASK='089' is not an octal number"):
+        env_octal("COMPOSE_UMASK", 0o077, environ={"COMPOSE_UMASK": "089"})
+    with pytest.raises(ImproperlyConfigured, match="above 777"):
+        env_octal("COMPOSE_UMASK", 0o077, environ={"COMPOSE_UMASK": "1777"})
+
+
+def _files_made_by_a_fresh_install(tmp_path: Path, **env: str) -> dict[str, int]:
+    """Modes of what starting up and writing to the database create under a new var/."""
+    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'compose_web.settings'; django.setup(); "
+            "from django.db import connection; connection.cursor().execute('CREATE TABLE t (x int)')")
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "COMPOSE_SECRETS_KEY", "COMPOSE_UMASK")}
+    clean.update(COMPOSE_VAR_DIR=str(tmp_path / "var"), **env)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    var = tmp_path / "var"
+    return {str(p.relative_to(tmp_path)): p.stat().st_mode & 0o777 for p in [var, *var.iterdir()]}
+
+
+def test_a_fresh_install_keeps_its_files_to_its_user(tmp_path):
+    modes = _files_made_by_a_fresh_install(tmp_path)
+    assert modes["var"] == 0o700
+    assert modes["var/db.sqlite3"] == 0o600
+    assert modes["var/secret-key.txt"] == 0o600 and modes["var/secrets-key.txt"] == 0o600
+    assert all(mode & 0o077 == 0 for mode in modes.values()), modes  # -wal, static/ and the rest
+
+
+def test_compose_umask_lets_a_group_read(tmp_path):
+    modes = _files_made_by_a_fresh_install(tmp_path, COMPOSE_UMASK="027")
+    assert modes["var"] == 0o750 and modes["var/db.sqlite3"] == 0o640
