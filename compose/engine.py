@@ -5,12 +5,14 @@ The CLI runs it directly; the web worker calls :func:`run_workflow` too (or
 each in its own thread, so independent jobs run at the same time. A failing job
 fails the run and cancels its running siblings; finished jobs keep their outputs.
 
-Paths: relative ``data_files``, ``data_dir``, ``cache_dir``, ``output_dir``,
-``resume_from_checkpoint`` and local ``model``/``tokenizer``/datasets ``path`` values
-(``./x``, ``../x``, ``/x`` or existing under ``base_dir``; else hub ids) are made absolute
-against ``base_dir`` here, once, and may not leave it (``../`` out of it is an error).
-Absolute paths outside ``base_dir`` are refused unless ``allow_absolute_paths`` (the
-CLI allows them: the user owns the machine; a web workspace does not).
+Paths: every field the schema marks as a path (``path_fields``) is made absolute against
+``base_dir`` here, once, through :func:`compose.confine.confine`, and may not leave it
+(``../`` out of it, or a symlink out of it, is an error). A ``read-or-hub`` value is local
+when it looks like a path (``./x``, ``/x``) or exists under ``base_dir``, else a hub id; a
+``read-or-inline`` value holding Jinja is the text itself. Absolute paths outside
+``base_dir`` are refused unless ``allow_absolute_paths`` (the CLI allows them: the user
+owns the machine; a web workspace does not, and its jobs get ``roots`` so the runner
+checks every file it opens the same way).
 """
 from __future__ import annotations
 
@@ -30,24 +32,20 @@ from compose.inputs import (
     coerce_inputs, component_read_types, component_values, field_type, find_workflow,
     input_problems, workflow_inputs,
 )
+from compose.confine import PathOutside, confine
 from compose.jobspec import DATA_FILES_GLOB, JobCancelled, JobExecutor, JobFailed, JobSpec
-from compose.schema.components import COMPONENT_TYPES, DATASET_LOADERS
+from compose.schema.components import (
+    COMPONENT_TYPES, DATASET_LOADERS, PathKind, evaluated_fields, is_inline_text, path_fields,
+)
 from compose.schema.workflow import ComposeFile, Job, Workflow
 
 EventSink = Callable[[events.Event], None]
 
-# Fields that always name a file or folder, and those that name one or a hub id.
-PATH_FIELDS: dict[str, tuple[str, ...]] = {
-    "datasets": ("data_files", "data_dir", "cache_dir"),
-    "model-trainer": ("output_dir", "resume_from_checkpoint"),
-}
-LOCAL_OR_HUB_FIELDS: dict[str, tuple[str, ...]] = {
-    "datasets": ("path",),
-    "model-trainer": ("model", "tokenizer"),
-}
-# Of those, the ones a job reads (output_dir and cache_dir are written, so may be new).
-MUST_EXIST: frozenset[str] = frozenset({"data_files", "data_dir", "path", "resume_from_checkpoint",
-                                        "model", "tokenizer"})
+# Which fields name files or folders is the schema's fact (``_path(...)`` on each field).
+PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: path_fields(model)
+                                               for ctype, model in COMPONENT_TYPES.items()}
+EVALUATED_FIELDS: dict[str, tuple[str, ...]] = {ctype: evaluated_fields(model)
+                                                for ctype, model in COMPONENT_TYPES.items()}
 _POLL_S = 0.2
 
 
@@ -181,25 +179,34 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
     resolved = validated.model_dump(mode="json", by_alias=True)
 
     env_fields = _env_fields(job, values, fields)
+    for name in EVALUATED_FIELDS.get(ctype, ()):
+        if name in env_fields:
+            raise JobConfigError(f"{c_path}.{name}", f"`{component.id}`'s {name} reads ${{env.*}}: "
+                                 "values from the environment (secrets) cannot be used in expressions "
+                                 "or templates, whose results are stored and shown")
+    skip: tuple[str, ...] = ()
+    extra_roots: list[str] = []
     if ctype == "model-trainer" and not resolved.get("model"):
         default = default_models.get(resolved["task"])
         if not default:
             raise JobConfigError(f"{c_path}.model", f"no base model for `{component.id}`: set "
                                  f"`model:` or a default base model for task `{resolved['task']}`")
         resolved["model"] = default  # set by whoever runs compose-web, not confined
-        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=("model",),
-                       secret_fields=env_fields)
-    else:
-        _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, secret_fields=env_fields)
+        skip = ("model",)
+        if Path(default).expanduser().is_absolute():
+            extra_roots.append(str(Path(default).expanduser()))  # the job may read that folder
+    _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=skip,
+                   secret_fields=env_fields)
 
     if notes is not None:
         notes.extend(context.notes)
     secret_values = [s for s in (*secrets, *context.env_used.values()) if s]
+    roots = [] if allow_absolute_paths else [str(Path(base_dir).resolve()), *extra_roots]
     return JobSpec(run_id=run_id, job_id=job.id, component_id=component.id, component_type=ctype,
                    method=method, config=resolved, base_dir=str(Path(base_dir).resolve()),
                    storage_dir=str(Path(storage_dir).resolve()),
                    secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used),
-                   env_fields=env_fields)
+                   env_fields=env_fields, roots=roots)
 
 
 def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
@@ -248,30 +255,39 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
     owner = config.get("id", "")
     hidden = set(secret_fields)
 
-    def local(value: str, name: str) -> str:
-        target = _confined(value, base, allow_absolute, f"{c_path}.{name}")
-        if (name in MUST_EXIST and "://" not in value and not DATA_FILES_GLOB.search(value)
-                and not Path(target).exists()):
+    def local(value: str, name: str, must_exist: bool) -> str:
+        where = f"{c_path}.{name}"
+        try:
+            target = str(confine(value, base, roots=() if allow_absolute else (base,),
+                                 allow_absolute=allow_absolute))
+        except PathOutside as exc:
             if name in hidden:  # read from the environment: the value may be a secret
-                raise JobConfigError(f"{c_path}.{name}", f"`{owner}` reads a path from the environment "
-                                                         "that does not exist")
+                raise JobConfigError(where, f"`{owner}` reads a path from the environment that is "
+                                            "outside the workspace") from None
+            raise JobConfigError(where, str(exc)) from None
+        if (must_exist and "://" not in value and not DATA_FILES_GLOB.search(value)
+                and not Path(target).exists()):
+            if name in hidden:
+                raise JobConfigError(where, f"`{owner}` reads a path from the environment "
+                                            "that does not exist")
             looked = "" if value == target else f" (looked for {target})"
-            raise JobConfigError(f"{c_path}.{name}", f"`{owner}` reads {value}, which does not exist{looked}")
+            raise JobConfigError(where, f"`{owner}` reads {value}, which does not exist{looked}")
         return target
 
-    for name in PATH_FIELDS.get(ctype, ()):
+    for name, kind in PATH_FIELDS.get(ctype, {}).items():
         value = config.get(name)
         if value is None or name in skip:
             continue
-        if name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
+        if kind == "read-or-hub":
+            if not isinstance(value, str) or value in DATASET_LOADERS or not _looks_local(value, base):
+                continue  # a hub id; the nested dialect's `path: json` names a loader
+        elif kind == "read-or-inline":
+            if not isinstance(value, str) or is_inline_text(value):
+                continue
+        elif name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
             continue
-        config[name] = _map_paths(value, lambda p, name=name: local(p, name))
-    for name in LOCAL_OR_HUB_FIELDS.get(ctype, ()):
-        value = config.get(name)
-        if name in skip or not isinstance(value, str) or value in DATASET_LOADERS:
-            continue  # the nested dialect's `path: json` names a loader
-        if _looks_local(value, base):
-            config[name] = local(value, name)
+        must_exist = kind != "write"
+        config[name] = _map_paths(value, lambda p, name=name, must=must_exist: local(p, name, must))
 
 
 def _map_paths(value: Any, fn: Callable[[str], str]) -> Any:
@@ -286,21 +302,9 @@ def _map_paths(value: Any, fn: Callable[[str], str]) -> Any:
 
 def _looks_local(value: str, base: Path) -> bool:
     """A local folder rather than a hub id (``org/name``)."""
-    if value.startswith(("./", "../", "/", "~", ".\\")) or value in (".", ".."):
-        return True
+    if value.startswith(("./", "../", "/", "~", ".\\")) or ".." in Path(value).parts:
+        return True  # a hub id (org/name) never climbs
     return (base / value).exists()
-
-
-def _confined(value: str, base: Path, allow_absolute: bool, path: str) -> str:
-    raw = Path(value).expanduser()  # ~/x is absolute: the same rules as /home/.../x
-    target = (raw if raw.is_absolute() else base / raw).resolve()
-    if target == base or base in target.parents:
-        return str(target)
-    if raw.is_absolute() and allow_absolute:
-        return str(target)
-    if raw.is_absolute():
-        raise JobConfigError(path, f"{value} is outside the workspace ({base}); use a path inside it")
-    raise JobConfigError(path, f"{value} leaves the folder it is relative to ({base})")
 
 
 # --- the whole workflow ---------------------------------------------------------------------

@@ -12,12 +12,13 @@ folder, so the reference means the same thing on every machine that mounts it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 from compose.events import Event
 
@@ -47,6 +48,9 @@ class JobSpec:
     env: dict[str, str] = field(default_factory=dict)
     # Config fields whose value came from ${env.*}: masked whole wherever the config is shown.
     env_fields: list[str] = field(default_factory=list)
+    # Folders every file the job reads or writes must really lie in (symlinks followed);
+    # empty: no confinement (``compose run``: the user owns the machine).
+    roots: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
@@ -100,6 +104,9 @@ class JobExecutor(Protocol):
 
 MASK = "***"
 MIN_MASKED_LENGTH = 4
+# A run of this many characters of a secret is masked wherever it shows up, so a part
+# of a secret cut out by an expression (``"${env.KEY}"[1:]``) does not escape either.
+FRAGMENT_LENGTH = 8
 
 
 def maskable(secrets: Iterable[str]) -> list[str]:
@@ -112,22 +119,58 @@ def maskable(secrets: Iterable[str]) -> list[str]:
 
 
 def redact(value: Any, secrets: Iterable[str]) -> Any:
-    """``value`` with every maskable secret replaced by ``***`` (recursively)."""
-    return _redacted(value, maskable(secrets))
-
-
-def _redacted(value: Any, secrets: list[str]) -> Any:
-    if not secrets:
+    """``value`` with every maskable secret, and every run of ``FRAGMENT_LENGTH`` or more
+    characters taken from one, replaced by ``***`` (recursively)."""
+    kept = tuple(maskable(secrets))
+    if not kept:
         return value
+    return _redacted(value, kept, _fragment_finder(kept))
+
+
+def _fragment_finder(secrets: tuple[str, ...]) -> Optional[re.Pattern[str]]:
+    """A pattern matching, at each position, any ``FRAGMENT_LENGTH`` characters of a secret."""
+    grams = {secret[i:i + FRAGMENT_LENGTH] for secret in secrets
+             for i in range(len(secret) - FRAGMENT_LENGTH + 1)}
+    if not grams:
+        return None
+    return _compiled(tuple(sorted(grams)))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(grams: tuple[str, ...]) -> re.Pattern[str]:
+    # A lookahead finds overlapping occurrences, so a longer fragment is covered whole.
+    return re.compile("(?=(" + "|".join(map(re.escape, grams)) + "))")
+
+
+def _redacted(value: Any, secrets: tuple[str, ...], finder: Optional[re.Pattern[str]]) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, MASK)
-        return value
+        return _mask_fragments(value, finder) if finder is not None else value
     if isinstance(value, dict):
-        return {k: _redacted(v, secrets) for k, v in value.items()}
+        return {k: _redacted(v, secrets, finder) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redacted(v, secrets) for v in value]
+        return [_redacted(v, secrets, finder) for v in value]
     return value
+
+
+def _mask_fragments(text: str, finder: re.Pattern[str]) -> str:
+    spans: list[list[int]] = []
+    for match in finder.finditer(text):
+        start, end = match.start(), match.start() + FRAGMENT_LENGTH
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in spans:
+        out.append(text[last:start])
+        out.append(MASK)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _summarized(value: Any) -> Any:

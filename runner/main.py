@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from compose import events
+from compose.confine import PathOutside, confine, is_inside, real_roots
 from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
 from runner.library_warnings import report_warnings
+from runner.orphan import watch_parent
+from runner.process_limits import apply_memory_limit, out_of_memory_message
 
 
 @dataclass
@@ -49,8 +52,23 @@ class RunContext:
         return redact(text, self.spec.secrets)
 
     def resolve_path(self, path: str | os.PathLike[str]) -> Path:
+        """``path`` made absolute against the spec's folder; :class:`JobFailed` when a
+        relative path climbs out of it or, in a confined job (``roots``), when its real
+        location is outside them (``compose.confine``: the engine's rule)."""
         p = Path(path).expanduser()
+        try:
+            confine(str(path), self.spec.base_dir, roots=self.spec.roots, allow_absolute=True)
+        except PathOutside as exc:
+            raise JobFailed(str(exc)) from None
         return p if p.is_absolute() else Path(self.spec.base_dir) / p
+
+    def check_inside(self, path: Path, shown: str) -> Path:
+        """``path`` (a file a glob or folder scan found), or :class:`JobFailed` when a
+        symlink takes it outside the job's ``roots``."""
+        if self.spec.roots and not is_inside(path, real_roots(self.spec.roots)):
+            raise JobFailed(f"{shown} reaches {path.name} through a symbolic link that leads outside "
+                            "the workspace")
+        return path
 
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():
@@ -94,6 +112,11 @@ def run_job(spec: JobSpec, emit: Callable[[events.Event], None],
         if ctx.is_main:
             emit(events.status(job, "failed", ctx.redact(exc.message)))
         raise
+    except MemoryError as exc:
+        message = out_of_memory_message()
+        if ctx.is_main:
+            emit(events.status(job, "failed", message))
+        raise JobFailed(message) from exc
     except Exception as exc:  # an unexpected error still ends as a plain failure event
         message = ctx.redact(f"{type(exc).__name__}: {exc}")
         if ctx.is_main:
@@ -109,16 +132,22 @@ def run_job(spec: JobSpec, emit: Callable[[events.Event], None],
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", required=True, type=Path, help="job spec JSON file")
+    parser.add_argument("--remove-spec", action="store_true",
+                        help="delete the spec file once read (it may hold secrets; one process reads it)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    apply_memory_limit()
     try:
         spec = JobSpec.read(args.spec)
     except (OSError, ValueError, TypeError) as exc:
         print(f"runner: cannot read job spec {args.spec}: {exc}", file=sys.stderr)
         return events.EXIT_USAGE
+    finally:
+        if args.remove_spec:
+            args.spec.unlink(missing_ok=True)
 
     # Events own stdout; route stray prints from libraries to stderr.
     event_stream = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
@@ -136,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    watch_parent(cancelled.set, args.spec)
 
     try:
         run_job(spec, emit, cancelled, rank=rank, world_size=world_size)

@@ -37,6 +37,48 @@ WHERE_OPERATORS: tuple[str, ...] = (
 )
 
 
+# How a field names a file or folder (see :func:`path_fields`): the engine and the runner
+# keep every such field inside the workspace.
+PathKind = Literal["read", "write", "read-or-hub", "read-or-inline"]
+PATH_KINDS: tuple[str, ...] = ("read", "write", "read-or-hub", "read-or-inline")
+
+
+def _path(kind: PathKind, default: Any = None, *, evaluated: bool = False) -> Any:
+    """A field that names a file or folder: ``read`` (must exist when the job starts),
+    ``write`` (may be new), ``read-or-hub`` (a local folder, or else a hub id) or
+    ``read-or-inline`` (a file, unless the value is itself the text: a Jinja template)."""
+    extra: dict[str, Any] = {"path": kind}
+    if evaluated:
+        extra["evaluated"] = True
+    return Field(default=default, json_schema_extra=extra)
+
+
+def _evaluated() -> Any:
+    """A field the job evaluates (an expression, a template) into values it stores and
+    shows: it may not read ``${env.*}``, so no secret can be transformed past redaction."""
+    return Field(default=None, json_schema_extra={"evaluated": True})
+
+
+def evaluated_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, info in model.model_fields.items()
+                 if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("evaluated"))
+
+
+def path_fields(model: type[BaseModel]) -> dict[str, PathKind]:
+    """Field name -> path kind of every path-valued field of a component model."""
+    out: dict[str, PathKind] = {}
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("path") in PATH_KINDS:
+            out[name] = extra["path"]  # type: ignore[assignment]
+    return out
+
+
+def is_inline_text(value: str) -> bool:
+    """A ``read-or-inline`` value that is the text itself (Jinja), not a file name."""
+    return "{%" in value or "{{" in value
+
+
 def _number_from_string(value: Any) -> Any:
     """PyYAML reads 5e-5 (no dot) as a string; numeric fields accept it."""
     if isinstance(value, str):
@@ -78,20 +120,20 @@ class DatasetsComponent(_Model):
 
     # load
     provider: Optional[Literal["huggingface", "local"]] = None  # derived from loader when absent
-    path: Optional[str] = None
+    path: Optional[str] = _path("read-or-hub")
     name: Optional[str] = None
     split: Optional[str] = None
     revision: Optional[str] = None
     token: Optional[str] = None
     trust_remote_code: bool = False
     streaming: bool = False
-    cache_dir: Optional[str] = None
+    cache_dir: Optional[str] = _path("write")
     shuffle: bool = False
     fraction: float = Field(default=1.0, gt=0, le=1)
     seed: int = 42
     loader: Optional[Literal[DATASET_LOADERS]] = None  # type: ignore[valid-type]
-    data_files: Union[str, list[str], dict[str, Union[str, list[str]]], None] = None
-    data_dir: Optional[str] = None
+    data_files: Union[str, list[str], dict[str, Union[str, list[str]]], None] = _path("read")
+    data_dir: Optional[str] = _path("read")
 
     _numeric_string = field_validator("fraction", "seed", mode="before")(_number_from_string)
 
@@ -106,11 +148,11 @@ class DatasetsComponent(_Model):
     columns: Optional[list[str]] = None
 
     # filter
-    condition: Optional[str] = None
-    where: Optional[WhereCondition] = None
+    condition: Optional[str] = _evaluated()
+    where: Optional[WhereCondition] = _evaluated()
 
     # map
-    template: Optional[str] = None
+    template: Optional[str] = _evaluated()
     output_column: str = "text"
     remove_columns: Optional[list[str]] = None
 
@@ -133,9 +175,9 @@ class TrainerComponent(_Model):
     task: Literal["sft", "classification"]
 
     # model
-    model: Optional[str] = None
-    tokenizer: Optional[str] = None
-    chat_template: Optional[str] = None
+    model: Optional[str] = _path("read-or-hub")
+    tokenizer: Optional[str] = _path("read-or-hub")
+    chat_template: Optional[str] = _path("read-or-inline", evaluated=True)
 
     # data
     dataset: Any = None
@@ -185,8 +227,8 @@ class TrainerComponent(_Model):
     seed: int = 42
 
     # output
-    output_dir: str = "./output"
-    resume_from_checkpoint: Optional[str] = None  # a path, or "latest"
+    output_dir: str = _path("write", "./output")
+    resume_from_checkpoint: Optional[str] = _path("read")  # a path, or "latest"
 
     # LoRA
     peft_adapter: Optional[Literal["lora"]] = None

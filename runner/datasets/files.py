@@ -52,22 +52,6 @@ class DataFiles:
                            for split, paths in sorted(self.splits.items())}}
 
 
-def workspace_resolver(resolve: Callable[[str], Path], root: Path) -> Callable[[str], Path]:
-    """``resolve``, refusing a relative path that climbs out of ``root`` (``../../etc``)."""
-    top = os.path.normpath(os.path.abspath(root))
-
-    def checked(value: str) -> Path:
-        path = resolve(value)
-        if not Path(value).expanduser().is_absolute():
-            where = os.path.normpath(os.path.abspath(path))
-            if where != top and not where.startswith(top + os.sep):
-                raise JobFailed(f"{value!r} points outside the workspace ({top}); "
-                                "relative paths must stay inside it")
-        return path
-
-    return checked
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -76,14 +60,25 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+Inside = Callable[[Path, str], Path]
+
+
+def _anywhere(path: Path, shown: str) -> Path:
+    return path
+
+
 def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optional[str],
-                       path: Optional[str], resolve: Callable[[str], Path]) -> DataFiles:
+                       path: Optional[str], resolve: Callable[[str], Path],
+                       inside: Inside = _anywhere) -> DataFiles:
     """Expand a load's ``data_files`` / ``data_dir`` (or a local ``path``) into files per split.
 
     A single path or a list of paths is all ``train`` (a list is concatenated, as the
     ``datasets`` library does); a mapping names the splits. ``data_dir`` reads every file
     of the loader's type below the folder; when every one of them is named by a split
     (``train.json``, ``test/part-1.json``) they are grouped so, else they are all ``train``.
+    ``resolve`` makes a written path absolute (refusing one outside the workspace);
+    ``inside(file, as_written)`` checks each file a glob or folder scan found, since
+    a symlink met on the way can lead elsewhere.
     """
     if data_files is not None:
 
@@ -94,9 +89,10 @@ def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optiona
         if isinstance(data_files, dict):
             if not data_files:
                 raise JobFailed("data_files is an empty mapping: give split: path entries")
-            splits = {str(split): _expand_all(entries, here, loader) for split, entries in data_files.items()}
+            splits = {str(split): _expand_all(entries, here, loader, inside)
+                      for split, entries in data_files.items()}
         else:
-            splits = {"train": _expand_all(data_files, here, loader)}
+            splits = {"train": _expand_all(data_files, here, loader, inside)}
     elif data_dir or path:
         folder = resolve(data_dir or path or "")
         if folder.is_file():
@@ -105,39 +101,39 @@ def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optiona
             field = "data_dir" if data_dir else "path"
             raise JobFailed(f"{field} {data_dir or path!r} not found (looked for {folder})")
         else:
-            splits = _scan_folder(folder, loader)
+            splits = _scan_folder(folder, loader, inside, str(data_dir or path))
     else:
         raise JobFailed("a local load needs data_files (a path, a list, or split: path entries) or data_dir")
     return DataFiles(loader=loader or _infer_loader(splits), splits=splits)
 
 
-def _expand_all(entries: Any, here: Callable[[str], Path], loader: Optional[str]) -> list[Path]:
+def _expand_all(entries: Any, here: Callable[[str], Path], loader: Optional[str], inside: Inside) -> list[Path]:
     items = [entries] if isinstance(entries, str) else list(entries)
     if not items:
         raise JobFailed("data_files has an empty list")
     out: list[Path] = []
     for entry in items:
-        out.extend(_expand(str(entry), here, loader))
+        out.extend(_expand(str(entry), here, loader, inside))
     return out
 
 
-def _expand(entry: str, here: Callable[[str], Path], loader: Optional[str]) -> list[Path]:
+def _expand(entry: str, here: Callable[[str], Path], loader: Optional[str], inside: Inside) -> list[Path]:
     target = here(entry)
     if DATA_FILES_GLOB.search(entry):
         matches = sorted(Path(m) for m in glob.glob(str(target), recursive=True) if Path(m).is_file())
         if not matches:
             raise JobFailed(f"no data file matches {entry!r} (looked for {target})")
-        return matches
+        return [inside(m, entry) for m in matches]
     if target.is_dir():
-        return [p for paths in _scan_folder(target, loader).values() for p in paths]
+        return [p for paths in _scan_folder(target, loader, inside, entry).values() for p in paths]
     if not target.is_file():
         raise JobFailed(f"data file {entry!r} not found (looked for {target})")
     return [target]
 
 
-def _scan_folder(folder: Path, loader: Optional[str]) -> dict[str, list[Path]]:
+def _scan_folder(folder: Path, loader: Optional[str], inside: Inside, shown: str) -> dict[str, list[Path]]:
     extensions = LOADER_EXTENSIONS[loader] if loader else tuple(_EXTENSION_LOADER)
-    files = sorted(p for p in folder.rglob("*")
+    files = sorted(inside(p, shown) for p in folder.rglob("*")
                    if p.is_file() and p.suffix.lower() in extensions
                    and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     if not files:

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.components import DATASET_LOADERS, DatasetsComponent
 from runner.datasets import hub
-from runner.datasets.files import DataFiles, resolve_data_files, workspace_resolver
+from runner.datasets.files import DataFiles, resolve_data_files
 from runner.datasets.progress import RowProgress
 
 # Rows buffered when shuffling a stream (the datasets library's default).
@@ -36,8 +36,7 @@ def is_local_load(cfg: DatasetsComponent, ctx) -> bool:
 def local_files(cfg: DatasetsComponent, ctx) -> DataFiles:
     loader = cfg.loader or (cfg.path if cfg.path in DATASET_LOADERS else None)
     path = None if cfg.path in DATASET_LOADERS else cfg.path
-    resolve = workspace_resolver(ctx.resolve_path, Path(ctx.spec.base_dir))
-    return resolve_data_files(loader, cfg.data_files, cfg.data_dir, path, resolve)
+    return resolve_data_files(loader, cfg.data_files, cfg.data_dir, path, ctx.resolve_path, ctx.check_inside)
 
 
 def sample_size(num_rows: int, fraction: float) -> int:

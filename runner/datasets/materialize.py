@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -26,11 +27,14 @@ SUMMARY_FILE = "compose-summary.json"
 FORMAT_VERSION = 1
 PREVIEW_ROWS = 5
 PREVIEW_TEXT_CHARS = 200
+FINGERPRINT_CHARS = 32
+# One folder name under datasets/: no separator, no "..", no hidden folder.
+_REF_PATH = re.compile(rf"{DATASETS_DIR}/[0-9A-Za-z][0-9A-Za-z_-]{{0,127}}")
 
 
 def fingerprint(key: dict[str, Any]) -> str:
     text = json.dumps({"v": FORMAT_VERSION, **key}, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_CHARS]
 
 
 def dataset_dir(storage_dir: str | os.PathLike[str], fp: str) -> Path:
@@ -143,6 +147,10 @@ def load_reference(ref: dict[str, Any], storage_dir: str | os.PathLike[str]):
 
     if not is_dataset_ref(ref):
         raise JobFailed(f"expected a data set (the output of a datasets job), got {_describe(ref)}")
+    if not _REF_PATH.fullmatch(str(ref["path"])):
+        # A reference names a data set of this storage folder by its fingerprint, nothing else.
+        raise JobFailed(f"{_describe(ref)} is not a data set reference: its path must be "
+                        f"{DATASETS_DIR}/<fingerprint>, as a datasets job outputs it")
     folder = Path(storage_dir) / ref["path"]
     if not (folder / "state.json").is_file():
         raise JobFailed(f"data set {ref.get('fingerprint', ref['path'])} is missing: no materialized "

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from compose.schema.components import TrainerComponent
+from compose.schema.components import TrainerComponent, is_inline_text
 from runner.training.errors import ConfigProblem
 
 HUB_PROBE_TIMEOUT_S = 3.0
@@ -104,7 +104,7 @@ def load_tokenizer(cfg: TrainerComponent, model_source: ModelSource, resolve_pat
 
 def read_chat_template(value: str, resolve_path: Any) -> str:
     """The template itself when the value is Jinja, else the text of the file it names."""
-    if "{%" in value or "{{" in value:
+    if is_inline_text(value):
         return value
     path = resolve_path(value)
     if not path.is_file():

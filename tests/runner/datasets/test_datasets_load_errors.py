@@ -62,8 +62,8 @@ def test_relative_paths_stay_inside_the_workspace(jobs):
     outside = jobs.base.parent / "outside.jsonl"
     outside.write_text('{"a": 1}\n')
     message = jobs.fail("load", loader="json", data_files="../outside.jsonl")
-    assert "'../outside.jsonl' points outside the workspace" in message
-    assert "outside the workspace" in jobs.fail("load", loader="json", data_dir="sub/../..")
+    assert "../outside.jsonl leaves the folder it is relative to" in message
+    assert "leaves the folder" in jobs.fail("load", loader="json", data_dir="sub/../..")
     # data_files under data_dir are checked after joining them.
     (jobs.base / "sub").mkdir()
-    assert "outside the workspace" in jobs.fail("load", loader="json", data_dir="sub", data_files="../../outside.jsonl")
+    assert "leaves the folder" in jobs.fail("load", loader="json", data_dir="sub", data_files="../../outside.jsonl")
