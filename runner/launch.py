@@ -6,6 +6,11 @@ process group (or ``torchrun`` / ``accelerate launch`` for a trainer whose
 stderr into log events, and on cancel sends SIGTERM to the whole process tree,
 SIGKILL after a grace period. An out-of-memory kill or a crash in the child never
 takes the caller down, and the child's GPU memory is freed when it exits.
+
+The spec file (it may hold secrets) lives, mode 0600, in a folder of its own under a
+private 0700 folder; a single process deletes it as soon as it has read it. The job
+watches this process (``runner.orphan``) and stops by itself if it is killed; a spec
+left behind by a killed worker is swept by the next executor (:func:`sweep_stale_specs`).
 """
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ from typing import IO, Any, Callable, Iterable, Mapping
 
 from compose import events
 from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
+from runner.orphan import GRACE_ENV, PARENT_PID_ENV
+from runner.process_limits import MEMORY_ENV
 
 EventCallback = Callable[[events.Event], None]
 
@@ -61,12 +68,15 @@ def launcher_name(spec: JobSpec) -> str:
 
 
 def runner_command(spec: JobSpec, spec_path: str | os.PathLike[str] = SPEC_PLACEHOLDER,
-                   python: str = sys.executable) -> list[str]:
-    """The argument list that runs ``spec`` (read from ``spec_path``); never a shell line."""
+                   python: str = sys.executable, remove_spec: bool = False) -> list[str]:
+    """The argument list that runs ``spec`` (read from ``spec_path``); never a shell line.
+
+    ``remove_spec``: a single process deletes the file once read (several processes of a
+    launcher each read it, so theirs stays until the executor removes it)."""
     runner_args = ["-m", "runner", "--spec", str(spec_path)]
     n = process_count(spec)
     if n == 1:
-        return [python, *runner_args]
+        return [python, *runner_args, *(["--remove-spec"] if remove_spec else [])]
     if launcher_name(spec) == "accelerate":
         # --multi_gpu is what starts N processes; on a box without GPUs they use gloo.
         # (--cpu would silently start one.)
@@ -80,7 +90,8 @@ def runner_command(spec: JobSpec, spec_path: str | os.PathLike[str] = SPEC_PLACE
 
 def child_env(spec: JobSpec, extra_env: Mapping[str, str] | None = None,
               base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The job process's environment: ours, plus the executor's and the spec's extras."""
+    """The job process's environment: ``base`` (ours when None; a web worker passes its
+    allow-listed one, ``compose.jobenv``), plus the executor's and the spec's extras."""
     env = dict(os.environ if base is None else base)
     env.update(extra_env or {})
     env.update(spec.env)
@@ -98,12 +109,51 @@ def child_env(spec: JobSpec, extra_env: Mapping[str, str] | None = None,
     return env
 
 
+def spec_root() -> Path:
+    """The private folder (0700) that holds the spec folders of this user's running jobs."""
+    root = Path(tempfile.gettempdir()) / f"compose-jobs-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    if root.is_symlink() or root.stat().st_uid != os.getuid():
+        raise JobFailed(f"{root} is not a private folder of this user; remove it and try again")
+    root.chmod(0o700)
+    return root
+
+
+def sweep_stale_specs(root: Path | None = None) -> list[Path]:
+    """Remove spec folders whose executor process is gone (a worker killed mid-job)."""
+    import shutil
+
+    root = root or spec_root()
+    removed = []
+    for folder in root.glob("job-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 class SubprocessExecutor:
-    """Runs each job as ``python -m runner`` (or a multi-process launcher) in a child process."""
+    """Runs each job as ``python -m runner`` (or a multi-process launcher) in a child process.
+
+    ``base_env``: the environment a job starts from (default: this process's);
+    ``memory_mb``: each job process's memory ceiling; ``timeout_s``: a job running longer
+    is stopped as by cancel and fails saying so.
+    """
 
     def __init__(self, python: str = sys.executable, grace_s: float = 10,
                  workdir: Path | None = None, extra_env: Mapping[str, str] | None = None,
-                 checkpoint_grace_s: float = 120):
+                 checkpoint_grace_s: float = 120, base_env: Mapping[str, str] | None = None,
+                 memory_mb: int | None = None, timeout_s: float | None = None):
         self.python = python
         self.grace_s = grace_s
         # A trainer stops after its current step and then writes a checkpoint; the save
@@ -113,6 +163,10 @@ class SubprocessExecutor:
         self.checkpoint_grace_s = checkpoint_grace_s
         self.workdir = Path(workdir) if workdir else None
         self.extra_env = dict(extra_env or {})
+        self.base_env = dict(base_env) if base_env is not None else None
+        self.memory_mb = memory_mb or None
+        self.timeout_s = timeout_s or None
+        sweep_stale_specs()
 
     def grace_for(self, spec: JobSpec) -> float:
         """Seconds between SIGTERM and SIGKILL on cancel, before the step in flight is added."""
@@ -121,10 +175,14 @@ class SubprocessExecutor:
         return self.grace_s
 
     def execute(self, spec: JobSpec, on_event: EventCallback, cancel: threading.Event) -> Any:
-        with tempfile.TemporaryDirectory(prefix="compose-job-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"job-{os.getpid()}-", dir=spec_root()) as tmp:
             spec_path = spec.write(Path(tmp) / "job.json")  # 0600: it may hold a token
-            argv = runner_command(spec, spec_path, self.python)
-            env = child_env(spec, self.extra_env)
+            argv = runner_command(spec, spec_path, self.python, remove_spec=True)
+            env = child_env(spec, self.extra_env, self.base_env)
+            env[PARENT_PID_ENV] = str(os.getpid())
+            env[GRACE_ENV] = str(self.grace_for(spec))
+            if self.memory_mb:
+                env[MEMORY_ENV] = str(self.memory_mb)
             cwd = self.workdir or (Path(spec.base_dir) if spec.base_dir and Path(spec.base_dir).is_dir()
                                    else None)
             n = process_count(spec)
@@ -137,15 +195,17 @@ class SubprocessExecutor:
                                         start_new_session=True)
             except OSError as exc:
                 raise JobFailed(f"cannot start the job process {argv[0]}: {exc}") from exc
-            return _Supervisor(spec, proc, on_event, cancel, self.grace_for(spec)).run()
+            return _Supervisor(spec, proc, on_event, cancel, self.grace_for(spec), self.timeout_s).run()
 
 
 class _Supervisor:
     """Follows one child process: streams its output, watches for cancel, reports the end."""
 
     def __init__(self, spec: JobSpec, proc: subprocess.Popen[bytes], on_event: EventCallback,
-                 cancel: threading.Event, grace_s: float):
+                 cancel: threading.Event, grace_s: float, timeout_s: float | None = None):
         self.spec = spec
+        self.timeout_s = timeout_s
+        self.timed_out = False
         self.proc = proc
         self.on_event = on_event
         self.cancel = cancel
@@ -186,6 +246,11 @@ class _Supervisor:
     def _result(self, returncode: int) -> Any:
         if returncode == events.EXIT_OK and self.has_output:
             return self.output
+        if self.timed_out:
+            message = (f"stopped after {self.timeout_s:g} s: the job ran past its time limit "
+                       "(COMPOSE_JOB_TIMEOUT_S on the worker)")
+            self._emit(events.status(self.spec.job_id, "failed", message))
+            raise JobFailed(message, returncode)
         if self.cancel_sent or self.cancel.is_set() or returncode == events.EXIT_CANCELLED:
             raise JobCancelled(f"job {self.spec.job_id} cancelled")
         if returncode == events.EXIT_OK:
@@ -255,11 +320,15 @@ class _Supervisor:
 
     def _watch_cancel(self) -> None:
         polls = 0
+        deadline = time.monotonic() + self.timeout_s if self.timeout_s else None
         while not self.exited.is_set():
             if polls % 10 == 0:
                 self._remember_descendants()
             polls += 1
             if self.cancel.wait(0.1):
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                self.timed_out = True
                 break
         else:
             return

@@ -26,3 +26,18 @@ def test_the_runner_logs_by_the_same_rule() -> None:
                    config={}, base_dir=".", storage_dir=".", secrets=["1", "hf_s3cr3t"])
     RunContext(spec=spec, emit=seen.append).log("epoch 1 of 10 with hf_s3cr3t")
     assert seen[-1]["message"] == "epoch 1 of 10 with ***"
+
+
+def test_a_piece_of_a_secret_cut_out_by_an_expression_is_masked_too():
+    key = "Zt5oJk2vQ8n3Xw7bR1mYc4sLd9HfGa6e"
+    error = f'ValueError: invalid literal for int() with base 10: "{key[1:]}"'
+    assert key[1:] not in redact(error, [key]) and "***" in redact(error, [key])
+    # a preview cut at 200 characters keeps only the head of a padded secret
+    assert redact("x" * 190 + key[:10], [key]) == "x" * 190 + "***"
+    assert redact({"rows": [f"..{key[5:17]}.."]}, [key]) == {"rows": ["..***.."]}
+
+
+def test_fragments_shorter_than_eight_characters_and_unrelated_text_are_kept():
+    key = "Zt5oJk2vQ8n3Xw7bR1mYc4sLd9HfGa6e"
+    assert redact(f"id {key[:7]} step 12", [key]) == f"id {key[:7]} step 12"
+    assert redact("the loss went down", [key]) == "the loss went down"

@@ -194,7 +194,10 @@ def test_spec_file_is_removed_afterwards(tmp_path, fake_python, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", None)
     SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="ok"), lambda e: None,
                                                    threading.Event())
-    assert list((tmp_path / "tmp").iterdir()) == []
+    private = tmp_path / "tmp" / f"compose-jobs-{os.getuid()}"
+    assert list((tmp_path / "tmp").iterdir()) == [private]
+    assert list(private.iterdir()) == []
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
 
 
 def test_failed_status_message_becomes_the_error(tmp_path, fake_python):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from compose.errors import ComposeError
+from compose.jobenv import job_environment
 from compose.jobspec import REMOTE_CODE_ENV, JobCancelled, JobExecutor, JobFailed, JobSpec
 from training.actions import claim_run, finish_run, mark_interrupted
 from training.actions.definition import jsonable
@@ -59,12 +60,18 @@ def worker_name() -> str:
     return settings.COMPOSE_WORKER_NAME or f"{socket.gethostname()}:{os.getpid()}"
 
 
+def job_env() -> dict[str, str]:
+    """The part of this worker's environment a job may see (never the server's keys)."""
+    return job_environment(os.environ, settings.COMPOSE_JOB_ENV_ALLOW)
+
+
 def default_executor() -> JobExecutor:
     from runner.launch import InProcessExecutor, SubprocessExecutor
 
     if settings.COMPOSE_EXECUTOR == "inprocess":
         return InProcessExecutor()
-    return SubprocessExecutor()
+    return SubprocessExecutor(base_env=job_env(), memory_mb=settings.COMPOSE_JOB_MEMORY_MB,
+                              timeout_s=settings.COMPOSE_JOB_TIMEOUT_S)
 
 
 class WorkspaceGuard:
@@ -130,13 +137,13 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
         _create_job_rows(run, doc)
         root = Path(workspace.root)
         root.mkdir(parents=True, exist_ok=True)
-        storage = Path(settings.COMPOSE_STORAGE_DIR)
+        storage = workspace.storage
         storage.mkdir(parents=True, exist_ok=True)
         output = run_workflow(
             doc, run.workflow_id, run.inputs,
             executor=WorkspaceGuard(executor or default_executor(), workspace.allow_remote_code),
             base_dir=str(root), storage_dir=str(storage),
-            env={**os.environ, **secrets}, secrets=list(secrets.values()),
+            env={**job_env(), **secrets}, secrets=list(secrets.values()),
             run_id=str(run.pk), on_event=recorder, cancel=cancel,
             default_models=workspace.default_models(),
         )
