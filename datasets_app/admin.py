@@ -5,8 +5,8 @@ from datasets_app.models import MaterializedDataset
 
 @admin.register(MaterializedDataset)
 class MaterializedDatasetAdmin(admin.ModelAdmin):
-    list_display = ["fingerprint", "num_rows", "sft_format", "size_bytes", "created", "last_used"]
-    list_filter = ["sft_format"]
+    list_display = ["fingerprint", "workspace", "num_rows", "sft_format", "size_bytes", "created", "last_used"]
+    list_filter = ["workspace", "sft_format"]
     search_fields = ["fingerprint", "path"]
-    readonly_fields = ["fingerprint", "path", "num_rows", "columns", "preview", "sft_format",
+    readonly_fields = ["workspace", "fingerprint", "path", "num_rows", "columns", "preview", "sft_format",
                        "size_bytes", "created", "last_used"]

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from compose.jobspec import is_dataset_ref
 from datasets_app.models import MaterializedDataset
-from training.models import Artifact, JobRun, JobRunStatus, MetricPoint
+from training.models import Artifact, JobRun, JobRunStatus, MetricPoint, Run
 
 _JOB_STATUSES = {s.value for s in JobRunStatus}
 
@@ -42,7 +42,7 @@ def apply_event(run_id: int, event: dict[str, Any]) -> None:
         value = event.get("value")
         JobRun.objects.filter(pk=_job(run_id, job).pk).update(output=value)
         if is_dataset_ref(value) and value.get("fingerprint"):
-            remember_dataset(value)
+            remember_dataset(value, Run.objects.values_list("workspace_id", flat=True).get(pk=run_id))
 
 
 def json_safe(value: Any) -> Any:
@@ -58,10 +58,11 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def remember_dataset(ref: dict[str, Any]) -> MaterializedDataset:
-    """Upsert the data set a job materialized (a reused one only gets ``last_used`` bumped)."""
+def remember_dataset(ref: dict[str, Any], workspace_id: int) -> MaterializedDataset:
+    """Upsert the data set a job of ``workspace_id`` materialized (a reused one only gets
+    ``last_used`` bumped)."""
     dataset, _ = MaterializedDataset.objects.update_or_create(
-        fingerprint=str(ref["fingerprint"]),
+        workspace_id=workspace_id, fingerprint=str(ref["fingerprint"]),
         defaults={
             "path": str(ref.get("path", "")),
             "num_rows": _int_or_none(ref.get("num_rows")),

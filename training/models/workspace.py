@@ -36,6 +36,12 @@ class Workspace(models.Model):
         """The folder relative paths in this workspace's documents resolve against."""
         return Path(settings.COMPOSE_WORKSPACES_DIR) / self.slug
 
+    @property
+    def storage(self) -> Path:
+        """Where this workspace's materialized data sets live: a folder of its own, so a
+        data set reference can only ever name one of the workspace's own data sets."""
+        return Path(settings.COMPOSE_STORAGE_DIR) / "workspaces" / self.slug
+
     def default_models(self) -> dict[str, str]:
         """Task -> base model for trainers without ``model:`` (empty entries left out)."""
         defaults = {

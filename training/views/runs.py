@@ -86,14 +86,15 @@ def _config_diff(run: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _datasets(job_runs: list[Any]) -> list[dict[str, Any]]:
+def _datasets(run: Any, job_runs: list[Any]) -> list[dict[str, Any]]:
     """Data set summaries the run's jobs produced, with their preview rows."""
     out = []
     for job in job_runs:
         ref = job.output if isinstance(job.output, dict) else None
         if not ref or ref.get("type") != "dataset":
             continue
-        stored = MaterializedDataset.objects.filter(fingerprint=ref.get("fingerprint")).first()
+        stored = MaterializedDataset.objects.filter(workspace_id=run.workspace_id,
+                                                    fingerprint=ref.get("fingerprint")).first()
         preview = (stored.preview if stored else None) or ref.get("preview") or []
         columns = list((ref.get("columns") or {}).keys()) or (list(preview[0].keys()) if preview else [])
         out.append({"job": job.job_id, "ref": ref, "preview": preview, "columns": columns, "stored": stored})
@@ -105,7 +106,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job_runs = list(run.job_runs.all())
     return render(request, "training/run.html", {
         "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
-        "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(job_runs),
+        "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(run, job_runs),
         "diff": _config_diff(run),
         # Jobs that ran but reported no config: a run from before jobs reported it.
         "jobs_ran": any(job.status != "pending" for job in job_runs),
