@@ -16,7 +16,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TextIO
+
+if TYPE_CHECKING:
+    from compose.loader import ParseResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -96,13 +99,35 @@ def _read(path: Path) -> str:
         raise _Usage(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from compose.loader import parse
+def _parse_file(path: Path) -> ParseResult:
+    """A compose file parsed; one over the size limit is a problem, and no more of it than
+    the limit is read (an 18 MB file, or /dev/zero, costs nothing)."""
+    from compose.loader import ParseResult, parse
+    from compose.yamlio.limits import MAX_BYTES, size_problem
 
+    try:
+        with path.open(encoding="utf-8") as file:
+            text = file.read(MAX_BYTES + 1)  # characters, each at least one byte
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Usage(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(text) > MAX_BYTES:
+        too_large = size_problem(max(len(text), _size(path)), str(path))
+        return ParseResult(file=None, problems=[too_large] if too_large else [], source=str(path))
+    return parse(text, source=str(path))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.files:
         try:
-            result = parse(_read(path), source=str(path))
+            result = _parse_file(path)
         except _Usage as exc:
             print(f"error: {exc}")
             status = EXIT_FAILED
@@ -131,9 +156,7 @@ def _count(n: int, word: str) -> str:
 
 def _load(path: Path, out: TextIO) -> Any:
     """The document, or None after printing every error of the file."""
-    from compose.loader import parse
-
-    result = parse(_read(path), source=str(path))
+    result = _parse_file(path)
     for problem in result.problems:
         print(problem, file=out)
     if not result.ok:

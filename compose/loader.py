@@ -101,7 +101,8 @@ def parse(text: str, source: str = "<string>") -> ParseResult:
     out = _Collector(source)
     data = read.data
     if data is None:
-        out.error("", "the file is empty: expected components: and workflows:")
+        out.problems.append(Problem("", "the file is empty: expected components: and workflows:", 1, 1,
+                                    source=source))
     elif not isinstance(data, dict):
         out.error("", "expected a mapping with components: and workflows: at the top level")
     else:
@@ -202,7 +203,7 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
     if not isinstance(component_id, str) or not component_id:
         out.error(path, "this component needs an id: (jobs name it with component: <id>)")
         return None
-    if component_type not in COMPONENT_TYPES:
+    if not isinstance(component_type, str) or component_type not in COMPONENT_TYPES:
         types = ", ".join(COMPONENT_TYPES)
         if component_type is None:
             out.error(path, f"component {component_id} needs a type: {types}")

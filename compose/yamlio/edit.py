@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from compose.yamlio.reader import compose_and_construct
+from compose.yamlio.bounded import compose_and_construct
 from compose.yamlio.render import dump_block, dump_inline, indent_block, is_collection
 
 

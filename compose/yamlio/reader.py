@@ -3,17 +3,26 @@
 PyYAML's node API gives each node a start and end mark; walking the node tree once
 records, for every path, the key node and value node. Problems carry 1-based lines
 and columns. Duplicate keys, which PyYAML silently resolves to the last one, are
-reported: a user who writes ``learning_rate`` twice meant only one of them.
+reported: a user who writes ``learning_rate`` twice meant only one of them. The text is
+read within the limits of :mod:`compose.yamlio.limits` (size, nesting, aliases).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import ParserError
+from yaml.reader import ReaderError
+from yaml.scanner import ScannerError
 
 from compose.errors import Problem
+from compose.yamlio.bounded import FastLoader, PureLoader, compose_and_construct
+from compose.yamlio.limits import YamlLimitError, size_problem, text_size
 from compose.yamlio.paths import child, join, split
 
 
@@ -61,13 +70,23 @@ _HINTS: tuple[tuple[str, str], ...] = (
     ("found undefined alias", "an *alias names an &anchor that is not defined"),
     ("expected a single document", "the file holds several documents (---); keep one"),
 )
+# Line breaks as YAML counts them, so a position becomes the line its marks would say.
+_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
-def _problem_from_yaml_error(exc: yaml.YAMLError, source: str) -> Problem:
+def _problem_from_yaml_error(exc: yaml.YAMLError, text: str, source: str) -> Problem:
+    if isinstance(exc, ReaderError) and isinstance(exc.character, int):
+        line, column = _line_column(text, exc.position)
+        return Problem("", f"YAML syntax error: the character U+{exc.character:04X} is not allowed in YAML "
+                           f"(control characters are often invisible: delete it)", line, column, source=source)
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
-    message = f"YAML syntax error: {problem}"
+    if isinstance(exc, YamlLimitError):
+        message = problem
+    else:
+        built = isinstance(exc, (ComposerError, ConstructorError))  # the syntax was fine
+        message = f"YAML {'error' if built else 'syntax error'}: {problem}"
     if context:
         message += f" ({context})"
     for clue, hint in _HINTS:
@@ -79,46 +98,56 @@ def _problem_from_yaml_error(exc: yaml.YAMLError, source: str) -> Problem:
     return Problem("", message, line, column, source=source)
 
 
-# libyaml's parser is about ten times faster; its node marks are the same (a plain
-# scalar's style is "" rather than None). Error messages come from the pure-Python parser,
-# whose wording the hints above know.
-FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of character ``position`` of ``text``."""
+    line, start = 1, 0
+    for found in _BREAK.finditer(text, 0, position):
+        line, start = line + 1, found.end()
+    return line, position - start + 1
+
+
+# Past this many characters a syntax error keeps libyaml's wording: the pure-Python parser
+# reads about 250 KB a second, and a 1 MB text would hold a request for seconds.
+REWORD_MAX_CHARS = 100_000
 
 
 def read_yaml(text: str, source: str = "<string>") -> ReadResult:
-    """Parse one YAML document; never raises on bad input."""
+    """Parse one YAML document within the limits of :mod:`compose.yamlio.limits`;
+    never raises on bad input."""
     result = ReadResult()
+    too_large = size_problem(text_size(text), source)
+    if too_large is not None:
+        result.problems.append(too_large)
+        return result
     try:
-        root, data = compose_and_construct(text, FastLoader)
-    except yaml.YAMLError:
-        try:
-            root, data = compose_and_construct(text, yaml.SafeLoader)
-        except yaml.YAMLError as exc:
-            result.problems.append(_problem_from_yaml_error(exc, source))
-            return result
+        root, data = _compose(text)
+    except yaml.YAMLError as exc:
+        result.problems.append(_problem_from_yaml_error(exc, text, source))
+        return result
     if root is not None:
-        _walk(root, "", None, result, source, set())
+        _walk(root, "", None, result, source)
         result.root = root
         result.data = data
     return result
 
 
-def compose_and_construct(text: str, loader_class: type = FastLoader) -> tuple[Optional[Node], Any]:
-    """The node tree of one document and the data it holds (None, None when empty)."""
-    loader = loader_class(text)
+def _compose(text: str) -> tuple[Optional[Node], Any]:
+    """libyaml's parse, or the pure-Python one where its error says more."""
     try:
-        root = loader.get_single_node()
-        return root, (loader.construct_document(root) if root is not None else None)
-    finally:
-        loader.dispose()
+        return compose_and_construct(text, FastLoader)
+    except (ReaderError, UnicodeEncodeError):
+        # A control character, or a lone surrogate libyaml cannot even encode: the pure
+        # reader finds it, with its position, before it parses anything.
+        return compose_and_construct(text, PureLoader)
+    except (ScannerError, ParserError):
+        if len(text) > REWORD_MAX_CHARS:
+            raise
+        return compose_and_construct(text, PureLoader)
 
 
-def _walk(node: Node, path: str, key: Optional[Node], result: ReadResult, source: str,
-          active: set[int]) -> None:
+def _walk(node: Node, path: str, key: Optional[Node], result: ReadResult, source: str) -> None:
+    # Recursive aliases are refused when reading, and the expanded size is bounded.
     result.nodes[path] = Located(key, node)
-    if id(node) in active:  # a recursive alias: recorded once, not followed
-        return
-    active.add(id(node))
     if isinstance(node, MappingNode):
         seen: dict[Any, Node] = {}
         for key_node, value_node in node.value:
@@ -134,8 +163,7 @@ def _walk(node: Node, path: str, key: Optional[Node], result: ReadResult, source
                     sub, f"{name} is given twice (first on line {first}); keep one",
                     key_node.start_mark.line + 1, key_node.start_mark.column + 1, source=source))
             seen[name] = key_node
-            _walk(value_node, sub, key_node, result, source, active)
+            _walk(value_node, sub, key_node, result, source)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, child(path, index), None, result, source, active)
-    active.discard(id(node))
+            _walk(item, child(path, index), None, result, source)
