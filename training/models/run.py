@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -101,6 +102,12 @@ class Run(models.Model):
             "jobs": [{"job": job_id, "component": component_id}
                      for job_id, component_id in self.job_runs.values_list("job_id", "component_id")],
         }
+
+    @property
+    def folder(self) -> Path:
+        """The run's own folder, ``<workspace>/runs/<run id>/``: every path its jobs write
+        (``output_dir``, ``cache_dir``) resolves under it, so no two runs share outputs."""
+        return self.workspace.root / "runs" / str(self.pk)
 
     @property
     def duration_s(self) -> float | None:
