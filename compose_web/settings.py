@@ -230,6 +230,7 @@ AXES_CLIENT_IP_CALLABLE = "compose_web.login_throttle.client_ip"
 # Its log names the address of each failure (for the operator) but not the user name
 # typed, which is sometimes a password typed into the wrong field.
 AXES_SENSITIVE_PARAMETERS = ["username"]
+AXES_VERBOSE = False  # no banner on every manage.py command; failures are still logged
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
