@@ -27,9 +27,11 @@ class LimitedRequest(http_protocol.WebRequest):
     _received = 0
 
     def gotLength(self, length: int | None) -> None:
-        super().gotLength(length)
         if length is not None and length > settings.COMPOSE_MAX_REQUEST_BYTES:
+            super().gotLength(0)  # an empty buffer, not a temporary file for the declared size
             self._refuse()
+        else:
+            super().gotLength(length)
 
     def handleContentChunk(self, data: bytes) -> None:
         if self._refused:
@@ -51,7 +53,7 @@ class LimitedRequest(http_protocol.WebRequest):
         channel.transport.write(
             b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-        channel.dataReceived = lambda data: None  # the rest of the body is dropped unread
+        channel.dataReceived = lambda data: None  # the rest is drained and dropped, never kept
         half_close = getattr(channel.transport, "loseWriteConnection", None)
         if half_close is not None:
             from twisted.internet import reactor  # daphne installs its asyncio reactor first
