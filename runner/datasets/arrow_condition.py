@@ -14,6 +14,9 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable, Optional
 
+from runner.datasets.expression import too_deep
+from runner.datasets.limits import MAX_SOURCE_LENGTH
+
 ArrowFn = Callable[[Any], Any]  # pyarrow Table -> Array or Scalar-like value
 _Node = tuple[ArrowFn, str, bool]  # (function, kind: "str" | "num" | "bool", is a constant)
 
@@ -27,10 +30,14 @@ def compile_arrow(source: str, column_kinds: dict[str, str]) -> Optional[ArrowFn
 
     ``column_kinds`` maps the columns Arrow may read to "str", "num" or "bool".
     """
+    if len(source) > MAX_SOURCE_LENGTH:
+        return None
     try:
         tree = ast.parse(source.strip(), mode="eval")
+        if too_deep(tree.body) is not None:
+            return None
         fn, kind, constant = _Compiler(column_kinds).node(tree.body)
-    except (SyntaxError, _Unsupported):
+    except (SyntaxError, RecursionError, MemoryError, _Unsupported):
         return None
     if kind != "bool" or constant:
         return None

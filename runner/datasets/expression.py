@@ -12,15 +12,22 @@ column names, ``and or not``, comparisons (``== != < <= > >= in not in is is not
 chained), ``+ - * / // %``, unary ``- +``, ``a if c else b``, indexing and slicing, and
 the calls in :data:`FUNCTIONS` and :data:`METHODS`. ``and``/``or``/``if`` short-circuit
 per row, as in Python: ``input != None and len(input) > 3`` never calls ``len(None)``.
+What an expression may build or nest is bounded by :mod:`runner.datasets.limits`.
 """
 from __future__ import annotations
 
 import ast
 import difflib
 import operator
+import tokenize
+from io import StringIO
 from itertools import repeat
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
+
+from runner.datasets import guards
+from runner.datasets.limits import (MAX_DEPTH, MAX_SOURCE_LENGTH, BatchLimitError, Budget, LimitError,
+                                    current_budget, end_batch, start_batch)
 
 Batch = dict[str, list]
 Vector = Callable[[Batch, int], list]
@@ -97,13 +104,22 @@ class Condition:
         self.language = language  # "expression" (a condition string) or "where" (a tree)
         self.columns = columns  # the columns the condition reads
         self.boolean = is_boolean(vector)  # its values are already True/False
+        self.batch_limit: Optional[BatchLimitError] = None  # the last batch that spent its budget
         self._vector = vector
 
     def __call__(self, batch: Batch, n: int) -> list:
-        return self._vector(batch, n)
+        self.batch_limit = None
+        token = start_batch(batch)
+        try:
+            return self._vector(batch, n)
+        except BatchLimitError as exc:
+            self.batch_limit = exc
+            raise
+        finally:
+            end_batch(token)
 
     def row(self, row: dict[str, Any]) -> Any:
-        return self._vector({k: [v] for k, v in row.items()}, 1)[0]
+        return self({k: [v] for k, v in row.items()}, 1)[0]
 
 
 def compile_condition(source: str, columns: Sequence[str]) -> Condition:
@@ -111,18 +127,74 @@ def compile_condition(source: str, columns: Sequence[str]) -> Condition:
     text = source.strip()
     if not text:
         raise ExpressionError("the condition is empty")
+    if len(text) > MAX_SOURCE_LENGTH:
+        raise ExpressionError(f"the condition is {len(text):,} characters long; the limit is {MAX_SOURCE_LENGTH:,}")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(_pointed(text, exc.offset or 1, f"syntax error: {exc.msg}")) from None
+    except (RecursionError, MemoryError):  # Python's parser gives up on deep nesting, saying nowhere
+        raise ExpressionError(_pointed(text, _deep_column(text), _too_deep())) from None
+    deep = too_deep(tree.body)
+    if deep is not None:
+        raise ExpressionError(_pointed(text, getattr(deep, "col_offset", 0) + 1, _too_deep()))
     compiler = _Compiler(text, list(columns))
     return Condition(text, _vector(compiler.node(tree.body)), sorted(compiler.used))
+
+
+def _too_deep() -> str:
+    return f"the expression nests more than {MAX_DEPTH} levels deep"
+
+
+def too_deep(root: ast.expr) -> Optional[ast.AST]:
+    """A node nested deeper than MAX_DEPTH, found without recursing, or None."""
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        for child in ast.iter_child_nodes(node):
+            stack.append((child, depth + isinstance(child, ast.expr)))
+    return None
+
+
+_PREFIX_OPERATORS = {"-", "+", "~", "not"}
+_BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+def _deep_column(source: str) -> int:
+    """Where brackets plus a run of prefix operators first nest past MAX_DEPTH, else 1.
+
+    Operator chains (``1+1+...``) and postfix chains (``a[0][0]...``) are deepest at their
+    first character, so 1 is the right answer for them.
+    """
+    depth = run = 0
+    try:
+        for token in tokenize.generate_tokens(StringIO(source).readline):
+            if token.string in _PREFIX_OPERATORS:
+                run += 1
+            else:
+                run = 0
+                depth += _BRACKETS.get(token.string, 0)
+            if depth + run > MAX_DEPTH:
+                return token.start[1] + 1
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return 1
 
 
 def _pointed(source: str, column: int, message: str) -> str:
     """``message`` plus the condition with a caret under 1-based ``column``."""
     line = source.splitlines()[0] if "\n" not in source else source.replace("\n", " ")
-    return f"{message} at column {column}\n  {line}\n  {' ' * (column - 1)}^"
+    caret = column - 1
+    if len(line) > _SHOWN:  # a window around the caret, not a 100,000-character line
+        start = max(0, min(caret - _SHOWN // 2, len(line) - _SHOWN))
+        line = ("…" if start else "") + line[start:start + _SHOWN] + ("…" if start + _SHOWN < len(line) else "")
+        caret = caret - start + (1 if start else 0)
+    return f"{message} at column {column}\n  {line}\n  {' ' * caret}^"
+
+
+_SHOWN = 120  # characters of a long condition shown around the caret
 
 
 class _Compiler:
@@ -188,7 +260,24 @@ class _Compiler:
         if op is None:
             raise self.fail(node, f"operator {type(node.op).__name__} is not allowed "
                                   "(use + - * / // %)")
-        return _pairwise(op, self.node(node.left), self.node(node.right))
+        left, right = self.node(node.left), self.node(node.right)
+        guard = guards.GUARDS.get(op)
+        if guard is None:
+            return _pairwise(op, left, right)
+        if isinstance(left, _Const) and isinstance(right, _Const):
+            try:
+                guard(left.value, right.value, Budget())
+            except LimitError as exc:
+                raise self.fail(node, exc.message) from None
+            try:  # folded once, so 'x' * 6_000_000 + 'y' * 6_000_000 is checked here too
+                return _Const(op(left.value, right.value))
+            except Exception:  # noqa: BLE001 - e.g. 1 / 0: the rows report it, as before
+                pass
+        return _guarded(op, guard, left, right, self.at(node))
+
+    def at(self, node: ast.AST) -> Callable[[str], str]:
+        """``message`` -> the message pointing at ``node``, for errors found while rows are evaluated."""
+        return lambda message: _pointed(self.source, getattr(node, "col_offset", 0) + 1, message)
 
     def _Compare(self, node: ast.Compare) -> Node:
         parts: list[Node] = []
@@ -251,11 +340,17 @@ class _Compiler:
         if not args:
             raise self.fail(node, "this call needs an argument")
         name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
-        if len(args) == 1:
-            only = args[0]
-            run = lambda batch, n: list(map(func, only(batch, n)))  # noqa: E731
-        else:
-            run = lambda batch, n: list(map(func, *(a(batch, n) for a in args)))  # noqa: E731
+        check, at = guards.CALL_CHECKS.get(func), self.at(node)
+
+        def run(batch: Batch, n: int) -> list:
+            values = [a(batch, n) for a in args]
+            if check is not None:
+                try:
+                    check(values)
+                except LimitError as exc:
+                    raise LimitError(at(exc.message)) from None
+            return list(map(func, *values))
+
         return _boolean(run) if name in _BOOLEAN_CALLS else run
 
 
@@ -271,6 +366,42 @@ def _pairwise(op: Callable[[Any, Any], Any], left: Node, right: Node) -> Node:
         a = left.value
         return lambda batch, n: list(map(op, repeat(a), right(batch, n)))
     return lambda batch, n: list(map(op, left(batch, n), right(batch, n)))
+
+
+def _guarded(op: Callable[[Any, Any], Any], guard: guards.Guard, left: Node, right: Node,
+             at: Callable[[str], str]) -> Vector:
+    """``op`` pairwise, each pair checked by ``guard`` first unless both sides are plain numbers."""
+    plain = guards.plain_numbers(op)
+    sides = [_checked_side(side, plain) for side in (left, right)]
+
+    def run(batch: Batch, n: int) -> list:
+        (a, a_plain), (b, b_plain) = (side(batch, n) for side in sides)
+        budget = current_budget()
+        if a_plain and b_plain or guards.fits_in_bulk(op, a, b, budget):
+            return list(map(op, a, b))
+        out = []
+        for x, y in zip(a, b):
+            try:
+                guard(x, y, budget)
+            except LimitError as exc:
+                raise type(exc)(at(exc.message)) from None
+            out.append(op(x, y))
+        return out
+
+    return run
+
+
+def _checked_side(node: Node, plain: Callable[[list], bool]) -> Callable[[Batch, int], tuple[Any, bool]]:
+    """A side of a guarded operator: its values for a batch, and whether they are plain numbers."""
+    if isinstance(node, _Const):
+        value, is_plain = node.value, plain([node.value])  # checked once, not per batch
+        return lambda batch, n: ([value] * n, is_plain)
+
+    def values(batch: Batch, n: int) -> tuple[list, bool]:
+        column = node(batch, n)
+        return column, plain(column)
+
+    return values
 
 
 def _take(batch: Batch, rows: list[int], n: int) -> Batch:
@@ -293,9 +424,12 @@ def _short_circuit(parts: list[Vector], want: bool) -> Vector:
     bitwise = operator.and_ if want else operator.or_
 
     def run(batch: Batch, n: int) -> list:
+        budget = current_budget()
+        spent = budget.used
         try:
             columns = [part(batch, n) for part in parts]
         except Exception:  # some row needs the short circuit; see careful()
+            budget.used = spent  # rows the short circuit skips build nothing
             return careful(batch, n)
         out = columns[0]
         for column in columns[1:]:
@@ -330,13 +464,16 @@ def _describe(node: ast.AST) -> str:
 
 def explain_row_error(condition: Condition, batch: Batch, n: int, offset: Sequence[int]) -> Optional[str]:
     """After a batch failed: which row fails alone, with its values, for the error message."""
+    if condition.batch_limit is not None:  # no row fails alone; rerunning them would only repeat the work
+        return f"rows {offset[0]} to {offset[n - 1]}: {condition.batch_limit}"
     for i in range(n):
         row = {name: column[i] for name, column in batch.items()}
         try:
             condition.row(row)
         except Exception as exc:  # the user's expression met data it cannot handle
             shown = ", ".join(f"{k}={_short(v)}" for k, v in row.items() if k in condition.columns)
-            return f"row {offset[i]} ({shown}): {type(exc).__name__}: {exc}"
+            reason = str(exc) if isinstance(exc, LimitError) else f"{type(exc).__name__}: {exc}"
+            return f"row {offset[i]} ({shown}): {reason}"
     return None
 
 
