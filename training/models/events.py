@@ -65,6 +65,8 @@ class Artifact(models.Model):
     size_bytes = models.BigIntegerField(null=True, blank=True)
     step = models.BigIntegerField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    # When its files were removed (``training.actions.outputs``); the row stays as the record.
+    deleted = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["run", "id"]
