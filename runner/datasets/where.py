@@ -2,16 +2,18 @@
 
 A leaf is ``{column, operator, value}``; ``all``/``any`` hold lists of nodes, ``not`` one
 node. ``starts-with``, ``ends-with`` and ``match`` are false for a value that is not text;
-``match`` searches (anchor the pattern with ``^``/``$`` to match the whole value).
+``match`` searches (anchor the pattern with ``^``/``$`` to match the whole value) with RE2
+(:mod:`runner.datasets.regex`). A tree nests at most ``MAX_DEPTH`` levels.
 """
 from __future__ import annotations
 
 import difflib
 import operator
-import re
 from typing import Any, Callable, Sequence
 
 from runner.datasets.expression import Condition, ExpressionError, _short_circuit
+from runner.datasets.limits import MAX_DEPTH
+from runner.datasets.regex import RegexError, compile_search
 
 _LEAF: dict[str, Callable[[Any, Any], bool]] = {
     "eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gte": operator.ge,
@@ -30,7 +32,9 @@ def compile_where(tree: Any, columns: Sequence[str]) -> Condition:
     return Condition(f"where {data}", vector, sorted(used), language="where")
 
 
-def _node(node: Any, columns: list[str], used: set[str], path: str):
+def _node(node: Any, columns: list[str], used: set[str], path: str, depth: int = 1):
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"{_shorter(path)}: the where tree nests more than {MAX_DEPTH} levels deep")
     if not isinstance(node, dict):
         raise ExpressionError(f"{path}: expected a mapping with column/operator/value, all, any or not")
     node = {("not" if k == "not_" else k): v for k, v in node.items() if v is not None}
@@ -40,13 +44,14 @@ def _node(node: Any, columns: list[str], used: set[str], path: str):
         raise ExpressionError(f"{path}: give exactly one of column/operator/value, all, any, not")
     if "all" in node or "any" in node:
         key = "all" if "all" in node else "any"
-        children = [_node(child, columns, used, f"{path}.{key}[{i}]") for i, child in enumerate(node[key])]
+        children = [_node(child, columns, used, f"{path}.{key}[{i}]", depth + 1)
+                    for i, child in enumerate(node[key])]
         if not children:
             empty = key == "all"  # all([]) is true, any([]) is false
             return lambda batch, n: [empty] * n
         return _short_circuit(children, want=key == "all")
     if "not" in node:
-        inner = _node(node["not"], columns, used, f"{path}.not")
+        inner = _node(node["not"], columns, used, f"{path}.not", depth + 1)
         return lambda batch, n: [not v for v in inner(batch, n)]
     return _leaf(node, columns, used, path)
 
@@ -61,10 +66,10 @@ def _leaf(node: dict[str, Any], columns: list[str], used: set[str], path: str):
     used.add(column)
     if op_name == "match":
         try:
-            pattern = re.compile(str(value))
-        except re.error as exc:
-            raise ExpressionError(f"{path}.value: invalid regular expression {value!r}: {exc}") from None
-        test: Callable[[Any, Any], bool] = lambda v, _: isinstance(v, str) and pattern.search(v) is not None
+            search = compile_search(str(value))
+        except RegexError as exc:
+            raise ExpressionError(f"{path}.value: {exc}") from None
+        test: Callable[[Any, Any], bool] = lambda v, _: isinstance(v, str) and search(v)
     elif op_name in _LEAF:
         test = _LEAF[op_name]
     else:
@@ -75,3 +80,11 @@ def _leaf(node: dict[str, Any], columns: list[str], used: set[str], path: str):
             raise ExpressionError(f"{path}.value: operator {op_name} needs a list of values")
         value = tuple(value)
     return lambda batch, n: [test(v, value) for v in batch[column]]
+
+
+def _shorter(path: str) -> str:
+    """``where.not.not.…(97 more).not`` for a path too long to read."""
+    parts = path.split(".")
+    if len(parts) <= 8:
+        return path
+    return ".".join(parts[:4]) + f".…({len(parts) - 7} more)." + ".".join(parts[-3:])
