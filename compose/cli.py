@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "<file folder>/.compose/storage)")
     run.add_argument("--model-default", action="append", default=[], metavar="TASK=PATH",
                      help="base model for trainers without model: (sft=..., classification=...)")
+    run.add_argument("--overwrite-output", action="store_true",
+                     help="let a trainer start afresh in an output_dir that holds an earlier run's "
+                          "checkpoints (they are removed); without it such a run refuses to start")
     return parser
 
 
@@ -225,7 +228,8 @@ def _run(args: argparse.Namespace) -> int:
         value = run_workflow(
             doc, args.workflow, inputs, executor=SubprocessExecutor(), base_dir=base_dir,
             storage_dir=Path(storage).resolve(), env=env, run_id=_run_id(), on_event=printer,
-            cancel=cancel, default_models=models, secrets=secrets, allow_absolute_paths=True)
+            cancel=cancel, default_models=models, secrets=secrets, allow_absolute_paths=True,
+            overwrite_output=args.overwrite_output)
     except KeyboardInterrupt:
         printer.finish()
         return EXIT_CANCELLED

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import graphlib
 import threading
+from dataclasses import dataclass, field
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from pydantic import ValidationError
 
@@ -47,6 +48,20 @@ PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: path_fields(model)
 EVALUATED_FIELDS: dict[str, tuple[str, ...]] = {ctype: evaluated_fields(model)
                                                 for ctype, model in COMPONENT_TYPES.items()}
 _POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """How a run continues an earlier attempt or run of the same workflow.
+
+    ``done``: outputs of jobs that finished before (they are not run again);
+    ``lineage``: per trainer job, the output folders of the earlier attempts' runs, newest
+    first, where ``resume_from_checkpoint: latest`` looks after the job's own folder.
+    Every trainer without ``resume_from_checkpoint`` resumes from ``latest``.
+    """
+
+    done: Mapping[str, Any] = field(default_factory=dict)
+    lineage: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 class WorkflowFailed(Exception):
@@ -127,7 +142,8 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
                    job_outputs: Mapping[str, Any], env: Mapping[str, str], run_id: str,
                    base_dir: str | Path, storage_dir: str | Path,
                    default_models: Mapping[str, str] = {}, secrets: Iterable[str] = (),
-                   allow_absolute_paths: bool = False,
+                   allow_absolute_paths: bool = False, write_dir: str | Path | None = None,
+                   resume: Optional["ResumePlan"] = None, overwrite_output: bool = False,
                    notes: Optional[list[str]] = None) -> JobSpec:
     """The JobSpec of ``job``: bindings resolved, job input merged, defaults applied.
 
@@ -135,6 +151,12 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
     jobs. ``${env.*}`` is read from ``env`` here; every value read that way is a secret
     of the spec. Lenient resolutions (an unset variable read as empty) are appended to
     ``notes``. Raises :class:`JobConfigError` naming the field.
+
+    ``write_dir`` (inside ``base_dir``; the web gives each run one) is where relative
+    paths a job writes resolve; a relative path it reads resolves there when an earlier
+    job of the run wrote it, else in ``base_dir``. ``resume`` continues trainers from the
+    newest checkpoint of their lineage. ``overwrite_output`` lets a trainer start afresh in
+    an ``output_dir`` that holds another run's checkpoints (else it refuses to).
     """
     component = doc.component(job.component)
     w_index = doc.workflows.index(workflow) if workflow in doc.workflows else 0
@@ -196,7 +218,12 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
         if Path(default).expanduser().is_absolute():
             extra_roots.append(str(Path(default).expanduser()))  # the job may read that folder
     _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=skip,
-                   secret_fields=env_fields)
+                   secret_fields=env_fields, write_dir=Path(write_dir) if write_dir else None)
+    resume_dirs: list[str] = []
+    if ctype == "model-trainer" and resume is not None:
+        if resolved.get("resume_from_checkpoint") is None:
+            resolved["resume_from_checkpoint"] = "latest"
+        resume_dirs = list(resume.lineage.get(job.id, ()))
 
     if notes is not None:
         notes.extend(context.notes)
@@ -206,7 +233,8 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
                    method=method, config=resolved, base_dir=str(Path(base_dir).resolve()),
                    storage_dir=str(Path(storage_dir).resolve()),
                    secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used),
-                   env_fields=env_fields, roots=roots)
+                   env_fields=env_fields, roots=roots, resume_dirs=resume_dirs,
+                   overwrite_output=overwrite_output)
 
 
 def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
@@ -245,20 +273,23 @@ def _validation_message(component_id: str, exc: ValidationError) -> str:
 
 
 def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_absolute: bool,
-                   c_path: str, skip: tuple[str, ...] = (), secret_fields: Iterable[str] = ()) -> None:
+                   c_path: str, skip: tuple[str, ...] = (), secret_fields: Iterable[str] = (),
+                   write_dir: Optional[Path] = None) -> None:
     """Make local paths absolute (confined to ``base_dir``); a path the job reads must exist.
 
     The check runs as the job is about to start (earlier jobs are done), so a typo fails
     here, named by its field and as it was written, not later inside the job process.
     """
     base = base_dir.resolve()
+    written = write_dir.resolve() if write_dir is not None else base
     owner = config.get("id", "")
     hidden = set(secret_fields)
 
     def local(value: str, name: str, must_exist: bool) -> str:
         where = f"{c_path}.{name}"
+        relative_to = written if not must_exist or (written / value).exists() else base
         try:
-            target = str(confine(value, base, roots=() if allow_absolute else (base,),
+            target = str(confine(value, relative_to, roots=() if allow_absolute else (base,),
                                  allow_absolute=allow_absolute))
         except PathOutside as exc:
             if name in hidden:  # read from the environment: the value may be a secret
@@ -279,7 +310,8 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
         if value is None or name in skip:
             continue
         if kind == "read-or-hub":
-            if not isinstance(value, str) or value in DATASET_LOADERS or not _looks_local(value, base):
+            if (not isinstance(value, str) or value in DATASET_LOADERS
+                    or not (_looks_local(value, base) or _looks_local(value, written))):
                 continue  # a hub id; the nested dialect's `path: json` names a loader
         elif kind == "read-or-inline":
             if not isinstance(value, str) or is_inline_text(value):
@@ -314,12 +346,15 @@ def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[s
                  env: Mapping[str, str], run_id: str, on_event: EventSink,
                  cancel: threading.Event, default_models: Mapping[str, str] = {},
                  secrets: Iterable[str] = (), allow_absolute_paths: bool = False,
-                 max_parallel: Optional[int] = None) -> Any:
+                 max_parallel: Optional[int] = None, write_dir: str | Path | None = None,
+                 resume: Optional["ResumePlan"] = None, overwrite_output: bool = False) -> Any:
     """Run the workflow's jobs through ``executor``; return the workflow's output.
 
     Raises :class:`ComposeError` (nothing ran: see :func:`preflight`),
     :class:`WorkflowFailed` or :class:`WorkflowCancelled`. ``on_event`` receives every
-    job's events, one at a time even when jobs run in parallel.
+    job's events, one at a time even when jobs run in parallel. ``write_dir`` and
+    ``resume``: see :func:`build_job_spec`; the jobs ``resume.done`` names are not run
+    again, their recorded outputs stand.
     """
     problems = preflight(doc, workflow_id, inputs, default_models=default_models)
     if problems:
@@ -330,7 +365,9 @@ def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[s
                cancel=cancel, spec_args=dict(run_id=run_id, base_dir=base_dir,
                                              storage_dir=storage_dir, default_models=default_models,
                                              secrets=tuple(secrets),
-                                             allow_absolute_paths=allow_absolute_paths))
+                                             allow_absolute_paths=allow_absolute_paths,
+                                             write_dir=write_dir, resume=resume,
+                                             overwrite_output=overwrite_output))
     outputs = run.walk(max_parallel)
     if workflow.output is not None:
         try:
@@ -352,6 +389,8 @@ class _Run:
         self.doc, self.workflow, self.inputs = doc, workflow, inputs
         self.executor, self.env, self.cancel = executor, env, cancel
         self.spec_args = spec_args
+        resume = spec_args.get("resume")
+        self.done_before: Mapping[str, Any] = resume.done if resume is not None else {}
         self.jobs = {job.id: job for job in reversed(workflow.jobs)}
         self.position = {job.id: i for i, job in reversed(list(enumerate(workflow.jobs)))}
         self.stop = threading.Event()  # tells running executors to stop
@@ -377,8 +416,14 @@ class _Run:
                 if self.cancel.is_set():
                     self.cancelled = True
                     self.stop.set()
+                reused = False
                 if not self.stop.is_set():
                     for job_id in sorted(sorter.get_ready(), key=self.position.__getitem__):
+                        if job_id in self.done_before:
+                            self._reuse(job_id)
+                            sorter.done(job_id)
+                            reused = True
+                            continue
                         spec = self._spec(job_id)
                         if spec is None:
                             break
@@ -386,6 +431,8 @@ class _Run:
                         self.emit(events.config(job_id, spec.shown_config()))
                         future = pool.submit(self.executor.execute, spec, self.emit, self.stop)
                         running[future] = job_id
+                if reused:
+                    continue  # the jobs after a reused one may be ready now
                 if not running:
                     break
                 done, _ = wait(running, timeout=_POLL_S, return_when=FIRST_COMPLETED)
@@ -403,6 +450,10 @@ class _Run:
         if self.cancelled:
             raise WorkflowCancelled(self.outputs)
         return self.outputs
+
+    def _reuse(self, job_id: str) -> None:
+        self.outputs[job_id] = self.done_before[job_id]
+        self.emit(events.log(job_id, f"job `{job_id}` finished before; its output is used again"))
 
     def _spec(self, job_id: str) -> Optional[JobSpec]:
         notes: list[str] = []

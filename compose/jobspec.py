@@ -51,6 +51,12 @@ class JobSpec:
     # Folders every file the job reads or writes must really lie in (symlinks followed);
     # empty: no confinement (``compose run``: the user owns the machine).
     roots: list[str] = field(default_factory=list)
+    # Trainers: folders where ``resume_from_checkpoint: latest`` looks after the job's own
+    # output_dir (the same job's folders in the runs this one continues, newest first).
+    resume_dirs: list[str] = field(default_factory=list)
+    # Trainers: start afresh in an output_dir holding an earlier run's checkpoints (they are
+    # removed first) instead of refusing to.
+    overwrite_output: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)

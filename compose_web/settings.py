@@ -193,6 +193,9 @@ COMPOSE_JOB_ENV_ALLOW = env_list("COMPOSE_JOB_ENV_ALLOW", [])
 COMPOSE_JOB_MEMORY_MB = env_int("COMPOSE_JOB_MEMORY_MB", _default_job_memory_mb(), minimum=0)
 # A job running longer than this many seconds is stopped and fails (0: no limit).
 COMPOSE_JOB_TIMEOUT_S = env_float("COMPOSE_JOB_TIMEOUT_S", 0.0, minimum=0)
+# A run interrupted by a lost or stopped worker is queued again by itself until it has
+# had this many attempts (1: never again); a run a person cancelled never is.
+COMPOSE_MAX_ATTEMPTS = env_int("COMPOSE_MAX_ATTEMPTS", 3, minimum=1)
 # "subprocess" (a runner process per job) or "inprocess" (debugging only).
 COMPOSE_EXECUTOR = env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"))
 COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid

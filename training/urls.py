@@ -20,4 +20,6 @@ urlpatterns = [
     path("runs/<int:pk>/events.json", runs.run_events, name="run_events"),
     path("runs/<int:pk>/cancel/", runs.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/rerun/", runs.run_rerun, name="run_rerun"),
+    path("runs/<int:pk>/resume/", runs.run_resume, name="run_resume"),
+    path("runs/<int:pk>/rerun-current/", runs.run_rerun_current, name="run_rerun_current"),
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import events
-from compose.jobspec import JobCancelled
+from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.components import TrainerComponent
 from runner.config import validated_config
 from runner.main import RunContext
@@ -50,7 +50,9 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     hw = trainer_args.Hardware.detect()
     preflight(cfg, hw)
     output_dir = ctx.resolve_path(cfg.output_dir).resolve()
-    resume = outputs.resolve_resume(cfg.resume_from_checkpoint, output_dir, ctx.resolve_path)
+    outputs.claim_output_dir(output_dir, cfg.resume_from_checkpoint, ctx.spec.overwrite_output, ctx.log)
+    resume = outputs.resolve_resume(cfg.resume_from_checkpoint, output_dir, ctx.resolve_path,
+                                    ctx.spec.resume_dirs)
     if cfg.resume_from_checkpoint == "latest" and resume is None:
         ctx.log(f"resume_from_checkpoint: latest found no checkpoint in {output_dir}; starting from step 0")
     # Before the heavy imports, so a hub id on a machine without network fails in seconds.
@@ -100,11 +102,15 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
             + (f", resuming from {resume}" if resume else ""))
     ctx.check_cancelled()
 
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    try:
+        result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    except (JobCancelled, JobFailed):
+        raise
+    except Exception as exc:
+        raise JobFailed(f"{type(exc).__name__}: {exc} ({_saved(callback.checkpoints, resume)})") from exc
     if ctx.cancelled.is_set():
-        saved = outputs.checkpoints(output_dir)
-        where = f"; checkpoint saved in {saved[-1]}" if saved else ""
-        raise JobCancelled(f"job {ctx.job} cancelled at step {trainer.state.global_step}{where}")
+        raise JobCancelled(f"job {ctx.job} cancelled at step {trainer.state.global_step}; "
+                           f"{_saved(callback.checkpoints, resume)}")
 
     if eval_rows is not None and not _evaluated_at(trainer.state, trainer.state.global_step):
         trainer.evaluate()
@@ -119,6 +125,15 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     return outputs.model_reference(output_dir, global_step=trainer.state.global_step, adapter=prepared.adapter,
                                    metrics=metrics, checkpoint_paths=outputs.checkpoints(output_dir),
                                    labels=prepared.labels)
+
+
+def _saved(checkpoints: list[str], resumed_from: Path | None) -> str:
+    """Which checkpoint this job itself saved: never another run's, never a guess."""
+    if checkpoints:
+        return f"checkpoint saved in {checkpoints[-1]}"
+    if resumed_from is not None:
+        return f"no new checkpoint since {resumed_from}"
+    return "no checkpoint was saved"
 
 
 def _evaluated_at(state: Any, step: int) -> bool:

@@ -6,7 +6,7 @@ import os
 import platform
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from compose.jobspec import MODEL_REF_TYPE
 
@@ -26,15 +26,41 @@ def checkpoints(output_dir: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
-def resolve_resume(value: str | None, output_dir: Path, resolve_path: Callable[[str], Path]) -> Path | None:
-    """The checkpoint to resume from: ``latest`` is the newest in output_dir (None if there is none)."""
+def claim_output_dir(output_dir: Path, resume: str | None, overwrite: bool,
+                     log: Callable[[str], None]) -> None:
+    """Refuse to train into a folder that holds another run's checkpoints, unless this job
+    continues them (``resume_from_checkpoint``) or was told to start afresh (``overwrite``:
+    they are removed, so every checkpoint in the folder is this run's)."""
+    import shutil
+
+    from runner.training.errors import ConfigProblem
+
+    found = checkpoints(output_dir)
+    if not found or resume:
+        return
+    if not overwrite:
+        raise ConfigProblem("output_dir", f"{output_dir} already holds checkpoints of an earlier run "
+                                          f"({found[-1].name}); set resume_from_checkpoint: latest to continue "
+                                          "it, choose another output_dir, or run with --overwrite-output")
+    for folder in found:
+        shutil.rmtree(folder)
+    log(f"--overwrite-output: removed {len(found)} earlier checkpoint(s) from {output_dir}")
+
+
+def resolve_resume(value: str | None, output_dir: Path, resolve_path: Callable[[str], Path],
+                   lineage: Sequence[str] = ()) -> Path | None:
+    """The checkpoint to resume from: ``latest`` is the newest in output_dir, else in the
+    first folder of ``lineage`` (the runs this one continues) that has one; None if none has."""
     from runner.training.errors import ConfigProblem
 
     if not value:
         return None
     if value == "latest":
-        found = checkpoints(output_dir)
-        return found[-1] if found else None
+        for folder in (output_dir, *(resolve_path(p) for p in lineage)):
+            found = checkpoints(Path(folder))
+            if found:
+                return found[-1]
+        return None
     path = resolve_path(value)
     if not path.is_dir():
         raise ConfigProblem("resume_from_checkpoint", f"checkpoint folder {value!r} not found (looked in {path})")

@@ -54,9 +54,13 @@
     }
     var n = s.x.length;
     if (n && step <= s.x[n - 1]) {
-      // a resumed job reports a step again: keep the newest value for that step
-      var i = s.x.lastIndexOf(step);
-      if (i >= 0) { s.y[i] = value; this.dirty = true; return; }
+      // A job resumed from a checkpoint reports again from there: its points replace the
+      // ones it had logged past that checkpoint, so the line joins without a fold.
+      var keep = 0;
+      while (keep < n && s.x[keep] < step) keep++;
+      this.count -= n - keep;
+      s.x.length = keep;
+      s.y.length = keep;
     }
     s.x.push(step);
     s.y.push(value);

@@ -7,8 +7,12 @@
   if (!root) return;
   var runId = root.dataset.run, eventsUrl = root.dataset.eventsUrl;
   var FINAL = ["succeeded", "failed", "cancelled", "interrupted", "skipped"];
+  var RESUMABLE = ["failed", "cancelled", "interrupted"];
   var status = root.dataset.status, socket = null, retry = 0, pollTimer = null;
   var charts = new MetricCharts(document.getElementById("charts"), document.getElementById("charts-empty"));
+  // A resumed run's curves begin with the runs it continues, up to the checkpoint it took.
+  var earlier = document.getElementById("earlier-metrics");
+  if (earlier) JSON.parse(earlier.textContent).forEach(function (e) { charts.add(e); });
   var logBox = document.getElementById("log"), followBtn = document.getElementById("log-follow");
   var conn = document.getElementById("conn");
   var MAX_LOG_LINES = 5000;
@@ -189,6 +193,13 @@
     });
     var final = FINAL.indexOf(state.status) >= 0;
     document.getElementById("cancel-form").hidden = final;
+    var resume = document.getElementById("resume-form");
+    if (resume) resume.hidden = RESUMABLE.indexOf(state.status) < 0;
+    var attempt = document.getElementById("run-attempt");
+    if (attempt && state.attempt > 1) {
+      attempt.hidden = false;
+      attempt.querySelector("[data-attempt]").textContent = state.attempt;
+    }
     if (final) {
       // "Waiting…" and "… yet" notes no longer fit: nothing more will come.
       document.querySelectorAll("[data-final-text]").forEach(function (note) { note.textContent = note.dataset.finalText; });

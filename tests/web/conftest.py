@@ -50,6 +50,8 @@ def _storage(tmp_path, settings):
     settings.COMPOSE_WORKSPACES_DIR = tmp_path / "workspaces"
     settings.COMPOSE_HEARTBEAT_S = 0.2
     settings.COMPOSE_EVENT_POLL_S = 0.2
+    # A test that interrupts a run checks that state; the retry tests raise it again.
+    settings.COMPOSE_MAX_ATTEMPTS = 1
     # The real hasher costs ~0.3 s per login or user; tests do not need its strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return tmp_path

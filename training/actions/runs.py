@@ -70,16 +70,38 @@ def rerun(run: Run, user) -> Run:
                        rerun_of=run)
 
 
+RESUMABLE = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED})
+
+
+def resume(run: Run, user) -> Run:
+    """A new run that continues ``run``: its finished jobs' outputs stand, and its trainers
+    go on from the newest checkpoint the parent (or the parent's own parents) saved."""
+    if run.status not in RESUMABLE:
+        raise InvalidTransition(run.pk, run.status, "resumed")
+    workflow, values = validate_run(run.workspace, run.yaml_snapshot, run.workflow_id, run.inputs)
+    return _create_run(run.workspace, run.document, workflow, run.yaml_snapshot, values, user,
+                       resumed_from=run)
+
+
+def rerun_with_document(run: Run, user) -> Run:
+    """A new run of the run's workflow and inputs on the document as it is now."""
+    if run.document is None:
+        raise RunRefused([Problem("document", "the run's document was deleted")])
+    return enqueue_run(run.document, run.workflow_id, run.inputs, user)
+
+
 def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow_id: str,
-                yaml_text: str, inputs: dict[str, Any], user, rerun_of: Run | None = None) -> Run:
+                yaml_text: str, inputs: dict[str, Any], user, rerun_of: Run | None = None,
+                resumed_from: Run | None = None) -> Run:
     from training.tasks import schedule_run
 
     with transaction.atomic():
         run = Run.objects.create(workspace=workspace, document=document, workflow_id=workflow_id,
                                  yaml_snapshot=yaml_text, inputs=inputs, created_by=user,
-                                 rerun_of=rerun_of)
+                                 rerun_of=rerun_of, resumed_from=resumed_from)
         who = getattr(user, "username", None) or "someone"
-        note = f" (rerun of run {rerun_of.pk})" if rerun_of else ""
+        note = (f" (rerun of run {rerun_of.pk})" if rerun_of else
+                f" (resumes run {resumed_from.pk} from its last checkpoint)" if resumed_from else "")
         record_event(run, ev.log("", f"Queued by {who}{note}"))
         run_id = run.pk
         transaction.on_commit(lambda: schedule_run(run_id))

@@ -65,7 +65,9 @@ def finish_run(run: Run, status: str, *, output: Any = None, error: str = "") ->
 
 
 def mark_interrupted(run: Run, reason: str) -> bool:
-    """A running run whose worker is gone; False if it already ended."""
+    """A running run whose worker is gone (or stopping); False if it already ended.
+
+    The run is then queued again by itself while attempts are left (:func:`retry`)."""
     with transaction.atomic():
         done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
             status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
@@ -73,7 +75,33 @@ def mark_interrupted(run: Run, reason: str) -> bool:
             _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
             record_event(run, ev.log("", f"Run interrupted: {reason}", "error"))
             notify.notify_run(run.pk, notify.STATUS)
+            retry(run.pk)
     return bool(done)
+
+
+def retry(run_id: int) -> bool:
+    """Queue an interrupted run again, as its next attempt, unless a person asked to cancel
+    it or it has had ``COMPOSE_MAX_ATTEMPTS`` attempts; the worker that takes it keeps the
+    finished jobs and resumes trainers from their last checkpoint."""
+    from django.conf import settings
+    from django.db.models import F
+
+    from training.tasks import schedule_run
+
+    limit = settings.COMPOSE_MAX_ATTEMPTS
+    with transaction.atomic():
+        queued = Run.objects.filter(pk=run_id, status=RunStatus.INTERRUPTED, cancel_requested=False,
+                                    attempt__lt=limit).update(
+            status=RunStatus.QUEUED, attempt=F("attempt") + 1, finished=None, worker="",
+            heartbeat_at=None)
+        if queued:
+            attempt = Run.objects.values_list("attempt", flat=True).get(pk=run_id)
+            record_event(Run(pk=run_id), ev.log(
+                "", f"Queued again by itself: attempt {attempt} of {limit}. Finished jobs are kept and "
+                    "training continues from its last checkpoint.", "warning"))
+            notify.notify_run(run_id, notify.STATUS)
+            transaction.on_commit(lambda: schedule_run(run_id))
+    return bool(queued)
 
 
 def mark_stale_runs(stale_after_s: float, now: datetime | None = None) -> list[int]:
@@ -94,6 +122,7 @@ def mark_stale_runs(stale_after_s: float, now: datetime | None = None) -> list[i
                 _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
                 record_event(run, ev.log("", f"Run interrupted: {reason}", "error"))
                 notify.notify_run(run.pk, notify.STATUS)
+                retry(run.pk)
                 marked.append(run.pk)
     if marked:
         log.warning("marked %d stale run(s) interrupted: %s", len(marked), marked)

@@ -26,12 +26,16 @@ class Run(models.Model):
 
         queued ──claim_run──> running ──finish_run──> succeeded | failed | cancelled
           │                      │
-          │                      └──mark_interrupted──> interrupted
-          │                          (the worker stopped sending heartbeats)
+          │                      └──mark_interrupted──> interrupted ──retry──> queued
+          │                          (the worker stopped sending heartbeats or was stopped;
+          │                           queued again while attempts are left)
           └──request_cancel──> cancelled   (never started)
 
-    ``succeeded``, ``failed``, ``cancelled`` and ``interrupted`` are final; a rerun is a
-    new Run with the same snapshot and inputs. Cancelling a running run only sets
+    ``succeeded``, ``failed``, ``cancelled`` and ``interrupted`` are final, but for an
+    interrupted run's automatic retry (same run, ``attempt`` + 1: finished jobs are kept,
+    trainers continue from their last checkpoint). A rerun is a new Run with the same
+    snapshot and inputs; a resumed run (``resumed_from``) also continues its parent's
+    checkpoints. Cancelling a running run only sets
     ``cancel_requested``; the worker sees it on its next heartbeat, stops the job's
     processes and finishes the run as ``cancelled``.
     """
@@ -44,7 +48,7 @@ class Run(models.Model):
         RunStatus.SUCCEEDED: frozenset(),
         RunStatus.FAILED: frozenset(),
         RunStatus.CANCELLED: frozenset(),
-        RunStatus.INTERRUPTED: frozenset(),
+        RunStatus.INTERRUPTED: frozenset({RunStatus.QUEUED}),
     }
     FINAL: frozenset[str] = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED,
                                        RunStatus.CANCELLED, RunStatus.INTERRUPTED})
@@ -58,6 +62,12 @@ class Run(models.Model):
     inputs = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="runs")
+    # A run made by Resume continues this one from its last checkpoint.
+    resumed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="resumed_as")
+    # Which try this is: a run interrupted by a lost worker is queued again by itself, up
+    # to COMPOSE_MAX_ATTEMPTS, and continues where its jobs stopped.
+    attempt = models.PositiveIntegerField(default=1)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="reruns")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -95,6 +105,7 @@ class Run(models.Model):
         """
         return {
             "status": self.status,
+            "attempt": self.attempt,
             "started": self.started.isoformat() if self.started else None,
             "finished": self.finished.isoformat() if self.finished else None,
             "cancel_requested": self.cancel_requested,

@@ -5,6 +5,7 @@ import difflib
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +19,7 @@ from training.forms.run import RunForm
 from training.models.access import events_after, get_document_or_404, get_run_or_404
 
 from .common import parse_text
+from .lineage import earlier_metrics, resumed_step
 
 EVENTS_PAGE = 1000
 EVENTS_PAGE_MAX = 5000
@@ -108,6 +110,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
         "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(run, job_runs),
         "diff": _config_diff(run),
+        "resumable": run.status in actions.RESUMABLE,
+        "resumed_as": list(run.resumed_as.order_by("pk").only("pk")),
+        "max_attempts": settings.COMPOSE_MAX_ATTEMPTS,
+        "earlier": earlier_metrics(run),
+        "resumed_step": resumed_step(run),
         # Jobs that ran but reported no config: a run from before jobs reported it.
         "jobs_ran": any(job.status != "pending" for job in job_runs),
         "configs_recorded": any(job.config for job in job_runs),
@@ -149,12 +156,30 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("training:run", pk=run.pk)
 
 
-@require_POST
-def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+def _new_run(request: HttpRequest, pk: int, make, verb: str) -> HttpResponse:
+    """Start a run made from run ``pk`` by ``make(run, user)``; go to it, or back saying why not."""
     run = get_run_or_404(request.user, pk)
     try:
-        new_run = actions.rerun(run, request.user)
+        new_run = make(run, request.user)
     except actions.RunRefused as exc:
-        messages.error(request, "Cannot rerun: " + "; ".join(str(p.message) for p in exc.problems[:5]))
+        messages.error(request, f"Cannot {verb}: " + "; ".join(str(p.message) for p in exc.problems[:5]))
+        return redirect("training:run", pk=run.pk)
+    except actions.InvalidTransition as exc:
+        messages.error(request, f"Cannot {verb}: {exc}.")
         return redirect("training:run", pk=run.pk)
     return redirect("training:run", pk=new_run.pk)
+
+
+@require_POST
+def run_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    return _new_run(request, pk, actions.rerun, "rerun")
+
+
+@require_POST
+def run_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _new_run(request, pk, actions.resume, "resume")
+
+
+@require_POST
+def run_rerun_current(request: HttpRequest, pk: int) -> HttpResponse:
+    return _new_run(request, pk, actions.rerun_with_document, "run the current document")

@@ -18,7 +18,7 @@ from compose.jobenv import job_environment
 from compose.jobspec import REMOTE_CODE_ENV, JobCancelled, JobExecutor, JobFailed, JobSpec
 from training.actions import claim_run, finish_run, mark_interrupted
 from training.actions.definition import jsonable
-from training.models import JobRun, Run, RunStatus
+from training.models import JobRun, JobRunStatus, Run, RunStatus
 from training.secret_box import SecretUnreadable
 from training.worker.heartbeat import Heartbeat
 from training.worker.recorder import EventRecorder, redact
@@ -135,8 +135,10 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
     try:
         doc = load_compose(run.yaml_snapshot)
         _create_job_rows(run, doc)
+        plan = resume_plan(run)
         root = Path(workspace.root)
         root.mkdir(parents=True, exist_ok=True)
+        run.folder.mkdir(parents=True, exist_ok=True)
         storage = workspace.storage
         storage.mkdir(parents=True, exist_ok=True)
         output = run_workflow(
@@ -145,7 +147,7 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
             base_dir=str(root), storage_dir=str(storage),
             env={**job_env(), **secrets}, secrets=list(secrets.values()),
             run_id=str(run.pk), on_event=recorder, cancel=cancel,
-            default_models=workspace.default_models(),
+            default_models=workspace.default_models(), write_dir=run.folder, resume=plan,
         )
     except (WorkflowCancelled, JobCancelled):
         status, result, error = RunStatus.CANCELLED, None, ""
@@ -172,11 +174,45 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
     return str(status)
 
 
+def resume_plan(run: Run) -> Any:
+    """What this run continues, or None: its own earlier attempt (finished jobs kept,
+    trainers resume in their own folders) or the run it resumes (its finished jobs' outputs
+    kept, trainers resume from the newest checkpoint down the line of resumed runs)."""
+    from compose.engine import ResumePlan
+
+    if run.attempt > 1:
+        done = dict(run.job_runs.filter(status=JobRunStatus.SUCCEEDED).values_list("job_id", "output"))
+        return ResumePlan(done=done)
+    if run.resumed_from_id is None:
+        return None
+    parent = run.resumed_from
+    done = dict(parent.job_runs.filter(status=JobRunStatus.SUCCEEDED).values_list("job_id", "output"))
+    lineage: dict[str, list[str]] = {}
+    ancestor, seen = parent, set()
+    while ancestor is not None and ancestor.pk not in seen:
+        seen.add(ancestor.pk)
+        for job_id, config in ancestor.job_runs.values_list("job_id", "config"):
+            folder = (config or {}).get("output_dir") if isinstance(config, dict) else None
+            if isinstance(folder, str) and folder != "***":
+                lineage.setdefault(job_id, []).append(folder)
+        ancestor = ancestor.resumed_from
+    return ResumePlan(done=done, lineage=lineage)
+
+
 def _create_job_rows(run: Run, doc: Any) -> None:
     """A pending row per job so the run page shows the whole plan before anything starts."""
     workflow = doc.workflow(run.workflow_id)
     if workflow is None:
         return
+    reused: dict[str, Any] = {}
+    if run.resumed_from_id is not None:
+        reused = {row.job_id: row for row in run.resumed_from.job_runs.filter(status=JobRunStatus.SUCCEEDED)}
     for position, job in enumerate(workflow.jobs):
-        JobRun.objects.get_or_create(run=run, job_id=job.id,
-                                     defaults={"component_id": job.component, "position": position})
+        defaults: dict[str, Any] = {"component_id": job.component, "position": position}
+        earlier = reused.get(job.id)
+        if earlier is not None:
+            defaults.update(status=JobRunStatus.SUCCEEDED, output=earlier.output, config=earlier.config,
+                            message=f"finished in run {run.resumed_from_id}; its output is used again",
+                            progress_current=earlier.progress_current, progress_total=earlier.progress_total,
+                            progress_unit=earlier.progress_unit)
+        JobRun.objects.get_or_create(run=run, job_id=job.id, defaults=defaults)
