@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import documents, editor, home, runs, workflow_editor
+from training.views import documents, downloads, editor, home, runs, workflow_editor
 
 app_name = "training"
 
@@ -20,6 +20,9 @@ urlpatterns = [
     path("runs/<int:pk>/events.json", runs.run_events, name="run_events"),
     path("runs/<int:pk>/cancel/", runs.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/rerun/", runs.run_rerun, name="run_rerun"),
+    path("runs/<int:pk>/download/", downloads.run_download, name="run_download"),
+    path("runs/<int:pk>/artifacts/<int:artifact_id>/download/", downloads.artifact_download,
+         name="artifact_download"),
     path("runs/<int:pk>/resume/", runs.run_resume, name="run_resume"),
     path("runs/<int:pk>/rerun-current/", runs.run_rerun_current, name="run_rerun_current"),
 ]
