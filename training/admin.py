@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from training.actions import InvalidTransition, RunRefused, request_cancel, rerun
+from training.actions.outputs import OutputsInUse, delete_outputs, plan_deletion
 from training.forms.secret import WorkspaceSecretForm
 from training.models import (
     Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
@@ -67,7 +72,7 @@ class JobRunInline(_RecordedInline):
 
 class ArtifactInline(_RecordedInline):
     model = Artifact
-    fields = ["job_id", "kind", "path", "size_bytes", "step"]
+    fields = ["job_id", "kind", "path", "size_bytes", "step", "deleted"]
     readonly_fields = fields
 
 
@@ -89,7 +94,7 @@ class RunAdmin(admin.ModelAdmin):
                        "cancel_requested", "output", "error", "last_seq", "records", "yaml_snapshot"]
     fields = readonly_fields
     inlines = [JobRunInline, ArtifactInline]
-    actions = ["cancel_runs", "rerun_runs"]
+    actions = ["cancel_runs", "rerun_runs", "delete_run_outputs"]
 
     def has_add_permission(self, request) -> bool:
         return False  # runs are queued from a document, where they are validated
@@ -144,6 +149,30 @@ class RunAdmin(admin.ModelAdmin):
                                   messages.SUCCESS)
 
 
+    @admin.action(description="Delete the selected runs' outputs (files; the record stays)")
+    def delete_run_outputs(self, request, queryset):
+        runs = list(queryset.select_related("workspace"))
+        if request.POST.get("post") != "yes":  # first ask, listing what would go
+            plans = [(run, plan_deletion(run)) for run in runs]
+            return TemplateResponse(request, "admin/training/run/delete_outputs.html", {
+                **self.admin_site.each_context(request), "opts": self.model._meta,
+                "title": "Delete the outputs of these runs?", "plans": plans,
+                "total": sum(plan.bytes for _, plan in plans),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            })
+        for run in runs:
+            try:
+                done = delete_outputs(run, request.user)
+            except (OutputsInUse, PermissionDenied) as exc:
+                self.message_user(request, f"Run {run.pk}: {exc}", messages.WARNING)
+                continue
+            for failure in done.failed:
+                self.message_user(request, f"Run {run.pk}: not removed: {failure}", messages.ERROR)
+            self.message_user(request, f"Run {run.pk}: outputs deleted, {filesizeformat(done.bytes)} freed.",
+                              messages.SUCCESS)
+        return None
+
+
 class _ReadOnly(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
@@ -176,6 +205,6 @@ class JobRunAdmin(_ReadOnly):
 
 @admin.register(Artifact)
 class ArtifactAdmin(_ReadOnly):
-    list_display = ["run", "job_id", "kind", "path", "size_bytes", "step"]
+    list_display = ["run", "job_id", "kind", "path", "size_bytes", "step", "deleted"]
     list_filter = ["kind"]
     raw_id_fields = ["run"]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import documents, downloads, editor, home, runs, workflow_editor
+from training.views import documents, downloads, editor, home, outputs, runs, workflow_editor
 
 app_name = "training"
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("runs/<int:pk>/download/", downloads.run_download, name="run_download"),
     path("runs/<int:pk>/artifacts/<int:artifact_id>/download/", downloads.artifact_download,
          name="artifact_download"),
+    path("runs/<int:pk>/outputs/delete/", outputs.run_delete_outputs, name="run_delete_outputs"),
     path("runs/<int:pk>/resume/", runs.run_resume, name="run_resume"),
     path("runs/<int:pk>/rerun-current/", runs.run_rerun_current, name="run_rerun_current"),
 ]

@@ -37,6 +37,11 @@ def is_owner(user, workspace: Workspace) -> bool:
         user=user, workspace=workspace, role=Membership.Role.OWNER).exists()
 
 
+def may_delete_outputs(user, run: Run) -> bool:
+    """Removing a run's files cannot be undone: staff, or an owner of its workspace."""
+    return bool(getattr(user, "is_staff", False)) or is_owner(user, run.workspace)
+
+
 def get_workspace_or_404(user, slug: str) -> Workspace:
     try:
         return workspaces_for(user).get(slug=slug)

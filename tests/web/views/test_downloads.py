@@ -131,11 +131,14 @@ def test_an_artifact_outside_the_workspace_is_not_served(alice_client, run, tmp_
         assert alice_client.get(url).status_code == 404
 
 
-def test_strangers_get_404_on_every_download(bob_client, run):
+def test_strangers_get_404_on_every_download_and_on_delete(bob_client, run):
     urls = [artifact_url(run, "checkpoint"), artifact_url(run, "config"),
             reverse("training:run_download", args=[run.pk])]
     for url in urls:
         assert bob_client.get(url).status_code == 404
+    delete = reverse("training:run_delete_outputs", args=[run.pk])
+    assert bob_client.get(delete).status_code == 404
+    assert bob_client.post(delete).status_code == 404
     assert (run.folder / "output" / "checkpoint-30" / "model.safetensors").is_file()
 
 
