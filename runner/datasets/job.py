@@ -39,9 +39,12 @@ def run_dataset_job(ctx) -> dict[str, Any]:
         ctx.log(f"materialized data set {fp}: {ref['num_rows']} rows, columns "
                 f"{', '.join(f'{k} ({v})' for k, v in ref['columns'].items())}")
     folder = dataset_dir(storage, fp)
+    # Measured here, not in the summary: the summary is written inside the folder before it is
+    # complete, and a reused data set reports its size like a fresh one.
+    size = folder_size(folder)
     if ctx.is_main:
-        ctx.emit(events.artifact(ctx.job, "dataset", str(folder), size_bytes=folder_size(folder)))
-    return ref
+        ctx.emit(events.artifact(ctx.job, "dataset", str(folder), size_bytes=size))
+    return {**ref, "size_bytes": size}
 
 
 def _config(config: dict[str, Any]) -> DatasetsComponent:
