@@ -199,3 +199,40 @@ def test_a_batch_is_stored_with_one_wake_up_and_a_bad_event_leaves_no_gap(
     assert [(seq, p["message"]) for seq, p in stored] == [(1, "first"), (2, "second")]
     assert not MetricPoint.objects.filter(run=run).exists()
     assert pushes == [(run.pk, notify.EVENT)]
+
+
+def test_a_stalled_worker_cannot_end_the_attempt_that_took_its_run_over(workspace, alice, settings):
+    from training.actions import mark_interrupted
+
+    settings.COMPOSE_MAX_ATTEMPTS = 3
+    run = make_run(workspace, alice)
+    assert claim_run(run.pk, "w1")
+    stalled = Run.objects.get(pk=run.pk)  # what worker 1 holds
+    assert mark_interrupted(stalled, "no heartbeat")  # ... and the run is queued again
+    assert Run.objects.get(pk=run.pk).status == RunStatus.QUEUED
+    assert claim_run(run.pk, "w2")
+    assert finish_run(stalled, RunStatus.CANCELLED) is False
+    assert mark_interrupted(stalled, "late") is False
+    current = Run.objects.get(pk=run.pk)
+    assert current.status == RunStatus.RUNNING and current.attempt == 2 and current.worker == "w2"
+    assert finish_run(current, RunStatus.SUCCEEDED)
+
+
+def test_a_cancelled_or_exhausted_run_is_not_queued_again(workspace, alice, settings):
+    from training.actions import mark_interrupted
+
+    settings.COMPOSE_MAX_ATTEMPTS = 2
+    run = make_run(workspace, alice)
+    claim_run(run.pk, "w1")
+    request_cancel(Run.objects.get(pk=run.pk), alice)
+    assert mark_interrupted(Run.objects.get(pk=run.pk), "lost")
+    assert Run.objects.get(pk=run.pk).status == RunStatus.INTERRUPTED  # a person asked to stop it
+
+    other = make_run(workspace, alice)
+    claim_run(other.pk, "w1")
+    assert mark_interrupted(Run.objects.get(pk=other.pk), "lost")
+    assert Run.objects.get(pk=other.pk).status == RunStatus.QUEUED
+    claim_run(other.pk, "w2")
+    assert mark_interrupted(Run.objects.get(pk=other.pk), "lost again")
+    last = Run.objects.get(pk=other.pk)
+    assert last.status == RunStatus.INTERRUPTED and last.attempt == 2  # the last attempt

@@ -52,7 +52,8 @@ def finish_run(run: Run, status: str, *, output: Any = None, error: str = "") ->
     if status not in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
         raise InvalidTransition(run.pk, RunStatus.RUNNING, status)
     with transaction.atomic():
-        done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        # ``attempt``: a stalled worker whose run went on elsewhere must not end the new attempt.
+        done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt).update(
             status=status, finished=timezone.now(), output=output, error=error)
         if done:
             _close_open_jobs(run.pk, status)
@@ -69,7 +70,7 @@ def mark_interrupted(run: Run, reason: str) -> bool:
 
     The run is then queued again by itself while attempts are left (:func:`retry`)."""
     with transaction.atomic():
-        done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt).update(
             status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
         if done:
             _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
