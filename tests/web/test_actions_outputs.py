@@ -103,6 +103,16 @@ def test_a_queued_or_running_run_keeps_its_outputs(workspace, alice):
         assert run.folder.is_dir()
 
 
+def test_a_run_being_resumed_keeps_the_checkpoints_its_child_continues(run, alice, workspace):
+    child = make_run(workspace, alice, resumed_from=run, status=RunStatus.RUNNING)
+    with pytest.raises(OutputsInUse, match=f"resumed by run {child.pk}"):
+        delete_outputs(run, alice)
+    assert run.folder.is_dir()
+    Run.objects.filter(pk=child.pk).update(status=RunStatus.SUCCEEDED)
+    delete_outputs(run, alice)
+    assert not run.folder.exists()
+
+
 def test_only_an_owner_or_staff_may_delete(run, bob, django_user_model):
     Membership.objects.create(user=bob, workspace=run.workspace, role=Membership.Role.MEMBER)
     with pytest.raises(PermissionDenied):

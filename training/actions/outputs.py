@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 
 
 class OutputsInUse(Exception):
-    """The run is queued or running: its jobs may still write the files."""
+    """The run is queued or running (its jobs may still write the files), or a run resumed
+    from it is (it continues from this run's checkpoints)."""
 
-    def __init__(self, run_id: int, status: str):
-        self.run_id, self.status = run_id, status
-        super().__init__(f"run {run_id} is {status}; its outputs can be deleted once it has ended")
+    def __init__(self, run_id: int, why: str, until: str = "it"):
+        self.run_id = run_id
+        super().__init__(f"run {run_id} {why}; its outputs can be deleted once {until} has ended")
 
 
 @dataclass
@@ -71,14 +72,19 @@ def delete_outputs(run: Run, user) -> OutputsPlan:
     those artifacts deleted. The run, its jobs, events and metrics are kept.
 
     Raises ``PermissionDenied`` unless ``user`` is staff or an owner of the workspace, and
-    :class:`OutputsInUse` while the run is queued or running. A path that cannot be removed
-    is reported in ``failed``; its artifacts stay as they were.
+    :class:`OutputsInUse` while the run, or a run resumed from it, is queued or running. (An
+    interrupted run that is retried becomes queued in the transaction that interrupts it,
+    so one seen interrupted stays so.) A path that cannot be removed is reported in
+    ``failed``; its artifacts stay as they were.
     """
     if not may_delete_outputs(user, run):
         raise PermissionDenied("only an owner of the workspace or staff can delete a run's outputs")
     status = Run.objects.values_list("status", flat=True).get(pk=run.pk)
     if status not in Run.FINAL:
-        raise OutputsInUse(run.pk, status)
+        raise OutputsInUse(run.pk, f"is {status}")
+    child = Run.objects.filter(resumed_from=run.pk).exclude(status__in=Run.FINAL).first()
+    if child is not None:
+        raise OutputsInUse(run.pk, f"is being resumed by run {child.pk} ({child.status})", f"run {child.pk}")
     plan = plan_deletion(run)
     for target in plan.targets:
         try:
