@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Callable, Optional
 
-from runner.datasets.expression import too_deep
 from runner.datasets.limits import MAX_SOURCE_LENGTH
+from runner.datasets.nesting import too_deep
 
 ArrowFn = Callable[[Any], Any]  # pyarrow Table -> Array or Scalar-like value
 _Node = tuple[ArrowFn, str, bool]  # (function, kind: "str" | "num" | "bool", is a constant)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import ast
 import difflib
 import operator
-import tokenize
-from io import StringIO
 from itertools import repeat
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
@@ -28,6 +26,7 @@ from typing import Any, Callable, Optional, Sequence
 from runner.datasets import guards
 from runner.datasets.limits import (MAX_DEPTH, MAX_SOURCE_LENGTH, BatchLimitError, Budget, LimitError,
                                     current_budget, end_batch, start_batch)
+from runner.datasets.nesting import deep_column, too_deep
 
 Batch = dict[str, list]
 Vector = Callable[[Batch, int], list]
@@ -134,7 +133,7 @@ def compile_condition(source: str, columns: Sequence[str]) -> Condition:
     except SyntaxError as exc:
         raise ExpressionError(_pointed(text, exc.offset or 1, f"syntax error: {exc.msg}")) from None
     except (RecursionError, MemoryError):  # Python's parser gives up on deep nesting, saying nowhere
-        raise ExpressionError(_pointed(text, _deep_column(text), _too_deep())) from None
+        raise ExpressionError(_pointed(text, deep_column(text), _too_deep())) from None
     deep = too_deep(tree.body)
     if deep is not None:
         raise ExpressionError(_pointed(text, getattr(deep, "col_offset", 0) + 1, _too_deep()))
@@ -144,43 +143,6 @@ def compile_condition(source: str, columns: Sequence[str]) -> Condition:
 
 def _too_deep() -> str:
     return f"the expression nests more than {MAX_DEPTH} levels deep"
-
-
-def too_deep(root: ast.expr) -> Optional[ast.AST]:
-    """A node nested deeper than MAX_DEPTH, found without recursing, or None."""
-    stack: list[tuple[ast.AST, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return node
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, depth + isinstance(child, ast.expr)))
-    return None
-
-
-_PREFIX_OPERATORS = {"-", "+", "~", "not"}
-_BRACKETS = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
-
-
-def _deep_column(source: str) -> int:
-    """Where brackets plus a run of prefix operators first nest past MAX_DEPTH, else 1.
-
-    Operator chains (``1+1+...``) and postfix chains (``a[0][0]...``) are deepest at their
-    first character, so 1 is the right answer for them.
-    """
-    depth = run = 0
-    try:
-        for token in tokenize.generate_tokens(StringIO(source).readline):
-            if token.string in _PREFIX_OPERATORS:
-                run += 1
-            else:
-                run = 0
-                depth += _BRACKETS.get(token.string, 0)
-            if depth + run > MAX_DEPTH:
-                return token.start[1] + 1
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return 1
 
 
 def _pointed(source: str, column: int, message: str) -> str:
