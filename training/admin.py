@@ -1,6 +1,7 @@
 """Run history and housekeeping. State changes go through training.actions, as in views."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -83,14 +84,14 @@ def _count_link(run: Run, model: str, count: int, label: str) -> str:
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "workflow_id", "document", "workspace", "status", "created_by",
+    list_display = ["id", "workflow_id", "document", "workspace", "status", "attempts", "created_by",
                     "created", "duration", "headline", "worker", "run_page"]
     list_filter = ["status", "workspace", "created_by", "workflow_id", "created"]
     date_hierarchy = "created"
     search_fields = ["workflow_id", "document__name", "worker", "error"]
     list_select_related = ["document", "workspace", "created_by"]
     readonly_fields = ["run_page", "workspace", "document", "workflow_id", "inputs", "created_by", "rerun_of",
-                       "created", "started", "finished", "status", "worker", "heartbeat_at",
+                       "resumed_from", "attempts", "created", "started", "finished", "status", "worker", "heartbeat_at",
                        "cancel_requested", "output", "error", "last_seq", "records", "yaml_snapshot"]
     fields = readonly_fields
     inlines = [JobRunInline, ArtifactInline]
@@ -113,6 +114,16 @@ class RunAdmin(admin.ModelAdmin):
     def headline(self, run: Run) -> str:
         found = headline_metric(run)
         return f"{found[0]} {found[1]:.4g}" if found else "—"
+
+    @admin.display(description="Attempt")
+    def attempts(self, run: Run) -> str:
+        """"attempt 2 of 3, resumed from checkpoint-40" for a run that was queued again."""
+        if run.attempt < 2 and not run.resumed_from_id:
+            return "—"
+        text = f"attempt {run.attempt} of {settings.COMPOSE_MAX_ATTEMPTS}" if run.attempt > 1 else ""
+        resumed = list(run.events.filter(payload__type="status", payload__message__startswith="resumed from ")
+                       .order_by("-seq").values_list("payload__message", flat=True)[:1])
+        return ", ".join(part for part in (text, *resumed) if part)
 
     @admin.display(description="Run page")
     def run_page(self, run: Run) -> str:

@@ -100,6 +100,8 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     trainable, total = model_lib.count_parameters(trainer.model)
     ctx.log(f"training {trainable:,} of {total:,} parameters on {len(trainer.train_dataset):,} rows"
             + (f", resuming from {resume}" if resume else ""))
+    if resume and ctx.is_main:  # the job card (and the admin) say where this attempt began
+        ctx.emit(events.status(ctx.job, "running", f"resumed from {resume.name}"))
     ctx.check_cancelled()
 
     try:

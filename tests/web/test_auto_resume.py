@@ -128,3 +128,15 @@ def test_a_run_whose_worker_is_killed_resumes_by_itself_and_finishes(workspace, 
         for proc in (first, second):
             if proc is not None:
                 stop(proc)
+
+
+def test_the_admin_says_which_attempt_and_where_it_resumed(staff, client, workspace, alice, settings):
+    from compose import events as ev
+    from tests.web.factories import make_run
+    from training.actions import record_event
+
+    settings.COMPOSE_MAX_ATTEMPTS = 3
+    run = make_run(workspace, alice, status=RunStatus.SUCCEEDED, attempt=2)
+    record_event(run, ev.status("train", "running", "resumed from checkpoint-40"))
+    page = client.get("/admin/training/run/").content.decode()
+    assert "attempt 2 of 3, resumed from checkpoint-40" in page
