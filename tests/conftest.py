@@ -35,3 +35,11 @@ def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.fixtures.tiny_models import build_tiny_classifier
 
     return build_tiny_classifier(tmp_path_factory.mktemp("tiny-classifier"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """One visible line when the seed chapter is not beside the clone (its tests skip)."""
+    from tests.compose.seed_blocks import find_seed, missing_seed_message
+
+    if find_seed() is None:
+        terminalreporter.write_line("note: " + missing_seed_message(), yellow=True)

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from compose.schema.components import OPTIMIZERS, TrainerComponent
-from tests.web.views.conftest import SEED_EXAMPLE
+from tests.web.views.conftest import seed_example
 from training.forms.component import form_name
 
 pytestmark = pytest.mark.django_db
@@ -51,10 +51,10 @@ def test_preview_changes_only_the_edited_field_and_keeps_comments(alice_client, 
     data["learning_rate"] = "2e-4"
     result = alice_client.post(url(document, "custom-trainer", preview=True), data).json()
     assert result["ok"] is True and result["field_errors"] == {}
-    expected = SEED_EXAMPLE.replace("learning_rate: 5e-5   # peak", "learning_rate: 0.0002   # peak")
+    expected = seed_example().replace("learning_rate: 5e-5   # peak", "learning_rate: 0.0002   # peak")
     assert result["yaml"] == expected
     document.refresh_from_db()
-    assert document.yaml_text == SEED_EXAMPLE  # a preview saves nothing
+    assert document.yaml_text == seed_example()  # a preview saves nothing
 
 
 def test_errors_appear_beside_the_field_they_concern(alice_client, document):

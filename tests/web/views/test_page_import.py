@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.web.views.conftest import SEED_EXAMPLE, line_of
+from tests.web.views.conftest import line_of, seed_example
 from training.models import ComposeDocument
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ def test_the_new_document_page_starts_from_a_valid_example(alice_client, workspa
 
 
 def test_import_with_errors_keeps_the_text_and_shows_line_and_column(alice_client, workspace):
-    broken = SEED_EXAMPLE.replace("learning_rate: 5e-5", "learning_rat: 5e-5")
+    broken = seed_example().replace("learning_rate: 5e-5", "learning_rat: 5e-5")
     response = alice_client.post(url(workspace), {"name": "broken", "yaml_text": broken})
     html = response.content.decode()
     assert response.status_code == 400
@@ -45,25 +45,25 @@ def test_an_uploaded_file_with_a_syntax_error_lands_in_the_text_box(alice_client
 
 
 def test_a_valid_import_creates_the_document_and_keeps_comments(alice_client, workspace):
-    upload = SimpleUploadedFile("custom.yaml", SEED_EXAMPLE.encode())
+    upload = SimpleUploadedFile("custom.yaml", seed_example().encode())
     response = alice_client.post(url(workspace), {"name": "custom", "upload": upload})
     document = ComposeDocument.objects.get(workspace=workspace, name="custom")
     assert response.status_code == 302 and response["Location"] == reverse("training:document", args=[document.pk])
     exported = alice_client.get(reverse("training:document_export", args=[document.pk, "seed"]))
-    assert exported.content.decode() == SEED_EXAMPLE
+    assert exported.content.decode() == seed_example()
 
 
 def test_names_are_unique_in_a_workspace(alice_client, workspace, document):
-    response = alice_client.post(url(workspace), {"name": document.name, "yaml_text": SEED_EXAMPLE})
+    response = alice_client.post(url(workspace), {"name": document.name, "yaml_text": seed_example()})
     assert response.status_code == 200 and "exists in the workspace" in response.content.decode()
 
 
 def test_a_non_member_cannot_import(bob_client, workspace):
-    assert bob_client.post(url(workspace), {"name": "x", "yaml_text": SEED_EXAMPLE}).status_code == 404
+    assert bob_client.post(url(workspace), {"name": "x", "yaml_text": seed_example()}).status_code == 404
 
 
 def test_an_upload_under_a_name_already_taken_keeps_the_uploaded_text(alice_client, workspace, document):
-    upload = SimpleUploadedFile("custom.yaml", SEED_EXAMPLE.encode())
+    upload = SimpleUploadedFile("custom.yaml", seed_example().encode())
     response = alice_client.post(url(workspace), {"name": document.name, "yaml_text": "", "upload": upload})
     assert response.status_code == 200 and "exists in the workspace" in response.content.decode()
-    assert response.context["form"]["yaml_text"].value() == SEED_EXAMPLE
+    assert response.context["form"]["yaml_text"].value() == seed_example()
