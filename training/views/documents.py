@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Optional
 
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from compose.errors import Problem
+from compose.yamlio.limits import MAX_BYTES, size_problem, text_size
 from training import actions
 from training.forms.document import STARTER_YAML, DocumentImportForm, YamlTextForm
 from training.models.access import get_document_or_404, get_workspace_or_404
@@ -111,14 +114,20 @@ def document_save_yaml(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def validate_yaml(request: HttpRequest) -> JsonResponse:
-    """Validation as you type: ``{"ok", "problems": [{path, line, column, message, severity}]}``."""
-    if request.content_type == "application/json":
-        try:
-            text = json.loads(request.body or b"{}").get("text", "")
-        except (json.JSONDecodeError, AttributeError):
-            return JsonResponse({"error": "send JSON {\"text\": ...}"}, status=400)
-    else:
-        text = request.POST.get("text", "")
+    """Validation as you type: ``{"ok", "problems": [{path, line, column, message, severity}]}``.
+
+    A text over the size limit is refused with 400 and that one problem, unparsed.
+    """
+    try:
+        text = _posted_text(request)
+    except RequestDataTooBig:
+        # Django read no more of the body than its limit; the declared length says how big it is.
+        return _refused(size_problem(max(_declared_length(request), MAX_BYTES + 1)))
+    except ValueError:
+        return JsonResponse({"error": "send JSON {\"text\": \"...\"} or a form with a text field"}, status=400)
+    too_large = size_problem(text_size(text))
+    if too_large is not None:
+        return _refused(too_large)
     parsed = parse_text(text)
     summary = None
     if parsed.file is not None:
@@ -126,6 +135,30 @@ def validate_yaml(request: HttpRequest) -> JsonResponse:
                    "workflows": [{"id": w.id, "jobs": len(w.jobs)} for w in parsed.file.workflows]}
     return JsonResponse({"ok": not parsed.errors, "problems": problem_dicts(parsed.problems),
                          "summary": summary})
+
+
+def _posted_text(request: HttpRequest) -> str:
+    """The ``text`` of a JSON body or a form; ValueError when there is none that is text."""
+    if request.content_type == "application/json":
+        body = json.loads(request.body or b"{}")  # a ValueError when not JSON or not UTF-8
+        text = body.get("text", "") if isinstance(body, dict) else None
+    else:
+        text = request.POST.get("text", "")
+    if not isinstance(text, str):
+        raise ValueError("text is not a string")
+    return text
+
+
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _refused(problem: Optional[Problem]) -> JsonResponse:
+    return JsonResponse({"ok": False, "problems": problem_dicts([problem] if problem else []), "summary": None},
+                        status=400)
 
 
 def document_export(request: HttpRequest, pk: int, dialect: str) -> HttpResponse:
