@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from tests.compose.seed_blocks import seed_blocks
+from tests.compose.seed_blocks import find_seed, seed_blocks
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BAD = Path(__file__).resolve().parent / "bad"
 
 CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)] + [
     "\x85", "\ufeff", "\u2028", "\ud800", "\ufffe"]
@@ -32,9 +33,12 @@ class Mutant:
 
 
 def sources() -> list[tuple[str, str]]:
-    """(name, text) of every example file and every yaml block of the seed chapter."""
-    found = [(path.name, path.read_text(encoding="utf-8")) for path in sorted(EXAMPLES.glob("*.yaml"))]
-    found += [(f"seed {block.name}", block.text) for block in seed_blocks()]
+    """(name, text) of the example files, the broken-file corpus and, where the chapter sits
+    beside the clone, every yaml block of the seed chapter."""
+    paths = sorted(EXAMPLES.glob("*.yaml")) + sorted(BAD.glob("*.yaml"))
+    found = [(path.name, path.read_text(encoding="utf-8")) for path in paths]
+    if find_seed() is not None:
+        found += [(f"seed {block.name}", block.text) for block in seed_blocks()]
     return found
 
 

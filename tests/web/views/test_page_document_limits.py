@@ -7,10 +7,17 @@ from django.urls import reverse
 
 from compose.yamlio.limits import MAX_BYTES
 from tests.compose.yaml_attacks import BOMBS, CRASHES
-from tests.web.views.conftest import SEED_EXAMPLE
+from tests.web.factories import TINY_DOCUMENT
 from training.models import ComposeDocument
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def document(workspace, alice):
+    from training.actions import create_document
+
+    return create_document(workspace, alice, "rows", TINY_DOCUMENT)
 
 
 def save(client, document, text):
@@ -30,7 +37,7 @@ def test_saving_an_alias_bomb_is_refused_at_its_line(alice_client, document, nam
     assert problem.line is not None and "counting each alias as a copy" in problem.message
     assert f"line {problem.line}, column {problem.column}" in response.content.decode()
     document.refresh_from_db()
-    assert document.yaml_text == SEED_EXAMPLE
+    assert document.yaml_text == TINY_DOCUMENT
 
 
 @pytest.mark.timeout(30)
@@ -42,12 +49,12 @@ def test_creating_from_an_alias_bomb_stores_nothing(alice_client, workspace):
 
 
 def test_saving_text_over_the_size_limit_is_refused_unread(alice_client, document):
-    response = save(alice_client, document, SEED_EXAMPLE + "#" * MAX_BYTES)
+    response = save(alice_client, document, TINY_DOCUMENT + "#" * MAX_BYTES)
     assert response.status_code == 400
     assert [(p.line, p.column) for p in response.context["problems"]] == [(1, 1)]
     assert "so it was not read" in response.context["problems"][0].message
     document.refresh_from_db()
-    assert document.yaml_text == SEED_EXAMPLE
+    assert document.yaml_text == TINY_DOCUMENT
 
 
 @pytest.mark.parametrize("name", sorted(CRASHES))
