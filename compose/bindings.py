@@ -40,6 +40,8 @@ from typing import Any, Iterator, Mapping, Optional, Union
 
 import yaml
 
+from compose.yamlio.bounded import load_value
+
 SOURCES: tuple[str, ...] = ("input", "jobs", "env", "item", "output", "result")
 TYPES: tuple[str, ...] = ("text", "number", "integer", "boolean", "json")
 HINTS: tuple[str, ...] = ("select", "slider")
@@ -618,7 +620,7 @@ def convert(value: Any, type_: Optional[str], what: str = "value") -> Any:
             pass
         try:
             # YAML flow syntax too: [a, b], {k: v}; a bare word stays a string.
-            return yaml.safe_load(value)
+            return load_value(value)
         except yaml.YAMLError:
             raise BindingError(f"{what}: {value!r} is not valid JSON") from None
     raise BindingError(f"{what}: unknown type {type_!r}")

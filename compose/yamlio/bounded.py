@@ -238,3 +238,18 @@ def compose_and_construct(text: str, loader_class: type = FastLoader) -> tuple[O
     finally:
         loader.dispose()
 
+
+
+def load_value(text: str) -> Any:
+    """``yaml.safe_load`` for a small value a person typed (a form field, a json input):
+    within the same limits as a whole file, and every failure a :class:`yaml.YAMLError`."""
+    from yaml import YAMLError
+
+    from compose.yamlio.limits import MAX_BYTES, text_size
+
+    if text_size(text) > MAX_BYTES:
+        raise YAMLError(f"the text is over {MAX_BYTES:,} bytes")
+    try:
+        return compose_and_construct(text)[1]
+    except UnicodeEncodeError as exc:
+        raise YAMLError(f"the text holds a character YAML cannot read ({exc.reason})") from None

@@ -12,6 +12,8 @@ from typing import Any, Iterable
 import yaml
 from django import forms
 
+from compose.yamlio.bounded import load_value
+
 from .schema_fields import FieldGroup, FieldSpec
 
 BINDING_CHOICE = "__binding__"
@@ -88,7 +90,7 @@ def parse_value(spec: FieldSpec, raw: str) -> Any:
 
 def _yaml(raw: str) -> Any:
     try:
-        return yaml.safe_load(raw)
+        return load_value(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""

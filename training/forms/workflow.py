@@ -8,6 +8,7 @@ from django import forms
 
 from compose.schema.components import DATASET_METHODS
 from compose.schema.workflow import ComponentDoc, Workflow
+from compose.yamlio.bounded import load_value
 
 from .component import REMOVE
 
@@ -23,7 +24,7 @@ def _parse_input(raw: str) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        value = yaml.safe_load(raw)
+        value = load_value(raw)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
