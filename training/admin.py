@@ -12,9 +12,10 @@ from django.utils.html import format_html
 
 from training.actions import InvalidTransition, RunRefused, request_cancel, rerun
 from training.actions.outputs import OutputsInUse, delete_outputs, plan_deletion
+from training.actions.tokens import revoke_token
 from training.forms.secret import WorkspaceSecretForm
 from training.models import (
-    Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
+    ApiToken, Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
     WorkspaceSecret,
 )
 from training.templatetags.compose_ui import run_duration
@@ -219,3 +220,24 @@ class ArtifactAdmin(_ReadOnly):
     list_display = ["run", "job_id", "kind", "path", "size_bytes", "step", "deleted"]
     list_filter = ["kind"]
     raw_id_fields = ["run"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Staff see every user's tokens (never the token itself) and can revoke any of them."""
+
+    list_display = ["name", "user", "hint", "created", "last_used", "revoked"]
+    list_filter = [("revoked", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "user__username"]
+    readonly_fields = ["user", "name", "hint", "created", "last_used", "revoked"]
+    exclude = ["digest"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a token is made by its user, who is the only one to see it
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset) -> None:
+        for token in queryset.filter(revoked__isnull=True):
+            revoke_token(token)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

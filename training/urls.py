@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import documents, downloads, editor, home, outputs, runs, workflow_editor
+from training.views import documents, downloads, editor, home, outputs, runs, tokens, workflow_editor
 
 app_name = "training"
 
@@ -26,4 +26,6 @@ urlpatterns = [
     path("runs/<int:pk>/outputs/delete/", outputs.run_delete_outputs, name="run_delete_outputs"),
     path("runs/<int:pk>/resume/", runs.run_resume, name="run_resume"),
     path("runs/<int:pk>/rerun-current/", runs.run_rerun_current, name="run_rerun_current"),
+    path("settings/tokens/", tokens.tokens, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]
