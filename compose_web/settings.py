@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "channels",
     "huey.contrib.djhuey",
     "axes",
+    "ninja",  # serves the API docs page's scripts from static/, not a CDN
     "training",
     "datasets_app",
 ]
@@ -199,8 +200,23 @@ COMPOSE_MAX_ATTEMPTS = env_int("COMPOSE_MAX_ATTEMPTS", 3, minimum=1)
 # "subprocess" (a runner process per job) or "inprocess" (debugging only).
 COMPOSE_EXECUTOR = env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"))
 COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid
+# Labels a run can ask for with resources.labels (comma-separated: a100,nvme).
+COMPOSE_WORKER_LABELS = env_list("COMPOSE_WORKER_LABELS", [])
+# Pretend this many GPUs (tests and demos on a machine without any); listed as fake on the
+# Fleet page. Refused with COMPOSE_HTTPS on: a site served to people runs on real GPUs.
+COMPOSE_FAKE_GPUS = env_int("COMPOSE_FAKE_GPUS", 0, minimum=0)
+# Placement: a worker takes a queued run only when it can hold it now (free GPUs, labels,
+# the workspace's GPU limit), claiming its GPUs with PostgreSQL row locks. On by default
+# with DATABASE_URL; the embedded default keeps its one-worker claim.
+COMPOSE_PLACEMENT = env_bool("COMPOSE_PLACEMENT", bool(env_str("DATABASE_URL")))
 COMPOSE_DEFAULT_SFT_MODEL = env_str("COMPOSE_DEFAULT_SFT_MODEL")
 COMPOSE_DEFAULT_CLASSIFICATION_MODEL = env_str("COMPOSE_DEFAULT_CLASSIFICATION_MODEL")
+# Runs an API token may create (runs, reruns, resumes) per period: "N/s", "N/m", "N/h", "N/d".
+COMPOSE_API_RUN_RATE = env_str("COMPOSE_API_RUN_RATE", "30/m")
+if not __import__("re").fullmatch(r"[1-9][0-9]*/[smhd]", COMPOSE_API_RUN_RATE):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"COMPOSE_API_RUN_RATE={COMPOSE_API_RUN_RATE!r} is not like 30/m")
 
 # --- auth, i18n, static -----------------------------------------------------------
 # Checked wherever a password is set: the admin, createsuperuser, changepassword, and
@@ -286,6 +302,11 @@ CONTENT_SECURITY_POLICY = {
 # TLS endpoint). Plain HTTP is redirected, cookies go over HTTPS only, and browsers are
 # told to keep to HTTPS (HSTS). Off by default so a bare clone serves http://127.0.0.1.
 COMPOSE_HTTPS = env_bool("COMPOSE_HTTPS", False)
+if COMPOSE_FAKE_GPUS and COMPOSE_HTTPS:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("COMPOSE_FAKE_GPUS is for tests and demos; it is refused with "
+                               "COMPOSE_HTTPS on (a site people use places runs on real GPUs)")
 # Only a proxy of ours in front makes X-Forwarded-Proto / X-Forwarded-For believable.
 COMPOSE_BEHIND_PROXY = env_bool("COMPOSE_BEHIND_PROXY", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", COMPOSE_HTTPS)

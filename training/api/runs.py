@@ -1,0 +1,88 @@
+"""Runs: create from a document's workflow, list with filters, get, cancel, resume, rerun."""
+
+from datetime import datetime
+from typing import Optional
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from ninja.pagination import CursorPagination, paginate
+
+from training import actions
+from training.api.core import ErrorBody, RunCreateThrottle
+from training.api.schemas import RunCreate, RunDetail, RunOut
+from training.models import RunStatus
+from training.models.access import get_document_or_404, get_run_or_404, get_workspace_or_404, runs_for
+
+router = Router(tags=["runs"])
+ERRORS = {400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody}
+
+
+def _detail(run_id: int, user):
+    run = get_run_or_404(user, run_id)
+    return run
+
+
+@router.post("/runs", response={201: RunDetail, **ERRORS}, throttle=[RunCreateThrottle()])
+def create_run(request: HttpRequest, payload: RunCreate):
+    """Queue a run of the document's workflow; refused (400) with every problem when it cannot run."""
+    document = get_document_or_404(request.user, payload.document)
+    run = actions.enqueue_run(document, payload.workflow or None, payload.inputs, request.user)
+    return Status(201, _detail(run.pk, request.user))
+
+
+class RunFilters(Schema):
+    workspace: Optional[str] = None
+    status: Optional[list[RunStatus]] = None
+    document: Optional[int] = None
+    user: Optional[str] = None
+    created_after: Optional[datetime] = None
+    created_before: Optional[datetime] = None
+
+
+@router.get("/runs", response={200: list[RunOut], 401: ErrorBody, 404: ErrorBody, 422: ErrorBody})
+@paginate(CursorPagination, ordering=("-id",))
+def list_runs(request: HttpRequest, filters: Query[RunFilters]):
+    """Newest first. ``status`` may be given more than once."""
+    runs = runs_for(request.user).select_related("workspace", "document", "created_by")
+    if filters.workspace:
+        runs = runs.filter(workspace=get_workspace_or_404(request.user, filters.workspace))
+    if filters.status:
+        runs = runs.filter(status__in=filters.status)
+    if filters.document is not None:
+        runs = runs.filter(document_id=filters.document)
+    if filters.user:
+        runs = runs.filter(created_by__username=filters.user)
+    if filters.created_after:
+        runs = runs.filter(created__gte=filters.created_after)
+    if filters.created_before:
+        runs = runs.filter(created__lt=filters.created_before)
+    return runs
+
+
+@router.get("/runs/{run_id}", response={200: RunDetail, **ERRORS})
+def get_run(request: HttpRequest, run_id: int):
+    return _detail(run_id, request.user)
+
+
+@router.post("/runs/{run_id}/cancel", response={200: RunDetail, **ERRORS})
+def cancel_run(request: HttpRequest, run_id: int):
+    """Cancel a queued run at once, or ask a running one to stop (409 when it has ended)."""
+    run = get_run_or_404(request.user, run_id)
+    actions.request_cancel(run, request.user)
+    return _detail(run_id, request.user)
+
+
+@router.post("/runs/{run_id}/resume", response={201: RunDetail, **ERRORS}, throttle=[RunCreateThrottle()])
+def resume_run(request: HttpRequest, run_id: int):
+    """A new run that continues a failed, cancelled or interrupted one from its checkpoints."""
+    run = get_run_or_404(request.user, run_id)
+    new = actions.resume(run, request.user)
+    return Status(201, _detail(new.pk, request.user))
+
+
+@router.post("/runs/{run_id}/rerun", response={201: RunDetail, **ERRORS}, throttle=[RunCreateThrottle()])
+def rerun_run(request: HttpRequest, run_id: int):
+    """A new run of the same file snapshot, workflow and inputs."""
+    run = get_run_or_404(request.user, run_id)
+    new = actions.rerun(run, request.user)
+    return Status(201, _detail(new.pk, request.user))
