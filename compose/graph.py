@@ -11,7 +11,9 @@ from typing import Any, Iterable, Optional
 
 from compose.bindings import Binding, BindingError, iter_bindings, iter_strings
 from compose.errors import Problem
-from compose.schema.components import COMPONENT_TYPES, DATASET_METHODS
+from compose.schema.components import (
+    ANY_METHOD_FIELD, COMPONENT_TYPES, DATASET_METHOD_FIELDS, DATASET_METHODS, DatasetsComponent,
+)
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 
 
@@ -100,6 +102,8 @@ def workflow_problems(doc: ComposeFile) -> list[Problem]:
         problems += _binding_problems(component.fields, base, own_output=False)
         for action_id, action in component.actions.items():
             problems += _binding_problems(action, f"{base}.actions.{action_id}", own_output=False)
+            if component.type == "datasets":
+                problems += _action_problems(component, action_id, f"{base}.actions.{action_id}")
     for index, workflow in enumerate(doc.workflows):
         problems += _workflow_problems(doc, workflow, f"workflows[{index}]")
     return problems
@@ -128,6 +132,9 @@ def _workflow_problems(doc: ComposeFile, workflow: Workflow, base: str) -> list[
         else:
             problems += _method_problems(job, component, path)
             problems += _input_key_problems(job, component, path)
+            if component.type == "datasets":
+                problems += _job_view_problems(job, component, path,
+                                               f"components[{doc.components.index(component)}]")
         problems += _reads_problems(workflow, job, component, path)
     try:
         graphlib.TopologicalSorter(dependencies(workflow)).prepare()
@@ -160,17 +167,58 @@ def _method_problems(job: Job, component: ComponentDoc, path: str) -> list[Probl
     return []
 
 
+def _action_problems(component: ComponentDoc, action_id: str, base: str) -> list[Problem]:
+    """The datasets rules on a named action (over the component's fields), at the action's fields."""
+    from compose.schema.checks import datasets_cross_checks
+
+    action = {k: v for k, v in component.actions[action_id].items() if k not in ("id", "default")}
+    return [Problem(f"{base}.{name}", message, severity=severity)
+            for name, message, severity in datasets_cross_checks({**component.fields, **action})
+            if name in action]
+
+
+def _job_view_problems(job: Job, component: ComponentDoc, path: str, component_path: str) -> list[Problem]:
+    """The datasets rules on what a job runs: the component's fields for its method with
+    the job's input over them. A rule the component's own fields break is reported at the
+    component by the loader; here it is reported where the job's input takes part."""
+    from compose.inputs import component_action, component_values
+    from compose.schema.checks import datasets_cross_checks
+
+    values, method = component_values(component, job)
+    if method not in DATASET_METHOD_FIELDS:
+        return []
+    unused = ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[method]
+    given = {k: v for k, v in job.input.items() if k in DatasetsComponent.model_fields and k not in unused}
+    seen = {**values, **given, "method": method}
+    action_id = component_action(component, job)
+    action = component.actions.get(action_id, {}) if action_id else {}
+    problems = []
+    for name, message, severity in datasets_cross_checks(seen, final=True):
+        if name in given:
+            where = f"{path}.input.{name}"
+        elif name in ("columns", "indices") and "axis" in given:
+            where = f"{path}.input.axis"
+        elif name in action:
+            where = f"{component_path}.actions.{action_id}.{name}"
+        elif name in component.fields:
+            where = f"{component_path}.{name}"
+        else:
+            continue
+        problems.append(Problem(where, message, severity=severity))
+    return problems
+
+
 def _input_key_problems(job: Job, component: ComponentDoc, path: str) -> list[Problem]:
     if component.type not in COMPONENT_TYPES:
         return []
-    from compose.inputs import DATASET_METHOD_FIELDS, component_values
+    from compose.inputs import component_values
 
     fields = component_field_names(component)
     reads = component_input_names(component, job.method)
     _, method = component_values(component, job)
     unused: set[str] = set()
     if component.type == "datasets" and method in DATASET_METHOD_FIELDS:
-        unused = set().union(*DATASET_METHOD_FIELDS.values()) - DATASET_METHOD_FIELDS[method]
+        unused = ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[method]
     problems = []
     for key in job.input:
         if key not in fields and key not in reads:

@@ -18,7 +18,9 @@ from compose.bindings import (
 )
 from compose.errors import ComposeError, Problem
 from compose.graph import did_you_mean
-from compose.schema.components import COMPONENT_TYPES, DATASET_METHODS
+from compose.schema.components import (
+    ANY_METHOD_FIELD, COMPONENT_TYPES, DATASET_METHOD_FIELDS, DATASET_METHODS,
+)
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 
 _NONE = type(None)
@@ -142,17 +144,18 @@ def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> l
     return uses
 
 
-# The fields each datasets operation reads (compose.schema.components.DatasetsComponent).
-DATASET_METHOD_FIELDS: dict[str, frozenset[str]] = {
-    "load": frozenset({"provider", "path", "name", "split", "revision", "token", "trust_remote_code",
-                       "streaming", "cache_dir", "shuffle", "fraction", "seed", "loader",
-                       "data_files", "data_dir"}),
-    "concat": frozenset({"datasets", "direction"}),
-    "select": frozenset({"dataset", "axis", "indices", "columns"}),
-    "filter": frozenset({"dataset", "condition", "where"}),
-    "map": frozenset({"dataset", "template", "output_column", "remove_columns"}),
-}
-_ANY_METHOD_FIELD = frozenset().union(*DATASET_METHOD_FIELDS.values())
+# A job input naming one of these replaces all of the component's (see component_values).
+LOAD_SOURCE_FIELDS: tuple[str, ...] = ("path", "data_files", "data_dir")
+
+
+def component_action(component: ComponentDoc, job: Job) -> Optional[str]:
+    """The id of the named action ``job`` runs: its ``method`` when that names one, else
+    the action marked default (or the only one); None for a component without actions."""
+    if job.method in component.actions:
+        return job.method
+    if job.method is None and component.actions:
+        return component.default_action or (next(iter(component.actions)) if len(component.actions) == 1 else None)
+    return None
 
 
 def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any], str]:
@@ -164,12 +167,13 @@ def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any],
     and neither are fields of another datasets operation: a shared ``dataset-ops``
     component with ``condition: ${input.condition}`` does not ask for a condition when a
     job uses it to concat.
+
+    A load job whose input gives ``path`` (and neither ``data_files`` nor ``data_dir``)
+    names its own data: the component's ``data_files`` and ``data_dir`` are left out, so
+    two jobs of one loader read two files (the seed's merge of two loads).
     """
     values = dict(component.fields)
-    action_id = job.method if job.method in component.actions else None
-    if action_id is None and job.method is None and component.actions:
-        action_id = component.default_action or (next(iter(component.actions))
-                                                 if len(component.actions) == 1 else None)
+    action_id = component_action(component, job)
     if action_id is not None:
         action = {k: v for k, v in component.actions[action_id].items() if k not in ("id", "default")}
         values.update(action)
@@ -179,8 +183,11 @@ def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any],
         method = values.get("method") or "load"
     values.pop("method", None)
     if component.type == "datasets" and method in DATASET_METHOD_FIELDS:
-        unused = _ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[str(method)]
+        unused = ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[str(method)]
         values = {k: v for k, v in values.items() if k not in unused}
+        if method == "load" and "path" in job.input and not set(LOAD_SOURCE_FIELDS[1:]) & set(job.input):
+            for name in LOAD_SOURCE_FIELDS[1:]:
+                values.pop(name, None)
     return values, str(method)
 
 

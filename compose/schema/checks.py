@@ -14,7 +14,10 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from compose.schema.components import COMPONENT_TYPES, TrainerComponent, trainer_problems, trainer_warnings
+from compose.schema.components import (
+    COMPONENT_TYPES, DatasetsComponent, TrainerComponent, datasets_problems, datasets_warnings, trainer_problems,
+    trainer_warnings,
+)
 
 try:
     from compose.bindings import contains_binding
@@ -33,7 +36,7 @@ FieldProblem = tuple[str, str, Literal["error", "warning"]]
 
 # Trainer rules that depend on the task; skipped while the task itself is a binding.
 _TASK_RULE_FIELDS = ("text_column", "prompt_column", "response_column", "system_column",
-                     "text_pair_column", "packing")
+                     "text_pair_column", "packing", "label_column", "chat_template", "lora_target_modules")
 
 
 # Fields that take one of several shapes, described in words rather than as each
@@ -153,7 +156,28 @@ def check_component(component_type: str, fields: dict[str, Any]) -> list[FieldPr
     known, problems = check_fields(component_type, fields)
     if component_type == "model-trainer":
         problems += _trainer_cross_checks(fields, known)
+    elif component_type == "datasets":
+        problems += datasets_cross_checks(fields, known)
     return problems
+
+
+def datasets_cross_checks(fields: dict[str, Any], known: Optional[dict[str, Any]] = None, *,
+                          final: bool = False) -> list[FieldProblem]:
+    """The cross-field rules of a datasets component (or, ``final``, of what a job runs:
+    the component's fields with the job's input over them), on what is known before the run.
+
+    A bound field counts as set, with a value no rule matches.
+    """
+    if known is None:
+        known, _ = check_fields("datasets", fields)
+    values = dict(known)
+    for name, value in fields.items():
+        if name in DatasetsComponent.model_fields and contains_binding(value):
+            values.setdefault(name, "${bound}")
+    partial = DatasetsComponent.model_construct(**values)
+    found: list[FieldProblem] = [(n, m, "error") for n, m in datasets_problems(partial)]
+    found += [(n, m, "warning") for n, m in datasets_warnings(partial, final)]
+    return found
 
 
 def _trainer_cross_checks(fields: dict[str, Any], known: dict[str, Any]) -> list[FieldProblem]:

@@ -35,6 +35,37 @@ DATASET_METHODS: tuple[str, ...] = ("load", "concat", "select", "filter", "map")
 WHERE_OPERATORS: tuple[str, ...] = (
     "eq", "neq", "gt", "gte", "lt", "lte", "in", "not-in", "starts-with", "ends-with", "match",
 )
+# The fields each datasets operation reads; a field of another operation has no effect.
+DATASET_METHOD_FIELDS: dict[str, frozenset[str]] = {
+    "load": frozenset({"provider", "path", "name", "split", "revision", "token", "trust_remote_code",
+                       "streaming", "cache_dir", "shuffle", "fraction", "seed", "loader",
+                       "data_files", "data_dir"}),
+    "concat": frozenset({"datasets", "direction"}),
+    "select": frozenset({"dataset", "axis", "indices", "columns"}),
+    "filter": frozenset({"dataset", "condition", "where"}),
+    "map": frozenset({"dataset", "template", "output_column", "remove_columns"}),
+}
+ANY_METHOD_FIELD: frozenset[str] = frozenset().union(*DATASET_METHOD_FIELDS.values())
+# Load fields that only a hub load reads (a revision, a token, a builder config name,
+# permission to run the repository's code).
+HUB_ONLY_FIELDS: tuple[str, ...] = ("revision", "token", "name", "trust_remote_code")
+# What causal LMs call their output layer: TRL computes the loss from its weight directly,
+# so LoRA cannot adapt it; listed in lora_target_modules it is trained in full instead.
+OUTPUT_LAYER_NAMES: tuple[str, ...] = ("lm_head",)
+# Optimizer -> the optimizer_args keys transformers passes on to it (its
+# trainer_optimizer.py handlers); it ignores any other key.
+_GALORE_ARGS = ("rank", "update_proj_gap", "scale", "proj_type")
+OPTIMIZER_ARGS: dict[str, tuple[str, ...]] = {
+    "adamw_torch": (), "adamw_torch_fused": (), "adamw_8bit": (), "adamw_bnb_8bit": (),
+    "adafactor": (), "lomo": (),
+    "galore_adamw": _GALORE_ARGS, "galore_adamw_8bit": _GALORE_ARGS,
+    "grokadamw": ("alpha_init", "lamb", "gamma", "grokking_signal_decay_rate", "gradient_clipping"),
+    "stableadamw": ("max_lr", "kahan_sum", "decouple_lr"),
+    "schedule_free_radamw": ("weight_lr_power", "r"),
+    "sgd": ("momentum", "dampening", "weight_decay", "nesterov"),
+    "adagrad": ("lr_decay", "weight_decay", "eps"),
+    "rmsprop": ("momentum", "alpha", "eps", "weight_decay", "centered"),
+}
 
 
 # How a field names a file or folder (see :func:`path_fields`): the engine and the runner
@@ -155,6 +186,77 @@ class DatasetsComponent(_Model):
     template: Optional[str] = _evaluated()
     output_column: str = "text"
     remove_columns: Optional[list[str]] = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DatasetsComponent":
+        problems = datasets_problems(self)
+        if problems:
+            raise ValueError("; ".join(message for _, message in problems))
+        return self
+
+
+def _is_set(model: BaseModel, name: str) -> bool:
+    """Given in the file (a binding counts), not left to its default."""
+    return name in model.model_fields_set
+
+
+def known_local_load(d: "DatasetsComponent") -> bool:
+    """A load of files on disk, as far as the literal fields tell (a path a binding fills
+    or a hub-like ``org/name`` that exists as a folder is only known at run time)."""
+    if d.provider == "local" or d.loader:
+        return True
+    if isinstance(d.path, str) and not _bound(d.path):
+        return d.path in DATASET_LOADERS or d.path.startswith((".", "/", "~"))
+    return d.path is None and (d.data_files is not None or d.data_dir is not None)
+
+
+def _bound(value: Any) -> bool:
+    return isinstance(value, str) and "${" in value
+
+
+def datasets_problems(d: "DatasetsComponent") -> list[tuple[str, str]]:
+    """Contradictions in a datasets component, as (field, message) pairs."""
+    out: list[tuple[str, str]] = []
+    if (d.method == "load" and known_local_load(d) and d.path not in DATASET_LOADERS
+            and d.path is not None and d.data_dir is not None):
+        out.append(("data_dir", "a local load reads one folder: give path or data_dir, not both"))
+    return out
+
+
+def datasets_warnings(d: "DatasetsComponent", final: bool = False) -> list[tuple[str, str]]:
+    """Fields a datasets component sets that its operation does not read, as (field, message).
+
+    Only fields the file gives count (``model_fields_set``). A component without its
+    own ``method`` may be shared by jobs that each pick one, so its fields of other
+    operations are expected. ``final``: ``d`` is what a job runs (the component's fields
+    with the job's input over them), so an unset ``axis`` is the default ``rows``.
+    """
+    out: list[tuple[str, str]] = []
+    explicit = _is_set(d, "method") and not _bound(d.method)
+    method = d.method if explicit else None
+    if method in DATASET_METHOD_FIELDS:
+        for name in sorted(ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[method]):
+            if _is_set(d, name):
+                owners = [m for m, names in DATASET_METHOD_FIELDS.items() if name in names]
+                out.append((name, f"{name} has no effect on a {method} component (only "
+                                  f"{' and '.join(owners)} read{'s' if len(owners) == 1 else ''} it)"))
+    if method in (None, "select") and (_is_set(d, "axis") or (final and method == "select")):
+        if d.axis == "rows" and _is_set(d, "columns"):
+            axis = "axis: rows" if _is_set(d, "axis") else "axis: rows (the default)"
+            out.append(("columns", f"columns has no effect with {axis}, which keeps the rows listed in "
+                                   "indices; set axis: columns to keep columns"))
+        if d.axis == "columns" and _is_set(d, "indices"):
+            out.append(("indices", "indices has no effect with axis: columns, which keeps the columns listed "
+                                   "in columns; set axis: rows to keep rows"))
+    if method in (None, "load"):
+        if known_local_load(d):
+            for name in HUB_ONLY_FIELDS:
+                if _is_set(d, name) and getattr(d, name) not in (None, False):
+                    out.append((name, f"{name} has no effect on a load of local files (it is passed to the "
+                                      "Hugging Face Hub only)"))
+        if _is_set(d, "seed") and d.shuffle is False:
+            out.append(("seed", "seed has no effect without shuffle: true (it only orders the shuffle)"))
+    return out
 
 
 # --- model-trainer ----------------------------------------------------------------
@@ -298,6 +400,17 @@ def trainer_problems(t: TrainerComponent) -> list[tuple[str, str]]:
     elif t.quantization == "int8" and t.bnb_4bit_compute_dtype is not None:
         out.append(("bnb_4bit_compute_dtype", "bnb_4bit_compute_dtype applies to 4-bit quantization "
                                               "(nf4, int4), not int8"))
+    targets = t.lora_target_modules
+    if t.peft_adapter == "lora" and isinstance(targets, list):
+        heads = [name for name in targets if name in OUTPUT_LAYER_NAMES]
+        if heads and t.task == "classification":
+            out.append(("lora_target_modules", f"{heads[0]} is the output layer of a causal LM (task: sft); a "
+                                                "classifier has none, and its new classification head is "
+                                                "trained in full already: remove it"))
+        elif heads and len(heads) == len(targets):
+            out.append(("lora_target_modules", f"{heads[0]} alone leaves LoRA nothing to adapt ({heads[0]} is "
+                                                "trained in full, not through LoRA): add the layers to adapt, "
+                                                "e.g. q_proj, v_proj"))
     if t.task == "sft":
         if t.text_column and (t.prompt_column or t.response_column):
             out.append(("text_column", "give either text_column or prompt_column + response_column, not both"))
@@ -326,6 +439,96 @@ def trainer_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
         # the device supports it, else fp16.
         out.append(("bf16", "fp16 and bf16 are both set: bf16 is used where the device supports it, "
                             "else fp16; keep one"))
+    out += _lora_warnings(t)
+    out += _schedule_warnings(t)
+    out += _optimizer_warnings(t)
+    out += _task_warnings(t)
+    out += _resource_warnings(t)
+    return out
+
+
+def _lora_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
+    targets = t.lora_target_modules
+    if t.peft_adapter != "lora" or t.task != "sft" or not isinstance(targets, list):
+        return []
+    heads = [name for name in targets if name in OUTPUT_LAYER_NAMES]
+    if not heads or len(heads) == len(targets):
+        return []  # none, or an error (trainer_problems)
+    return [("lora_target_modules", f"{heads[0]} is trained in full beside the LoRA adapter (PEFT's "
+                                    "modules_to_save), not through LoRA: TRL computes the loss from its weight "
+                                    "directly. The adapter folder then holds a full copy of it "
+                                    "(vocabulary x hidden size)")]
+
+
+def _schedule_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    kwargs = t.lr_scheduler_kwargs
+    if t.lr_scheduler_type == "cosine_with_restarts" and (kwargs is None or (
+            isinstance(kwargs, dict) and "num_cycles" not in kwargs)):
+        out.append(("lr_scheduler_type", "cosine_with_restarts without lr_scheduler_kwargs: {num_cycles: N} runs "
+                                         "one cycle and never restarts, the same as cosine: set num_cycles "
+                                         "(e.g. 3)"))
+    if isinstance(t.warmup_steps, int) and t.warmup_steps > 0:
+        if t.lr_scheduler_type == "constant":
+            out.append(("warmup_steps", "warmup_steps has no effect with lr_scheduler_type: constant, which is "
+                                        "flat from the first step: use constant_with_warmup"))
+        elif t.lr_scheduler_type == "reduce_lr_on_plateau":
+            out.append(("warmup_steps", "warmup_steps has no effect with reduce_lr_on_plateau, which has no "
+                                        "warmup in transformers: the rate starts at learning_rate"))
+    return out
+
+
+def _optimizer_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    reads = OPTIMIZER_ARGS.get(t.optimizer)
+    if isinstance(t.optimizer_args, dict) and reads is not None:
+        ignored = [key for key in t.optimizer_args if key not in reads]
+        if ignored:
+            takes = f"it reads {', '.join(reads)}" if reads else "it reads none"
+            out.append(("optimizer_args", f"{', '.join(ignored)} has no effect with optimizer {t.optimizer} "
+                                          f"({takes})"))
+    if t.optim_target_modules is not None and t.optimizer in OPTIMIZERS and not t.optimizer.startswith("galore_"):
+        out.append(("optim_target_modules", f"optim_target_modules has no effect with optimizer {t.optimizer}: "
+                                            "only galore_adamw and galore_adamw_8bit read it"))
+    if t.optimizer == "lomo":
+        # LOMO updates each weight inside the backward pass and keeps no gradients.
+        if _is_set(t, "max_grad_norm"):
+            out.append(("max_grad_norm", "max_grad_norm has no effect with lomo: it updates each weight during "
+                                         "the backward pass, so there are no gradients left to clip"))
+        if isinstance(t.gradient_accumulation_steps, int) and t.gradient_accumulation_steps > 1:
+            out.append(("gradient_accumulation_steps", "lomo updates the weights at every micro-batch (it "
+                                                       "keeps no gradients to accumulate): "
+                                                       "gradient_accumulation_steps only divides each update"))
+        if isinstance(t.weight_decay, (int, float)) and t.weight_decay > 0:
+            out.append(("weight_decay", "weight_decay has no effect with lomo (transformers does not pass it on)"))
+    return out
+
+
+def _task_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if t.task == "sft" and _is_set(t, "label_column"):
+        out.append(("label_column", "label_column has no effect with task: sft (it names classification labels)"))
+    if t.task == "classification" and t.chat_template is not None:
+        out.append(("chat_template", "chat_template has no effect on classification training (it is only "
+                                     "saved with the tokenizer)"))
+    return out
+
+
+def _resource_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
+    r = t.resources
+    if not isinstance(r, ResourceSpec):
+        return []
+    gpus, processes = r.gpus, r.processes
+    if not isinstance(gpus, int) or not (processes is None or isinstance(processes, int)):
+        return []
+    out: list[tuple[str, str]] = []
+    if gpus >= 1 and processes is not None:
+        out.append(("resources", "resources.processes has no effect with gpus (one process runs per GPU): "
+                                 "it is for CPU jobs, gpus: 0"))
+    several = gpus >= 2 or (gpus == 0 and (processes or 1) >= 2)
+    if _is_set(r, "launcher") and not several:
+        out.append(("resources", "resources.launcher has no effect: the job runs one process (it starts "
+                                 "several with gpus: N >= 2, or processes: N >= 2 and gpus: 0)"))
     return out
 
 
