@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from compose.jobspec import JobCancelled, JobFailed
-from compose.schema.components import DATASET_LOADERS, DatasetsComponent
+from compose.schema.components import DATASET_LOADERS, HUB_ONLY_FIELDS, DatasetsComponent
 from runner.datasets import hub
 from runner.datasets.files import DataFiles, resolve_data_files
 from runner.datasets.progress import RowProgress
@@ -34,9 +34,24 @@ def is_local_load(cfg: DatasetsComponent, ctx) -> bool:
 
 
 def local_files(cfg: DatasetsComponent, ctx) -> DataFiles:
+    """The files a local load reads. With ``path`` and ``data_files``, ``path`` is the folder
+    the files are named in (as in the ``datasets`` library); a path naming a file, or a
+    path beside ``data_dir``, would leave one of the two unread, so it fails."""
     loader = cfg.loader or (cfg.path if cfg.path in DATASET_LOADERS else None)
     path = None if cfg.path in DATASET_LOADERS else cfg.path
-    return resolve_data_files(loader, cfg.data_files, cfg.data_dir, path, ctx.resolve_path, ctx.check_inside)
+    data_dir = cfg.data_dir
+    if path and data_dir:
+        raise JobFailed(f"a local load reads one folder: give path ({path!r}) or data_dir ({data_dir!r}), not both")
+    if path and cfg.data_files is not None:
+        if not ctx.resolve_path(path).is_dir():
+            raise JobFailed(f"path {path!r} is not a folder, and data_files names the files to read: give "
+                            "path or data_files (with path, data_files are named inside that folder)")
+        data_dir, path = path, None
+    for name in HUB_ONLY_FIELDS:
+        if getattr(cfg, name) not in (None, False):
+            ctx.log(f"{name} has no effect on a load of local files (it is passed to the Hugging Face Hub only)",
+                    "warning")
+    return resolve_data_files(loader, cfg.data_files, data_dir, path, ctx.resolve_path, ctx.check_inside)
 
 
 def sample_size(num_rows: int, fraction: float) -> int:
