@@ -61,9 +61,48 @@ def precision(cfg: TrainerComponent, hw: Hardware) -> tuple[bool, bool]:
 
 def check_precision(cfg: TrainerComponent, hw: Hardware) -> None:
     """Refuse a precision the hardware lacks. On CPU both run as autocast (``use_cpu``)."""
-    if precision(cfg, hw)[1] and hw.cuda and not hw.bf16_supported:
+    fp16, bf16 = precision(cfg, hw)
+    if bf16 and hw.cuda and not hw.bf16_supported:
         raise ConfigProblem("bf16", "this GPU has no bfloat16 support (it needs Ampere or newer); "
                                     "use fp16: true instead")
+    if fp16 and not hw.cuda and not cpu_fp16_supported():
+        raise ConfigProblem("fp16", "this torch has no float16 autocast on CPU and there is no CUDA GPU; "
+                                    "use bf16: true (CPU autocast) or remove fp16")
+    if fp16 and not hw.cuda and cfg.optimizer == "lomo":
+        raise ConfigProblem("fp16", "lomo cannot train under fp16 on CPU: it updates the weights inside the "
+                                    "backward pass, where the float16 gradient scaler cannot unscale them; "
+                                    "use bf16: true or remove fp16")
+
+
+def cpu_fp16_supported() -> bool:
+    """Whether torch autocasts to float16 on CPU (older versions ignore the dtype there)."""
+    import warnings
+
+    import torch
+
+    if not torch.amp.is_autocast_available("cpu"):
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.autocast("cpu", dtype=torch.float16):
+            return torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.float16
+
+
+def enable_cpu_fp16(trainer: Any, cfg: TrainerComponent, hw: Hardware) -> bool:
+    """``fp16`` without CUDA: float16 autocast and a gradient scaler, as accelerate sets up on a GPU.
+
+    accelerate leaves ``mixed_precision="fp16"`` off on CPU without a word, so the run would
+    be float32 throughout. Both settings are read when the trainer prepares the model and
+    optimizer at the start of ``train()`` (and saved in checkpoints, like a GPU's scaler).
+    """
+    if hw.cuda or not precision(cfg, hw)[0]:
+        return False
+    import torch
+
+    accelerator = trainer.accelerator
+    accelerator.native_amp = True
+    accelerator.scaler = torch.amp.GradScaler("cpu")
+    return True
 
 
 def check_gpus(cfg: TrainerComponent, hw: Hardware) -> None:

@@ -36,17 +36,51 @@ class TokenCounter:
             self.samples += int(ids.shape[0])
 
 
+class GradNormMeter:
+    """The gradient norm of a step under LOMO, measured as each gradient is computed.
+
+    LOMO updates every weight inside the backward pass and frees its gradient at once,
+    so the trainer's own norm (taken after the backward pass) finds no gradients and
+    reports 0. A hook on each trainable parameter adds up the squares on the way; with
+    gradient accumulation the norm is that of the step's last micro-batch, the gradient
+    LOMO applied last.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._squares: Any = 0.0
+        self._handles = [p.register_hook(self._add) for p in model.parameters() if p.requires_grad]
+
+    def _add(self, grad: Any) -> None:
+        self._squares = self._squares + grad.detach().float().pow(2).sum()
+
+    def reset(self) -> None:
+        self._squares = 0.0
+
+    @property
+    def norm(self) -> float:
+        return math.sqrt(float(self._squares))
+
+
 def counting_trainer(base: type) -> type:
-    """A subclass of ``base`` whose training steps feed a :class:`TokenCounter`."""
+    """A subclass of ``base`` whose training steps feed a :class:`TokenCounter` (and a
+    :class:`GradNormMeter`, when one is set, whose norm replaces the logged ``grad_norm``)."""
 
     class Counting(base):  # type: ignore[misc, valid-type]
         token_counter: TokenCounter
+        grad_meter: GradNormMeter | None = None
 
         def training_step(self, model, inputs, *args, **kwargs):
             counter = getattr(self, "token_counter", None)
             if counter is not None:
                 counter.add(inputs)
+            if self.grad_meter is not None:
+                self.grad_meter.reset()
             return super().training_step(model, inputs, *args, **kwargs)
+
+        def log(self, logs, *args, **kwargs):
+            if self.grad_meter is not None and "grad_norm" in logs:
+                logs = {**logs, "grad_norm": self.grad_meter.norm}
+            return super().log(logs, *args, **kwargs)
 
     Counting.__name__ = f"Counting{base.__name__}"
     return Counting

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
-from compose.schema.components import TrainerComponent, is_inline_text
+from compose.schema.components import OUTPUT_LAYER_NAMES, TrainerComponent, is_inline_text
 from runner.training.errors import ConfigProblem
 
 HUB_PROBE_TIMEOUT_S = 3.0
@@ -177,9 +177,13 @@ def apply_lora(model: Any, cfg: TrainerComponent):
 
     lora = cfg.effective_lora
     targets = lora["target_modules"] or attention_modules(model)
+    targets, full = split_output_layer(targets, model)
+    if not targets:
+        raise ConfigProblem("lora_target_modules", f"{', '.join(full)} alone leaves nothing for LoRA to adapt: "
+                                                   "add the layers to adapt (e.g. q_proj, v_proj)")
     config = LoraConfig(
         r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], bias=lora["bias"],
-        target_modules=targets,
+        target_modules=targets, modules_to_save=full or None,
         task_type=TaskType.CAUSAL_LM if cfg.task == "sft" else TaskType.SEQ_CLS,
     )
     if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
@@ -188,6 +192,25 @@ def apply_lora(model: Any, cfg: TrainerComponent):
         return get_peft_model(model, config)
     except ValueError as exc:
         raise ConfigProblem("lora_target_modules", str(exc)) from exc
+
+
+def split_output_layer(targets: Any, model: Any) -> tuple[Any, list[str]]:
+    """``lora_target_modules`` -> (the layers LoRA adapts, the output layer trained in full).
+
+    TRL computes the SFT loss from the output layer's weight directly, so a LoRA adapter
+    on it would never train (TRL refuses one). The seed lists ``lm_head`` among the target
+    modules; it is trained through PEFT's ``modules_to_save`` instead: a full copy of the
+    layer, trained and saved with the adapter.
+    """
+    if isinstance(targets, str):
+        return targets, []  # all-linear and regular expressions leave the output layer out
+    output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if output is None:
+        return targets, []  # a classifier: its new head is trained in full already (PEFT's SEQ_CLS)
+    names = set(OUTPUT_LAYER_NAMES) | {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                                       if module is output}
+    full = [name for name in targets if name in names]
+    return [name for name in targets if name not in names], full
 
 
 def hf_token(env: dict[str, str]) -> str | None:

@@ -7,7 +7,7 @@ from typing import Any
 from compose.schema.components import TrainerComponent
 from runner.training import args as trainer_args
 from runner.training import data, model as model_lib, optimizers
-from runner.training.callbacks import counting_trainer
+from runner.training.callbacks import GradNormMeter, counting_trainer
 
 
 @dataclass
@@ -44,6 +44,17 @@ def _finish_model(model: Any, inputs: Inputs) -> tuple[Any, list[str] | None]:
     return model, targets
 
 
+def _finish_trainer(trainer: Any, inputs: Inputs) -> list[str]:
+    """What the trainer's own arguments cannot say: fp16 on CPU, LOMO's gradient norm.
+    Returns log lines."""
+    notes = []
+    if trainer_args.enable_cpu_fp16(trainer, inputs.cfg, inputs.hw):
+        notes.append("fp16 without a CUDA GPU: training under float16 autocast on CPU (with a gradient scaler)")
+    if inputs.cfg.optimizer == "lomo":
+        trainer.grad_meter = GradNormMeter(trainer.model)
+    return notes
+
+
 def _common(inputs: Inputs, targets: list[str] | None) -> dict[str, Any]:
     return {"output_dir": inputs.output_dir, "has_eval": inputs.eval is not None, "hw": inputs.hw,
             "target_modules": targets}
@@ -70,6 +81,7 @@ def build_sft(inputs: Inputs) -> Prepared:
     trainer = counting_trainer(SFTTrainer)(
         model=model, args=config, train_dataset=train, eval_dataset=eval_, processing_class=tokenizer,
         callbacks=inputs.callbacks)
+    notes += _finish_trainer(trainer, inputs)
     return Prepared(trainer, cfg.peft_adapter == "lora", notes)
 
 
@@ -104,4 +116,5 @@ def build_classification(inputs: Inputs) -> Prepared:
         data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=classification_metrics,
         callbacks=inputs.callbacks)
     notes = [f"{len(id2label)} labels: {', '.join(id2label.values())}"]
+    notes += _finish_trainer(trainer, inputs)
     return Prepared(trainer, cfg.peft_adapter == "lora", notes, labels=list(id2label.values()))
