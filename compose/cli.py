@@ -6,6 +6,9 @@
     compose run FILE [WORKFLOW] [-i JSON] [--input k=v ...] [--env-file F] [-e K=V]
                 [--storage DIR] [--model-default task=PATH]
 
+    compose remote login URL | submit FILE [WORKFLOW] -w W | runs | logs RUN [-f] | cancel RUN
+    compose download RUN [ARTIFACT] -o DIR      (a compose-web server: compose.remote)
+
 ``run`` prints the workflow's output as JSON on stdout and the jobs' logs, progress
 and metrics on stderr. Exit codes: 0 ok, 1 failed (or invalid), 2 usage, 130 cancelled.
 """
@@ -76,11 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite-output", action="store_true",
                      help="let a trainer start afresh in an output_dir that holds an earlier run's "
                           "checkpoints (they are removed); without it such a run refuses to start")
+
+    from compose import remote
+
+    remote.add_parsers(commands)
     return parser
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "remote_handler", None) is not None:
+        from compose.remote import run_command
+
+        return run_command(args)
     handler = {"validate": _validate, "export": _export, "inputs": _inputs, "run": _run}[args.command]
     try:
         return handler(args)
