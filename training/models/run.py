@@ -80,6 +80,13 @@ class Run(models.Model):
     cancel_requested = models.BooleanField(default=False)
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # What it needs to run, from its jobs (training.actions.placement.run_need), fixed
+    # when it is queued: a worker takes it only when it can hold that now.
+    need_gpus = models.PositiveIntegerField(default=0)
+    need_labels = models.JSONField(default=list, blank=True)
+    need_gpu_memory_gb = models.FloatField(null=True, blank=True)
+    # Queue order: higher first, then the older. Move to top / bottom changes it.
+    priority = models.IntegerField(default=0)
     # Highest RunEvent.seq written so far; bumped in the same transaction as the insert.
     last_seq = models.PositiveIntegerField(default=0)
 

@@ -23,6 +23,11 @@ class Workspace(models.Model):
     allow_remote_code = models.BooleanField(
         default=False,
         help_text="Let documents in this workspace set trust_remote_code: true. Admins only.")
+    gpu_limit = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="GPUs this workspace's runs may hold at once across the fleet (empty: no limit).")
+    queue_paused = models.BooleanField(
+        default=False, help_text="Queued runs wait; running ones go on.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
