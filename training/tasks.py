@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 from huey import crontab
 from huey.signals import SIGNAL_INTERRUPTED
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on_startup
 
 from training.actions import mark_stale_runs
 from training.models import Run, RunStatus
@@ -63,6 +63,30 @@ def stop_runs_on_shutdown(signal: str, task, *args) -> None:
     from training.worker import stop_active_runs
 
     stop_active_runs(settings.COMPOSE_SHUTDOWN_GRACE_S)
+
+
+@on_startup()
+def join_the_fleet() -> None:
+    """Register this worker (its GPUs, CPUs, disk, labels) and keep it beating."""
+    if HUEY.immediate:
+        return
+    from training.worker import worker_name
+    from training.worker.fleet import start_beat
+
+    try:
+        start_beat(worker_name())
+    except Exception:
+        log.exception("could not register this worker in the fleet")
+
+
+@on_shutdown()
+def leave_the_fleet() -> None:
+    if HUEY.immediate:
+        return
+    from training.worker import worker_name
+    from training.worker.fleet import stop_beat
+
+    stop_beat(worker_name())
 
 
 @on_startup()

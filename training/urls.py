@@ -1,6 +1,6 @@
 from django.urls import path
 
-from training.views import documents, downloads, editor, home, outputs, runs, tokens, workflow_editor
+from training.views import documents, downloads, editor, fleet, home, outputs, runs, tokens, workflow_editor
 
 app_name = "training"
 
@@ -26,6 +26,11 @@ urlpatterns = [
     path("runs/<int:pk>/outputs/delete/", outputs.run_delete_outputs, name="run_delete_outputs"),
     path("runs/<int:pk>/resume/", runs.run_resume, name="run_resume"),
     path("runs/<int:pk>/rerun-current/", runs.run_rerun_current, name="run_rerun_current"),
+    path("fleet/", fleet.fleet, name="fleet"),
+    path("queue/", fleet.queue, name="queue"),
+    path("queue/<int:pk>/move/<str:where>/", fleet.queue_move, name="queue_move"),
+    path("queue/<int:pk>/cancel/", fleet.queue_cancel, name="queue_cancel"),
+    path("queue/w/<slug:slug>/<str:state>/", fleet.queue_pause, name="queue_pause"),
     path("settings/tokens/", tokens.tokens, name="tokens"),
     path("settings/tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
 ]

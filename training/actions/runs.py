@@ -93,12 +93,17 @@ def rerun_with_document(run: Run, user) -> Run:
 def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow_id: str,
                 yaml_text: str, inputs: dict[str, Any], user, rerun_of: Run | None = None,
                 resumed_from: Run | None = None) -> Run:
+    from training.actions.placement import check_placeable
     from training.tasks import schedule_run
 
+    need = need_of(yaml_text, workflow_id)
+    check_placeable(need)  # refused now, with the reason, when no worker could ever hold it
     with transaction.atomic():
         run = Run.objects.create(workspace=workspace, document=document, workflow_id=workflow_id,
                                  yaml_snapshot=yaml_text, inputs=inputs, created_by=user,
-                                 rerun_of=rerun_of, resumed_from=resumed_from)
+                                 rerun_of=rerun_of, resumed_from=resumed_from,
+                                 need_gpus=need.gpus, need_labels=list(need.labels),
+                                 need_gpu_memory_gb=need.gpu_memory_gb)
         who = getattr(user, "username", None) or "someone"
         note = (f" (rerun of run {rerun_of.pk})" if rerun_of else
                 f" (resumes run {resumed_from.pk} from its last checkpoint)" if resumed_from else "")
@@ -106,6 +111,18 @@ def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow
         run_id = run.pk
         transaction.on_commit(lambda: schedule_run(run_id))
     return run
+
+
+def need_of(yaml_text: str, workflow_id: str):
+    """What a run of this workflow needs (GPUs, labels), from its jobs."""
+    from compose.loader import load_compose
+    from training.actions.placement import Need, run_need
+
+    try:
+        doc = load_compose(yaml_text)
+    except ComposeError:
+        return Need()
+    return run_need(doc, workflow_id)
 
 
 def request_cancel(run: Run, user) -> Run:

@@ -27,7 +27,8 @@ def claim_run(run_id: int, worker: str) -> bool:
     """Take a queued run for this worker; False when another worker (or a cancel) won."""
     now = timezone.now()
     with transaction.atomic():
-        claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED,
+                                     workspace__queue_paused=False).update(
             status=RunStatus.RUNNING, worker=worker, started=now, heartbeat_at=now)
         if claimed:
             record_event(Run(pk=run_id), ev.log("", f"Started on worker {worker}"))
@@ -56,6 +57,7 @@ def finish_run(run: Run, status: str, *, output: Any = None, error: str = "") ->
         done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt).update(
             status=status, finished=timezone.now(), output=output, error=error)
         if done:
+            release_gpus(run.pk)
             _close_open_jobs(run.pk, status)
             message = {RunStatus.SUCCEEDED: "Run succeeded",
                        RunStatus.CANCELLED: "Run cancelled",
@@ -73,6 +75,7 @@ def mark_interrupted(run: Run, reason: str) -> bool:
         done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt).update(
             status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
         if done:
+            release_gpus(run.pk)
             _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
             record_event(run, ev.log("", f"Run interrupted: {reason}", "error"))
             notify.notify_run(run.pk, notify.STATUS)
@@ -120,6 +123,7 @@ def mark_stale_runs(stale_after_s: float, now: datetime | None = None) -> list[i
                 Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)).update(
                 status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
             if done:
+                release_gpus(run.pk)
                 _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
                 record_event(run, ev.log("", f"Run interrupted: {reason}", "error"))
                 notify.notify_run(run.pk, notify.STATUS)
@@ -128,6 +132,13 @@ def mark_stale_runs(stale_after_s: float, now: datetime | None = None) -> list[i
     if marked:
         log.warning("marked %d stale run(s) interrupted: %s", len(marked), marked)
     return marked
+
+
+def release_gpus(run_id: int) -> None:
+    """The GPUs the run held are free again (in the transaction that ends it)."""
+    from training.actions.placement import release_gpus as release
+
+    release(run_id)
 
 
 def _close_open_jobs(run_id: int, run_status: str) -> None:

@@ -65,13 +65,28 @@ def job_env() -> dict[str, str]:
     return job_environment(os.environ, settings.COMPOSE_JOB_ENV_ALLOW)
 
 
-def default_executor() -> JobExecutor:
+def default_executor(gpus: list[int] | None = None) -> JobExecutor:
     from runner.launch import InProcessExecutor, SubprocessExecutor
 
     if settings.COMPOSE_EXECUTOR == "inprocess":
         return InProcessExecutor()
-    return SubprocessExecutor(base_env=job_env(), memory_mb=settings.COMPOSE_JOB_MEMORY_MB,
+    return SubprocessExecutor(base_env=gpu_env(job_env(), gpus), memory_mb=settings.COMPOSE_JOB_MEMORY_MB,
                               timeout_s=settings.COMPOSE_JOB_TIMEOUT_S)
+
+
+def gpu_env(env: dict[str, str], gpus: list[int] | None) -> dict[str, str]:
+    """``env`` with ``CUDA_VISIBLE_DEVICES`` set to exactly the GPUs the run holds (none:
+    an empty value, so a run that asked for no GPU cannot touch the ones others hold);
+    ``gpus`` None leaves the worker's own setting, as a worker without placement does."""
+    if gpus is None:
+        return env
+    return {**env, "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in gpus)}
+
+
+def active_count() -> int:
+    """Runs this process executes now."""
+    with _active.lock:
+        return len(_active.runs)
 
 
 class WorkspaceGuard:
@@ -100,25 +115,54 @@ def execute_run(run_id: int, *, executor: JobExecutor | None = None,
     """Claim run ``run_id`` and run its workflow; return the status it ended with.
 
     Returns ``"skipped"`` when the run was not queued (another worker took it, or it
-    was cancelled before it started).
+    was cancelled before it started). With placement on (``COMPOSE_PLACEMENT``) the task
+    is a wake-up: this worker takes the first queued runs it can hold now, in queue order
+    (``"waiting"`` when none fits); a task run in the caller's process takes only its run.
     """
+    from huey.contrib.djhuey import HUEY
+
+    from training.worker import fleet
+
     worker = worker or worker_name()
+    if settings.COMPOSE_PLACEMENT:
+        return fleet.dispatch(worker, only_run=run_id if HUEY.immediate else None, executor=executor)
     if not claim_run(run_id, worker):
         log.info("run %s was not queued any more; skipped", run_id)
         return "skipped"
+    gpus = fleet.embedded_gpus(run_id, worker)
+    return run_claimed(run_id, worker, gpus=gpus, executor=executor)
+
+
+def run_claimed(run_id: int, worker: str, *, gpus: list[int] | None = None,
+                executor: JobExecutor | None = None) -> str:
+    """Execute a run this worker has claimed, on ``gpus`` (see :func:`gpu_env`)."""
     cancel, done = threading.Event(), threading.Event()
     with _active.lock:
         _active.runs[run_id] = (cancel, done)
     try:
-        return _execute(run_id, worker, cancel, executor)
+        return _execute(run_id, worker, cancel, executor, gpus)
     finally:
         with _active.lock:
             _active.runs.pop(run_id, None)
         done.set()
+        if gpus:
+            _let_go(run_id, worker)
+
+
+def _let_go(run_id: int, worker: str) -> None:
+    """However the run ended, what it held on this worker is free again (the ending
+    transaction already did this; a crash between the two must not keep them)."""
+    from training.models import Gpu
+
+    try:
+        Gpu.objects.filter(run_id=run_id, worker__name=worker).exclude(
+            run__status=RunStatus.RUNNING).update(run=None, claimed_at=None)
+    except Exception:
+        log.warning("could not let go of the GPUs of run %s", run_id, exc_info=True)
 
 
 def _execute(run_id: int, worker: str, cancel: threading.Event,
-             executor: JobExecutor | None) -> str:
+             executor: JobExecutor | None, gpus: list[int] | None = None) -> str:
     from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
     from compose.loader import load_compose
 
@@ -143,9 +187,9 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
         storage.mkdir(parents=True, exist_ok=True)
         output = run_workflow(
             doc, run.workflow_id, run.inputs,
-            executor=WorkspaceGuard(executor or default_executor(), workspace.allow_remote_code),
+            executor=WorkspaceGuard(executor or default_executor(gpus), workspace.allow_remote_code),
             base_dir=str(root), storage_dir=str(storage),
-            env={**job_env(), **secrets}, secrets=list(secrets.values()),
+            env=gpu_env({**job_env(), **secrets}, gpus), secrets=list(secrets.values()),
             run_id=str(run.pk), on_event=recorder, cancel=cancel,
             default_models=workspace.default_models(), write_dir=run.folder, resume=plan,
         )
