@@ -144,7 +144,7 @@ def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> l
     return uses
 
 
-# A job input naming one of these replaces all of the component's (see component_values).
+# The fields that name a load's data: a job's input path replaces the other two (component_values).
 LOAD_SOURCE_FIELDS: tuple[str, ...] = ("path", "data_files", "data_dir")
 
 
