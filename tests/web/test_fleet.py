@@ -172,6 +172,7 @@ def test_the_queue_page_orders_and_steers(fleet_on, client, alice, bob, workspac
     assert "the queue of Lab is paused" in client.get("/queue/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_embedded_default_claims_as_before_and_sets_no_gpus(settings, workspace, alice):
     from training.worker import execute_run
 
@@ -179,6 +180,7 @@ def test_the_embedded_default_claims_as_before_and_sets_no_gpus(settings, worksp
     (workspace.root / "data").mkdir(parents=True, exist_ok=True)
     (workspace.root / "data" / "rows.jsonl").write_text('{"text": "a"}\n')
     run = enqueue_run(create_document(workspace, alice, "tiny", TINY_DOCUMENT), "load-rows", {}, alice)
-    assert execute_run(run.pk) == RunStatus.SUCCEEDED
+    run.refresh_from_db()  # executed after commit, in this process (HUEY.immediate)
+    assert run.status == RunStatus.SUCCEEDED, run.error
     assert execute_run(run.pk) == "skipped"
     assert not Worker.objects.exists()

@@ -142,9 +142,13 @@ def place_next(worker: Worker, only_run: int | None = None) -> tuple[int, list[i
                   .order_by("-priority", "created", "pk"))
         if only_run is not None:
             queued = queued.filter(pk=only_run)
-        if connection_skips_locked():
-            queued = queued.select_for_update(skip_locked=True, of=("self",))
-        for run in queued.only("pk", "workspace_id", "need_gpus", "need_labels", "need_gpu_memory_gb")[:100]:
+        for pk in list(queued.values_list("pk", flat=True)[:100]):
+            # One row at a time, in queue order: a run another worker is deciding on is
+            # skipped, never waited for, and a run is only passed over for a later one
+            # when it does not fit here or someone else is taking it.
+            run = _lock_queued(pk)
+            if run is None:
+                continue
             need = stored_need(run)
             if not set(need.labels) <= labels:
                 continue
@@ -167,10 +171,13 @@ def place_next(worker: Worker, only_run: int | None = None) -> tuple[int, list[i
     return None
 
 
-def connection_skips_locked() -> bool:
+def _lock_queued(pk: int) -> Run | None:
     from django.db import connection
 
-    return connection.features.has_select_for_update_skip_locked
+    rows = Run.objects.filter(pk=pk, status=RunStatus.QUEUED)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    return rows.only("pk", "workspace_id", "need_gpus", "need_labels", "need_gpu_memory_gb").first()
 
 
 def _within_limit(workspace_id: int, gpus: int) -> bool:

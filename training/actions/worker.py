@@ -26,9 +26,13 @@ log = logging.getLogger(__name__)
 def claim_run(run_id: int, worker: str) -> bool:
     """Take a queued run for this worker; False when another worker (or a cancel) won."""
     now = timezone.now()
+    # A paused workspace's run stays queued. Checked apart from the UPDATE: a filter across
+    # the join would make it an UPDATE ... WHERE id IN (SELECT ...), which on PostgreSQL
+    # lets two racing workers both win.
+    if Run.objects.filter(pk=run_id, workspace__queue_paused=True).exists():
+        return False
     with transaction.atomic():
-        claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED,
-                                     workspace__queue_paused=False).update(
+        claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
             status=RunStatus.RUNNING, worker=worker, started=now, heartbeat_at=now)
         if claimed:
             record_event(Run(pk=run_id), ev.log("", f"Started on worker {worker}"))

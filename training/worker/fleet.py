@@ -100,6 +100,8 @@ def dispatch(name: str, only_run: int | None = None, executor=None) -> str:
     while only_run is not None or free_slots(worker) > 0:
         placed = place_next(worker, only_run=only_run)
         if placed is None:
+            if only_run is not None and not Run.objects.filter(pk=only_run, status=RunStatus.QUEUED).exists():
+                status = "skipped"  # another worker took it, or it was cancelled
             break
         run_id, gpus = placed
         status = run_claimed(run_id, name, gpus=gpus, executor=executor)
