@@ -181,6 +181,9 @@ def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any],
         method = job.method
     else:
         method = values.get("method") or "load"
+    # A method written as a mapping or a list is reported by the schema; here it is a name
+    # that matches no operation.
+    method = method if isinstance(method, str) else str(method)
     values.pop("method", None)
     if component.type == "datasets" and method in DATASET_METHOD_FIELDS:
         unused = ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[str(method)]
