@@ -51,14 +51,16 @@ def place_input_problems(problems: list[Problem], names: list[str]) -> tuple[dic
 def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     doc = get_document_or_404(request.user, pk)
     parsed, specs = _inputs_for(doc, workflow_id)
-    problems: list[Problem] = list(parsed.errors)
+    # Warnings too: a field that would have no effect is said before the run is queued.
+    problems: list[Problem] = [*parsed.errors, *parsed.warnings]
     if request.method == "POST":
         form = RunForm(request.POST, specs=specs, describe=partial(readable_path, parsed.file))
         if form.is_valid():
             try:
                 run = actions.enqueue_run(doc, workflow_id, form.raw_inputs(), request.user)
             except actions.RunRefused as exc:
-                placed, problems = place_input_problems(exc.problems, [s.name for s in specs])
+                placed, refused = place_input_problems(exc.problems, [s.name for s in specs])
+                problems = [*refused, *parsed.warnings]
                 for name, msgs in placed.items():
                     for msg in msgs:
                         form.add_error(name, msg)

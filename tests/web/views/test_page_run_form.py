@@ -102,3 +102,25 @@ def test_each_input_says_which_fields_read_it_by_their_names(alice_client, typed
     html = alice_client.get(url(typed, "prep")).content.decode()
     assert "Used by rows.fraction" in html and "Used by ops.template" in html
     assert "components[" not in html
+
+
+WARNED = """\
+components:
+  - id: trainer
+    type: model-trainer
+    task: sft
+    model: ./models/tiny
+    lr_scheduler_type: cosine_with_restarts
+    dataset: ${input.data as json | []}
+workflows:
+  - id: train
+    jobs:
+      - id: train
+        component: trainer
+"""
+
+
+def test_a_field_that_would_have_no_effect_is_said_on_the_run_form(alice_client, alice, workspace):
+    document = create_document(workspace, alice, "warned", WARNED)
+    html = alice_client.get(url(document, "train")).content.decode()
+    assert 'class="warning"' in html and "num_cycles" in html and "line 6" in html
