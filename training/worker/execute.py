@@ -80,7 +80,8 @@ def gpu_env(env: dict[str, str], gpus: list[int] | None) -> dict[str, str]:
     ``gpus`` None leaves the worker's own setting, as a worker without placement does."""
     if gpus is None:
         return env
-    return {**env, "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in gpus)}
+    # Indices as nvidia-smi numbers them (CUDA's own default order is fastest first).
+    return {**env, "CUDA_DEVICE_ORDER": "PCI_BUS_ID", "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in gpus)}
 
 
 def active_count() -> int:
