@@ -95,7 +95,7 @@ class Client:
 
     def _request(self, method: str, path: str, body: Any = None, params: Optional[Mapping[str, Any]] = None,
                  headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None) -> Any:
-        url = path if path.startswith(("http://", "https://")) else self.url + API + path
+        url = self.url + API + path
         if params:
             query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "", [])},
                                            doseq=True)
@@ -132,7 +132,11 @@ class Client:
                     return
             if not page.get("next"):
                 return
-            page = self.call("GET", page["next"])
+            # Only the path and query of ``next`` are used: the token never goes to a host
+            # the server's answer names, only to the one the user logged in to.
+            parts = urllib.parse.urlsplit(page["next"])
+            path = parts.path[parts.path.index(API) + len(API):] if API in parts.path else parts.path
+            page = self.call("GET", f"{path}?{parts.query}" if parts.query else path)
 
     def open(self, path: str, timeout: Optional[float] = None, **params: Any) -> Any:
         """The raw response (a download, or the event stream)."""

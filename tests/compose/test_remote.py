@@ -55,3 +55,18 @@ def test_the_client_imports_no_django():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'torch', 'transformers')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.replace("'", '"')) == []
+
+
+def test_a_lists_next_page_is_asked_of_the_logged_in_server_only(monkeypatch):
+    client = remote.Client("https://compose.example.org/", "cwt_abc")
+    asked = []
+    pages = {"/runs": {"results": [1], "next": "http://elsewhere.example/api/v1/runs?cursor=abc"},
+             "/runs?cursor=abc": {"results": [2], "next": None}}
+
+    def call(method, path, body=None, **params):
+        asked.append(path)
+        return pages[path]
+
+    monkeypatch.setattr(client, "call", call)
+    assert list(client.pages("/runs")) == [1, 2]
+    assert asked == ["/runs", "/runs?cursor=abc"]

@@ -63,7 +63,12 @@ def stack(tmp_path_factory):
         manage(env, "make_tiny_model", "--workspace", "lab", timeout=300)
         (base / "tiny-sft.yaml").write_text(_tiny.DOCUMENT, encoding="utf-8")
         (base / "broken.yaml").write_text(BROKEN, encoding="utf-8")
-        yield {"url": url, "tokens": tokens, "base": base}
+        stack = {"url": url, "tokens": tokens, "base": base}
+        # Each test may run alone (or on another xdist worker): the document is there from the start.
+        status, _ = api(stack, tokens["alice"], "POST", "/documents",
+                        {"workspace": "lab", "name": "tiny-sft", "yaml": _tiny.DOCUMENT})
+        assert status == 201
+        yield stack
 
 
 def client_env(stack, token: str, home: Path) -> dict[str, str]:

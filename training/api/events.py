@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Optional
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import reverse
 from ninja import Header, Router
 
 from training.api.core import ErrorBody
@@ -106,7 +107,7 @@ def run_artifacts(request: HttpRequest, run_id: int):
     run = get_run_or_404(request.user, run_id)
     return [{"id": a.pk, "job": a.job_id, "kind": a.kind, "path": a.path, "size_bytes": a.size_bytes,
              "step": a.step, "created": a.created,
-             "download": f"/api/v1/runs/{run.pk}/artifacts/{a.pk}/download"}
+             "download": reverse("api-v1:download_artifact", kwargs={"run_id": run.pk, "artifact_id": a.pk})}
             for a in run.artifacts.filter(deleted__isnull=True).order_by("created", "id")]
 
 
