@@ -153,6 +153,7 @@ def test_events_page_from_a_seq_and_metrics_come_as_series(api, workspace, alice
     assert series[("eval_loss", "eval")][0]["value"] == 1.7
 
 
+@pytest.mark.django_db(transaction=True)  # the stream's reads close connections, as in production
 def test_the_event_stream_sends_what_is_stored_then_ends_with_the_run(api, workspace, alice):
     run = make_run(workspace, alice)
     record_event(run, ev.log("train", "one"))

@@ -6,6 +6,7 @@ import json
 from typing import Any, AsyncIterator, Optional
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
@@ -41,28 +42,29 @@ def run_events(request: HttpRequest, run_id: int, after: int = 0, limit: int = 5
             "more": more, "status": run.status, "final": run.is_final}
 
 
-def _poll(run_id: int, after: int) -> tuple[str, list[dict[str, Any]]]:
+@database_sync_to_async  # closes stale connections around each read, as the run page's consumer
+def _poll(run_id: int, after: int) -> tuple[Optional[str], list[dict[str, Any]]]:
     # The status is read before the events: an event written before the run ended is then
-    # always seen before the stream says it has ended.
-    status = Run.objects.values_list("status", flat=True).get(pk=run_id)
+    # always seen before the stream says it has ended. None: the run was deleted.
+    status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
     return status, [_event_dict(r) for r in events_after(run_id, after, 500)]
 
 
 async def _sse(run_id: int, after: int) -> AsyncIterator[bytes]:
-    poll = sync_to_async(_poll)
     interval = settings.COMPOSE_EVENT_POLL_S
     quiet = 0.0
     yield b": stream of run events\n\n"
     while True:
-        status, events = await poll(run_id, after)
+        status, events = await _poll(run_id, after)
         for event in events:
             after = event["seq"]
             yield f"id: {after}\nevent: event\ndata: {json.dumps(event)}\n\n".encode()
         if events:
             quiet = 0.0
             continue
-        if status in Run.FINAL:
-            yield f"event: end\ndata: {json.dumps({'status': status, 'last_seq': after})}\n\n".encode()
+        if status is None or status in Run.FINAL:
+            end = {"status": status or "deleted", "last_seq": after}
+            yield f"event: end\ndata: {json.dumps(end)}\n\n".encode()
             return
         await asyncio.sleep(interval)
         quiet += interval
