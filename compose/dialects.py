@@ -16,12 +16,18 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from compose.schema.components import DATASET_LOADERS, DatasetsComponent, TrainerComponent
+from compose.schema.components import DATASET_LOADERS, DatasetsComponent, ModelComponent, TrainerComponent
 
 RelPath = tuple[Any, ...]
 
 TRAINER_FIELDS: tuple[str, ...] = tuple(n for n in TrainerComponent.model_fields if n not in ("id", "type"))
 DATASETS_FIELDS: tuple[str, ...] = tuple(n for n in DatasetsComponent.model_fields if n not in ("id", "type"))
+MODEL_FIELDS: tuple[str, ...] = tuple(n for n in ModelComponent.model_fields if n not in ("id", "type"))
+# What model-compose's ``action:`` of a model component holds, and its ``params:``.
+MODEL_ACTION_FIELDS: tuple[str, ...] = ("prompt", "messages", "text", "dataset", "batch_size",
+                                        "max_output_length", "num_return_sequences", "stop_sequences")
+MODEL_PARAMS_FIELDS: tuple[str, ...] = ("max_output_length", "num_return_sequences", "stop_sequences",
+                                        "do_sample", "temperature", "top_p", "top_k", "num_beams")
 
 LORA_NESTED: dict[str, str] = {
     "rank": "lora_r", "alpha": "lora_alpha", "dropout": "lora_dropout",
@@ -84,6 +90,8 @@ def normalize_component(raw: dict[str, Any]) -> Normalized:
         _normalize_trainer(raw, out)
     elif out.type == "datasets":
         _normalize_datasets(raw, out)
+    elif out.type == "model":
+        _normalize_model(raw, out)
     else:
         # Unknown types are reported by the checks; keep the fields as written.
         for key, value in raw.items():
@@ -179,6 +187,61 @@ def _quantization(out: Normalized, value: Any, path: RelPath) -> None:
         _put(out, out.fields, out.origins, "quantization", canonical, Origin(path, canonical == value))
         return
     _put(out, out.fields, out.origins, "quantization", value, Origin(path))
+
+
+# --- model ------------------------------------------------------------------------
+
+_MODEL_REFUSED: dict[str, str] = {
+    "output": "output: under a model component is not read here: map the response in the job's output: "
+              "(e.g. output: ${output.generated_text})",
+}
+
+
+def _normalize_model(raw: dict[str, Any], out: Normalized) -> None:
+    for key, value in raw.items():
+        if key in ("id", "type"):
+            continue
+        if key == "action":
+            out.nested = True
+            if not isinstance(value, dict):
+                out.error(("action",), "action: expected a mapping with prompt, messages or text and params")
+                continue
+            for sub, sub_value in value.items():
+                _model_entry(out, sub, sub_value, ("action", sub), MODEL_ACTION_FIELDS)
+        else:
+            _model_entry(out, key, value, (key,), MODEL_FIELDS)
+
+
+def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: tuple[str, ...]) -> None:
+    if key == "params":
+        if not isinstance(value, dict):
+            out.error(path, "params: expected a mapping such as {max_output_length: 64, temperature: 0.7}")
+            return
+        for sub, sub_value in value.items():
+            if sub in MODEL_PARAMS_FIELDS:
+                _put(out, out.fields, out.origins, sub, sub_value, Origin(path + (sub,)))
+            else:
+                out.error(path + (sub,), f"unknown generation setting {sub}{suggest(sub, MODEL_PARAMS_FIELDS)}; "
+                                         f"valid: {', '.join(MODEL_PARAMS_FIELDS)}")
+        return
+    if key == "quantization" and isinstance(value, dict):
+        out.nested = True
+        for sub, sub_value in value.items():
+            if sub == "type":
+                _put(out, out.fields, out.origins, "quantization", sub_value, Origin(path + (sub,)))
+            else:
+                out.error(path + (sub,), f"quantization.{sub} is not supported here: give the type only "
+                                         "(int8, int4, fp4 or nf4)")
+        return
+    if key in _MODEL_REFUSED:
+        out.error(path, _MODEL_REFUSED[key])
+        return
+    if key in allowed:
+        _put(out, out.fields, out.origins, key, value, Origin(path))
+        return
+    known = (*allowed, "params", *(("action",) if allowed is MODEL_FIELDS else ()))
+    where = "a model component" if allowed is MODEL_FIELDS else "a model action"
+    out.error(path, f"unknown field {key} for {where}{suggest(key, known)}")
 
 
 # --- datasets ---------------------------------------------------------------------

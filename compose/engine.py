@@ -36,7 +36,7 @@ from compose.inputs import (
 from compose.confine import PathOutside, confine
 from compose.jobspec import DATA_FILES_GLOB, JobCancelled, JobExecutor, JobFailed, JobSpec
 from compose.schema.components import (
-    COMPONENT_TYPES, DATASET_LOADERS, PathKind, evaluated_fields, is_inline_text, path_fields,
+    COMPONENT_TYPES, DATASET_LOADERS, PathKind, evaluated_fields, is_inline_text, nested_path_fields, path_fields,
 )
 from compose.schema.workflow import ComposeFile, Job, Workflow
 
@@ -45,6 +45,9 @@ EventSink = Callable[[events.Event], None]
 # Which fields name files or folders is the schema's fact (``_path(...)`` on each field).
 PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: path_fields(model)
                                                for ctype, model in COMPONENT_TYPES.items()}
+# Paths inside a field's object or list form (``peft_adapters[].model``, ``model.path``).
+NESTED_PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: nested_path_fields(model)
+                                                      for ctype, model in COMPONENT_TYPES.items()}
 EVALUATED_FIELDS: dict[str, tuple[str, ...]] = {ctype: evaluated_fields(model)
                                                 for ctype, model in COMPONENT_TYPES.items()}
 _POLL_S = 0.2
@@ -305,21 +308,56 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
             raise JobConfigError(where, f"`{owner}` reads {value}, which does not exist{looked}")
         return target
 
+    def resolved(value: Any, name: str, kind: PathKind, field_name: str) -> Any:
+        if kind == "read-or-hub":
+            if (not isinstance(value, str) or value in DATASET_LOADERS
+                    or not (_looks_local(value, base) or _looks_local(value, written))):
+                return value  # a hub id; the nested dialect's `path: json` names a loader
+        elif kind == "read-or-inline":
+            if not isinstance(value, str) or is_inline_text(value):
+                return value
+        elif field_name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
+            return value
+        must_exist = kind != "write"
+        if name != field_name and field_name in hidden:
+            hidden.add(name)
+        return _map_paths(value, lambda p: local(p, name, must_exist))
+
     for name, kind in PATH_FIELDS.get(ctype, {}).items():
         value = config.get(name)
         if value is None or name in skip:
             continue
-        if kind == "read-or-hub":
-            if (not isinstance(value, str) or value in DATASET_LOADERS
-                    or not (_looks_local(value, base) or _looks_local(value, written))):
-                continue  # a hub id; the nested dialect's `path: json` names a loader
-        elif kind == "read-or-inline":
-            if not isinstance(value, str) or is_inline_text(value):
-                continue
-        elif name == "resume_from_checkpoint" and str(value).lower() in ("latest", "true"):
+        config[name] = resolved(value, name, kind, name)
+    for dotted, kind in NESTED_PATH_FIELDS.get(ctype, {}).items():
+        head = dotted.split(".", 1)[0].removesuffix("[]")
+        if head in skip:
             continue
-        must_exist = kind != "write"
-        config[name] = _map_paths(value, lambda p, name=name, must=must_exist: local(p, name, must))
+        _map_nested(config, dotted.split("."), "",
+                    lambda value, where, kind=kind, head=head: resolved(value, where, kind, head))
+
+
+def _map_nested(container: Any, segments: list[str], where: str, fn: Callable[[Any, str], Any]) -> None:
+    """Apply ``fn`` to the value at ``segments`` (``name[]`` walks each item of a list) in place;
+    ``where`` grows into the written path (``peft_adapters[1].model.path``)."""
+    if not isinstance(container, dict):
+        return
+    segment, rest = segments[0], segments[1:]
+    name = segment.removesuffix("[]")
+    value = container.get(name)
+    if value is None:
+        return
+    path = f"{where}.{name}" if where else name
+    if segment.endswith("[]"):
+        if not isinstance(value, list):
+            return
+        for index, item in enumerate(value):
+            if rest:
+                _map_nested(item, rest, f"{path}[{index}]", fn)
+        return
+    if rest:
+        _map_nested(value, rest, path, fn)
+    else:
+        container[name] = fn(value, path)
 
 
 def _map_paths(value: Any, fn: Callable[[str], str]) -> Any:

@@ -53,6 +53,9 @@ def export_yaml(doc: ComposeFile, dialect: Optional[Dialect] = None, *,
     return with_blank_lines(dump_block(document_to_raw(doc, dialect or "seed")))
 
 
+# A model component's settings that model-compose's own form keeps beside ``type`` too.
+MODEL_OUTSIDE_ACTION: tuple[str, ...] = ("task", "model", "peft_adapters", "precision", "quantization", "device",
+                                         "max_seq_length")
 _NEUTRAL_KEYS = frozenset({"id", "type", "title", "description", "quantization"})
 _NESTED_KEYS = frozenset({"action", "actions", "driver", "lora"})
 
@@ -69,7 +72,8 @@ def written_dialects(data: Any) -> set[str]:
         keys = set(component)
         if keys & _NESTED_KEYS or isinstance(component.get("quantization"), dict):
             found.add("nested")
-        outside = TRAINER_OUTSIDE_ACTION if component.get("type") == "model-trainer" else ()
+        outside = TRAINER_OUTSIDE_ACTION if component.get("type") == "model-trainer" else \
+            MODEL_OUTSIDE_ACTION if component.get("type") == "model" else ()
         if keys - _NEUTRAL_KEYS - _NESTED_KEYS - set(outside):
             found.add("seed")
     for workflow in _section(data, "workflows", "workflow"):

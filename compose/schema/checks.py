@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from compose.schema.components import (
-    COMPONENT_TYPES, DatasetsComponent, TrainerComponent, datasets_problems, datasets_warnings, trainer_problems,
-    trainer_warnings,
+    COMPONENT_TYPES, DatasetsComponent, ModelComponent, TrainerComponent, datasets_problems, datasets_warnings,
+    model_problems, model_warnings, trainer_problems, trainer_warnings,
 )
 
 try:
@@ -103,6 +103,8 @@ def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Opt
     try:
         return _adapter(model, name).validate_python(value), None
     except ValidationError as exc:
+        if exc.errors()[0]["type"] == "value_error" and not exc.errors()[0]["loc"]:
+            return None, plain_message(exc.errors()[0]["msg"].removeprefix("Value error, "))
         if choices and (isinstance(value, str) or value is None):
             names = [str(c) for c in choices]
             close = [n for n in names if n.startswith(str(value))] if value else []
@@ -158,7 +160,25 @@ def check_component(component_type: str, fields: dict[str, Any]) -> list[FieldPr
         problems += _trainer_cross_checks(fields, known)
     elif component_type == "datasets":
         problems += datasets_cross_checks(fields, known)
+    elif component_type == "model":
+        problems += _model_cross_checks(fields, known)
     return problems
+
+
+def _model_cross_checks(fields: dict[str, Any], known: dict[str, Any]) -> list[FieldProblem]:
+    if "task" not in fields:
+        return [("task", "task is required: text-generation, chat-completion or text-classification", "error")]
+    if "task" not in known:
+        return []  # bound, or reported as a bad value
+    values = dict(known)
+    for name, value in fields.items():
+        if name in ModelComponent.model_fields and contains_binding(value):
+            values.setdefault(name, "${bound}")
+    partial = ModelComponent.model_construct(**values)
+    partial.model_fields_set.intersection_update(fields)
+    found: list[FieldProblem] = [(n, m, "error") for n, m in model_problems(partial)]
+    found += [(n, m, "warning") for n, m in model_warnings(partial)]
+    return found
 
 
 def datasets_cross_checks(fields: dict[str, Any], known: Optional[dict[str, Any]] = None, *,

@@ -7,9 +7,10 @@ literal fields against these models and leaves bound fields for run time.
 """
 from __future__ import annotations
 
-from typing import Any, Literal, Optional, Union
+import typing
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 OPTIMIZERS: tuple[str, ...] = (
     "adamw_torch", "adamw_torch_fused", "adamw_8bit", "adamw_bnb_8bit",
@@ -103,6 +104,32 @@ def path_fields(model: type[BaseModel]) -> dict[str, PathKind]:
         if isinstance(extra, dict) and extra.get("path") in PATH_KINDS:
             out[name] = extra["path"]  # type: ignore[assignment]
     return out
+
+
+def nested_path_fields(model: type[BaseModel], _seen: frozenset[type] = frozenset()) -> dict[str, PathKind]:
+    """Path-valued fields inside a field's object or list form, as dotted keys.
+
+    ``peft_adapters[].model`` is each adapter's ``model``; ``model.path`` the ``path`` of
+    ``model``'s object form. The top-level fields themselves are :func:`path_fields`'.
+    """
+    out: dict[str, PathKind] = {}
+    for name, info in model.model_fields.items():
+        for inner, many in _nested_models(info.annotation):
+            if inner in _seen or inner is model:
+                continue  # a recursive model (where's all/any/not)
+            prefix = f"{name}[]" if many else name
+            for sub, kind in path_fields(inner).items():
+                out[f"{prefix}.{sub}"] = kind
+            for sub, kind in nested_path_fields(inner, _seen | {model}).items():
+                out[f"{prefix}.{sub}"] = kind
+    return out
+
+
+def _nested_models(annotation: Any, many: bool = False) -> list[tuple[type[BaseModel], bool]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(annotation, many)]
+    is_list = typing.get_origin(annotation) is list
+    return [found for arg in typing.get_args(annotation) for found in _nested_models(arg, many or is_list)]
 
 
 def is_inline_text(value: str) -> bool:
@@ -532,8 +559,187 @@ def _resource_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
     return out
 
 
-Component = Union[DatasetsComponent, TrainerComponent]
+
+
+
+# --- model (inference) ------------------------------------------------------------
+
+MODEL_TASKS: tuple[str, ...] = ("text-generation", "chat-completion", "text-classification")
+# model-compose's other model tasks: refused by name, never run as something else.
+OTHER_MODEL_TASKS: tuple[str, ...] = (
+    "text-embedding", "text-reranking", "summarization", "translation", "question-answering",
+    "image-to-text", "image-classification", "image-segmentation", "image-generation", "image-upscale",
+    "face-embedding", "text-to-speech", "speech-to-text", "object-detection", "visual-question-answering",
+)
+PRECISIONS: tuple[str, ...] = ("auto", "float32", "float16", "bfloat16")
+MODEL_QUANTIZATIONS: tuple[str, ...] = ("int8", "int4", "fp4", "nf4")
+# The generation settings only sampling reads: with do_sample false (greedy or beams)
+# transformers ignores them.
+SAMPLING_FIELDS: tuple[str, ...] = ("temperature", "top_p", "top_k")
+GENERATION_TASKS: tuple[str, ...] = ("text-generation", "chat-completion")
+
+
+def _refuse_other_task(value: Any) -> Any:
+    if value in OTHER_MODEL_TASKS:
+        raise ValueError(f"task {value} is not supported here (compose-web runs {', '.join(MODEL_TASKS)})")
+    return value
+
+
+class ModelSource(_Model):
+    """The object form of ``model``: ``{provider: huggingface, repository, revision}`` or
+    ``{provider: local, path}``."""
+
+    provider: Literal["huggingface", "local"]
+    repository: Optional[str] = _path("read-or-hub")
+    revision: Optional[str] = None
+    path: Optional[str] = _path("read")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelSource":
+        if self.provider == "local":
+            if not self.path:
+                raise ValueError("provider: local needs path: (the model's folder)")
+            if self.repository is not None or self.revision is not None:
+                raise ValueError("repository and revision are for provider: huggingface; "
+                                 "a local model is read from path")
+        else:
+            if not self.repository:
+                raise ValueError("provider: huggingface needs repository: (a hub id such as org/name)")
+            if self.path is not None:
+                raise ValueError("path is for provider: local; a hub model is named by repository")
+        return self
+
+
+ModelValue = Union[str, ModelSource]
+
+
+class PeftAdapterSpec(_Model):
+    """One entry of ``peft_adapters``: a LoRA adapter folder and the weight it is applied with."""
+
+    type: Literal["lora"] = "lora"
+    name: Optional[str] = None  # "adapter<N>" when not given
+    model: ModelValue = _path("read-or-hub")
+    weight: float = Field(default=1.0, ge=0, le=1)
+
+    _numeric_string = field_validator("weight", mode="before")(_number_from_string)
+
+
+class ModelComponent(_Model):
+    """``type: model`` (SPEC §7): run a local model over one input or every row of a data set.
+
+    The seed dialect writes every field at the top level; model-compose's own (nested)
+    form keeps ``prompt``/``messages``/``text`` under ``action:`` and the generation
+    settings under ``action.params``. ``prompt``, ``messages`` and ``text`` are
+    ``{column}`` templates when ``dataset`` is given (one answer per row).
+    """
+
+    id: str
+    type: Literal["model"] = "model"
+    task: Annotated[Literal[MODEL_TASKS], BeforeValidator(_refuse_other_task)]  # type: ignore[valid-type]
+
+    model: Optional[ModelValue] = _path("read-or-hub")
+    peft_adapters: Optional[list[PeftAdapterSpec]] = None
+    precision: Literal[PRECISIONS] = "auto"  # type: ignore[valid-type]
+    quantization: Optional[Literal[MODEL_QUANTIZATIONS]] = None  # type: ignore[valid-type]
+    device: Optional[str] = None  # cpu, cuda, cuda:N; None: the first GPU when there is one
+    max_seq_length: int = Field(default=2048, ge=1)
+
+    # input
+    dataset: Any = None  # a data set reference: one answer per row
+    prompt: Optional[str] = _evaluated()
+    messages: Optional[list[dict[str, Any]]] = _evaluated()
+    text: Optional[str] = _evaluated()
+    batch_size: int = Field(default=8, ge=1)
+
+    # generation
+    max_output_length: int = Field(default=1024, ge=1)
+    num_return_sequences: int = Field(default=1, ge=1)
+    stop_sequences: Optional[list[str]] = None
+    do_sample: bool = False
+    temperature: float = Field(default=1.0, gt=0)
+    top_p: float = Field(default=0.9, gt=0, le=1)
+    top_k: int = Field(default=50, ge=0)
+    num_beams: int = Field(default=1, ge=1)
+
+    _numeric_string = field_validator(
+        "max_seq_length", "batch_size", "max_output_length", "num_return_sequences", "temperature",
+        "top_p", "top_k", "num_beams", mode="before")(_number_from_string)
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or _bound(value):
+            return value
+        head, _, index = value.partition(":")
+        if head == "cpu" and not index or head == "cuda" and (not index or index.isdigit()):
+            return value
+        raise ValueError(f"device {value!r}: use cpu, cuda or cuda:N")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ModelComponent":
+        problems = model_problems(self)
+        if problems:
+            raise ValueError("; ".join(message for _, message in problems))
+        return self
+
+
+# The input field each task reads.
+MODEL_INPUT_FIELD: dict[str, str] = {
+    "text-generation": "prompt", "chat-completion": "messages", "text-classification": "text",
+}
+GENERATION_FIELDS: tuple[str, ...] = (
+    "max_output_length", "num_return_sequences", "stop_sequences", "do_sample", "temperature", "top_p",
+    "top_k", "num_beams",
+)
+
+
+def model_problems(m: "ModelComponent") -> list[tuple[str, str]]:
+    """Cross-field rules of a model component, as (field, message) pairs."""
+    out: list[tuple[str, str]] = []
+    task = m.task
+    if m.model is None:
+        out.append(("model", "model is required: a local folder or a hub id"))
+    wanted = MODEL_INPUT_FIELD.get(task)
+    for name in ("prompt", "messages", "text"):
+        if name != wanted and getattr(m, name, None) is not None:
+            out.append((name, f"{name} is not read by task {task}, which reads {wanted}"))
+    if wanted and getattr(m, wanted, None) is None:
+        out.append((wanted, f"task {task} needs {wanted}:"))
+    if task == "text-classification":
+        for name in GENERATION_FIELDS:
+            if _is_set(m, name):
+                out.append((name, f"{name} is a generation setting; task text-classification does not "
+                                  "generate"))
+    if isinstance(m.messages, list):
+        for index, message in enumerate(m.messages):
+            if not isinstance(message, dict) or set(message) - {"role", "content"} or "content" not in message:
+                out.append(("messages", f"messages[{index}]: expected {{role, content}}"))
+    adapters = m.peft_adapters or []
+    names = [a.name or f"adapter{i}" for i, a in enumerate(adapters) if isinstance(a, PeftAdapterSpec)]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        out.append(("peft_adapters", f"adapter name {name} is used twice; give each adapter its own name"))
+    if isinstance(m.num_beams, int) and isinstance(m.num_return_sequences, int) \
+            and m.do_sample is False and m.num_return_sequences > m.num_beams:
+        out.append(("num_return_sequences", "greedy search returns one sequence: set do_sample: true or "
+                                            "num_beams >= num_return_sequences"))
+    return out
+
+
+def model_warnings(m: "ModelComponent") -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if m.do_sample is False and m.task in GENERATION_TASKS:
+        for name in SAMPLING_FIELDS:
+            if _is_set(m, name):
+                out.append((name, f"{name} has no effect without do_sample: true (greedy and beam search "
+                                  "do not sample)"))
+    if _is_set(m, "batch_size") and m.dataset is None:
+        out.append(("batch_size", "batch_size has no effect without dataset: (one input is one batch)"))
+    return out
+
+
+Component = Union[DatasetsComponent, TrainerComponent, ModelComponent]
 COMPONENT_TYPES: dict[str, type[_Model]] = {
     "datasets": DatasetsComponent,
     "model-trainer": TrainerComponent,
+    "model": ModelComponent,
 }

@@ -9,7 +9,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from compose.dialects import LORA_NESTED, QUANT_NESTED, QUANT_SHORTHANDS, Normalized
+from compose.dialects import (
+    LORA_NESTED, MODEL_ACTION_FIELDS, MODEL_PARAMS_FIELDS, QUANT_NESTED, QUANT_SHORTHANDS, Normalized,
+)
 from compose.loader import ParseResult
 from compose.schema.components import DatasetsComponent, LORA_FIELDS, QUANT_DETAIL_FIELDS, TrainerComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
@@ -179,6 +181,11 @@ def _place(raw: dict[str, Any], name: str, norm: Normalized, component_type: str
                 set_at(raw, quant.path, {"type": written})
                 return (*quant.path, FLAT_TO_QUANT[name])
         if isinstance(raw.get("action"), dict) and name not in TRAINER_OUTSIDE_ACTION:
+            return ("action", name)
+    elif component_type == "model":
+        if isinstance(raw.get("action"), dict) and name in MODEL_PARAMS_FIELDS:
+            return ("action", "params", name)
+        if isinstance(raw.get("action"), dict) and name in MODEL_ACTION_FIELDS:
             return ("action", name)
     elif isinstance(raw.get("action"), dict):
         return ("action", name)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from compose.dialects import FILE_BUILDERS, LORA_NESTED, QUANT_NESTED
+from compose.dialects import FILE_BUILDERS, LORA_NESTED, MODEL_ACTION_FIELDS, MODEL_PARAMS_FIELDS, QUANT_NESTED
 from compose.schema.components import COMPONENT_TYPES, LORA_FIELDS, QUANT_DETAIL_FIELDS
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 
@@ -34,6 +34,8 @@ def component_to_raw(component: ComponentDoc, dialect: Dialect = "seed") -> dict
         raw.update(fields)
     elif component.type == "model-trainer":
         raw.update(_trainer_nested(fields))
+    elif component.type == "model":
+        raw.update(model_nested(fields))
     else:
         raw["driver"] = "huggingface"
         action = _datasets_action_nested(fields)
@@ -71,6 +73,18 @@ def _trainer_nested(fields: dict[str, Any]) -> dict[str, Any]:
     if fields:
         out["action"] = fields
     return out
+
+
+def model_nested(fields: dict[str, Any]) -> dict[str, Any]:
+    """model-compose's layout: the input under ``action:``, generation settings under
+    ``action.params``, the model's own settings beside ``type``."""
+    params = {name: fields.pop(name) for name in MODEL_PARAMS_FIELDS if name in fields}
+    action = {name: fields.pop(name) for name in MODEL_ACTION_FIELDS if name in fields}
+    if params:
+        action["params"] = params
+    if action:
+        fields["action"] = action
+    return fields
 
 
 def _datasets_action_nested(fields: dict[str, Any]) -> dict[str, Any]:

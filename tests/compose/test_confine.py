@@ -22,6 +22,8 @@ NOT_PATHS: dict[str, set[str]] = {
                       "lr_scheduler_type", "peft_adapter", "lora_bias", "quantization",
                       "bnb_4bit_compute_dtype", "optim_target_modules", "lora_target_modules",
                       "optimizer_args", "lr_scheduler_kwargs"},
+    "model": {"id", "type", "task", "precision", "quantization", "device", "prompt", "text", "messages",
+              "stop_sequences"},
 }
 # A value a job reads must exist: these stand in for each field's kind.
 HOSTILE = ["../../secrets-key.txt", "/etc/passwd", "~/.ssh/id_rsa", "sub/../../x"]
@@ -42,6 +44,8 @@ def doc_with(ctype: str, name: str, value) -> ComposeFile:
         fields = {"provider": "local", "loader": "json", "data_files": "ok.jsonl", name: value}
         if name in ("path", "data_dir"):
             fields.pop("data_files")
+    elif ctype == "model":
+        fields = {"task": "text-generation", "model": "./model", "prompt": "hi", name: value}
     else:
         fields = {"task": "sft", "model": "./model", name: value}
     component = ComponentDoc(id="c", type=ctype, fields=fields)
