@@ -184,3 +184,12 @@ def test_the_embedded_default_claims_as_before_and_sets_no_gpus(settings, worksp
     assert run.status == RunStatus.SUCCEEDED, run.error
     assert execute_run(run.pk) == "skipped"
     assert not Worker.objects.exists()
+
+
+def test_a_run_over_the_workspace_limit_is_refused(fleet_on, alice, workspace):
+    register("box-g", 3, fleet_on)
+    workspace.gpu_limit = 1
+    workspace.save()
+    with pytest.raises(RunRefused) as refused:
+        queue(workspace, alice, 2)
+    assert "needs 2 GPUs; the workspace may hold 1 at once" in refused.value.problems[0].message

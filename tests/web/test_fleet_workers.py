@@ -47,11 +47,11 @@ def worker_env(name: str, gpus: int, record: Path) -> dict[str, str]:
             "COMPOSE_HEARTBEAT_S": "0.3", "COMPOSE_STALE_AFTER_S": str(STALE_S), "COMPOSE_MAX_ATTEMPTS": "3",
             "COMPOSE_EXECUTOR": "subprocess", "COMPOSE_WORKER_NAME": name, "COMPOSE_FAKE_GPUS": str(gpus),
             "COMPOSE_PLACEMENT": "1", "COMPOSE_JOB_ENV_ALLOW": "FLEET_RECORD", "FLEET_RECORD": str(record),
-            "OMP_NUM_THREADS": "1"}
+            "HUEY_WORKERS": "3", "OMP_NUM_THREADS": "1"}
 
 
 def start(name: str, gpus: int, record: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "tests/web/fleet_worker.py", "--workers", "3", "--no-periodic"],
+    return subprocess.Popen([sys.executable, "tests/web/fleet_worker.py", "--no-periodic"],
                             cwd=ROOT, env=worker_env(name, gpus, record), stdout=log.open("a"),
                             stderr=subprocess.STDOUT)
 
@@ -115,9 +115,12 @@ def test_two_workers_place_mixed_runs_on_disjoint_gpus(workspace, alice, tmp_pat
         where = {r.pk: r.worker for r in runs}
         for job in jobs:
             assert len(job["cvd"].split(",")) == need[job["run"]], job
+        together = 0
         for a, b in combinations(jobs, 2):
             if where[a["run"]] == where[b["run"]] and a["start"] < b["end"] and b["start"] < a["end"]:
+                together += 1
                 assert not set(a["cvd"].split(",")) & set(b["cvd"].split(",")), (a, b)
+        assert together, "no worker ran two runs at once"
         for r in records(record):  # a run without GPUs sees none
             if need.get(r["run"]) == 0:
                 assert r["cvd"] == ""

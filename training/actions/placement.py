@@ -99,13 +99,16 @@ def _fits_worker(need: Need, labels: set[str], gpus: list[Gpu]) -> bool:
     return len(usable) >= need.gpus
 
 
-def refusal(need: Need) -> str | None:
+def refusal(need: Need, workspace: Workspace | None = None) -> str | None:
     """Why no registered worker could ever hold a run of this need, or None.
 
     Only with placement on, and only once a worker has registered (a fleet still
     starting refuses nothing)."""
     if not settings.COMPOSE_PLACEMENT or (need.gpus == 0 and not need.labels):
         return None
+    if workspace is not None and workspace.gpu_limit is not None and need.gpus > workspace.gpu_limit:
+        return (f"needs {need.gpus} GPU{'s' if need.gpus != 1 else ''}; the workspace may hold "
+                f"{workspace.gpu_limit} at once")
     workers = list(live_workers().prefetch_related("gpus"))
     if not workers:
         return None
@@ -118,10 +121,10 @@ def refusal(need: Need) -> str | None:
     return f"needs {need.describe()}; no registered worker has that"
 
 
-def check_placeable(need: Need) -> None:
+def check_placeable(need: Need, workspace: Workspace | None = None) -> None:
     from compose.errors import Problem
 
-    reason = refusal(need)
+    reason = refusal(need, workspace)
     if reason:
         raise RunRefused([Problem("resources", reason)])
 

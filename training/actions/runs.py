@@ -97,7 +97,7 @@ def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow
     from training.tasks import schedule_run
 
     need = need_of(yaml_text, workflow_id)
-    check_placeable(need)  # refused now, with the reason, when no worker could ever hold it
+    check_placeable(need, workspace)  # refused now, with the reason, when no worker could ever hold it
     with transaction.atomic():
         run = Run.objects.create(workspace=workspace, document=document, workflow_id=workflow_id,
                                  yaml_snapshot=yaml_text, inputs=inputs, created_by=user,

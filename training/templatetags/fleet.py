@@ -13,7 +13,7 @@ def workflow_need(document, workflow_id: str) -> str:
     from training.actions.runs import need_of
 
     need = need_of(document.yaml_text, workflow_id)
-    reason = refusal(need)
+    reason = refusal(need, document.workspace)
     return need.describe() + (f" (refused: {reason})" if reason else "")
 
 

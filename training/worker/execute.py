@@ -85,7 +85,9 @@ def gpu_env(env: dict[str, str], gpus: list[int] | None) -> dict[str, str]:
 
 
 def active_count() -> int:
-    """Runs this process executes now."""
+    """Runs this process executes now; a stopping worker counts as full."""
+    if _active.stopping.is_set():
+        return 1 << 30
     with _active.lock:
         return len(_active.runs)
 
