@@ -170,14 +170,11 @@ def test_login_then_submit_the_tiny_sft_example_and_follow_it_to_success(stack, 
     assert len(docs) == 1
 
 
-def test_cancel_from_the_client(stack, tmp_path):
-    token = stack["tokens"]["alice"]
-    env = client_env(stack, token, tmp_path)
-    tiny = str(stack["base"] / "tiny-sft.yaml")
-
-    # Ctrl-C while following asks; answering "c" cancels the run on the server.
+def interrupt_submit(env: dict[str, str], file: str, answer: str) -> tuple[int, int]:
+    """Submit a long run, press Ctrl-C once training shows, answer the question; return
+    the run's id and the client's exit code."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "compose.cli", "submit", tiny, "tiny-sft", "-w", "lab", "--input", "epochs=5000"],
+        [sys.executable, "-m", "compose.cli", "submit", file, "tiny-sft", "-w", "lab", "--input", "epochs=5000"],
         cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
     try:
@@ -187,14 +184,31 @@ def test_cancel_from_the_client(stack, tmp_path):
                 break
         run_id = int("".join(seen).split("compose: run ", 1)[1].split()[0])
         process.send_signal(signal.SIGINT)
-        process.stdin.write("c\n")
+        process.stdin.write(answer + "\n")
         process.stdin.flush()
-        process.communicate(timeout=120)
+        _, rest = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
-    assert process.returncode == 130, "".join(seen)
+    assert "[c]ancel / [d]etach" in rest, "".join(seen) + rest
+    return run_id, process.returncode
+
+
+def test_cancel_from_the_client(stack, tmp_path):
+    token = stack["tokens"]["alice"]
+    env = client_env(stack, token, tmp_path)
+    tiny = str(stack["base"] / "tiny-sft.yaml")
+
+    # Ctrl-C while following asks; answering "c" cancels the run on the server.
+    run_id, code = interrupt_submit(env, tiny, answer="c")
+    assert code == 130
     assert get_json(stack, token, f"/runs/{run_id}")["status"] == "cancelled"
+
+    # Answering "d" detaches: the client exits, the run goes on.
+    run_id, code = interrupt_submit(env, tiny, answer="d")
+    assert code == 130
+    assert get_json(stack, token, f"/runs/{run_id}")["status"] == "running"
+    assert compose(env, "cancel", str(run_id)).returncode == 0
 
     # compose cancel: a detached run is stopped; following it then ends with the outcome.
     queued = compose(env, "submit", tiny, "tiny-sft", "-w", "lab", "--input", "epochs=5000", "--detach")
