@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
 from django.urls import include, path
 
 from training.api import api
@@ -13,9 +14,17 @@ def _api_urls():
     return patterns, app_name, namespace
 
 
+@login_not_required
+def _api_not_found(request, rest: str = ""):
+    """An unknown API path answers in the API's error body, not with an HTML page."""
+    return JsonResponse({"errors": [{"path": "", "message": f"no API endpoint /api/v1/{rest}",
+                                     "line": None, "column": None}]}, status=404)
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", _api_urls()),
+    path("api/v1/<path:rest>", _api_not_found),
     path("accounts/", include("django.contrib.auth.urls")),
     path("datasets/", include("datasets_app.urls")),
     path("", include("training.urls")),

@@ -102,3 +102,9 @@ def test_what_another_workspace_holds_is_404_everywhere(client, alice, bob, work
     assert response.status_code == 404
     assert client.get("/api/v1/runs", **bearer(raw)).json()["results"] == []
     assert client.get("/api/v1/documents", **bearer(raw)).json()["results"] == []
+
+
+def test_an_unknown_api_path_answers_in_the_error_body(client):
+    response = client.get("/api/v1/nothing/here")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["message"] == "no API endpoint /api/v1/nothing/here"
