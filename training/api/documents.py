@@ -4,7 +4,7 @@ import re
 from typing import Literal, Optional
 
 from django.db import IntegrityError
-from django.db.models import F, Q
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from ninja.pagination import CursorPagination, paginate

@@ -17,17 +17,12 @@ router = Router(tags=["runs"])
 ERRORS = {400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody}
 
 
-def _detail(run_id: int, user):
-    run = get_run_or_404(user, run_id)
-    return run
-
-
 @router.post("/runs", response={201: RunDetail, **ERRORS}, throttle=[RunCreateThrottle()])
 def create_run(request: HttpRequest, payload: RunCreate):
     """Queue a run of the document's workflow; refused (400) with every problem when it cannot run."""
     document = get_document_or_404(request.user, payload.document)
     run = actions.enqueue_run(document, payload.workflow or None, payload.inputs, request.user)
-    return Status(201, _detail(run.pk, request.user))
+    return Status(201, get_run_or_404(request.user, run.pk))
 
 
 class RunFilters(Schema):
@@ -61,7 +56,7 @@ def list_runs(request: HttpRequest, filters: Query[RunFilters]):
 
 @router.get("/runs/{run_id}", response={200: RunDetail, **ERRORS})
 def get_run(request: HttpRequest, run_id: int):
-    return _detail(run_id, request.user)
+    return get_run_or_404(request.user, run_id)
 
 
 @router.post("/runs/{run_id}/cancel", response={200: RunDetail, **ERRORS})
@@ -69,7 +64,7 @@ def cancel_run(request: HttpRequest, run_id: int):
     """Cancel a queued run at once, or ask a running one to stop (409 when it has ended)."""
     run = get_run_or_404(request.user, run_id)
     actions.request_cancel(run, request.user)
-    return _detail(run_id, request.user)
+    return get_run_or_404(request.user, run_id)
 
 
 @router.post("/runs/{run_id}/resume", response={201: RunDetail, **ERRORS}, throttle=[RunCreateThrottle()])
@@ -77,7 +72,7 @@ def resume_run(request: HttpRequest, run_id: int):
     """A new run that continues a failed, cancelled or interrupted one from its checkpoints."""
     run = get_run_or_404(request.user, run_id)
     new = actions.resume(run, request.user)
-    return Status(201, _detail(new.pk, request.user))
+    return Status(201, get_run_or_404(request.user, new.pk))
 
 
 @router.post("/runs/{run_id}/rerun", response={201: RunDetail, **ERRORS}, throttle=[RunCreateThrottle()])
@@ -85,4 +80,4 @@ def rerun_run(request: HttpRequest, run_id: int):
     """A new run of the same file snapshot, workflow and inputs."""
     run = get_run_or_404(request.user, run_id)
     new = actions.rerun(run, request.user)
-    return Status(201, _detail(new.pk, request.user))
+    return Status(201, get_run_or_404(request.user, new.pk))
