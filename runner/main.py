@@ -88,6 +88,10 @@ def dispatch(spec: JobSpec) -> JobFunction:
         from runner.training import run_training_job
 
         return run_training_job
+    if spec.component_type == "model":
+        from runner.inference import run_model_job
+
+        return run_model_job
     raise JobFailed(f"component type {spec.component_type!r} cannot be run by compose-web")
 
 

@@ -707,7 +707,8 @@ def model_problems(m: "ModelComponent") -> list[tuple[str, str]]:
         out.append((wanted, f"task {task} needs {wanted}:"))
     if task == "text-classification":
         for name in GENERATION_FIELDS:
-            if _is_set(m, name):
+            # Compared with the default, not "given": the job's config holds every field.
+            if getattr(m, name, None) != type(m).model_fields[name].default:
                 out.append((name, f"{name} is a generation setting; task text-classification does not "
                                   "generate"))
     if isinstance(m.messages, list):
