@@ -37,7 +37,7 @@ class RemoteError(Exception):
     """Something to tell the user in one or a few lines; the command exits 1."""
 
     def __init__(self, message: str, status: Optional[int] = None,
-                 errors: Optional[list[dict[str, Any]]] = None):
+                 errors: Optional[list[dict[str, Any]]] = None) -> None:
         super().__init__(message)
         self.status = status
         self.errors = errors or []
@@ -85,7 +85,7 @@ def save_config(url: str, token: str, environ: Mapping[str, str] = os.environ) -
 class Client:
     """The API at ``url`` with ``token``; every method raises :class:`RemoteError`."""
 
-    def __init__(self, url: str, token: str, timeout: float = 60.0):
+    def __init__(self, url: str, token: str, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
