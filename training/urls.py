@@ -23,6 +23,7 @@ urlpatterns = [
     path("runs/<int:pk>/download/", downloads.run_download, name="run_download"),
     path("runs/<int:pk>/artifacts/<int:artifact_id>/download/", downloads.artifact_download,
          name="artifact_download"),
+    path("runs/<int:pk>/outputs/", outputs.run_files, name="run_files"),
     path("runs/<int:pk>/outputs/delete/", outputs.run_delete_outputs, name="run_delete_outputs"),
     path("runs/<int:pk>/resume/", runs.run_resume, name="run_resume"),
     path("runs/<int:pk>/rerun-current/", runs.run_rerun_current, name="run_rerun_current"),

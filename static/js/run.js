@@ -98,6 +98,20 @@
     body.appendChild(tr);
     document.getElementById("artifacts-empty").hidden = true;
     document.getElementById("artifacts-table").hidden = false;
+    refreshFiles();
+  }
+  // The row above is drawn from the event at once; the server's rendering of the same part
+  // follows: each row's download link, the run folder's disk use, Delete outputs….
+  var files = document.getElementById("run-files"), filesTimer = null;
+  function refreshFiles() {
+    if (!files) return;
+    clearTimeout(filesTimer);
+    filesTimer = setTimeout(function () {
+      fetch(files.dataset.url, {credentials: "same-origin"})
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (html) { files.innerHTML = html; })
+        .catch(function () { /* the rows drawn from events stay; a reload shows the rest */ });
+    }, 500);
   }
   function onConfig(e) {
     var card = jobCard(e.job);  // the engine sends it as the job starts: name its component
@@ -164,6 +178,7 @@
   // --- run state ---------------------------------------------------------------------
   function onRun(state) {
     if (!state || !state.status) return;
+    var before = status;
     status = state.status;
     var holder = document.getElementById("run-status");
     holder.innerHTML = ""; holder.appendChild(badge(state.status));
@@ -200,6 +215,8 @@
       attempt.hidden = false;
       attempt.querySelector("[data-attempt]").textContent = state.attempt;
     }
+    // The run's folder is complete now: its size, the folder's download, Delete outputs….
+    if (final && FINAL.indexOf(before) < 0) refreshFiles();
     if (final) {
       // "Waiting…" and "… yet" notes no longer fit: nothing more will come.
       document.querySelectorAll("[data-final-text]").forEach(function (note) { note.textContent = note.dataset.finalText; });

@@ -1,4 +1,5 @@
-"""Deleting a run's outputs: a page that lists what goes, and the POST that removes it."""
+"""A run's outputs: the run page's artifacts part, and deleting them (a page that lists what
+goes, and the POST that removes it)."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -6,9 +7,21 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.views.decorators.http import require_safe
 
 from training.actions.outputs import OutputsInUse, delete_outputs, plan_deletion
 from training.models.access import get_run_or_404, may_delete_outputs
+
+
+@require_safe
+def run_files(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run page's artifacts table and outputs strip, rendered as the page renders them. The
+    page's script fetches it when a job writes an artifact and when the run ends: its download
+    links, the run folder's disk use and Delete outputs… come from here, not from the events."""
+    run = get_run_or_404(request.user, pk)
+    return render(request, "training/_run_files.html", {
+        "run": run, "artifacts": list(run.artifacts.order_by("created", "id")),
+    })
 
 
 def run_delete_outputs(request: HttpRequest, pk: int) -> HttpResponse:

@@ -79,3 +79,19 @@ def test_a_running_run_cannot_have_its_outputs_deleted(alice_client, workspace, 
     response = alice_client.post(reverse("training:run_delete_outputs", args=[run.pk]), follow=True)
     assert "once it has ended" in response.content.decode()
     assert run.folder.is_dir()
+
+
+def test_the_outputs_part_is_served_alone_for_the_page_to_refresh(alice_client, bob_client, run):
+    """The run page's script fetches its artifacts and outputs strip again as a run writes them:
+    the same links, disk use and Delete outputs… as the page, and 404 for anyone else."""
+    url = reverse("training:run_files", args=[run.pk])
+    response = alice_client.get(url)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    artifact = run.artifacts.get()
+    assert f'href="{reverse("training:artifact_download", args=[run.pk, artifact.pk])}" download' in html
+    assert '<strong id="run-disk-use">3.0\xa0KB</strong> on disk' in html
+    assert reverse("training:run_delete_outputs", args=[run.pk]) in html
+    assert f'data-url="{url}"' in page(alice_client, run)
+    assert bob_client.get(url).status_code == 404
+    assert alice_client.post(url).status_code == 405
