@@ -197,7 +197,8 @@
       time.textContent = fmt.relative(started);
       startedHolder.innerHTML = ""; startedHolder.appendChild(time);
     }
-    if (state.error) document.getElementById("run-error").textContent = state.error;
+    // A retried run that went on to succeed has no error any more: clear the old one.
+    document.getElementById("run-error").textContent = state.error || "";
     // The whole plan, in workflow order, as soon as a worker has taken the run.
     var jobsBox = document.getElementById("jobs");
     (state.jobs || []).forEach(function (j) {

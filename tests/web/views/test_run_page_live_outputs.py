@@ -67,3 +67,18 @@ def test_a_checkpoint_written_live_can_be_downloaded_and_the_folder_once_the_run
         page.wait_for_selector("#run-outputs a:has-text('Delete outputs')", timeout=20_000)
         assert page.locator(f"#run-outputs a[href='{reverse('training:run_download', args=[run.pk])}']").count() == 1
         assert page.locator("#artifacts tr").count() == 1
+
+
+def test_an_error_that_a_retry_overcame_leaves_the_page_when_the_run_succeeds(
+        live_server, client, alice, workspace, monkeypatch):
+    """The second attempt of an interrupted run still carries the first one's error while it
+    runs; the page must drop it once the run succeeded, as a reload would."""
+    run = make_run(workspace, alice, workflow_id="train-custom")
+    claim_run(run.pk, "worker-2")
+    Run.objects.filter(pk=run.pk).update(attempt=2, error="worker w1 stopped sending heartbeats (none for over 60 s)")
+    with run_page(live_server, client, alice, run, monkeypatch) as page:
+        assert "stopped sending heartbeats" in page.inner_text("#run-error")
+        finish_run(Run.objects.get(pk=run.pk), "succeeded")
+        page.wait_for_function("() => document.querySelector('#run-status [data-status]').dataset.status"
+                               " === 'succeeded'", timeout=20_000)
+        assert page.inner_text("#run-error") == ""
