@@ -52,7 +52,7 @@
     card = document.createElement("div");
     card.className = "job"; card.dataset.job = id;
     card.innerHTML = '<div class="row"><strong></strong><span class="spacer"></span><span class="job-status"></span></div>' +
-      '<div class="small muted"><span class="job-component"></span> <span class="job-stage"></span></div><progress max="1"></progress>' +
+      '<div class="small muted"><span class="job-component"></span> <span class="job-stage"></span></div><progress max="1" value="0"></progress>' +
       '<div class="small job-count"></div><div class="small muted job-message"></div>';
     card.querySelector("strong").textContent = id;
     card.querySelector(".job-status").appendChild(badge("pending"));
@@ -79,7 +79,11 @@
     message.textContent = e.message || "";
     message.className = "small job-message " + (e.status === "failed" || e.status === "interrupted" ? "errorlist" : "muted");
     if (FINAL.indexOf(e.status) >= 0 && card.dataset.count) card.querySelector(".job-count").textContent = card.dataset.count;
-    if (e.status === "succeeded") { var bar = card.querySelector("progress"); bar.max = 1; bar.value = 1; }
+    // A bar moves only while its job runs: full once it succeeded, still otherwise.
+    var bar = card.querySelector("progress");
+    if (e.status === "succeeded") { bar.max = 1; bar.value = 1; }
+    else if (e.status === "running" && !card.dataset.count) bar.removeAttribute("value");
+    else if (e.status !== "running" && !bar.hasAttribute("value")) bar.value = 0;
   }
 
   // --- artifacts and data sets ---------------------------------------------------------

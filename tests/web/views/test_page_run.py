@@ -186,3 +186,21 @@ def test_the_replay_carries_the_job_plan_in_workflow_order(alice_client, workspa
     assert state["jobs"] == [{"job": "load", "component": "load-component"},
                              {"job": "train", "component": "train-component"}]
     assert state["status"] == "running" and state["id"] == run.pk
+
+
+def test_a_bar_moves_only_while_its_job_runs(alice_client, workspace, alice):
+    """A job kept from the run a resumed run continues is succeeded without ever reporting
+    progress: its bar is full, not the moving bar of a job at work; one that never started
+    is empty."""
+    from training.models import JobRun
+
+    run = make_run(workspace, alice, workflow_id="train-custom")
+    claim_run(run.pk, "worker-1")
+    JobRun.objects.create(run=run, job_id="load", component_id="data", position=0, status="succeeded",
+                          message="finished in run 3; its output is used again")
+    JobRun.objects.create(run=run, job_id="train", component_id="trainer", position=1, status="running")
+    JobRun.objects.create(run=run, job_id="export", component_id="exporter", position=2, status="pending")
+    html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
+    assert '<progress max="1" value="1">' in job_card(html, "load")
+    assert '<progress max="1" >' in job_card(html, "train")
+    assert '<progress max="1" value="0">' in job_card(html, "export")

@@ -82,3 +82,16 @@ def test_an_error_that_a_retry_overcame_leaves_the_page_when_the_run_succeeds(
         page.wait_for_function("() => document.querySelector('#run-status [data-status]').dataset.status"
                                " === 'succeeded'", timeout=20_000)
         assert page.inner_text("#run-error") == ""
+
+
+def test_a_job_that_stopped_without_progress_has_a_still_bar(live_server, client, alice, workspace, monkeypatch):
+    run = make_run(workspace, alice, workflow_id="train-custom")
+    claim_run(run.pk, "worker-1")
+    record_event(run, ev.status("load", "running"))
+    with run_page(live_server, client, alice, run, monkeypatch) as page:
+        bar = "document.querySelector(\".job[data-job='load'] progress\")"
+        page.wait_for_function(f"() => {bar} !== null", timeout=20_000)
+        assert page.evaluate(f"() => {bar}.hasAttribute('value')") is False  # at work: it moves
+        record_event(run, ev.status("load", "failed", "no such file: ./data/rows.jsonl"))
+        page.wait_for_function(f"() => {bar}.hasAttribute('value')", timeout=20_000)
+        assert page.evaluate(f"() => {bar}.value") == 0
