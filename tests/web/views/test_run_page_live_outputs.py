@@ -95,3 +95,21 @@ def test_a_job_that_stopped_without_progress_has_a_still_bar(live_server, client
         record_event(run, ev.status("load", "failed", "no such file: ./data/rows.jsonl"))
         page.wait_for_function(f"() => {bar}.hasAttribute('value')", timeout=20_000)
         assert page.evaluate(f"() => {bar}.value") == 0
+
+
+def test_a_long_checkpoint_path_stays_inside_its_job_card(live_server, client, alice, workspace, monkeypatch):
+    run = make_run(workspace, alice, workflow_id="train-custom")
+    claim_run(run.pk, "worker-1")
+    path = "/srv/compose/var/workspaces/research/runs/12345/output/tiny_sft_long/checkpoint_188"  # no hyphen to break at
+    record_event(run, ev.status("train", "cancelled", f"job train cancelled at step 188; checkpoint saved in {path}"))
+    with run_page(live_server, client, alice, run, monkeypatch) as page:
+        page.set_viewport_size({"width": 1000, "height": 800})
+        page.wait_for_function("() => document.querySelector(\".job[data-job='train']\") !== null", timeout=20_000)
+        # The message's box keeps the card's width; its text is what would run past it.
+        widths = page.evaluate("""() => {
+            const card = document.querySelector(".job[data-job='train']");
+            const message = card.querySelector(".job-message");
+            return [card.getBoundingClientRect().width, message.scrollWidth, message.clientWidth];
+        }""")
+        card, text, box = widths
+        assert card < 400 and text <= box
