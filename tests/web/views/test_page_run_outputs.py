@@ -81,6 +81,25 @@ def test_a_running_run_cannot_have_its_outputs_deleted(alice_client, workspace, 
     assert run.folder.is_dir()
 
 
+def test_delete_is_no_longer_offered_once_only_kept_data_sets_remain(alice_client, run):
+    """A data set the run made stays in the workspace's storage (other runs reuse it): once the
+    run's own files are gone, Delete outputs… has nothing left to remove and is not shown."""
+    stored = run.workspace.storage / "datasets" / ("ab" * 16)
+    stored.mkdir(parents=True)
+    (stored / "data-00000-of-00001.arrow").write_bytes(b"\0" * 100)
+    Artifact.objects.create(run=run, job_id="load", kind="dataset", path=str(stored), size_bytes=100)
+    url = reverse("training:run_delete_outputs", args=[run.pk])
+    assert alice_client.post(url).status_code == 302
+    assert stored.is_dir() and not run.folder.exists()
+
+    html = page(alice_client, run)
+    assert 'id="run-outputs-deleted"' in html
+    assert url not in html
+    again = alice_client.get(url).content.decode()
+    assert "There are no files left to remove." in again
+    assert 'button class="danger"' not in again and "Delete 0" not in again
+
+
 def test_the_outputs_part_is_served_alone_for_the_page_to_refresh(alice_client, bob_client, run):
     """The run page's script fetches its artifacts and outputs strip again as a run writes them:
     the same links, disk use and Delete outputs… as the page, and 404 for anyone else."""
