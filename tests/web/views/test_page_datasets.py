@@ -37,3 +37,8 @@ def test_others_see_nothing(bob_client, produced):
 
 def test_the_empty_list_says_where_data_sets_come_from(alice_client, workspace):
     assert "No data sets yet" in alice_client.get(reverse("datasets_app:list")).content.decode()
+
+
+def test_the_detail_page_counts_rows_and_columns_in_words(alice_client, produced):
+    html = alice_client.get(reverse("datasets_app:detail", args=[FINGERPRINT])).content.decode()
+    assert "1 row · 1 column ·" in html
