@@ -214,7 +214,7 @@
     var final = FINAL.indexOf(state.status) >= 0;
     document.getElementById("cancel-form").hidden = final;
     var resume = document.getElementById("resume-form");
-    if (resume) resume.hidden = RESUMABLE.indexOf(state.status) < 0;
+    if (resume) resume.hidden = resume.dataset.resumed === "1" || RESUMABLE.indexOf(state.status) < 0;
     var attempt = document.getElementById("run-attempt");
     if (attempt && state.attempt > 1) {
       attempt.hidden = false;

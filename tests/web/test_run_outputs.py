@@ -170,7 +170,7 @@ def test_run_again_with_the_current_document(workspace, alice, client):
     response = client.post(f"/runs/{run.pk}/rerun-current/")
     newest = Run.objects.latest("pk")
     assert response.status_code == 302 and newest.pk != run.pk
-    assert "shuffle: true" in newest.yaml_snapshot and newest.rerun_of_id is None
+    assert "shuffle: true" in newest.yaml_snapshot and newest.rerun_of_id == run.pk
 
 
 def test_another_workspaces_user_cannot_resume(workspace, alice, bob, client):
@@ -178,3 +178,34 @@ def test_another_workspaces_user_cannot_resume(workspace, alice, bob, client):
     client.force_login(bob)
     assert client.post(f"/runs/{run.pk}/resume/").status_code == 404
     assert client.post(f"/runs/{run.pk}/rerun-current/").status_code == 404
+
+
+def test_a_run_is_resumed_once_and_the_page_stops_offering_it(workspace, alice, client, settings):
+    settings.COMPOSE_EXECUTOR = "inprocess"
+    parent = make_run(workspace, alice, status=RunStatus.CANCELLED)
+    child = make_run(workspace, alice, status=RunStatus.FAILED, resumed_from=parent)
+    with pytest.raises(actions.RunRefused, match=f"already resumed as run {child.pk}"):
+        actions.resume(parent, alice)
+    client.force_login(alice)
+    page = client.get(f"/runs/{parent.pk}/").content.decode()
+    assert 'id="resume-form" data-resumed="1" hidden' in page
+
+
+def test_the_resumed_step_ignores_deleted_checkpoints(workspace, alice):
+    from django.utils import timezone
+
+    parent = make_run(workspace, alice, status=RunStatus.CANCELLED)
+    Artifact.objects.create(run=parent, job_id="train", kind="checkpoint", path="/x/checkpoint-40", step=40,
+                            deleted=timezone.now())
+    child = make_run(workspace, alice, resumed_from=parent)
+    assert resumed_step(child) is None
+
+
+def test_run_again_with_the_current_document_links_the_run_it_came_from(workspace, alice):
+    from tests.web.factories import TINY_DOCUMENT
+
+    (workspace.root / "data").mkdir(parents=True)
+    (workspace.root / "data" / "rows.jsonl").write_text('{"text": "a"}\n')
+    document = actions.create_document(workspace, alice, "tiny", TINY_DOCUMENT)
+    run = make_run(workspace, alice, document=document, status=RunStatus.FAILED)
+    assert actions.rerun_with_document(run, alice).rerun_of_id == run.pk

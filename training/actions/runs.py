@@ -78,6 +78,10 @@ def resume(run: Run, user) -> Run:
     go on from the newest checkpoint the parent (or the parent's own parents) saved."""
     if run.status not in RESUMABLE:
         raise InvalidTransition(run.pk, run.status, "resumed")
+    child = run.resumed_as.order_by("-pk").first()
+    if child is not None:  # a second branch from the same checkpoint is almost never meant
+        raise RunRefused([Problem("", f"run {run.pk} was already resumed as run {child.pk}; "
+                                      f"resume that one, or use Rerun for a fresh start")])
     workflow, values = validate_run(run.workspace, run.yaml_snapshot, run.workflow_id, run.inputs)
     return _create_run(run.workspace, run.document, workflow, run.yaml_snapshot, values, user,
                        resumed_from=run)
@@ -85,9 +89,12 @@ def resume(run: Run, user) -> Run:
 
 def rerun_with_document(run: Run, user) -> Run:
     """A new run of the run's workflow and inputs on the document as it is now."""
-    if run.document is None:
+    document = run.document
+    if document is None:
         raise RunRefused([Problem("document", "the run's document was deleted")])
-    return enqueue_run(run.document, run.workflow_id, run.inputs, user)
+    workflow, values = validate_run(document.workspace, document.yaml_text, run.workflow_id, run.inputs)
+    return _create_run(document.workspace, document, workflow, document.yaml_text, values, user,
+                       rerun_of=run)
 
 
 def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow_id: str,

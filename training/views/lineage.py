@@ -11,7 +11,7 @@ def resumed_step(run: Run) -> Optional[int]:
     ancestor, seen = run.resumed_from, set()
     while ancestor is not None and ancestor.pk not in seen:
         seen.add(ancestor.pk)
-        steps = list(Artifact.objects.filter(run=ancestor, kind=Artifact.Kind.CHECKPOINT)
+        steps = list(Artifact.objects.filter(run=ancestor, kind=Artifact.Kind.CHECKPOINT, deleted=None)
                      .exclude(step=None).values_list("step", flat=True))
         if steps:
             return max(steps)

@@ -112,7 +112,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
         "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(run, job_runs),
         "diff": _config_diff(run),
-        "resumable": run.status in actions.RESUMABLE,
+        "resumable": run.status in actions.RESUMABLE and not run.resumed_as.exists(),
         "resumed_as": list(run.resumed_as.order_by("pk").only("pk")),
         "max_attempts": settings.COMPOSE_MAX_ATTEMPTS,
         "earlier": earlier_metrics(run),
