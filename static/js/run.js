@@ -209,6 +209,10 @@
       var card = jobCard(j.job);
       if (!card) return;
       if (j.component) card.querySelector(".job-component").textContent = j.component;
+      // A job no event speaks for (one kept from the run this one resumes) takes its
+      // status from the record; a status an event already set is newer and stays.
+      var unset = !card.dataset.status || card.dataset.status === "pending";
+      if (unset && j.status && j.status !== "pending") onJobStatus({job: j.job, status: j.status, message: j.message});
       jobsBox.appendChild(card);  // moves a card made earlier by an event into its place
     });
     var final = FINAL.indexOf(state.status) >= 0;

@@ -117,8 +117,9 @@ class Run(models.Model):
             "finished": self.finished.isoformat() if self.finished else None,
             "cancel_requested": self.cancel_requested,
             "error": self.error,
-            "jobs": [{"job": job_id, "component": component_id}
-                     for job_id, component_id in self.job_runs.values_list("job_id", "component_id")],
+            "jobs": [{"job": job_id, "component": component_id, "status": status, "message": message}
+                     for job_id, component_id, status, message in self.job_runs.values_list(
+                         "job_id", "component_id", "status", "message")],
         }
 
     @property

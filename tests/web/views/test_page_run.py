@@ -182,9 +182,12 @@ def test_the_replay_carries_the_job_plan_in_workflow_order(alice_client, workspa
     claim_run(run.pk, "w")
     for position, job in enumerate(["load", "train"]):
         JobRun.objects.create(run=run, job_id=job, component_id=f"{job}-component", position=position)
+    JobRun.objects.filter(run=run, job_id="load").update(status="succeeded", message="finished in run 3")
     state = alice_client.get(reverse("training:run_events", args=[run.pk])).json()["run"]
-    assert state["jobs"] == [{"job": "load", "component": "load-component"},
-                             {"job": "train", "component": "train-component"}]
+    # A kept job's status and message come with the plan: no event will ever say them.
+    assert state["jobs"] == [
+        {"job": "load", "component": "load-component", "status": "succeeded", "message": "finished in run 3"},
+        {"job": "train", "component": "train-component", "status": "pending", "message": ""}]
     assert state["status"] == "running" and state["id"] == run.pk
 
 
