@@ -46,6 +46,8 @@ _SHAPES: dict[str, str] = {
     "lora_target_modules": "a list of module names (or one name, such as all-linear)",
 }
 # Pydantic's names for union branches and validators in an error location.
+_SCALAR_LOC = ("str", "int", "float", "bool", "none", "list[str]")
+_MODEL_LOC = re.compile(r"^[A-Z][A-Za-z]+$")  # a nested model's class name (ModelSource)
 _TYPE_LOC = re.compile(r"^(str|int|float|bool|list|dict|none|.*\[.*\]|function-.*|union\[.*)$")
 
 
@@ -114,10 +116,16 @@ def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Opt
         if name in _SHAPES:
             return None, f"expected {_SHAPES[name]} (got {value!r})"
         # The problem's path names the field; name only what lies inside it (gpus, 1).
-        first = exc.errors()[0]
-        inner = ".".join(str(part) for part in first["loc"] if not _TYPE_LOC.match(str(part)))
+        errors = exc.errors()
+        first = errors[0]
+        if isinstance(value, dict):
+            # A field that is text or an object, given an object: the object's problem counts.
+            first = next((e for e in errors if e["loc"] and str(e["loc"][0]) not in _SCALAR_LOC), first)
+        inner = ".".join(str(part) for part in first["loc"]
+                         if not _TYPE_LOC.match(str(part)) and not _MODEL_LOC.match(str(part)))
         got = first.get("input", value)
-        return None, f"{inner + ': ' if inner else ''}{plain_message(first['msg'])} (got {got!r})"
+        message = plain_message(first["msg"].removeprefix("Value error, "))
+        return None, f"{inner + ': ' if inner else ''}{message} (got {got!r})"
 
 
 _WORDS: tuple[tuple[str, str], ...] = (
@@ -171,9 +179,9 @@ def _model_cross_checks(fields: dict[str, Any], known: dict[str, Any]) -> list[F
     if "task" not in known:
         return []  # bound, or reported as a bad value
     values = dict(known)
-    for name, value in fields.items():
-        if name in ModelComponent.model_fields and contains_binding(value):
-            values.setdefault(name, "${bound}")
+    for name in fields:
+        if name in ModelComponent.model_fields:
+            values.setdefault(name, "${bound}")  # bound, or its own problem is reported already
     partial = ModelComponent.model_construct(**values)
     partial.model_fields_set.intersection_update(fields)
     found: list[FieldProblem] = [(n, m, "error") for n, m in model_problems(partial)]

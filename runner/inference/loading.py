@@ -101,7 +101,7 @@ def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: Option
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.name, **common)
     except OSError as exc:
-        raise JobFailed(f"model: cannot load a tokenizer from {source.name!r}: {exc}") from exc
+        raise JobFailed(f"model: cannot load a tokenizer from {_named(source, revision)}: {exc}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     kwargs: dict[str, Any] = {**common, "dtype": torch_dtype(cfg)}
@@ -120,7 +120,7 @@ def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: Option
     try:
         model = auto.from_pretrained(source.name, **kwargs)
     except OSError as exc:
-        raise JobFailed(f"model: cannot load {source.name!r}: {exc}") from exc
+        raise JobFailed(f"model: cannot load {_named(source, revision)}: {exc}") from exc
     except ImportError as exc:  # bitsandbytes missing or unusable
         raise JobFailed(f"quantization: {exc}") from exc
     if adapters:
@@ -132,6 +132,10 @@ def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: Option
         config = model.config
         labels = [str(config.id2label.get(i, i)) for i in range(config.num_labels)]
     return Loaded(model=model, tokenizer=tokenizer, device=device, labels=labels)
+
+
+def _named(source: Source, revision: Optional[str]) -> str:
+    return f"{source.name!r}" + (f" at revision {revision}" if revision else "")
 
 
 def _adapter_labels(folders: list[Path]) -> Optional[list[str]]:
@@ -165,7 +169,8 @@ def apply_adapters(model: Any, adapters: list[tuple[str, float, Source, Optional
             else:
                 wrapped.load_adapter(source.name, **extra)
         except (OSError, ValueError) as exc:
-            raise JobFailed(f"peft_adapters: cannot load adapter {name} from {source.name!r}: {exc}") from exc
+            raise JobFailed(f"peft_adapters: cannot load adapter {name} from {_named(source, revision)}: "
+                            f"{exc}") from exc
     assert wrapped is not None
     weights = {name: weight for name, weight, _, _ in adapters}
     wrapped.base_model.set_adapter(list(weights))

@@ -26,7 +26,7 @@ from tests.fixtures import data
 from tests.fixtures.training import losses, metrics, run_trainer, trainer_spec
 from tests.runner.datasets.conftest import DatasetJobs
 
-T, D = "model-trainer", "datasets"
+T, D, M = "model-trainer", "datasets", "model"
 
 # field -> the test that proves it has an effect (or is refused / warned about).
 TABLE: dict[str, str] = {
@@ -65,6 +65,17 @@ TABLE: dict[str, str] = {
         "method", "datasets", "direction", "dataset", "axis", "indices", "columns", "condition", "where",
         "template", "output_column", "remove_columns")},
     **{f"{D}.where.{name}": "op_jobs" for name in ("column", "operator", "value", "all", "any", "not_")},
+    # Model (inference) jobs on the tiny causal LM and classifier.
+    f"{M}.id": "model_validation", f"{M}.type": "model_validation", f"{M}.peft_adapters.type": "model_validation",
+    **{f"{M}.{name}": "model_run" for name in (
+        "task", "model", "model.provider", "model.path", "prompt", "messages", "text", "dataset", "batch_size",
+        "max_seq_length", "max_output_length", "num_return_sequences", "stop_sequences", "precision", "device")},
+    **{f"{M}.{name}": "model_adapters" for name in (
+        "peft_adapters", "peft_adapters.name", "peft_adapters.model", "peft_adapters.weight")},
+    **{f"{M}.{name}": "model_generation_args" for name in ("do_sample", "temperature", "top_p", "top_k",
+                                                           "num_beams")},
+    f"{M}.quantization": "model_quantization",
+    f"{M}.model.repository": "model_source", f"{M}.model.revision": "model_source",
 }
 
 
@@ -526,4 +537,188 @@ def test_op_jobs(jobs: DatasetJobs) -> None:
     spec = jobs.spec("", dataset=a, indices=[4])
     spec.config["method"] = "select"
     proof(f"{D}.method", jobs.rows(run_job(spec, jobs.events.append)) == [{"t": "a4", "n": 4}])
+    proof.done()
+
+
+# --- model (inference) jobs -------------------------------------------------------------
+
+def _model_cfg(**fields: Any):
+    from compose.schema.components import ModelComponent
+
+    return ModelComponent(id="m", **{"task": "text-generation", "model": "./m", "prompt": "x", **fields})
+
+
+def _answer(tmp_path: Path, model_dir: Path, **fields: Any) -> tuple[Any, list[dict[str, Any]]]:
+    from tests.runner.inference.conftest import run_model
+
+    return run_model(tmp_path, **{"task": "text-generation", "model": str(model_dir), "prompt": "Question: two",
+                                  "max_output_length": 6, **fields})
+
+
+def test_model_validation() -> None:
+    from compose.loader import parse
+
+    proof = Proof("model_validation")
+    result = parse(textwrap.dedent("""\
+        components:
+          - id: broken
+            type: modle
+          - id: answer
+            type: model
+            task: text-generation
+            model: ./m
+            prompt: hi
+            peft_adapters:
+              - {type: dora, model: ./a}
+        workflows:
+          - id: w
+            jobs:
+              - {id: a, component: answr}
+        """))
+    messages = [p.message for p in result.errors]
+    proof(f"{M}.id", any("no component `answr` (did you mean `answer`?)" in m for m in messages))
+    proof(f"{M}.type", any("not 'modle' (did you mean model?)" in m for m in messages))
+    proof(f"{M}.peft_adapters.type", any("'lora'" in m and p.path == "components[1].peft_adapters"
+                                         for p, m in zip(result.errors, messages)))
+    proof.done()
+
+
+def test_model_run(tmp_path: Path, tiny_causal_lm_dir: Path, tiny_classifier_dir: Path) -> None:
+    from runner.inference.loading import load
+    from tests.fixtures.training import save_dataset
+
+    proof = Proof("model_run")
+    greedy, _ = _answer(tmp_path, tiny_causal_lm_dir)
+    text = greedy["generated_text"]
+    proof(f"{M}.model", isinstance(text, str) and len(text) > 0)
+    proof(f"{M}.prompt", _answer(tmp_path, tiny_causal_lm_dir, prompt="Something else entirely")[0] != greedy)
+    as_object, _ = _answer(tmp_path, tiny_causal_lm_dir, model={"provider": "local", "path": str(tiny_causal_lm_dir)})
+    proof(f"{M}.model.provider", as_object == greedy)
+    proof(f"{M}.model.path", as_object == greedy)
+    chat, _ = _answer(tmp_path, tiny_causal_lm_dir, task="chat-completion", prompt=None,
+                      messages=[{"role": "user", "content": "two"}])
+    proof(f"{M}.messages", chat["message"]["role"] == "assistant")
+    label, _ = _answer(tmp_path, tiny_classifier_dir, task="text-classification", prompt=None, text="great",
+                       max_output_length=1024)
+    proof(f"{M}.text", set(label) == {"label", "score", "scores"})
+    proof(f"{M}.task", "generated_text" in greedy and "message" in chat and "label" in label)
+    ref = save_dataset(tmp_path / "storage", [{"q": "a"}, {"q": "b"}, {"q": "c"}])
+    rows, seen = _answer(tmp_path, tiny_causal_lm_dir, prompt="Question: {q}", dataset=ref, batch_size=2)
+    proof(f"{M}.dataset", rows["num_rows"] == 3 and all("response" in r for r in rows["preview"]))
+    proof(f"{M}.batch_size", [e["current"] for e in seen if e["type"] == "progress"] == [2, 3])
+    _, cut = _answer(tmp_path, tiny_causal_lm_dir, prompt="one two three four five six", max_seq_length=3)
+    proof(f"{M}.max_seq_length", any(e["type"] == "log" and "longer than max_seq_length (3 tokens)" in e["message"]
+                                     for e in cut))
+    short, _ = _answer(tmp_path, tiny_causal_lm_dir, max_output_length=1)
+    proof(f"{M}.max_output_length", len(short["generated_text"]) < len(text))
+    several, _ = _answer(tmp_path, tiny_causal_lm_dir, num_return_sequences=2, num_beams=2)
+    proof(f"{M}.num_return_sequences", len(several["generated_text"]) == 2)
+    stop = text[len(text) // 2:][:1]
+    stopped, _ = _answer(tmp_path, tiny_causal_lm_dir, stop_sequences=[stop])
+    proof(f"{M}.stop_sequences", stopped["generated_text"] == text[:text.find(stop)])
+    loaded = load(_model_cfg(model=str(tiny_causal_lm_dir), precision="bfloat16", device="cpu"),
+                  lambda p: Path(p), None)
+    proof(f"{M}.precision", str(loaded.model.dtype) == "torch.bfloat16")
+    proof(f"{M}.device", loaded.device == "cpu" and loaded.model.device.type == "cpu")
+    proof.done()
+
+
+def test_model_adapters(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from compose.loader import parse
+
+    proof = Proof("model_adapters")
+    # A random (untrained) adapter is enough to change what greedy decoding says.
+    adapter = tmp_path / "adapter"
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir),
+                           LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
+                                      init_lora_weights=False))
+    model.save_pretrained(adapter)
+    base, _ = _answer(tmp_path, tiny_causal_lm_dir)
+    full, seen = _answer(tmp_path, tiny_causal_lm_dir, peft_adapters=[{"name": "mine", "model": str(adapter)}])
+    proof(f"{M}.peft_adapters", full != base)
+    proof(f"{M}.peft_adapters.model", full != base)
+    zero, _ = _answer(tmp_path, tiny_causal_lm_dir, peft_adapters=[{"model": str(adapter), "weight": 0}])
+    proof(f"{M}.peft_adapters.weight", zero == base and full != base)
+    twice = parse("components:\n  - {id: g, type: model, task: text-generation, model: ./m, prompt: x, "
+                  "peft_adapters: [{name: a, model: ./x}, {name: a, model: ./y}]}\n")
+    proof(f"{M}.peft_adapters.name", any("adapter name a is used twice" in p.message for p in twice.errors)
+          and any(e["type"] == "log" and "with adapters mine" in e["message"] for e in seen))
+    proof.done()
+
+
+def test_model_generation_args() -> None:
+    from compose.loader import parse
+    from runner.inference.generate import generation_kwargs
+
+    proof = Proof("model_generation_args")
+    sampled = generation_kwargs(_model_cfg(do_sample=True, temperature=0.3, top_p=0.5, top_k=7))
+    greedy = generation_kwargs(_model_cfg(temperature=0.3))
+    proof(f"{M}.do_sample", sampled["do_sample"] is True and greedy["do_sample"] is False)
+    warned = parse("components:\n  - {id: g, type: model, task: text-generation, model: ./m, prompt: x, "
+                   "temperature: 0.3, top_p: 0.5, top_k: 7}\n").warnings
+    for name, value in (("temperature", 0.3), ("top_p", 0.5), ("top_k", 7)):
+        proof(f"{M}.{name}", sampled[name] == value and greedy[name] is None
+              and any(p.path == f"components[0].{name}" and "without do_sample: true" in p.message for p in warned))
+    proof(f"{M}.num_beams", generation_kwargs(_model_cfg(num_beams=3))["num_beams"] == 3)
+    proof.done()
+
+
+def test_model_quantization(tmp_path: Path) -> None:
+    import torch
+
+    from runner.inference.loading import load, quantization_config
+
+    proof = Proof("model_quantization")
+    built = (quantization_config(_model_cfg()) is None
+             and quantization_config(_model_cfg(quantization="nf4")).bnb_4bit_quant_type == "nf4"
+             and quantization_config(_model_cfg(quantization="fp4")).bnb_4bit_quant_type == "fp4"
+             and quantization_config(_model_cfg(quantization="int4")).bnb_4bit_quant_type == "fp4"
+             and quantization_config(_model_cfg(quantization="int8")).load_in_8bit)
+    if torch.cuda.is_available():
+        proof(f"{M}.quantization", built)
+    else:
+        with pytest.raises(Exception, match="quantization: nf4 needs a CUDA GPU"):
+            load(_model_cfg(quantization="nf4"), lambda p: tmp_path / p, None)
+        proof(f"{M}.quantization", built)
+    proof.done()
+
+
+def test_model_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_causal_lm_dir: Path) -> None:
+    import shutil
+
+    from compose.jobspec import JobFailed
+    from runner.inference.loading import load
+    from compose.loader import parse
+    from compose.schema.components import ModelSource
+    from runner.inference.loading import source_of
+
+    proof = Proof("model_source")
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    with pytest.raises(JobFailed) as caught:
+        source_of(ModelSource(provider="huggingface", repository="someone/not-cached"), "model", lambda p: tmp_path / p)
+    proof(f"{M}.model.repository", "'someone/not-cached' is not a local folder" in str(caught.value)
+          and "model.repository" in str(caught.value))
+    local_revision = parse("components:\n  - {id: g, type: model, task: text-generation, prompt: x, "
+                           "model: {provider: local, path: ./m, revision: v1}}\n")
+    # A hub id in the local cache (no network): its main revision loads, another is looked for.
+    snapshot = tmp_path / "hf" / "hub" / "models--someone--cached" / "snapshots" / ("a" * 40)
+    shutil.copytree(tiny_causal_lm_dir, snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
+    cached = dict(task="text-generation", model={"provider": "huggingface", "repository": "someone/cached"},
+                  prompt="x", device="cpu")
+    found = load(_model_cfg(**cached), lambda p: tmp_path / p, None)
+    cached["model"]["revision"] = "v1"
+    with pytest.raises(JobFailed) as other:
+        load(_model_cfg(**cached), lambda p: tmp_path / p, None)
+    proof(f"{M}.model.revision", found.model is not None and "at revision v1" in str(other.value)
+          and any("repository and revision are for provider: huggingface" in p.message
+                  for p in local_revision.errors))
     proof.done()
