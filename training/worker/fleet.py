@@ -149,8 +149,7 @@ class FleetBeat(threading.Thread):
                         self._start_one(worker)
                 except Exception:
                     log.warning("fleet beat of %s failed", self.worker_name, exc_info=True)
-                finally:
-                    connection.close()
+                    connection.close()  # a broken connection is opened again next time
         finally:
             connection.close()
 
