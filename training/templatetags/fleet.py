@@ -19,6 +19,7 @@ def workflow_need(document, workflow_id: str) -> str:
 
 @register.simple_tag
 def run_waiting(run) -> str:
-    from training.actions.placement import waiting_reason
+    """A queued run's "Needs 2 GPUs; waiting for 2 GPUs; 3 of 4 busy: #41, #42"."""
+    from training.actions.placement import stored_need, waiting_reason
 
-    return waiting_reason(run)
+    return f"Needs {stored_need(run).describe()}; {waiting_reason(run)}"
