@@ -195,7 +195,7 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
         config["method"] = method
     else:
         config.pop("method", None)
-        method = "train"
+        method = "train" if ctype == "model-trainer" else "run"
 
     try:
         validated = model.model_validate(config)

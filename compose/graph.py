@@ -155,8 +155,8 @@ def _workflow_problems(doc: ComposeFile, workflow: Workflow, base: str) -> list[
 def _method_problems(job: Job, component: ComponentDoc, path: str) -> list[Problem]:
     if job.method is None:
         return []
-    if component.type == "model-trainer":
-        return [Problem(f"{path}.method", f"component `{component.id}` is a model-trainer; its "
+    if component.type in ("model-trainer", "model"):
+        return [Problem(f"{path}.method", f"component `{component.id}` is a {component.type}; its "
                         "jobs take no method (remove `method:`)")]
     if component.type == "datasets":
         allowed = list(DATASET_METHODS) + list(component.actions)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 OPTIMIZERS: tuple[str, ...] = (
     "adamw_torch", "adamw_torch_fused", "adamw_8bit", "adamw_bnb_8bit",
@@ -585,6 +585,15 @@ def _refuse_other_task(value: Any) -> Any:
     return value
 
 
+def _check_device(value: Optional[str]) -> Optional[str]:
+    if value is None or _bound(value):
+        return value
+    head, _, index = value.partition(":")
+    if (head == "cpu" and not index) or (head == "cuda" and (not index or index.isdigit())):
+        return value
+    raise ValueError(f"device {value!r}: use cpu, cuda or cuda:N")
+
+
 class ModelSource(_Model):
     """The object form of ``model``: ``{provider: huggingface, repository, revision}`` or
     ``{provider: local, path}``."""
@@ -641,7 +650,8 @@ class ModelComponent(_Model):
     peft_adapters: Optional[list[PeftAdapterSpec]] = None
     precision: Literal[PRECISIONS] = "auto"  # type: ignore[valid-type]
     quantization: Optional[Literal[MODEL_QUANTIZATIONS]] = None  # type: ignore[valid-type]
-    device: Optional[str] = None  # cpu, cuda, cuda:N; None: the first GPU when there is one
+    # cpu, cuda, cuda:N; None: the first GPU when there is one
+    device: Annotated[Optional[str], AfterValidator(_check_device)] = None
     max_seq_length: int = Field(default=2048, ge=1)
 
     # input
@@ -664,16 +674,6 @@ class ModelComponent(_Model):
     _numeric_string = field_validator(
         "max_seq_length", "batch_size", "max_output_length", "num_return_sequences", "temperature",
         "top_p", "top_k", "num_beams", mode="before")(_number_from_string)
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, value: Optional[str]) -> Optional[str]:
-        if value is None or _bound(value):
-            return value
-        head, _, index = value.partition(":")
-        if head == "cpu" and not index or head == "cuda" and (not index or index.isdigit()):
-            return value
-        raise ValueError(f"device {value!r}: use cpu, cuda or cuda:N")
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelComponent":
