@@ -73,6 +73,9 @@ def test_a_silent_worker_turns_lost(fleet_on, client, alice, workspace):
     assert mark_lost_workers(60) == ["box-b"]
     client.force_login(alice)
     assert "lost" in client.get("/fleet/").content.decode()
+    Worker.objects.filter(name="box-b").update(last_seen=timezone.now() - timedelta(days=2))
+    mark_lost_workers(60)
+    assert not Worker.objects.filter(name="box-b").exists()  # forgotten after a day
 
 
 def test_fake_gpus_are_refused_with_https_on():

@@ -23,6 +23,9 @@ from training.worker import hardware
 
 log = logging.getLogger(__name__)
 
+# Stopped and lost workers stay on the Fleet page this long.
+FORGET_AFTER = timedelta(days=1)
+
 _lock = threading.Lock()
 _registered: dict[str, Worker] = {}
 _beat: "FleetBeat | None" = None
@@ -59,10 +62,11 @@ def register(name: str) -> Worker:
         return worker
 
 
-def beat(name: str) -> None:
-    Worker.objects.filter(name=name).update(
+def beat(name: str) -> bool:
+    """Refresh this worker's row; False when it is gone (forgotten while this process stalled)."""
+    return bool(Worker.objects.filter(name=name).update(
         last_seen=timezone.now(), status=WorkerStatus.ONLINE,
-        disk_free_bytes=hardware.disk_free_bytes(settings.COMPOSE_STORAGE_DIR))
+        disk_free_bytes=hardware.disk_free_bytes(settings.COMPOSE_STORAGE_DIR)))
 
 
 def goodbye(name: str) -> None:
@@ -78,6 +82,9 @@ def mark_lost_workers(stale_after_s: float) -> list[str]:
     if lost:
         Worker.objects.filter(name__in=lost, last_seen__lt=cutoff).update(status=WorkerStatus.LOST)
         log.warning("lost worker(s): %s", lost)
+    # A worker named host:pid gets a new row each start: forget the old ones after a day.
+    Worker.objects.exclude(status=WorkerStatus.ONLINE).filter(
+        last_seen__lt=timezone.now() - FORGET_AFTER).exclude(gpus__run__isnull=False).delete()
     return lost
 
 
@@ -139,8 +146,10 @@ class FleetBeat(threading.Thread):
         try:
             while not self._halt.wait(self.interval_s):
                 try:
+                    if not beat(self.worker_name):
+                        with _lock:
+                            _registered.pop(self.worker_name, None)
                     worker = register(self.worker_name)
-                    beat(self.worker_name)
                     if time.monotonic() >= next_stale_check:
                         next_stale_check = time.monotonic() + settings.COMPOSE_STALE_AFTER_S / 2
                         mark_stale_runs(settings.COMPOSE_STALE_AFTER_S)
