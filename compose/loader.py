@@ -8,6 +8,7 @@ graph), each with its path, line and column. ``load_compose`` raises
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -28,7 +29,8 @@ from compose.yamlio.reader import ReadResult, read_yaml
 TOP_LEVEL_KEYS: tuple[str, ...] = ("components", "component", "workflows", "workflow", "controller")
 # model-compose sections compose-web keeps on export but does not run.
 OTHER_SECTIONS: tuple[str, ...] = ("listener", "listeners", "gateway", "gateways", "logger", "loggers")
-DEFAULT_ID = "default"  # the id of a singular ``component:``/``workflow:`` written without one
+DEFAULT_ID = "default"
+_ITEM_PROBLEM = re.compile(r"^(\d+(?:\.[A-Za-z_]\w*)*): (.+)$", re.S)  # the id of a singular ``component:``/``workflow:`` written without one
 
 
 @dataclass
@@ -220,6 +222,11 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
         where = join(path, *origin.path) if origin else path
         if origin and origin.exact and origin.path[-1] != name and message.startswith(name):
             message = str(origin.path[-1]) + message[len(name):]  # say "rank", as written
+        inside = _ITEM_PROBLEM.match(message)
+        if inside and isinstance(norm.fields.get(name), list):
+            # A problem inside one item of a list of mappings (peft_adapters[1].weight): point at it.
+            segments = [int(part) if part.isdigit() else part for part in inside.group(1).split(".")]
+            where, message = join(where, *segments), inside.group(2)
         (out.error if severity == "error" else out.warning)(where, message)
     for action_id, fields in norm.actions.items():
         _, problems = check_fields(component_type, fields)

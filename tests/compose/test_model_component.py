@@ -99,10 +99,10 @@ def test_problems_are_collected_with_their_lines_in_the_seed_dialect():
             max_output_length: many
         """))
     assert [(path, line) for path, line, _ in found] == [
-        ("components[0].peft_adapters", 6), ("components[0].precision", 8), ("components[0].device", 9),
+        ("components[0].peft_adapters[0].weight", 7), ("components[0].precision", 8), ("components[0].device", 9),
         ("components[0].text", 11), ("components[0].temperature", 12), ("components[0].max_output_length", 13)]
     messages = dict((path, message) for path, _, message in found)
-    assert "weight: should be less than or equal to 1" in messages["components[0].peft_adapters"]
+    assert "should be less than or equal to 1" in messages["components[0].peft_adapters[0].weight"]
     assert "unknown precision 'float8'" in messages["components[0].precision"]
     assert "device 'tpu': use cpu, cuda or cuda:N" in messages["components[0].device"]
     assert messages["components[0].text"] == "text is not read by task text-generation, which reads prompt"

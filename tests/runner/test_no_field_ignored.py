@@ -578,7 +578,7 @@ def test_model_validation() -> None:
     messages = [p.message for p in result.errors]
     proof(f"{M}.id", any("no component `answr` (did you mean `answer`?)" in m for m in messages))
     proof(f"{M}.type", any("not 'modle' (did you mean model?)" in m for m in messages))
-    proof(f"{M}.peft_adapters.type", any("'lora'" in m and p.path == "components[1].peft_adapters"
+    proof(f"{M}.peft_adapters.type", any("'lora'" in m and p.path == "components[1].peft_adapters[0].type"
                                          for p, m in zip(result.errors, messages)))
     proof.done()
 
