@@ -182,3 +182,26 @@ def test_an_answer_column_already_in_the_data_set_is_refused(tmp_path: Path, tin
     ref = save_dataset(tmp_path / "storage", [{"q": "a", "response": "old"}])
     with pytest.raises(JobFailed, match="already has a column response"):
         run_model(tmp_path, task="text-generation", model=str(tiny_causal_lm_dir), prompt="{q}", dataset=ref)
+
+
+def test_a_classifier_adapter_brings_its_labels_and_head(tmp_path: Path, tiny_classifier_dir: Path) -> None:
+    spec = trainer_spec(tmp_path, tiny_classifier_dir, data.classification_rows(16), task="classification",
+                        peft_adapter="lora", lora_r=8, learning_rate=1e-2, num_epochs=15,
+                        per_device_train_batch_size=8, save_steps=None, seed=3)
+    trained, _ = run_trainer(spec)
+    assert trained["adapter"] is True
+    for row in data.classification_rows(4):
+        output, _ = run_model(tmp_path, task="text-classification", model=str(tiny_classifier_dir), text=row["text"],
+                              peft_adapters=[{"model": trained["output_dir"]}])
+        assert set(output["scores"]) == {"negative", "positive"} and output["label"] == row["label"]
+
+
+def test_chat_messages_are_templates_over_each_row(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
+    ref = save_dataset(tmp_path / "storage", [{"q": "two plus two"}, {"q": "the sky"}])
+    output, _ = run_model(tmp_path, task="chat-completion", model=str(tiny_causal_lm_dir), dataset=ref,
+                          messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "{q}?"}],
+                          max_output_length=3)
+    assert output["num_rows"] == 2 and all(isinstance(r["response"], str) for r in output["preview"])
+    with pytest.raises(JobFailed, match="messages: .*question"):
+        run_model(tmp_path, task="chat-completion", model=str(tiny_causal_lm_dir), dataset=ref,
+                  messages=[{"role": "user", "content": "{question}"}])
