@@ -29,8 +29,9 @@ from compose.yamlio.reader import ReadResult, read_yaml
 TOP_LEVEL_KEYS: tuple[str, ...] = ("components", "component", "workflows", "workflow", "controller")
 # model-compose sections compose-web keeps on export but does not run.
 OTHER_SECTIONS: tuple[str, ...] = ("listener", "listeners", "gateway", "gateways", "logger", "loggers")
-DEFAULT_ID = "default"
-_ITEM_PROBLEM = re.compile(r"^(\d+(?:\.[A-Za-z_]\w*)*): (.+)$", re.S)  # the id of a singular ``component:``/``workflow:`` written without one
+DEFAULT_ID = "default"  # the id of a singular ``component:``/``workflow:`` written without one
+# A field check's problem inside one list item: "0.weight: should be ..." (see _component).
+_ITEM_PROBLEM = re.compile(r"^(\d+(?:\.[A-Za-z_]\w*)*): (.+)$", re.S)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from runner.datasets.materialize import (dataset_dir, find_materialized, fingerp
 from runner.datasets.progress import RowProgress
 from runner.datasets.template import TemplateError, check_columns, parse_template
 from runner.inference import generate as gen
-from runner.inference.loading import Loaded, load
+from runner.inference.loading import Loaded, adapter_name, load
 from runner.training.model import hf_token
 
 # The columns a data set run adds; an input column of the same name is refused, not overwritten.
@@ -41,9 +41,9 @@ def run(ctx) -> Any:
                             "rename it first (a select or map job)")
     _quiet()
     loaded = load(cfg, ctx.resolve_path, hf_token(ctx.spec.env))
-    ctx.log(f"loaded {cfg.model if isinstance(cfg.model, str) else cfg.model.model_dump(exclude_none=True)} "
-            f"on {loaded.device}" + (f" with adapters {', '.join(a.name or f'adapter{i}' for i, a in enumerate(cfg.peft_adapters))}"
-                                     if cfg.peft_adapters else ""))
+    shown = cfg.model if isinstance(cfg.model, str) else cfg.model.model_dump(exclude_none=True)
+    names = [adapter_name(a, i) for i, a in enumerate(cfg.peft_adapters or [])]
+    ctx.log(f"loaded {shown} on {loaded.device}" + (f" with adapters {', '.join(names)}" if names else ""))
     ctx.check_cancelled()
     if rows is None:
         answers = _answer(loaded, cfg, [render(None)])
