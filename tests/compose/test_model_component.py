@@ -220,3 +220,14 @@ def test_a_template_the_job_renders_may_not_read_the_environment(workspace: Path
         spec_for(workspace, env={"TOKEN": "sk-live-0123456789"}, **{"task": task, "prompt": None, name: value})
     assert caught.value.path == f"components[0].{name}"
     assert "sk-live" not in str(caught.value)
+
+
+def test_an_edit_keeps_the_nested_layout_and_everything_else_as_written():
+    from compose.exporter import set_field
+
+    edited = set_field(NESTED, "components[0].top_k", 5)
+    assert edited == NESTED.replace('        stop_sequences: ["\\n"]\n',
+                                    '        stop_sequences: ["\\n"]\n        top_k: 5\n')
+    assert load_compose(edited).components[0].fields["top_k"] == 5
+    moved = set_field(NESTED, "components[0].temperature", 0.2)
+    assert "        temperature: 0.2\n" in moved and moved.count("temperature") == 1
