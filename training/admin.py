@@ -15,8 +15,8 @@ from training.actions.outputs import OutputsInUse, delete_outputs, plan_deletion
 from training.actions.tokens import revoke_token
 from training.forms.secret import WorkspaceSecretForm
 from training.models import (
-    ApiToken, Artifact, ComposeDocument, JobRun, Membership, MetricPoint, Run, RunEvent, Workspace,
-    WorkspaceSecret,
+    ApiToken, Artifact, ComposeDocument, Gpu, JobRun, Membership, MetricPoint, Run, RunEvent, Worker,
+    Workspace, WorkspaceSecret,
 )
 from training.templatetags.compose_ui import run_duration
 from training.views.common import headline_metric, with_headline
@@ -38,10 +38,39 @@ class SecretInline(admin.TabularInline):
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "default_sft_model", "default_classification_model",
-                    "allow_remote_code"]
+                    "allow_remote_code", "gpu_limit", "queue_paused"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [MembershipInline, SecretInline]
+
+
+class GpuInline(admin.TabularInline):
+    model = Gpu
+    extra = 0
+    fields = readonly_fields = ["index", "name", "memory_mb", "run", "claimed_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """The fleet as workers report it: read-only (workers register themselves)."""
+
+    list_display = ["name", "host", "status", "cpu_count", "slots", "fake_gpus", "last_seen"]
+    list_filter = ["status", "fake_gpus"]
+    search_fields = ["name", "host"]
+    inlines = [GpuInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Worker._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ComposeDocument)

@@ -217,6 +217,9 @@
     });
     var final = FINAL.indexOf(state.status) >= 0;
     document.getElementById("cancel-form").hidden = final;
+    // Why a queued run waits is moot once a worker has taken it.
+    var waiting = document.getElementById("run-waiting");
+    if (waiting && state.status !== "queued") waiting.hidden = true;
     var resume = document.getElementById("resume-form");
     if (resume) resume.hidden = resume.dataset.resumed === "1" || RESUMABLE.indexOf(state.status) < 0;
     var attempt = document.getElementById("run-attempt");

@@ -78,3 +78,14 @@ def test_run_history_reads_as_a_record_with_a_way_back_to_the_run_page(client, s
     listing = client.get(reverse("admin:training_run_changelist")).content.decode()
     assert "eval_loss 0.8125" in listing and "Duration" in listing
     assert f'href="{reverse("training:run", args=[run.pk])}"' in listing
+
+
+def test_the_fleet_is_listed_read_only_in_the_admin(staff, client):
+    from training.models import Gpu, Worker
+
+    worker = Worker.objects.create(name="gpu-box:1", host="gpu-box", cpu_count=16)
+    Gpu.objects.create(worker=worker, index=0, name="NVIDIA H200", memory_mb=143771)
+    listing = client.get("/admin/training/worker/").content.decode()
+    assert "gpu-box:1" in listing
+    page = client.get(f"/admin/training/worker/{worker.pk}/change/").content.decode()
+    assert "NVIDIA H200" in page and 'name="_save"' not in page
