@@ -173,9 +173,12 @@ def test_login_then_submit_the_tiny_sft_example_and_follow_it_to_success(stack, 
 def interrupt_submit(env: dict[str, str], file: str, answer: str) -> tuple[int, int]:
     """Submit a long run, press Ctrl-C once training shows, answer the question; return
     the run's id and the client's exit code."""
+    # A test process of pytest-xdist ignores SIGINT, and a child inherits that: give the
+    # client the default Ctrl-C a terminal would.
     process = subprocess.Popen(
         [sys.executable, "-m", "compose.cli", "submit", file, "tiny-sft", "-w", "lab", "--input", "epochs=5000"],
-        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     try:
         for line in process.stderr:
