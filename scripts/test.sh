@@ -2,7 +2,8 @@
 # Sets up a working copy and runs the whole test suite twice over the web layer:
 #  1. everything on the embedded default (SQLite, Huey on SQLite, no Redis);
 #  2. the web integration tests again on PostgreSQL + Redis (started here when down).
-# Extra arguments go to both pytest runs (e.g. -x, -k name).
+# Extra arguments go to both pytest runs (e.g. -x, -k name). Both use two processes
+# (pytest-xdist): the machine this suite is sized for has two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,11 +20,11 @@ python -m runner.gguf_convert --out examples/models/smollm2-135m-instruct
 export COMPOSE_STORAGE_DIR="${COMPOSE_STORAGE_DIR:-$(mktemp -d)}"
 
 printf '\n==> test suite on the embedded default (SQLite, no Redis)\n'
-env -u DATABASE_URL -u REDIS_URL python -m pytest -q "$@"
+env -u DATABASE_URL -u REDIS_URL python -m pytest -q -n 2 "$@"
 
 printf '\n==> web integration tests on PostgreSQL + Redis\n'
 bash scripts/services.sh
 # A shared database needs the secrets key set, as on every scale-out machine.
 COMPOSE_SECRETS_KEY="${COMPOSE_SECRETS_KEY:-$(python -c 'import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())')}" \
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \
-  python -m pytest -q -m "not browser" tests/web "$@"
+  python -m pytest -q -n 2 -m "not browser" tests/web "$@"

@@ -21,20 +21,26 @@ def events_of(messages: list[dict]) -> list[int]:
 
 async def test_anonymous_visitors_are_refused(workspace):
     run = await database_sync_to_async(make_run)(workspace)
-    connected, code = await communicator(run.pk).connect()
+    comm = communicator(run.pk)
+    connected, code = await comm.connect()
+    await comm.disconnect()  # end the application, so no task outlives the test's loop
     assert connected is False and code == 4401
 
 
 async def test_a_user_outside_the_workspace_is_refused(workspace, bob):
     run = await database_sync_to_async(make_run)(workspace)
     cookie = await database_sync_to_async(session_cookie)(bob)
-    connected, code = await communicator(run.pk, cookie).connect()
+    comm = communicator(run.pk, cookie)
+    connected, code = await comm.connect()
+    await comm.disconnect()
     assert connected is False and code == 4403
 
 
 async def test_an_unknown_run_is_refused(workspace, alice):
     cookie = await database_sync_to_async(session_cookie)(alice)
-    connected, code = await communicator(999999, cookie).connect()
+    comm = communicator(999999, cookie)
+    connected, code = await comm.connect()
+    await comm.disconnect()
     assert connected is False and code == 4403
 
 
