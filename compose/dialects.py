@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from compose.schema.components import DATASET_LOADERS, DatasetsComponent, ModelComponent, TrainerComponent
 
@@ -112,22 +112,29 @@ def _put(out: Normalized, fields: dict[str, Any], origins: dict[str, Origin], na
 
 # --- model-trainer ----------------------------------------------------------------
 
-def _normalize_trainer(raw: dict[str, Any], out: Normalized) -> None:
-    nested_lora: Optional[RelPath] = None
+def _entries(raw: dict[str, Any], out: Normalized,
+             action_expected: str) -> Iterator[tuple[Any, Any, RelPath, bool]]:
+    """``(key, value, path, in_action)`` for each field of a component written as top-level
+    keys and (nested dialect) under one ``action:`` mapping, which marks ``out`` nested."""
     for key, value in raw.items():
         if key in ("id", "type"):
             continue
-        if key == "action":
-            out.nested = True
-            if not isinstance(value, dict):
-                out.error(("action",), "action: expected a mapping of training fields")
-                continue
-            for sub, sub_value in value.items():
-                found = _trainer_entry(out, sub, sub_value, ("action", sub))
-                nested_lora = nested_lora or found
-        else:
-            found = _trainer_entry(out, key, value, (key,))
-            nested_lora = nested_lora or found
+        if key != "action":
+            yield key, value, (key,), False
+            continue
+        out.nested = True
+        if not isinstance(value, dict):
+            out.error(("action",), f"action: expected {action_expected}")
+            continue
+        for sub, sub_value in value.items():
+            yield sub, sub_value, ("action", sub), True
+
+
+def _normalize_trainer(raw: dict[str, Any], out: Normalized) -> None:
+    nested_lora: Optional[RelPath] = None
+    for key, value, path, _ in _entries(raw, out, "a mapping of training fields"):
+        found = _trainer_entry(out, key, value, path)
+        nested_lora = nested_lora or found
     if nested_lora is not None:
         flat = [n for n, o in out.origins.items() if n.startswith("lora_") and o.path[-2:-1] != ("lora",)]
         for name in flat:
@@ -198,18 +205,8 @@ _MODEL_REFUSED: dict[str, str] = {
 
 
 def _normalize_model(raw: dict[str, Any], out: Normalized) -> None:
-    for key, value in raw.items():
-        if key in ("id", "type"):
-            continue
-        if key == "action":
-            out.nested = True
-            if not isinstance(value, dict):
-                out.error(("action",), "action: expected a mapping with prompt, messages or text and params")
-                continue
-            for sub, sub_value in value.items():
-                _model_entry(out, sub, sub_value, ("action", sub), MODEL_ACTION_FIELDS)
-        else:
-            _model_entry(out, key, value, (key,), MODEL_FIELDS)
+    for key, value, path, in_action in _entries(raw, out, "a mapping with prompt, messages or text and params"):
+        _model_entry(out, key, value, path, MODEL_ACTION_FIELDS if in_action else MODEL_FIELDS)
 
 
 def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: tuple[str, ...]) -> None:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from tests.web.processes import stop, wait_until
 from tests.web.test_run_outputs import TRAIN_DOCUMENT
 from training.actions import create_document, enqueue_run
 from training.models import Artifact, RunEvent, RunStatus
@@ -49,25 +48,6 @@ def worker_env(tmp_path: Path) -> dict[str, str]:
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
                             cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT)
-
-
-def wait_until(predicate, timeout: float, what: str, logs: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}\n{logs.read_text()[-4000:]}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_a_run_whose_worker_is_killed_resumes_by_itself_and_finishes(workspace, alice, tiny_causal_lm_dir,
@@ -126,8 +106,7 @@ def test_a_run_whose_worker_is_killed_resumes_by_itself_and_finishes(workspace, 
         assert run.folder.resolve() in Path(train.output["output_dir"]).parents
     finally:
         for proc in (first, second):
-            if proc is not None:
-                stop(proc)
+            stop(proc)
 
 
 def test_the_admin_says_which_attempt_and_where_it_resumed(staff, client, workspace, alice, settings):

@@ -33,7 +33,7 @@ def run(tmp_path: Path, model_dir: Path, name: str, **fields):
     return Path(output["output_dir"]), seen
 
 
-@pytest.mark.skipif(not ON_CPU, reason="fp16 on CPU")
+@pytest.mark.skipif(not ON_CPU, reason="checks fp16 on a machine without CUDA; a GPU machine trains fp16 on the GPU")
 def test_fp16_on_cpu_trains_under_float16_autocast(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     plain_out, plain = run(tmp_path, tiny_causal_lm_dir, "fp32")
     fp16_out, fp16 = run(tmp_path, tiny_causal_lm_dir, "fp16", fp16=True)
