@@ -196,3 +196,20 @@ def test_a_run_over_the_workspace_limit_is_refused(fleet_on, alice, workspace):
     with pytest.raises(RunRefused) as refused:
         queue(workspace, alice, 2)
     assert "needs 2 GPUs; the workspace may hold 1 at once" in refused.value.problems[0].message
+
+
+def test_an_outsider_cannot_steer_another_workspaces_queue(fleet_on, client, alice, bob, workspace):
+    from training.models import Workspace
+
+    register("box-o", 1, fleet_on)
+    run = queue(workspace, alice, 1)
+    other = Workspace.objects.create(name="Other", slug="other")
+    Membership.objects.create(user=bob, workspace=other, role=Membership.Role.OWNER)
+    client.force_login(bob)
+    for url in (f"/queue/{run.pk}/move/top/", f"/queue/{run.pk}/cancel/", "/queue/w/lab/pause/",
+                "/queue/w/..%2Fother/pause/", "/queue/999999999/cancel/"):
+        assert client.post(url).status_code == 404, url
+    assert f"#{run.pk}<" not in client.get("/queue/").content.decode()
+    run.refresh_from_db()
+    workspace.refresh_from_db()
+    assert run.status == RunStatus.QUEUED and run.priority == 0 and not workspace.queue_paused
