@@ -1,0 +1,22 @@
+"""The API tokens page: the name's help text sits under the field and is the text its
+aria-describedby names; times are relative with the exact time on hover, like every page."""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_name_help_is_under_the_field_and_described_by_it(alice_client):
+    page = alice_client.get("/settings/tokens/").content.decode()
+    assert 'aria-describedby="id_name_helptext"' in page
+    assert 'id="id_name_helptext"' in page
+    assert page.index('id="id_name_helptext"') < page.index("Create token</button>")
+
+
+def test_token_times_are_relative_with_the_exact_time_on_hover(alice_client):
+    alice_client.post("/settings/tokens/", {"name": "laptop"})
+    page = alice_client.get("/settings/tokens/").content.decode()
+    row = page[page.index("<td>laptop</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "data-relative" in row and "just now" in row
