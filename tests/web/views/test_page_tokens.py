@@ -20,3 +20,15 @@ def test_token_times_are_relative_with_the_exact_time_on_hover(alice_client):
     row = page[page.index("<td>laptop</td>"):]
     row = row[:row.index("</tr>")]
     assert "data-relative" in row and "just now" in row
+
+
+def test_a_reload_that_resends_the_form_makes_no_second_token(alice_client, alice):
+    from training.models.tokens import ApiToken
+
+    page = alice_client.get("/settings/tokens/").content.decode()
+    once = page.split('name="once" value="', 1)[1].split('"', 1)[0]
+    first = alice_client.post("/settings/tokens/", {"name": "laptop", "once": once})
+    assert first.context["new_token"]
+    again = alice_client.post("/settings/tokens/", {"name": "laptop", "once": once})  # the browser's resend
+    assert again.context["new_token"] is None and "This form was sent before" in again.content.decode()
+    assert ApiToken.objects.filter(user=alice).count() == 1
