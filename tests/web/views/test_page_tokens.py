@@ -32,3 +32,10 @@ def test_a_reload_that_resends_the_form_makes_no_second_token(alice_client, alic
     again = alice_client.post("/settings/tokens/", {"name": "laptop", "once": once})  # the browser's resend
     assert again.context["new_token"] is None and "This form was sent before" in again.content.decode()
     assert ApiToken.objects.filter(user=alice).count() == 1
+
+
+def test_the_tables_of_the_new_pages_scroll_inside_their_frame_on_a_narrow_screen(alice_client, workspace):
+    # (a table wider than a phone scrolls in its wrapper instead of widening the page)
+    for url in ("/settings/tokens/", "/queue/", "/fleet/"):
+        page = alice_client.get(url).content.decode()
+        assert page.count("<table") == page.count('<div class="table-wrap"><table'), url
