@@ -1,120 +1,33 @@
-"""Typed readers for environment variables that fail loudly on a bad value.
-
-A typo such as ``DEBUG=ture`` must stop the process at start-up with a message
-naming the variable, not fall back to a default the operator did not choose.
+"""The settings' view of :mod:`compose.envvars`: the same readers, raising Django's
+``ImproperlyConfigured`` so a bad value stops the process at start-up, naming the variable.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Mapping
+import functools
+from typing import Any, Callable, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from compose import envvars
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
-    return (os.environ if environ is None else environ).get(name)
+def _loud(reader: F) -> F:
+    @functools.wraps(reader)
+    def read(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return reader(*args, **kwargs)
+        except envvars.EnvError as exc:
+            raise ImproperlyConfigured(str(exc)) from None
+    return read  # type: ignore[return-value]
 
 
-def env_str(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
-    value = _raw(name, environ)
-    return default if value is None else value
-
-
-def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
-    value = _raw(name, environ)
-    if value is None:
-        return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ImproperlyConfigured(
-        f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off"
-    )
-
-
-def env_int(name: str, default: int, environ: Mapping[str, str] | None = None,
-            *, minimum: int | None = None) -> int:
-    value = _raw(name, environ)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
-    if minimum is not None and number < minimum:
-        raise ImproperlyConfigured(f"{name}={number} is below the minimum of {minimum}")
-    return number
-
-
-def env_float(name: str, default: float, environ: Mapping[str, str] | None = None,
-              *, minimum: float | None = None) -> float:
-    value = _raw(name, environ)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = float(value.strip())
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
-    if number != number or (minimum is not None and number < minimum):
-        raise ImproperlyConfigured(f"{name}={value!r} must be a number >= {minimum}")
-    return number
-
-
-def env_octal(name: str, default: int, environ: Mapping[str, str] | None = None,
-              *, maximum: int = 0o777) -> int:
-    """A mode or umask written in octal as for chmod: ``077``, ``0o027``."""
-    value = _raw(name, environ)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = int(value.strip().lower().removeprefix("0o"), 8)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an octal number such as 077") from None
-    if not 0 <= number <= maximum:
-        raise ImproperlyConfigured(f"{name}={value!r} is above {maximum:o}")
-    return number
-
-
-def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None,
-             *, base: Path | None = None) -> Path:
-    """A folder or file path; a relative value is taken relative to ``base``."""
-    value = _raw(name, environ)
-    if value is None or value.strip() == "":
-        path = default
-    else:
-        if "\x00" in value:
-            raise ImproperlyConfigured(f"{name} contains a NUL character")
-        path = Path(value.strip()).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = base / path
-    return path
-
-
-def env_list(name: str, default: list[str] | None = None,
-             environ: Mapping[str, str] | None = None) -> list[str]:
-    """A comma-separated list; blanks around items are dropped, empty items refused."""
-    value = _raw(name, environ)
-    if value is None:
-        return list(default or [])
-    if value.strip() == "":
-        return []
-    items = [item.strip() for item in value.split(",")]
-    if any(not item for item in items):
-        raise ImproperlyConfigured(f"{name}={value!r} has an empty item (check the commas)")
-    return items
-
-
-def env_choice(name: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
-    """One of ``choices`` (the first is the default); anything else is refused, naming them."""
-    value = _raw(name, environ)
-    if value is None or value.strip() == "":
-        return choices[0]
-    if value.strip() not in choices:
-        raise ImproperlyConfigured(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return value.strip()
+env_str = envvars.env_str
+env_bool = _loud(envvars.env_bool)
+env_int = _loud(envvars.env_int)
+env_float = _loud(envvars.env_float)
+env_octal = _loud(envvars.env_octal)
+env_path = _loud(envvars.env_path)
+env_list = _loud(envvars.env_list)
+env_choice = _loud(envvars.env_choice)
