@@ -470,14 +470,10 @@ def human_size(size: int) -> str:
 
 
 def human_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    """The one duration format of every layer (``compose.humanize``)."""
+    from compose.humanize import human_duration as words
+
+    return words(seconds)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-// Number, time and duration formatting shared by every page (mirrors training/templatetags/compose_ui.py).
+// Number, time and duration formatting shared by every page (durations mirror compose/humanize.py; tests/compose/test_humanize.py pins that they agree).
 (function () {
   "use strict";
   function num(x) {

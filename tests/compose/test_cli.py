@@ -241,7 +241,7 @@ def test_event_printer_plain_and_terminal():
     bar = EventPrinter(tty, tty=True)
     bar(events.progress("load", 5, 10, unit="rows", stage="map", eta_s=3))
     bar(events.log("load", "hello"))
-    assert "[############------------] 5/10 rows eta 3s" in tty.getvalue()
+    assert "[############------------] 5/10 rows eta 3 s" in tty.getvalue()
     assert tty.getvalue().endswith("\r\x1b[2K[load] hello\n")
 
 

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from compose.humanize import human_duration
+
 register = template.Library()
 
 STATUS_CLASSES = {
@@ -17,23 +19,6 @@ STATUS_CLASSES = {
     "failed": "badge-failed", "cancelled": "badge-cancelled", "interrupted": "badge-failed",
     "skipped": "badge-skipped",
 }
-
-
-def human_duration(seconds: float | None) -> str:
-    """``75`` -> ``1 min 15 s``; ``None`` -> ``—``."""
-    if seconds is None:
-        return "—"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
 
 
 def format_number(value: Any) -> str:
