@@ -1,27 +1,10 @@
 """The JSON summary of a compose file stored on ``ComposeDocument.definition``."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from compose.errors import ComposeError, Problem
-
-
-def jsonable(value: Any) -> Any:
-    """Dataclasses and pydantic models from the compose core as plain JSON values."""
-    if hasattr(value, "to_dict") and not isinstance(value, type):
-        return jsonable(value.to_dict())
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return jsonable(dataclasses.asdict(value))
-    if hasattr(value, "model_dump"):
-        return jsonable(value.model_dump(mode="json"))
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
+from compose.jsonvalue import jsonable
 
 
 def summarize(yaml_text: str) -> dict[str, Any]:

@@ -45,19 +45,6 @@ def apply_event(run_id: int, event: dict[str, Any]) -> None:
             remember_dataset(value, Run.objects.values_list("workspace_id", flat=True).get(pk=run_id))
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` as strict JSON: NaN/inf become null, unknown objects their text."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, (str, int, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def remember_dataset(ref: dict[str, Any], workspace_id: int) -> MaterializedDataset:
     """Upsert the data set a job of ``workspace_id`` materialized (a reused one only gets
     ``last_used`` bumped)."""

@@ -9,8 +9,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from compose import events as ev
+from compose.jsonvalue import jsonable
 from training import notify
-from training.actions.derived import apply_event, json_safe
+from training.actions.derived import apply_event
 from training.models import Run, RunEvent
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def _insert(run: Run, event: ev.Event) -> RunEvent:
         ts = event.get("ts")
         when = (datetime.fromtimestamp(ts, tz=dt_timezone.utc)
                 if isinstance(ts, (int, float)) else timezone.now())
-        event = json_safe(event)
+        event = jsonable(event)
         row = RunEvent.objects.create(run_id=run.pk, seq=seq, type=str(event.get("type", "log")),
                                       job_id=str(event.get("job") or ""), payload=event, ts=when)
         apply_event(run.pk, event)
