@@ -15,6 +15,7 @@ from compose.errors import Problem
 from compose.readable import readable_path
 from datasets_app.models import MaterializedDataset
 from training import actions
+from training.forms.apply import place_problems
 from training.forms.run import RunForm
 from training.models.access import events_after, get_document_or_404, get_run_or_404
 
@@ -34,20 +35,6 @@ def _inputs_for(doc: Any, workflow_id: str) -> tuple[Any, list[Any]]:
     return parsed, workflow_inputs(parsed.file, workflow_id)
 
 
-def place_input_problems(problems: list[Problem], names: list[str]) -> tuple[dict[str, list[str]], list[Problem]]:
-    """``inputs.template`` -> the ``template`` field; anything else stays with the form."""
-    by_field: dict[str, list[str]] = {}
-    rest = []
-    for p in problems:
-        path = p.path or ""
-        name = path.split(".", 1)[1] if path.startswith(("inputs.", "input.")) else None
-        if name in names:
-            by_field.setdefault(name, []).append(p.message)
-        else:
-            rest.append(p)
-    return by_field, rest
-
-
 def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     doc = get_document_or_404(request.user, pk)
     parsed, specs = _inputs_for(doc, workflow_id)
@@ -59,7 +46,7 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
             try:
                 run = actions.enqueue_run(doc, workflow_id, form.raw_inputs(), request.user)
             except actions.RunRefused as exc:
-                placed, refused = place_input_problems(exc.problems, [s.name for s in specs])
+                placed, refused = place_problems(exc.problems, "inputs", [s.name for s in specs])
                 problems = [*refused, *parsed.warnings]
                 for name, msgs in placed.items():
                     for msg in msgs:
