@@ -18,6 +18,7 @@ urlpatterns = [
     path("documents/<int:pk>/workflows/<str:workflow_id>/run/", runs.run_new, name="run_new"),
     path("runs/<int:pk>/", runs.run_detail, name="run"),
     path("runs/<int:pk>/events.json", runs.run_events, name="run_events"),
+    path("runs/<int:pk>/datasets/", runs.run_datasets, name="run_datasets"),
     path("runs/<int:pk>/cancel/", runs.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/rerun/", runs.run_rerun, name="run_rerun"),
     path("runs/<int:pk>/download/", downloads.run_download, name="run_download"),

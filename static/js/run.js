@@ -17,10 +17,14 @@
   var conn = document.getElementById("conn");
   var MAX_LOG_LINES = 5000;
 
+  // Markup comes from the server's own renderers: the badges and the blank job card sit in
+  // <template> elements of the page; this script clones them and fills in text.
+  var badges = document.getElementById("status-badges").content;
   function badge(s) {
-    var cls = {succeeded: "badge-ok", failed: "badge-failed", interrupted: "badge-failed", running: "badge-running", cancelled: "badge-cancelled", skipped: "badge-skipped"}[s] || "badge-queued";
-    var span = document.createElement("span");
-    span.className = "badge " + cls; span.dataset.status = s; span.textContent = s;
+    var known = badges.querySelector("[data-status='" + CSS.escape(s) + "']");
+    if (known) return known.cloneNode(true);
+    var span = badges.querySelector("[data-status='queued']").cloneNode(true);  // as status_badge draws one it does not know
+    span.dataset.status = s; span.textContent = s;
     return span;
   }
 
@@ -49,13 +53,9 @@
     if (card || !id) return card;
     var empty = document.getElementById("jobs-empty");
     if (empty) empty.remove();
-    card = document.createElement("div");
-    card.className = "job"; card.dataset.job = id;
-    card.innerHTML = '<div class="row"><strong></strong><span class="spacer"></span><span class="job-status"></span></div>' +
-      '<div class="small muted"><span class="job-component"></span> <span class="job-stage"></span></div><progress max="1" value="0"></progress>' +
-      '<div class="small job-count"></div><div class="small muted job-message"></div>';
+    card = document.getElementById("job-card-template").content.firstElementChild.cloneNode(true);
+    card.dataset.job = id;
     card.querySelector("strong").textContent = id;
-    card.querySelector(".job-status").appendChild(badge("pending"));
     document.getElementById("jobs").appendChild(card);
     return card;
   }
@@ -130,46 +130,20 @@
     box.appendChild(block);
     document.getElementById("job-configs-empty").hidden = true;
   }
+  // A new data set's card (summary and preview rows) is the server's rendering, fetched once
+  // per data set: an output event is rare, and the rows then look as they do after a reload.
+  var datasets = document.getElementById("datasets"), datasetsTimer = null;
   function onOutput(e) {
     var ref = e.value;
     if (!ref || ref.type !== "dataset") return;
-    var box = document.getElementById("datasets");
-    if (box.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) return;
-    var empty = document.getElementById("datasets-empty");
-    if (empty) empty.remove();
-    var card = document.createElement("div");
-    card.className = "card"; card.dataset.dataset = ref.fingerprint;
-    var head = document.createElement("div");
-    head.className = "row";
-    var cols = Object.keys(ref.columns || {});
-    head.innerHTML = "<strong></strong><span class='muted'></span>";
-    head.querySelector("strong").textContent = e.job;
-    head.querySelector("span").textContent = fmt.num(ref.num_rows) + (ref.num_rows === 1 ? " row · " : " rows · ") +
-      cols.length + (cols.length === 1 ? " column" : " columns") +
-      (ref.sft_format ? " · " + ref.sft_format : "") + (ref.reused ? " · reused" : "");
-    card.appendChild(head);
-    var rows = ref.preview || [];
-    if (!cols.length && rows.length) cols = Object.keys(rows[0]);
-    var table = document.createElement("table");
-    var tr = document.createElement("tr");
-    cols.forEach(function (c) { var th = document.createElement("th"); th.textContent = c; tr.appendChild(th); });
-    var thead = document.createElement("thead"); thead.appendChild(tr); table.appendChild(thead);
-    var tbody = document.createElement("tbody");
-    rows.forEach(function (row) {
-      var r = document.createElement("tr");
-      cols.forEach(function (c) {
-        var td = document.createElement("td"), v = row[c];
-        td.className = "small";
-        v = v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
-        td.textContent = v.length > 160 ? v.slice(0, 159) + "…" : v;
-        r.appendChild(td);
-      });
-      tbody.appendChild(r);
-    });
-    table.appendChild(tbody);
-    var wrap = document.createElement("div"); wrap.className = "table-wrap"; wrap.appendChild(table);
-    card.appendChild(wrap);
-    box.appendChild(card);
+    if (datasets.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) return;
+    clearTimeout(datasetsTimer);
+    datasetsTimer = setTimeout(function () {
+      fetch(datasets.dataset.url, {credentials: "same-origin"})
+        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+        .then(function (html) { datasets.innerHTML = html; })
+        .catch(function () { /* a reload shows it */ });
+    }, 200);
   }
 
   // One click on Cancel must not end hours of training unasked.

@@ -101,6 +101,18 @@ def status_badge(status: str | None) -> str:
                        STATUS_CLASSES.get(status, "badge-queued"), status, status)
 
 
+# Every status a badge may show: a job's first one is pending (a run's never is).
+BADGE_STATUSES = ("pending", *STATUS_CLASSES)
+
+
+@register.simple_tag
+def status_badge_templates() -> str:
+    """Each status's badge inside an inert ``<template>``: the run page's script clones the
+    one it needs, so a badge is only ever drawn by :func:`status_badge`."""
+    return format_html('<template id="status-badges">{}</template>',
+                       mark_safe("".join(status_badge(status) for status in BADGE_STATUSES)))
+
+
 @register.simple_tag
 def run_duration(run: Any) -> str:
     """Wall time of a run (so far, while it runs)."""

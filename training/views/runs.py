@@ -17,6 +17,7 @@ from datasets_app.models import MaterializedDataset
 from training import actions
 from training.forms.apply import place_problems
 from training.forms.run import RunForm
+from training.models import JobRun, JobRunStatus
 from training.models.access import events_after, get_document_or_404, get_run_or_404
 
 from .common import parse_text
@@ -98,6 +99,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "training/run.html", {
         "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
         "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(run, job_runs),
+        "blank_job": JobRun(status=JobRunStatus.PENDING),  # the card the page clones for a new job
         "diff": _config_diff(run),
         "resumable": run.status in actions.RESUMABLE and not run.resumed_as.exists(),
         "resumed_as": list(run.resumed_as.order_by("pk").only("pk")),
@@ -108,6 +110,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "jobs_ran": any(job.status != "pending" for job in job_runs),
         "configs_recorded": any(job.config for job in job_runs),
     })
+
+
+def run_datasets(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run page's data set cards, fetched again when a job reports a new data set."""
+    run = get_run_or_404(request.user, pk)
+    return render(request, "training/_run_datasets.html", {
+        "run": run, "datasets": _datasets(run, list(run.job_runs.all()))})
 
 
 def run_events(request: HttpRequest, pk: int) -> JsonResponse:
