@@ -1,7 +1,7 @@
 """The light install: a fresh virtual environment with ``pip install .`` (no extras) gets
 the compose core and the server client, and neither torch, transformers nor Django.
 
-Honest about its one shortcut: pip fetches the three base packages from the index pip is
+Honest about its one shortcut: pip fetches the base packages from the index pip is
 configured with (nothing comes from this checkout's .venv); the project itself is built
 from a copy of its sources, so no build folder is left in the clone.
 """
