@@ -43,3 +43,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
     if find_seed() is None:
         terminalreporter.write_line("note: " + missing_seed_message(), yellow=True)
+
+
+# Property tests (Hypothesis): the same bounded set of examples on every run and no example
+# database on disk, so a run in CI is repeatable; HYPOTHESIS_PROFILE=explore searches wider.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None, max_examples=240, deadline=None,
+                                      print_blob=False)
+_hypothesis_settings.register_profile("explore", max_examples=5000, deadline=None)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,10 +1,15 @@
-"""Many random edits of the seed's snippets: export over the original must say exactly
-what the edited document says, and leave untouched comments in place."""
+"""Random edits of the seed's snippets, drawn by Hypothesis: export over the original must
+say exactly what the edited document says, and leave untouched comments in place.
+
+A failure shrinks to the fewest, simplest edits that still break the export. The run is
+bounded and derandomized by the ``ci`` profile in ``tests/conftest.py``.
+"""
 from __future__ import annotations
 
-import random
+from functools import lru_cache
 
-import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from compose.exporter import export_yaml
 from compose.loader import parse
@@ -27,43 +32,63 @@ VALUES = {
 TEXTS = [b.text for b in seed_blocks()] + [NESTED, COMMENTED]
 
 
-def edit_components(rng: random.Random, doc):
+@lru_cache(maxsize=None)
+def _parsed(text: str):
+    return parse(text).file
+
+
+def sometimes(draw, percent: int) -> bool:
+    """True about ``percent`` in 100 draws; shrinks to False (the edit left out)."""
+    return draw(st.integers(0, 99)) >= 100 - percent
+
+
+def edit_components(draw, doc):
     new = doc.model_copy(deep=True)
-    for _ in range(rng.randint(1, 4)):
-        component = rng.choice(new.components)
-        if rng.random() < 0.3 and component.fields:
-            component.fields.pop(rng.choice(list(component.fields)))
+    for _ in range(draw(st.integers(1, 4))):
+        component = draw(st.sampled_from(new.components))
+        if sometimes(draw, 30) and component.fields:
+            component.fields.pop(draw(st.sampled_from(list(component.fields))))
         else:
             model = COMPONENT_TYPES[component.type]
-            name = rng.choice([n for n in VALUES if n in model.model_fields])
-            component.fields[name] = rng.choice(VALUES[name])
-    if rng.random() < 0.2 and len(new.components) > 1:
-        new.components.pop(rng.randrange(len(new.components)))
-    if rng.random() < 0.2:
+            name = draw(st.sampled_from([n for n in VALUES if n in model.model_fields]))
+            component.fields[name] = draw(st.sampled_from(VALUES[name]))
+    if sometimes(draw, 20) and len(new.components) > 1:
+        new.components.pop(draw(st.integers(0, len(new.components) - 1)))
+    if sometimes(draw, 20):
         copy = new.components[0].model_copy(update={"id": "extra"}, deep=True)
-        new.components.insert(rng.randrange(len(new.components) + 1), copy)
+        new.components.insert(draw(st.integers(0, len(new.components))), copy)
     return new
 
 
-def edit_jobs(rng: random.Random, doc, trial: int):
+def edit_jobs(draw, doc):
     new = doc.model_copy(deep=True)
     jobs = new.workflows[0].jobs
-    for _ in range(rng.randint(1, 3)):
-        job = rng.choice(jobs)
-        op = rng.randrange(6)
-        if op == 0:
+    for n in range(draw(st.integers(1, 3))):
+        job = draw(st.sampled_from(jobs))
+        op = draw(st.sampled_from(["input", "input-extra", "depends", "method", "remove", "insert"]))
+        if op == "input":
             job.input = {} if job.input else {"x": "1", "y": [1, 2]}
-        elif op == 1:
-            job.input = dict(job.input, extra=rng.choice(["a", {"b": 1}, [1]]))
-        elif op == 2:
+        elif op == "input-extra":
+            job.input = dict(job.input, extra=draw(st.sampled_from(["a", {"b": 1}, [1]])))
+        elif op == "depends":
             job.depends_on = [] if job.depends_on else [jobs[0].id]
-        elif op == 3:
-            job.method = rng.choice([None, "select", "map"])
-        elif op == 4 and len(jobs) > 1:
+        elif op == "method":
+            job.method = draw(st.sampled_from([None, "select", "map"]))
+        elif op == "remove" and len(jobs) > 1:
             jobs.remove(job)
-        elif op == 5:
-            jobs.insert(rng.randrange(len(jobs) + 1), job.model_copy(update={"id": f"new-{trial}"}))
+        elif op == "insert":
+            jobs.insert(draw(st.integers(0, len(jobs))), job.model_copy(update={"id": f"new-{n}"}))
     return new
+
+
+@st.composite
+def edited_documents(draw):
+    """(original text, its document, an edited copy of the document)."""
+    text = draw(st.sampled_from(TEXTS))
+    doc = _parsed(text)
+    if doc.workflows and (not doc.components or draw(st.booleans())):
+        return text, doc, edit_jobs(draw, doc)
+    return text, doc, edit_components(draw, doc)
 
 
 def removed_items(old, new) -> bool:
@@ -72,23 +97,16 @@ def removed_items(old, new) -> bool:
     return not ids(old) <= ids(new)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_random_edits_export_exactly_what_the_document_says(seed: int) -> None:
-    rng = random.Random(seed)
-    for trial in range(60):
-        text = rng.choice(TEXTS)
-        doc = parse(text).file
-        if doc.workflows and (rng.random() < 0.5 or not doc.components):
-            new = edit_jobs(rng, doc, trial)
-        else:
-            new = edit_components(rng, doc)
-        out = export_yaml(new, original=text)
-        back = parse(out).file
-        assert back is not None, out
-        assert back.components == new.components and back.workflows == new.workflows, (text, out)
-        # Comments on lines whose values did not change survive (unless their item went).
-        if removed_items(doc, new):
-            continue
-        for line in text.splitlines():
-            if "#" in line and line.strip().startswith("#"):
-                assert line in out
+@given(edited_documents())
+def test_random_edits_export_exactly_what_the_document_says(case) -> None:
+    text, doc, new = case
+    out = export_yaml(new, original=text)
+    back = parse(out).file
+    assert back is not None, out
+    assert back.components == new.components and back.workflows == new.workflows, (text, out)
+    # Comments on lines whose values did not change survive (unless their item went).
+    if removed_items(doc, new):
+        return
+    for line in text.splitlines():
+        if "#" in line and line.strip().startswith("#"):
+            assert line in out
