@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from datasets import concatenate_datasets, load_from_disk
 
     from compose.jobspec import JobSpec
-    from runner.datasets.materialize import dataset_dir
+    from runner.dataset_prep.materialize import dataset_dir
     from runner.main import run_job
 
     datasets.disable_progress_bars()

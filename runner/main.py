@@ -81,11 +81,11 @@ JobFunction = Callable[[RunContext], Any]
 def dispatch(spec: JobSpec) -> JobFunction:
     """The implementation for a spec's component type and method (imported lazily)."""
     if spec.component_type == "datasets":
-        from runner.datasets import run_dataset_job
+        from runner.dataset_prep import run_dataset_job
 
         return run_dataset_job
     if spec.component_type == "model-trainer":
-        from runner.training import run_training_job
+        from runner.finetune import run_training_job
 
         return run_training_job
     if spec.component_type == "model":

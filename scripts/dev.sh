@@ -19,7 +19,7 @@ port="${PORT:-8000}"
 
 python manage.py migrate --no-input
 # The SmolLM2 example's model: converted once from the packaged GGUF file (about a minute).
-python -m runner.gguf_convert --out examples/models/smollm2-135m-instruct
+python examples/gguf_convert.py --out examples/models/smollm2-135m-instruct
 python manage.py bootstrap
 
 pids=()

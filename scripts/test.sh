@@ -15,7 +15,7 @@ export PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false
 # The real-model examples train too (a few steps each): SmolLM2 needs its one-time
 # conversion from the packaged GGUF file (about a minute; kept for later runs).
 export COMPOSE_EXAMPLE_TRAINING=1
-python -m runner.gguf_convert --out examples/models/smollm2-135m-instruct
+python examples/gguf_convert.py --out examples/models/smollm2-135m-instruct
 # Keep test runs away from the developer's data.
 export COMPOSE_STORAGE_DIR="${COMPOSE_STORAGE_DIR:-$(mktemp -d)}"
 

@@ -65,7 +65,7 @@ def liger_available() -> bool:
 def liger_choice(skip: list[str], gpus: int, skipped: list[str]) -> bool:
     """Whether both sides train with Liger kernels: the runner's own rule (a GPU and the
     package), unless ``--skip liger``, which also switches the runner's off."""
-    from runner.training.args import liger_allowed
+    from runner.finetune.args import liger_allowed
 
     if "liger" in skip:
         os.environ["COMPOSE_LIGER_KERNEL"] = "0"  # inherited by each side's process

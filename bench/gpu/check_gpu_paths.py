@@ -31,7 +31,7 @@ from bench.gpu.harness import trainer_config  # noqa: E402
 from bench.gpu.models import SHAPE_TINY, build_random_llama  # noqa: E402
 from bench.gpu.settings import BenchSettings  # noqa: E402
 from compose.schema.components import OPTIMIZERS  # noqa: E402
-from runner.training.optimizers import CUDA_ONLY, transformers_name  # noqa: E402
+from runner.finetune.optimizers import CUDA_ONLY, transformers_name  # noqa: E402
 
 # schedule_free_radamw leaves the weights as they are for its first few steps (RAdam's warm-up).
 STEPS = 10

@@ -9,13 +9,13 @@ from compose import events
 from compose.jobspec import JobFailed, is_dataset_ref
 from compose.schema.components import MODEL_INPUT_FIELD, ModelComponent
 from runner.config import validated_config
-from runner.datasets.materialize import (dataset_dir, find_materialized, fingerprint, folder_size, load_reference,
+from runner.dataset_prep.materialize import (dataset_dir, find_materialized, fingerprint, folder_size, load_reference,
                                          save)
-from runner.datasets.progress import RowProgress
-from runner.datasets.template import TemplateError, check_columns, parse_template
+from runner.dataset_prep.progress import RowProgress
+from runner.dataset_prep.template import TemplateError, check_columns, parse_template
 from runner.inference import generate as gen
 from runner.inference.loading import Loaded, adapter_name, load
-from runner.training.model import hf_token
+from runner.finetune.model import hf_token
 
 # The columns a data set run adds; an input column of the same name is refused, not overwritten.
 ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {

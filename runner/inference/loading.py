@@ -8,8 +8,8 @@ from typing import Any, Callable, Optional
 
 from compose.jobspec import JobFailed
 from compose.schema.components import ModelComponent, ModelValue, PeftAdapterSpec
-from runner.training.errors import ConfigProblem
-from runner.training.model import ModelSource as Source, resolve_source
+from runner.finetune.errors import ConfigProblem
+from runner.finetune.model import ModelSource as Source, resolve_source
 
 TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 LABELS_FILE = "labels.json"  # what a classification trainer saves beside its adapter

@@ -21,8 +21,8 @@ CHECKPOINTING = replace(CPU_LORA, gradient_checkpointing=True, grad_accum=2)
 
 def runner_sft_config(s: BenchSettings):
     """The SFTConfig the runner builds from the harness's model-trainer component."""
-    from runner.training import args as trainer_args
-    from runner.training.job import parse_config
+    from runner.finetune import args as trainer_args
+    from runner.finetune.job import parse_config
 
     cfg = parse_config(harness.trainer_config(s))
     return trainer_args.sft_config(cfg, text_field="text", prompt_completion=cfg.effective_text_column is None,

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from compose.schema.components import COMPONENT_TYPES, OPTIMIZER_ARGS, OPTIMIZERS, TrainerComponent
 from tests.fixtures import data
 from tests.fixtures.training import losses, metrics, run_trainer, trainer_spec
-from tests.runner.datasets.conftest import DatasetJobs
+from tests.runner.dataset_prep.conftest import DatasetJobs
 
 T, D, M = "model-trainer", "datasets", "model"
 
@@ -179,7 +179,7 @@ def _cfg(**fields: Any) -> TrainerComponent:
 
 
 def _sft_args(tmp_path: Path, **fields: Any):
-    from runner.training import args as trainer_args
+    from runner.finetune import args as trainer_args
 
     return trainer_args.sft_config(_cfg(**fields), text_field="text", prompt_completion=False,
                                    output_dir=str(tmp_path), has_eval=True, hw=CPU, target_modules=None)
@@ -230,11 +230,11 @@ def tiny_model(tiny_causal_lm_dir: Path):
 def _optimizer(tmp_path: Path, model: Any, **fields: Any):
     from transformers import Trainer
 
-    from runner.training import trainers
+    from runner.finetune import trainers
 
     cfg = _cfg(**fields)
     _, targets = trainers._finish_model(model, SimpleNamespace(cfg=cfg))
-    from runner.training import args as trainer_args
+    from runner.finetune import args as trainer_args
 
     args = trainer_args.training_arguments(cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU,
                                            target_modules=targets)
@@ -262,7 +262,7 @@ def test_optimizer_args_table_matches_transformers(tmp_path: Path, tiny_model: A
     """OPTIMIZER_ARGS (what validation accepts) against what transformers passes on."""
     from transformers import Trainer, TrainingArguments
 
-    from runner.training.optimizers import CUDA_ONLY, transformers_name
+    from runner.finetune.optimizers import CUDA_ONLY, transformers_name
 
     def kwargs(optimizer: str, optim_args: str | None) -> str:
         args = TrainingArguments(output_dir=str(tmp_path), optim=transformers_name(optimizer), optim_args=optim_args,
@@ -299,7 +299,7 @@ def test_rows(tiny_causal_lm_dir: Path) -> None:
     from datasets import Dataset
     from transformers import AutoTokenizer
 
-    from runner.training.data import classification_rows, sft_rows
+    from runner.finetune.data import classification_rows, sft_rows
 
     proof = Proof("rows")
     rows = Dataset.from_list([{"body": "the text", "q": "a question", "a": "an answer", "sys": "be brief"}])
@@ -328,7 +328,7 @@ def test_rows(tiny_causal_lm_dir: Path) -> None:
 
 
 def test_quantization() -> None:
-    from runner.training.model import quantization_config
+    from runner.finetune.model import quantization_config
 
     proof = Proof("quantization")
     base = dict(peft_adapter="lora")
@@ -346,7 +346,7 @@ def test_quantization() -> None:
 
 
 def test_resume(tmp_path: Path) -> None:
-    from runner.training.outputs import resolve_resume
+    from runner.finetune.outputs import resolve_resume
 
     proof = Proof("resume")
     checkpoint = tmp_path / "out" / "checkpoint-3"

@@ -141,7 +141,7 @@ def test_remote_code_reaches_the_job_only_where_the_workspace_allows_it(workspac
     run, executor = make_run(workspace, alice, yaml_snapshot=doc), KeepsSpecs()
     status = execute_run(run.pk, executor=executor, worker="w")
     if allowed:
-        # The job process checks this switch itself (runner.datasets.hub.check_remote_code).
+        # The job process checks this switch itself (runner.dataset_prep.hub.check_remote_code).
         assert status == "succeeded" and executor.specs[0].env.get("COMPOSE_ALLOW_REMOTE_CODE") == "1"
     else:
         assert status == "failed" and not executor.specs

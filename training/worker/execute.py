@@ -107,7 +107,7 @@ class WorkspaceGuard:
         if spec.config.get("trust_remote_code"):
             if not self.allow_remote_code:
                 raise JobFailed(f"job {spec.job_id}: this workspace does not allow trust_remote_code")
-            # The job process checks the switch itself (runner.datasets.hub): the workspace's
+            # The job process checks the switch itself (runner.dataset_prep.hub): the workspace's
             # setting is what turns it on, whatever the worker's own environment says.
             spec = dataclasses.replace(spec, env={**spec.env, REMOTE_CODE_ENV: "1"})
         return self.inner.execute(spec, on_event, cancel)

