@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
+from compose.envvars import EnvError, parse_bool
 from compose.jobspec import REMOTE_CODE_ENV, JobFailed
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -19,7 +20,13 @@ def _env(name: str, extra: Mapping[str, str]) -> str:
 
 
 def hub_offline(extra_env: Mapping[str, str]) -> bool:
-    return _env("HF_HUB_OFFLINE", extra_env).strip().lower() in ("1", "true", "yes", "on")
+    """``HF_HUB_OFFLINE``, for data set and training jobs alike, read as every switch is
+    (:func:`compose.envvars.parse_bool`: 1/true/yes/on in any case); a value that is no
+    switch fails the job naming it rather than quietly going online."""
+    try:
+        return parse_bool("HF_HUB_OFFLINE", _env("HF_HUB_OFFLINE", extra_env))
+    except EnvError as exc:
+        raise JobFailed(f"the job's environment: {exc}") from None
 
 
 def hub_endpoint(extra_env: Mapping[str, str]) -> str:

@@ -7,10 +7,10 @@ thing under both trainers.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from typing import Any
 
+from compose.envvars import EnvError, env_bool
 from compose.schema.components import TrainerComponent
 from runner.finetune import optimizers
 from runner.finetune.errors import ConfigProblem
@@ -39,16 +39,13 @@ class Hardware:
 
 
 def liger_allowed() -> bool:
-    """``COMPOSE_LIGER_KERNEL``: unset or 1 / true / yes / on allows the kernels, 0 / false /
-    no / off turns them off; anything else fails the job before it loads, naming it."""
-    raw = os.environ.get("COMPOSE_LIGER_KERNEL", "1")
-    value = raw.strip().lower()
-    if value in ("", "1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigProblem("COMPOSE_LIGER_KERNEL", f"the worker's environment sets it to {raw!r}; use 1 or 0 "
-                                                "(true/false, yes/no, on/off)")
+    """``COMPOSE_LIGER_KERNEL``, read as every switch is (:mod:`compose.envvars`): unset allows
+    the kernels, 0 / false / no / off (or blank) turns them off; anything else fails the job
+    before it loads, naming it."""
+    try:
+        return env_bool("COMPOSE_LIGER_KERNEL", True)
+    except EnvError as exc:
+        raise ConfigProblem("COMPOSE_LIGER_KERNEL", f"the worker's environment: {exc}") from None
 
 
 def precision(cfg: TrainerComponent, hw: Hardware) -> tuple[bool, bool]:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from compose.schema.components import OUTPUT_LAYER_NAMES, TrainerComponent, is_inline_text
+from runner.dataset_prep.hub import hub_offline
 from runner.finetune.errors import ConfigProblem
 
 HUB_PROBE_TIMEOUT_S = 3.0
@@ -54,7 +55,7 @@ def resolve_source(value: str, field: str, resolve_path: Any) -> ModelSource:
         return ModelSource(str(path), local=True)
     if value.startswith((".", "/", "~")) or value.count("/") > 1 or path.is_file():
         raise ConfigProblem(field, f"folder {value!r} not found (looked in {path})")
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    offline = hub_offline({})
     if not offline and not hub_reachable():
         go_offline()
         offline = True

@@ -58,6 +58,19 @@ def test_hf_hub_offline_reads_the_cache_only(jobs, tmp_path, imported):
     assert "cannot load 'tatsu-lab/alpaca'" in message and "only data sets already in the cache load" in message
 
 
+@pytest.mark.parametrize("switch", ["on", "TRUE", "yes"])
+def test_hf_hub_offline_reads_every_spelling_of_on(jobs, tmp_path, imported, switch):
+    message = jobs.fail("load", path="tatsu-lab/alpaca", cache_dir=str(tmp_path / "cache"),
+                        env={"HF_HUB_OFFLINE": switch})
+    assert "only data sets already in the cache load" in message
+
+
+def test_hf_hub_offline_with_a_typo_fails_the_job_naming_it(jobs, tmp_path, imported):
+    message = jobs.fail("load", path="tatsu-lab/alpaca", cache_dir=str(tmp_path / "cache"),
+                        env={"HF_HUB_OFFLINE": "ture"})
+    assert "HF_HUB_OFFLINE='ture' is not a boolean" in message
+
+
 def test_token_never_appears_in_events(jobs):
     endpoint = _closed_port_endpoint()
     jobs.fail("load", provider="huggingface", path="tatsu-lab/alpaca", token=TOKEN,
