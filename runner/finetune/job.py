@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import events
+from compose.cli import DEFAULT_MODEL_ENV
 from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.components import TrainerComponent
 from runner.config import validated_config
@@ -14,8 +15,6 @@ from runner.main import RunContext
 from runner.finetune import args as trainer_args
 from runner.finetune import data, model as model_lib, optimizers, outputs
 from runner.finetune.errors import ConfigProblem
-
-DEFAULT_MODEL_ENV = {"sft": "COMPOSE_DEFAULT_SFT_MODEL", "classification": "COMPOSE_DEFAULT_CLASSIFICATION_MODEL"}
 
 
 def parse_config(config: dict[str, Any]) -> TrainerComponent:
