@@ -19,14 +19,19 @@ def _env(name: str, extra: Mapping[str, str]) -> str:
     return extra.get(name) or os.environ.get(name, "")
 
 
-def hub_offline(extra_env: Mapping[str, str]) -> bool:
-    """``HF_HUB_OFFLINE``, for data set and training jobs alike, read as every switch is
-    (:func:`compose.envvars.parse_bool`: 1/true/yes/on in any case); a value that is no
-    switch fails the job naming it rather than quietly going online."""
+def _switch(name: str, extra: Mapping[str, str]) -> bool:
+    """A switch of the job's environment, read as every switch is (:mod:`compose.envvars`:
+    1/true/yes/on in any case); a value that is no switch fails the job naming it rather than
+    quietly taking one side."""
     try:
-        return parse_bool("HF_HUB_OFFLINE", _env("HF_HUB_OFFLINE", extra_env))
+        return parse_bool(name, _env(name, extra))
     except EnvError as exc:
         raise JobFailed(f"the job's environment: {exc}") from None
+
+
+def hub_offline(extra_env: Mapping[str, str]) -> bool:
+    """``HF_HUB_OFFLINE``, for data set and training jobs alike."""
+    return _switch("HF_HUB_OFFLINE", extra_env)
 
 
 def hub_endpoint(extra_env: Mapping[str, str]) -> str:
@@ -34,7 +39,7 @@ def hub_endpoint(extra_env: Mapping[str, str]) -> str:
 
 
 def remote_code_allowed(extra_env: Mapping[str, str]) -> bool:
-    return _env(REMOTE_CODE_ENV, extra_env).strip() == "1"
+    return _switch(REMOTE_CODE_ENV, extra_env)
 
 
 def check_remote_code(trust_remote_code: bool, extra_env: Mapping[str, str]) -> None:

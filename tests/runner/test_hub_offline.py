@@ -47,3 +47,14 @@ def test_a_typo_fails_either_kind_of_job_naming_the_variable(tmp_path, monkeypat
     monkeypatch.setenv("HF_HUB_OFFLINE", "ture")
     with pytest.raises(JobFailed, match="HF_HUB_OFFLINE='ture' is not a boolean"):
         _training_source(tmp_path)
+
+
+def test_the_remote_code_switch_is_read_the_same_way(monkeypatch) -> None:
+    from runner.dataset_prep.hub import remote_code_allowed
+
+    monkeypatch.delenv("COMPOSE_ALLOW_REMOTE_CODE", raising=False)
+    assert remote_code_allowed({}) is False
+    assert remote_code_allowed({"COMPOSE_ALLOW_REMOTE_CODE": "1"}) is True
+    assert remote_code_allowed({"COMPOSE_ALLOW_REMOTE_CODE": "yes"}) is True
+    with pytest.raises(JobFailed, match="COMPOSE_ALLOW_REMOTE_CODE='maybe' is not a boolean"):
+        remote_code_allowed({"COMPOSE_ALLOW_REMOTE_CODE": "maybe"})
