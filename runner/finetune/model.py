@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 from compose.schema.components import OUTPUT_LAYER_NAMES, TrainerComponent, is_inline_text
-from runner.dataset_prep.hub import hub_offline
+from runner.dataset_prep.hub import PROBE_TIMEOUT_S, hub_endpoint, hub_offline, probe
 from runner.finetune.errors import ConfigProblem
 
-HUB_PROBE_TIMEOUT_S = 3.0
 _ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "c_attn", "qkv_proj",
               "Wqkv", "wq", "wk", "wv", "wo")
 
@@ -25,16 +22,10 @@ class ModelSource:
     local_files_only: bool = False
 
 
-def hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """Whether a TCP connection to the hub endpoint opens within ``timeout`` seconds."""
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    url = urlparse(endpoint)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "huggingface.co", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether a TCP connection to the hub endpoint (``HF_ENDPOINT``) opens within ``timeout``
+    seconds: the data set jobs' probe."""
+    return probe(hub_endpoint({}), timeout) is None
 
 
 def go_offline() -> None:
