@@ -23,6 +23,10 @@ from tests.web.wsclient import communicator, receive_until, session_cookie
 from training.models import RunStatus
 
 ROOT = Path(__file__).resolve().parents[2]
+# How long a test waits for a message it expects. Each wait ends as soon as its message
+# arrives, so the deadline costs nothing when all is well and only has to outlast a
+# loaded machine (both cores busy training in the other test process).
+WAIT_S = 60
 
 pytestmark = [
     pytest.mark.services,
@@ -55,12 +59,15 @@ def test_the_settings_use_postgres_redis_huey_and_the_redis_layer():
 @pytest.mark.asyncio
 async def test_a_push_from_another_process_reaches_the_page_through_redis(workspace, alice, settings):
     # A poll far longer than the wait: only the Redis push can deliver the event in time.
-    settings.COMPOSE_EVENT_POLL_S = 60
+    # Under load the second process can take longer to start than the layer's blocking
+    # pop (5 s); the layer's socket read timeout outlasts that pop (compose_web.settings),
+    # so the page is still listening when the push comes.
+    settings.COMPOSE_EVENT_POLL_S = 10 * WAIT_S
     run = await database_sync_to_async(make_run)(workspace, alice)
     cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
     assert (await comm.connect())[0]
-    await comm.receive_json_from(timeout=5)  # the run header
+    await comm.receive_json_from(timeout=WAIT_S)  # the run header
 
     code = ("import django; django.setup(); "
             "from compose import events as ev; from training.actions import record_event; "
@@ -70,7 +77,10 @@ async def test_a_push_from_another_process_reaches_the_page_through_redis(worksp
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
         env=child_env(DJANGO_SETTINGS_MODULE="compose_web.settings"))
     assert proc.returncode == 0, proc.stderr
-    got = await receive_until(comm, lambda m: m["type"] == "event", timeout=5)
+    try:
+        got = await receive_until(comm, lambda m: m["type"] == "event", timeout=WAIT_S)
+    except asyncio.TimeoutError:  # the sender logs a failed push instead of raising
+        pytest.fail(f"no push reached the page in {WAIT_S} s; the sending process said:\n{proc.stderr}")
     assert got[-1]["event"]["message"] == "from the worker host"
     await comm.disconnect()
 
@@ -79,12 +89,12 @@ async def test_a_push_from_another_process_reaches_the_page_through_redis(worksp
 async def test_an_idle_page_stays_connected_on_redis_and_still_gets_pushes(workspace, alice, settings):
     # The channel layer waits for messages in a blocking Redis read; a socket timeout
     # shorter than that read closed every idle page after a few seconds.
-    settings.COMPOSE_EVENT_POLL_S = 600  # only a Redis push can bring the event
+    settings.COMPOSE_EVENT_POLL_S = 10 * WAIT_S  # only a Redis push can bring the event
     run = await database_sync_to_async(make_run)(workspace, alice)
     cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
     assert (await comm.connect())[0]
-    await comm.receive_json_from(timeout=5)  # the run header
+    await comm.receive_json_from(timeout=WAIT_S)  # the run header
 
     await asyncio.sleep(60)  # nothing happens on the run: the page is idle
     assert not comm.future.done(), f"the consumer stopped: {comm.future.exception()!r}"
@@ -96,7 +106,7 @@ async def test_an_idle_page_stays_connected_on_redis_and_still_gets_pushes(works
         record_event(run, ev.log("load", "after a quiet minute"))
 
     await database_sync_to_async(push)()
-    got = await receive_until(comm, lambda m: m["type"] == "event", timeout=10)
+    got = await receive_until(comm, lambda m: m["type"] == "event", timeout=WAIT_S)
     assert got[-1]["event"]["message"] == "after a quiet minute"
     await comm.disconnect()
 
