@@ -17,6 +17,8 @@ PAGE = """<!doctype html><html><head><link rel="stylesheet" href="uPlot.min.css"
 <script>window.charts = new MetricCharts(document.getElementById("charts"), document.getElementById("empty"));</script>
 </body></html>"""
 X_RANGE = "() => { const u = charts.charts[0].plot; return [u.scales.x.min, u.scales.x.max]; }"
+# Every point added so far is on the canvas: a chart is dirty from an add until its next draw.
+DRAWN = "() => charts.charts.every(c => !c.dirty)"
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def test_a_zoomed_chart_keeps_its_view_while_the_run_goes_on(chart_page: Path):
 
     def add(step: int, metric: str, value: float) -> None:
         page.evaluate(f"() => charts.add({{job: 'train', step: {step}, values: {{{metric}: {value}}}}})")
-        page.wait_for_timeout(600)  # charts redraw within 250 ms
+        page.wait_for_function(DRAWN)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -47,7 +49,7 @@ def test_a_zoomed_chart_keeps_its_view_while_the_run_goes_on(chart_page: Path):
             page.goto(chart_page.as_uri())
             page.evaluate("() => { for (let s = 1; s <= 2000; s++) "
                           "charts.add({job: 'train', step: s, values: {loss: 5 / Math.sqrt(s)}}); }")
-            page.wait_for_timeout(600)
+            page.wait_for_function(DRAWN)
             assert page.evaluate(X_RANGE) == [1, 2000]
 
             plot = page.locator("[data-chart=loss] .u-over").bounding_box()
@@ -84,14 +86,14 @@ def test_lines_are_named_for_people_and_steps_tick_whole(chart_page: Path):
             page.goto(chart_page.as_uri())
             page.evaluate("() => { for (let s = 1; s <= 6; s++) charts.add({job: 'train', step: s, "
                           "values: {loss: 2 / s, eval_loss: 3 / s, perplexity: 10 / s}}); }")
-            page.wait_for_timeout(600)
+            page.wait_for_function(DRAWN)
             # One job: its name would only read like a split ("train · eval_loss").
             assert page.evaluate(labels, "loss") == ["step", "train loss", "eval loss"]
             ticks = page.evaluate("() => charts.charts.find(c => c.spec.id === 'perplexity').plot.axes[0]._splits")
             assert ticks and all(float(t).is_integer() for t in ticks)
 
             page.evaluate("() => charts.add({job: 'second', step: 7, values: {loss: 0.1}})")
-            page.wait_for_timeout(600)
+            page.wait_for_function(DRAWN)
             assert page.evaluate(labels, "loss") == ["step", "train: train loss", "train: eval loss",
                                                      "second: train loss"]
         finally:
