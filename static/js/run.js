@@ -86,64 +86,35 @@
     else if (e.status !== "running" && !bar.hasAttribute("value")) bar.value = 0;
   }
 
-  // --- artifacts and data sets ---------------------------------------------------------
-  function onArtifact(e) {
-    var body = document.getElementById("artifacts");
-    if (body.querySelector("tr[data-path='" + CSS.escape(e.path) + "']")) return;
-    var tr = document.createElement("tr");
-    tr.dataset.path = e.path;
-    [e.job, e.kind, e.path, e.step === null || e.step === undefined ? "—" : e.step, fmt.bytes(e.size_bytes)].forEach(function (v, i) {
-      var td = document.createElement("td");
-      td.textContent = v;
-      if (i === 2) td.className = "mono small";
-      if (i >= 3) td.className = "num";
-      tr.appendChild(td);
-    });
-    body.appendChild(tr);
-    document.getElementById("artifacts-empty").hidden = true;
-    document.getElementById("artifacts-table").hidden = false;
-    refreshFiles();
-  }
-  // The row above is drawn from the event at once; the server's rendering of the same part
-  // follows: each row's download link, the run folder's disk use, Delete outputs….
-  var files = document.getElementById("run-files"), filesTimer = null;
-  function refreshFiles() {
-    if (!files) return;
-    clearTimeout(filesTimer);
-    filesTimer = setTimeout(function () {
-      fetch(files.dataset.url, {credentials: "same-origin"})
+  // --- parts the server renders: artifacts, resolved configs, data sets ----------------
+  // Each is fetched again (debounced) when an event says it grew: such events are few (a
+  // checkpoint, a job's start, a data set), and the part then looks as after a reload.
+  function part(box, delay) {
+    var timer = null;
+    function load(retries) {
+      fetch(box.dataset.url, {credentials: "same-origin"})
         .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
-        .then(function (html) { files.innerHTML = html; })
-        .catch(function () { /* the rows drawn from events stay; a reload shows the rest */ });
-    }, 500);
+        .then(function (html) { box.innerHTML = html; })
+        .catch(function () { if (retries > 0) timer = setTimeout(function () { load(retries - 1); }, 3000); });
+    }
+    return function () { clearTimeout(timer); timer = setTimeout(function () { load(2); }, delay); };
+  }
+  var refreshFiles = part(document.getElementById("run-files"), 500);
+  var configs = document.getElementById("job-configs"), refreshConfigs = part(configs, 200);
+  var datasets = document.getElementById("datasets"), refreshDatasets = part(datasets, 200);
+  function onArtifact(e) {
+    if (!document.querySelector("#artifacts tr[data-path='" + CSS.escape(e.path) + "']")) refreshFiles();
   }
   function onConfig(e) {
     var card = jobCard(e.job);  // the engine sends it as the job starts: name its component
     if (card && e.values && e.values.id) card.querySelector(".job-component").textContent = e.values.id;
-    var box = document.getElementById("job-configs");
-    if (box.querySelector("[data-job-config='" + CSS.escape(e.job) + "']")) return;
-    var block = document.createElement("div");
-    block.dataset.jobConfig = e.job;
-    block.innerHTML = "<h3></h3><pre class='yaml'></pre>";
-    block.querySelector("h3").textContent = e.job;
-    block.querySelector("pre").textContent = toYaml(e.values || {}) + "\n";
-    box.appendChild(block);
-    document.getElementById("job-configs-empty").hidden = true;
+    if (!configs.querySelector("[data-job-config='" + CSS.escape(e.job) + "']")) refreshConfigs();
   }
-  // A new data set's card (summary and preview rows) is the server's rendering, fetched once
-  // per data set: an output event is rare, and the rows then look as they do after a reload.
-  var datasets = document.getElementById("datasets"), datasetsTimer = null;
   function onOutput(e) {
     var ref = e.value;
-    if (!ref || ref.type !== "dataset") return;
-    if (datasets.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) return;
-    clearTimeout(datasetsTimer);
-    datasetsTimer = setTimeout(function () {
-      fetch(datasets.dataset.url, {credentials: "same-origin"})
-        .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
-        .then(function (html) { datasets.innerHTML = html; })
-        .catch(function () { /* a reload shows it */ });
-    }, 200);
+    if (ref && ref.type === "dataset" && !datasets.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) {
+      refreshDatasets();
+    }
   }
 
   // One click on Cancel must not end hours of training unasked.

@@ -106,10 +106,23 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "max_attempts": settings.COMPOSE_MAX_ATTEMPTS,
         "earlier": earlier_metrics(run),
         "resumed_step": resumed_step(run),
+        **_configs(job_runs),
+    })
+
+
+def _configs(job_runs: list[Any]) -> dict[str, Any]:
+    return {
+        "jobs": job_runs,
         # Jobs that ran but reported no config: a run from before jobs reported it.
         "jobs_ran": any(job.status != "pending" for job in job_runs),
         "configs_recorded": any(job.config for job in job_runs),
-    })
+    }
+
+
+def run_configs(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run page's resolved configs, fetched again when a job reports the one it started with."""
+    run = get_run_or_404(request.user, pk)
+    return render(request, "training/_run_configs.html", {"run": run, **_configs(list(run.job_runs.all()))})
 
 
 def run_datasets(request: HttpRequest, pk: int) -> HttpResponse:
