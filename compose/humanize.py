@@ -10,7 +10,14 @@
 """
 from __future__ import annotations
 
+import math
 from typing import Optional
+
+
+def round_half_up(x: float) -> int:
+    """``2.5`` -> 3 as JavaScript's ``Math.round`` does (Python's ``round`` gives 2), so the
+    page's live text and the server's agree."""
+    return math.floor(x + 0.5)
 
 
 def human_duration(seconds: Optional[float]) -> str:
@@ -18,7 +25,7 @@ def human_duration(seconds: Optional[float]) -> str:
     ``2 h 5 min``, ``3 d 1 h`` (days from 48 hours on); ``None`` is ``—``."""
     if seconds is None:
         return "—"
-    whole = int(round(seconds))
+    whole = round_half_up(seconds)
     if whole < 60:
         return f"{whole} s"
     minutes, whole = divmod(whole, 60)

@@ -1,10 +1,14 @@
-// Number, time and duration formatting shared by every page (durations mirror compose/humanize.py; tests/compose/test_humanize.py pins that they agree).
+// Number, time and duration formatting shared by every page: the live mirror of the server's
+// (compose/humanize.py, training/templatetags/compose_ui.py); tests pin that they agree.
 (function () {
   "use strict";
   function num(x) {
     if (x === null || x === undefined || x === "") return "—";
-    x = Number(x);
-    if (!isFinite(x)) return String(x);
+    var n = Number(x);
+    if (typeof x === "string" && isNaN(n) && x.trim().toLowerCase() !== "nan") return x;  // text stays text
+    x = n;
+    if (isNaN(x)) return "NaN";
+    if (!isFinite(x)) return x > 0 ? "∞" : "-∞";
     if (x === 0) return "0";
     var ax = Math.abs(x);
     if (ax < 1e-3) {
@@ -35,11 +39,5 @@
     var amount = secs < 3600 ? Math.round(secs / 60) + " min" : secs < 86400 ? Math.round(secs / 3600) + " h" : Math.round(secs / 86400) + " d";
     return future ? "in " + amount : amount + " ago";
   }
-  function bytes(n) {
-    if (n === null || n === undefined) return "—";
-    var units = ["B", "KB", "MB", "GB", "TB"], i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return (i ? n.toFixed(1) : n) + " " + units[i];
-  }
-  window.fmt = { num: num, duration: duration, relative: relative, bytes: bytes };
+  window.fmt = { num: num, duration: duration, relative: relative };
 })();

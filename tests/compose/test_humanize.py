@@ -13,7 +13,7 @@ from compose.humanize import human_duration
 FORMAT_JS = Path(__file__).resolve().parents[2] / "static" / "js" / "format.js"
 
 TABLE = [
-    (None, "—"), (0, "0 s"), (0.4, "0 s"), (5, "5 s"), (59.4, "59 s"), (60, "1 min"), (75, "1 min 15 s"),
+    (None, "—"), (0, "0 s"), (0.4, "0 s"), (2.5, "3 s"), (5, "5 s"), (59.4, "59 s"), (60, "1 min"), (75, "1 min 15 s"),
     (3599, "59 min 59 s"), (3600, "1 h"), (3660, "1 h 1 min"), (47 * 3600 + 59 * 60, "47 h 59 min"),
     (48 * 3600, "2 d 0 h"), (3 * 86400 + 3600, "3 d 1 h"),
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from compose.humanize import human_duration
+from compose.humanize import human_duration, round_half_up
 
 register = template.Library()
 
@@ -29,8 +30,10 @@ def format_number(value: Any) -> str:
         x = float(value)
     except (TypeError, ValueError):
         return str(value)
-    if math.isnan(x) or math.isinf(x):
-        return str(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
     if x == 0:
         return "0"
     ax = abs(x)
@@ -40,11 +43,17 @@ def format_number(value: Any) -> str:
     if ax < 1000:
         if float(x).is_integer():
             return str(int(x))
-        return f"{x:.4g}"
+        return f"{float(_half_up(x, Decimal(1).scaleb(Decimal(x).adjusted() - 3))):g}"
     for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if ax >= scale:
-            return f"{x / scale:.1f}".rstrip("0").rstrip(".") + suffix
+            return str(_half_up(x / scale, Decimal("0.1"))).rstrip("0").rstrip(".") + suffix
     return str(x)
+
+
+def _half_up(x: float, step: Decimal) -> Decimal:
+    """``x`` to a multiple of ``step``, a tie away from zero, as JavaScript's ``toFixed`` and
+    ``toPrecision`` round (``f"{1.25:.1f}"`` gives 1.2, the page 1.3)."""
+    return Decimal(x).quantize(step, rounding=ROUND_HALF_UP)
 
 
 def relative_time(moment: datetime, now: datetime | None = None) -> str:
@@ -56,11 +65,11 @@ def relative_time(moment: datetime, now: datetime | None = None) -> str:
         text = "just now" if not future else "in a moment"
         return text
     if seconds < 3600:
-        amount = f"{int(round(seconds / 60))} min"
+        amount = f"{round_half_up(seconds / 60)} min"
     elif seconds < 86400:
-        amount = f"{int(round(seconds / 3600))} h"
+        amount = f"{round_half_up(seconds / 3600)} h"
     else:
-        amount = f"{int(round(seconds / 86400))} d"
+        amount = f"{round_half_up(seconds / 86400)} d"
     return f"in {amount}" if future else f"{amount} ago"
 
 
