@@ -2,7 +2,9 @@
 
 It trains exactly what the runner is asked to train in the benchmarks (same model,
 rows, chat rendering, completion-only loss, batch, steps, optimizer, precision), so the
-difference in speed and memory is what the runner adds or saves.
+difference in speed and memory is what the runner adds or saves. It logs as the runner
+does, too: TensorBoard event files written by the library's writer (here transformers' own
+TensorBoard callback), so neither side's numbers leave that cost out.
 
     python -m bench.gpu.plain_sft settings.json     # prints one JSON line
 """
@@ -39,6 +41,7 @@ def train(s: BenchSettings) -> dict[str, Any]:
     import torch
     from datasets import load_from_disk
     from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, TrainerCallback
+    from transformers.integrations import TensorBoardCallback
     from trl import SFTTrainer
 
     cuda = torch.cuda.is_available()
@@ -77,7 +80,7 @@ def train(s: BenchSettings) -> dict[str, Any]:
     timer = StepTimer()
     args = sft_config(s, cuda)
     trainer = SFTTrainer(model=model, args=args, train_dataset=rows, processing_class=tokenizer,
-                         peft_config=peft_config, callbacks=[timer])
+                         peft_config=peft_config, callbacks=[timer, TensorBoardCallback()])
     result = trainer.train()
     trainer.save_model()
     return {"train_s": timer.ended - timer.started, "steps": trainer.state.global_step,
