@@ -29,6 +29,7 @@ from typing import IO, Any, Callable, Iterable, Mapping
 
 from compose import events
 from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
+from runner.main import run_job
 from runner.orphan import GRACE_ENV, PARENT_PID_ENV
 from runner.process_limits import MEMORY_ENV
 
@@ -408,8 +409,6 @@ class InProcessExecutor:
     _env_lock = threading.Lock()
 
     def execute(self, spec: JobSpec, on_event: EventCallback, cancel: threading.Event) -> Any:
-        from runner.main import run_job
-
         if not spec.env:
             return run_job(spec, on_event, cancel)
         with self._env_lock, _patched_environ(spec.env):

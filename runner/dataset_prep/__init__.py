@@ -11,7 +11,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runner.main import RunContext
+    from runner.context import RunContext
 
 
 def run_dataset_job(ctx: "RunContext") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence
 from compose.jobspec import JobFailed
 from runner.dataset_prep.arrow_condition import column_kind, compile_arrow
 from runner.dataset_prep.expression import Condition, ExpressionError, compile_condition, explain_row_error
+from runner.dataset_prep.materialize import feature_type
 from runner.dataset_prep.progress import RowProgress
 from runner.dataset_prep.template import TemplateError, check_columns, parse_template, render_arrow
 from runner.dataset_prep.where import compile_where
@@ -228,6 +229,4 @@ def _op_fingerprint(scratch: Path, op: str) -> str:
 
 
 def _type(feature: Any) -> str:
-    from runner.dataset_prep.materialize import feature_type
-
     return feature_type(feature)

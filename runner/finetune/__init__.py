@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runner.main import RunContext
+    from runner.context import RunContext
 
 
 def run_training_job(ctx: "RunContext") -> dict[str, Any]:

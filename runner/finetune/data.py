@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from compose.jobspec import is_dataset_ref
 from compose.schema.components import TrainerComponent
+from runner.dataset_prep import load_reference
 from runner.finetune.errors import ConfigProblem
 
 # The Alpaca layout (instruction/input/output): a non-empty ``input`` is context for the
@@ -57,8 +58,6 @@ def load_dataset_value(value: Any, storage_dir: str, field: str):
 
 
 def _load_reference(ref: dict[str, Any], storage_dir: str):
-    from runner.dataset_prep import load_reference
-
     return load_reference(ref, storage_dir)
 
 

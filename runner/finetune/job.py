@@ -11,7 +11,7 @@ from compose.cli import DEFAULT_MODEL_ENV
 from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.components import TrainerComponent
 from runner.config import validated_config
-from runner.main import RunContext
+from runner.context import RunContext
 from runner.finetune import args as trainer_args
 from runner.finetune import data, model as model_lib, optimizers, outputs
 from runner.finetune.errors import ConfigProblem

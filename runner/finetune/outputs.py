@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from compose.jobspec import MODEL_REF_TYPE
+from runner.finetune.errors import ConfigProblem
 
 CONFIG_FILE = "compose-config.json"
 VERSIONS_FILE = "versions.json"
@@ -33,8 +34,6 @@ def claim_output_dir(output_dir: Path, resume: str | None, overwrite: bool,
     they are removed, so every checkpoint in the folder is this run's)."""
     import shutil
 
-    from runner.finetune.errors import ConfigProblem
-
     found = checkpoints(output_dir)
     if not found or resume:
         return
@@ -51,8 +50,6 @@ def resolve_resume(value: str | None, output_dir: Path, resolve_path: Callable[[
                    lineage: Sequence[str] = ()) -> Path | None:
     """The checkpoint to resume from: ``latest`` is the newest in output_dir, else in the
     first folder of ``lineage`` (the runs this one continues) that has one; None if none has."""
-    from runner.finetune.errors import ConfigProblem
-
     if not value:
         return None
     if value == "latest":

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from compose.jobspec import JobFailed
 from compose.schema.components import ModelComponent
 from runner.inference.loading import Loaded
 
@@ -45,8 +46,6 @@ def encode(loaded: Loaded, texts: list[str], max_length: int, *, special_tokens:
 def chat_prompts(loaded: Loaded, conversations: list[list[dict[str, Any]]]) -> list[str]:
     tokenizer = loaded.tokenizer
     if not getattr(tokenizer, "chat_template", None):
-        from compose.jobspec import JobFailed
-
         raise JobFailed("task chat-completion needs a tokenizer with a chat template; this model has none "
                         "(use task: text-generation with a prompt)")
     return [tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)

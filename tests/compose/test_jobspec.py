@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from compose.jobspec import JobSpec, redact
-from runner.main import RunContext
+from runner.context import RunContext
 
 
 def test_every_secret_is_masked_wherever_it_sits() -> None:

@@ -64,7 +64,7 @@ def test_symlinks_inside_the_workspace_still_work(layout):
 
 
 def test_chat_template_is_read_only_inside_the_workspace(layout):
-    from runner.main import RunContext
+    from runner.context import RunContext
 
     spec = load_spec(layout)
     ctx = RunContext(spec=spec, emit=lambda event: None)

@@ -96,7 +96,7 @@ def test_hub_fingerprint_reuse_needs_no_network(jobs, alpaca_rows):
     # A hub load that was materialized once reruns from storage, even offline.
     from runner.dataset_prep.job import _plan
     from runner.dataset_prep.materialize import fingerprint, save
-    from runner.main import RunContext
+    from runner.context import RunContext
     from compose.schema.components import DatasetsComponent
     from datasets import Dataset
 

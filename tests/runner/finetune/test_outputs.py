@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from compose.jobspec import JobFailed, JobSpec
-from runner.main import RunContext
+from runner.context import RunContext
 from runner.finetune import outputs
 
 
