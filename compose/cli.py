@@ -17,12 +17,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+import time
+import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, TextIO
+from typing import Any, Callable, Mapping, Optional, Sequence, TextIO
 
-if TYPE_CHECKING:
-    from compose.loader import ParseResult
+from compose import remote
+from compose.bindings import BindingError, find_bindings
+from compose.console import EventPrinter, Usage, key_value, parse_inputs, read_text
+from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
+from compose.errors import ComposeError
+from compose.exporter import export_yaml
+from compose.inputs import workflow_inputs
+from compose.jobspec import JobExecutor
+from compose.loader import ParseResult, parse
+from compose.yamlio.limits import MAX_BYTES, size_problem
+
+# What runs a job: the core never imports the runner, so whoever starts the command line
+# hands it in (runner.cli: the ``compose`` console script, with runner.launch's executor).
+ExecutorFactory = Callable[[], JobExecutor]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -80,50 +96,35 @@ def build_parser() -> argparse.ArgumentParser:
                      help="let a trainer start afresh in an output_dir that holds an earlier run's "
                           "checkpoints (they are removed); without it such a run refuses to start")
 
-    from compose import remote
-
     remote.add_parsers(commands)
     return parser
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: Optional[list[str]] = None, *, executor_factory: Optional[ExecutorFactory] = None) -> int:
+    """Run one command. ``compose run`` needs ``executor_factory`` (what starts each job);
+    the other commands run without one."""
     args = build_parser().parse_args(argv)
     if getattr(args, "remote_handler", None) is not None:
-        from compose.remote import run_command
-
-        return run_command(args)
+        return remote.run_command(args)
+    args.executor_factory = executor_factory
     handler = {"validate": _validate, "export": _export, "inputs": _inputs, "run": _run}[args.command]
     try:
         return handler(args)
-    except _Usage as exc:
+    except Usage as exc:
         print(f"compose {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILED
 
 
-class _Usage(Exception):
-    """A plain message for the user; the command exits 1."""
-
-
 # --- validate / export / inputs ----------------------------------------------------------------
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _Usage(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-
 
 def _parse_file(path: Path) -> ParseResult:
     """A compose file parsed; one over the size limit is a problem, and no more of it than
     the limit is read (an 18 MB file, or /dev/zero, costs nothing)."""
-    from compose.loader import ParseResult, parse
-    from compose.yamlio.limits import MAX_BYTES, size_problem
-
     try:
         with path.open(encoding="utf-8") as file:
             text = file.read(MAX_BYTES + 1)  # characters, each at least one byte
     except (OSError, UnicodeDecodeError) as exc:
-        raise _Usage(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise Usage(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     if len(text) > MAX_BYTES:
         too_large = size_problem(max(len(text), _size(path)), str(path))
         return ParseResult(file=None, problems=[too_large] if too_large else [], source=str(path))
@@ -142,7 +143,7 @@ def _validate(args: argparse.Namespace) -> int:
     for path in args.files:
         try:
             result = _parse_file(path)
-        except _Usage as exc:
+        except Usage as exc:
             print(f"error: {exc}")
             status = EXIT_FAILED
             continue
@@ -179,27 +180,22 @@ def _load(path: Path, out: TextIO) -> Any:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from compose.exporter import export_yaml
-
     doc = _load(args.file, sys.stderr)
     if doc is None:
         return EXIT_FAILED
     # Over the file's own text: an export in the dialect it is written in keeps comments.
-    sys.stdout.write(export_yaml(doc, args.dialect, original=_read(args.file)))
+    sys.stdout.write(export_yaml(doc, args.dialect, original=read_text(args.file)))
     return EXIT_OK
 
 
 def _inputs(args: argparse.Namespace) -> int:
-    from compose.errors import ComposeError
-    from compose.inputs import workflow_inputs
-
     doc = _load(args.file, sys.stderr)
     if doc is None:
         return EXIT_FAILED
     try:
         specs = workflow_inputs(doc, args.workflow)
     except ComposeError as exc:
-        raise _Usage("; ".join(p.message for p in exc.problems)) from None
+        raise Usage("; ".join(p.message for p in exc.problems)) from None
     print(json.dumps([spec.to_dict() for spec in specs], indent=2, ensure_ascii=False))
     return EXIT_OK
 
@@ -207,17 +203,13 @@ def _inputs(args: argparse.Namespace) -> int:
 # --- run --------------------------------------------------------------------------------
 
 def _run(args: argparse.Namespace) -> int:
-    import threading
-
-    from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
-    from compose.errors import ComposeError
-    from runner.launch import SubprocessExecutor
-
+    if args.executor_factory is None:
+        raise Usage("this entry point runs no jobs; use the compose command (python -m runner.cli)")
     doc = _load(args.file, sys.stderr)
     if doc is None:
         return EXIT_FAILED
     base_dir = args.file.resolve().parent
-    inputs = _parse_inputs(args.inputs_json, args.input)
+    inputs = parse_inputs(args.inputs_json, args.input)
     extra_env = _parse_env(args.env_file, args.env)
     env = {**os.environ, **extra_env}
     storage = args.storage or (Path(os.environ["COMPOSE_STORAGE_DIR"]) if os.environ.get(
@@ -237,7 +229,7 @@ def _run(args: argparse.Namespace) -> int:
     previous = _install_sigint(on_interrupt)
     try:
         value = run_workflow(
-            doc, args.workflow, inputs, executor=SubprocessExecutor(), base_dir=base_dir,
+            doc, args.workflow, inputs, executor=args.executor_factory(), base_dir=base_dir,
             storage_dir=Path(storage).resolve(), env=env, run_id=_run_id(), on_event=printer,
             cancel=cancel, default_models=models, secrets=secrets, allow_absolute_paths=True,
             overwrite_output=args.overwrite_output)
@@ -267,60 +259,29 @@ def _run(args: argparse.Namespace) -> int:
 
 def _install_sigint(handler: Any) -> Any:
     """Set the SIGINT handler where Python allows it (the main thread); return the old one."""
-    import signal
-    import threading
-
     if handler is None or threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGINT, handler)
 
 
 def _run_id() -> str:
-    import time
-    import uuid
-
     return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
-
-
-def _parse_inputs(inputs_json: Optional[str], pairs: Sequence[str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if inputs_json:
-        text = _read(Path(inputs_json[1:])) if inputs_json.startswith("@") else inputs_json
-        try:
-            loaded = json.loads(text)
-        except ValueError as exc:
-            raise _Usage(f"-i is not a JSON object: {exc}") from None
-        if not isinstance(loaded, dict):
-            raise _Usage("-i must be a JSON object: {\"name\": value, ...}")
-        values.update(loaded)
-    for pair in pairs:
-        key, value = _key_value(pair, f"--input {pair!r}: write KEY=VALUE")
-        values[key] = value
-    return values
-
-
-def _key_value(text: str, usage: str) -> tuple[str, str]:
-    """``KEY=VALUE`` split at the first ``=``, the key stripped; ``usage`` when malformed."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise _Usage(usage)
-    return key.strip(), value
 
 
 def _parse_env(files: Sequence[Path], pairs: Sequence[str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for path in files:
-        for number, line in enumerate(_read(path).splitlines(), 1):
+        for number, line in enumerate(read_text(path).splitlines(), 1):
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            key, value = _key_value(line.removeprefix("export ").strip(), f"{path}:{number}: expected KEY=VALUE")
+            key, value = key_value(line.removeprefix("export ").strip(), f"{path}:{number}: expected KEY=VALUE")
             value = value.strip()
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
             env[key] = value
     for pair in pairs:
-        key, value = _key_value(pair, f"-e {pair!r}: write KEY=VALUE")
+        key, value = key_value(pair, f"-e {pair!r}: write KEY=VALUE")
         env[key] = value
     return env
 
@@ -335,7 +296,7 @@ def default_models(pairs: Sequence[str], environ: Mapping[str, str] = os.environ
     for pair in pairs:
         task, sep, value = pair.partition("=")
         if not sep or task not in DEFAULT_MODEL_ENV or not value:
-            raise _Usage(f"--model-default {pair!r}: write sft=PATH or classification=PATH")
+            raise Usage(f"--model-default {pair!r}: write sft=PATH or classification=PATH")
         models[task] = value
     for task, value in models.items():
         if value.startswith(("./", "../", "/", "~")) or Path(value).exists():
@@ -345,8 +306,6 @@ def default_models(pairs: Sequence[str], environ: Mapping[str, str] = os.environ
 
 def env_secrets(doc: Any, env: Mapping[str, str]) -> list[str]:
     """Values of the environment variables the document reads through ``${env.*}``."""
-    from compose.bindings import BindingError, find_bindings
-
     names: set[str] = set()
     values: list[Any] = [c.fields for c in doc.components] + [c.actions for c in doc.components]
     values += [[job.input, job.output] for w in doc.workflows for job in w.jobs]
@@ -357,123 +316,6 @@ def env_secrets(doc: Any, env: Mapping[str, str]) -> list[str]:
             continue
         names.update(b.name for b in found if b.source == "env" and b.name)
     return [env[name] for name in sorted(names) if env.get(name)]
-
-
-# --- what a run shows on stderr ----------------------------------------------------------
-
-class EventPrinter:
-    """Renders job events as lines on ``stream``; progress is a bar when it is a terminal.
-
-    Every known secret is replaced by ``***`` before anything is written.
-    """
-
-    BAR_WIDTH = 24
-    PLAIN_PROGRESS_EVERY_S = 2.0
-
-    def __init__(self, stream: TextIO, *, secrets: Sequence[str] = (), tty: Optional[bool] = None):
-        self.stream = stream
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
-        self.tty = stream.isatty() if tty is None else tty
-        self._bar_shown = False
-        self._last_plain: dict[str, float] = {}
-
-    def __call__(self, event: Mapping[str, Any]) -> None:
-        kind = event.get("type")
-        job = event.get("job") or "run"
-        if kind == "progress":
-            self._progress(job, event)
-        elif kind == "log":
-            level = event.get("level", "info")
-            if level != "debug":
-                prefix = "" if level == "info" else f"{level}: "
-                self.line(f"[{job}] {prefix}{event.get('message', '')}")
-        elif kind == "metric":
-            self.line(f"[{job}] {format_metric(event)}")
-        elif kind == "status":
-            message = event.get("message") or ""
-            self.line(f"[{job}] {event.get('status')}" + (f": {message}" if message else ""))
-        elif kind == "artifact":
-            size = event.get("size_bytes")
-            self.line(f"[{job}] {event.get('kind')}: {event.get('path')}"
-                      + (f" ({human_size(size)})" if size is not None else ""))
-
-    def line(self, text: str) -> None:
-        self._clear_bar()
-        self.stream.write(self.redact(text) + "\n")
-        self.stream.flush()
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def finish(self) -> None:
-        if self._bar_shown:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._bar_shown = False
-
-    def _clear_bar(self) -> None:
-        if self._bar_shown:
-            self.stream.write("\r\x1b[2K")
-            self._bar_shown = False
-
-    def _progress(self, job: str, event: Mapping[str, Any]) -> None:
-        import time
-
-        current, total = event.get("current") or 0, event.get("total")
-        unit, stage = event.get("unit") or "", event.get("stage") or ""
-        done = total is not None and current >= total
-        eta = event.get("eta_s")
-        counts = f"{current}/{total} {unit}" if total else f"{current} {unit}"
-        tail = f" eta {human_duration(eta)}" if eta is not None and not done else ""
-        label = f"[{job}] {stage + ' ' if stage else ''}"
-        if self.tty:
-            bar = ""
-            if total:
-                filled = int(self.BAR_WIDTH * min(current, total) / total)
-                bar = "[" + "#" * filled + "-" * (self.BAR_WIDTH - filled) + "] "
-            self._clear_bar()
-            self.stream.write(self.redact(f"{label}{bar}{counts}{tail}"))
-            self._bar_shown = True
-            if done:
-                self.finish()
-            else:
-                self.stream.flush()
-            return
-        now = time.monotonic()
-        if done or now - self._last_plain.get(job, float("-inf")) >= self.PLAIN_PROGRESS_EVERY_S:
-            self._last_plain[job] = now
-            self.line(f"{label}{counts}{tail}")
-
-
-def format_metric(event: Mapping[str, Any]) -> str:
-    """``step 10 epoch 0.5 loss=1.234 learning_rate=5e-05`` (eval metrics marked as such)."""
-    head = f"step {event.get('step')}"
-    if event.get("epoch") is not None:
-        head += f" epoch {event['epoch']:.2f}"
-    if event.get("split") == "eval":
-        head += " eval"
-    values = event.get("values") or {}
-    parts = [f"{name}={value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool)
-             else f"{name}={value}" for name, value in values.items()]
-    return " ".join([head, *parts])
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
-
-
-def human_duration(seconds: float) -> str:
-    """The one duration format of every layer (``compose.humanize``)."""
-    from compose.humanize import human_duration as words
-
-    return words(seconds)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, TextIO
 
+from compose.console import EventPrinter, Usage, human_size, parse_inputs, read_text
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CANCELLED = 130
@@ -299,12 +301,10 @@ def _ask_token() -> str:
 
 
 def _submit(args: argparse.Namespace) -> int:
-    from compose.cli import _parse_inputs, _read, _Usage
-
     try:
-        text = _read(args.file)
-        inputs = _parse_inputs(args.inputs_json, args.input)
-    except _Usage as exc:
+        text = read_text(args.file)
+        inputs = parse_inputs(args.inputs_json, args.input)
+    except Usage as exc:
         raise RemoteError(str(exc)) from None
     client = _client()
     name = args.name or args.file.stem
@@ -348,8 +348,6 @@ def follow(client: Client, run_id: int, stream: TextIO, after: int = 0, ask_on_i
            stdout: TextIO = sys.stdout) -> int:
     """Show the run's events as ``compose run`` shows a local run's; the exit code is the
     run's outcome. Ctrl-C asks whether to cancel the run on the server or only detach."""
-    from compose.cli import EventPrinter
-
     printer = EventPrinter(stream)
     end: Optional[dict[str, Any]] = None
     while end is None:
@@ -413,8 +411,6 @@ def _runs(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from compose.cli import EventPrinter
-
     client = _client()
     if args.follow:
         return follow(client, args.run, sys.stderr)
@@ -456,8 +452,6 @@ def _download(args: argparse.Namespace) -> int:
                 out.write(chunk)
                 size += len(chunk)
         os.replace(partial, target)
-    from compose.cli import human_size
-
     print(f"{target} ({human_size(size)})", file=sys.stderr)
     return EXIT_OK
 

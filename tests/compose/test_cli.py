@@ -14,8 +14,10 @@ import yaml
 
 import runner.launch
 from compose import events
-from compose.cli import EventPrinter, default_models, main
+from compose.cli import default_models
+from compose.console import EventPrinter
 from compose.jobspec import JobCancelled
+from runner.cli import main
 from tests.compose.seed_blocks import seed_blocks
 
 # The seed chapter's §9.8.3 example, read from the document.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import runner.launch
-from compose.cli import main
+from runner.cli import main
 from tests.compose.seed_blocks import seed_blocks
 from tests.fixtures import data
 

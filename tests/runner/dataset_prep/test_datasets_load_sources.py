@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import runner.launch
-from compose.cli import main
+from runner.cli import main
 
 MERGE = """\
 components:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 import runner.launch
-from compose.cli import main
+from runner.cli import main
 from runner.dataset_prep import load_reference
 from tests.compose.seed_blocks import block
 

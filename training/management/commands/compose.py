@@ -1,6 +1,6 @@
 """``python manage.py compose ...``: the ``compose`` command line, inside the Django project.
 
-Everything after ``compose`` goes to :func:`compose.cli.main` untouched, so
+Everything after ``compose`` goes to :func:`runner.cli.main`, the ``compose`` command, untouched, so
 ``manage.py compose run file.yaml --input template=...`` behaves like ``compose run``.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def run_from_argv(self, argv: list[str]) -> None:
         # Django's own option parsing would swallow flags such as -e and -i.
-        from compose.cli import main
+        from runner.cli import main
 
         sys.exit(main(argv[2:]))
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("compose_args", nargs=argparse.REMAINDER)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from compose.cli import main
+        from runner.cli import main
 
         argv = list(options.get("compose_args") or args)
         code = main(argv)
