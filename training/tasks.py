@@ -1,4 +1,9 @@
-"""Huey tasks: they take ids, never model instances, and are enqueued after commit."""
+"""Huey tasks: they take ids, never model instances, and are enqueued after commit.
+
+The top of the web side's layers: it imports the worker, which imports the actions. The
+actions reach :func:`schedule_run` through :mod:`training.run_queue`, never by importing
+this module.
+"""
 from __future__ import annotations
 
 import logging
@@ -10,17 +15,17 @@ from huey import crontab
 from huey.signals import SIGNAL_INTERRUPTED
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on_startup
 
+from training import worker
 from training.actions import mark_stale_runs
 from training.models import Run, RunStatus
+from training.worker import fleet
 
 log = logging.getLogger(__name__)
 
 
 @db_task()
 def execute_run(run_id: int) -> str:
-    from training.worker import execute_run as run_it
-
-    return run_it(run_id)
+    return worker.execute_run(run_id)
 
 
 def schedule_run(run_id: int) -> None:
@@ -60,9 +65,7 @@ def requeue_stranded_runs() -> list[int]:
 def stop_runs_on_shutdown(signal: str, task, *args) -> None:
     """The worker is stopping (Ctrl-C, SIGTERM) while tasks run: stop their job
     processes before this process exits, instead of leaving them orphaned."""
-    from training.worker import stop_active_runs
-
-    stop_active_runs(settings.COMPOSE_SHUTDOWN_GRACE_S)
+    worker.stop_active_runs(settings.COMPOSE_SHUTDOWN_GRACE_S)
 
 
 @on_startup()
@@ -70,11 +73,8 @@ def join_the_fleet() -> None:
     """Register this worker (its GPUs, CPUs, disk, labels) and keep it beating."""
     if HUEY.immediate:
         return
-    from training.worker import worker_name
-    from training.worker.fleet import start_beat
-
     try:
-        start_beat(worker_name())
+        fleet.start_beat(worker.worker_name())
     except Exception:
         log.exception("could not register this worker in the fleet")
 
@@ -83,10 +83,7 @@ def join_the_fleet() -> None:
 def leave_the_fleet() -> None:
     if HUEY.immediate:
         return
-    from training.worker import worker_name
-    from training.worker.fleet import stop_beat
-
-    stop_beat(worker_name())
+    fleet.stop_beat(worker.worker_name())
 
 
 @on_startup()

@@ -38,7 +38,7 @@ workflows:
 @pytest.fixture
 def scheduled(monkeypatch):
     started: list[int] = []
-    monkeypatch.setattr("training.tasks.schedule_run", started.append)
+    monkeypatch.setattr("training.run_queue.schedule_run", started.append)
     return started
 
 

@@ -41,7 +41,7 @@ def test_run_page_links_to_its_events_and_lists_its_jobs(client, staff, workspac
 
 def test_cancel_and_rerun_actions_go_through_the_state_machine(client, staff, workspace, alice,
                                                                monkeypatch):
-    monkeypatch.setattr("training.tasks.schedule_run", lambda run_id: None)
+    monkeypatch.setattr("training.run_queue.schedule_run", lambda run_id: None)
     queued, done = make_run(workspace, alice), make_run(workspace, alice)
     claim_run(done.pk, "w")
     Run.objects.filter(pk=done.pk).update(status=RunStatus.SUCCEEDED)

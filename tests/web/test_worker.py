@@ -204,7 +204,7 @@ def test_cancel_stops_a_real_training_process_within_seconds(workspace, alice, m
     from training.management.commands import _tiny
     from training.models import MetricPoint
 
-    monkeypatch.setattr("training.tasks.schedule_run", lambda run_id: None)
+    monkeypatch.setattr("training.run_queue.schedule_run", lambda run_id: None)
     _tiny.write_data(workspace.root)
     _tiny.write_model(workspace.root)
     document = create_document(workspace, alice, "tiny", _tiny.DOCUMENT)

@@ -23,7 +23,8 @@ from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 
 from compose import events as ev
-from training import notify
+from compose.errors import Problem
+from training import notify, run_queue
 from training.actions.errors import RunRefused
 from training.actions.events import record_event
 from training.models import Gpu, Run, RunStatus, Worker, WorkerStatus, Workspace
@@ -122,8 +123,6 @@ def refusal(need: Need, workspace: Workspace | None = None) -> str | None:
 
 
 def check_placeable(need: Need, workspace: Workspace | None = None) -> None:
-    from compose.errors import Problem
-
     reason = refusal(need, workspace)
     if reason:
         raise RunRefused([Problem("resources", reason)])
@@ -284,12 +283,10 @@ def move_run(run: Run, where: str, user) -> bool:
 
 
 def set_queue_paused(workspace: Workspace, paused: bool, user) -> None:
-    from training.tasks import schedule_run
-
     Workspace.objects.filter(pk=workspace.pk).update(queue_paused=paused)
     workspace.queue_paused = paused
     if not paused:  # wake a worker for what waited
         first = Run.objects.filter(workspace=workspace, status=RunStatus.QUEUED).order_by(
             "-priority", "created").values_list("pk", flat=True).first()
         if first is not None:
-            transaction.on_commit(lambda: schedule_run(first))
+            transaction.on_commit(lambda: run_queue.schedule_run(first))

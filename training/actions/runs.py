@@ -12,10 +12,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from compose import events as ev
+from compose.engine import preflight
 from compose.errors import ComposeError, Problem
-from training import notify
+from compose.inputs import coerce_inputs, workflow_inputs
+from compose.loader import load_compose
+from training import notify, run_queue
 from training.actions.errors import InvalidTransition, RunRefused
 from training.actions.events import record_event
+from training.actions.placement import Need, check_placeable, run_need
 from training.models import ComposeDocument, Run, RunStatus, Workspace
 
 def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
@@ -25,10 +29,6 @@ def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
     Raises :class:`RunRefused` listing every problem: the file, the inputs, and what the
     engine's preflight finds (a trainer without a base model, remote code not allowed).
     """
-    from compose.engine import preflight
-    from compose.inputs import coerce_inputs, workflow_inputs
-    from compose.loader import load_compose
-
     try:
         doc = load_compose(yaml_text)
     except ComposeError as exc:
@@ -100,9 +100,6 @@ def rerun_with_document(run: Run, user) -> Run:
 def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow_id: str,
                 yaml_text: str, inputs: dict[str, Any], user, rerun_of: Run | None = None,
                 resumed_from: Run | None = None) -> Run:
-    from training.actions.placement import check_placeable
-    from training.tasks import schedule_run
-
     need = need_of(yaml_text, workflow_id)
     check_placeable(need, workspace)  # refused now, with the reason, when no worker could ever hold it
     with transaction.atomic():
@@ -116,15 +113,12 @@ def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow
                 f" (resumes run {resumed_from.pk} from its last checkpoint)" if resumed_from else "")
         record_event(run, ev.log("", f"Queued by {who}{note}"))
         run_id = run.pk
-        transaction.on_commit(lambda: schedule_run(run_id))
+        transaction.on_commit(lambda: run_queue.schedule_run(run_id))
     return run
 
 
 def need_of(yaml_text: str, workflow_id: str):
     """What a run of this workflow needs (GPUs, labels), from its jobs."""
-    from compose.loader import load_compose
-    from training.actions.placement import Need, run_need
-
     try:
         doc = load_compose(yaml_text)
     except ComposeError:

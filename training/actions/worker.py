@@ -10,15 +10,17 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from compose import events as ev
-from training import notify
+from training import notify, run_queue
+from training.actions import placement
 from training.actions.errors import InvalidTransition
 from training.actions.events import record_event
-from training.models import Run, RunStatus
+from training.models import JobRun, JobRunStatus, Run, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +93,6 @@ def retry(run_id: int) -> bool:
     """Queue an interrupted run again, as its next attempt, unless a person asked to cancel
     it or it has had ``COMPOSE_MAX_ATTEMPTS`` attempts; the worker that takes it keeps the
     finished jobs and resumes trainers from their last checkpoint."""
-    from django.conf import settings
-    from django.db.models import F
-
-    from training.tasks import schedule_run
-
     limit = settings.COMPOSE_MAX_ATTEMPTS
     with transaction.atomic():
         queued = Run.objects.filter(pk=run_id, status=RunStatus.INTERRUPTED, cancel_requested=False,
@@ -108,7 +105,7 @@ def retry(run_id: int) -> bool:
                 "", f"Queued again by itself: attempt {attempt} of {limit}. Finished jobs are kept and "
                     "training continues from its last checkpoint.", "warning"))
             notify.notify_run(run_id, notify.STATUS)
-            transaction.on_commit(lambda: schedule_run(run_id))
+            transaction.on_commit(lambda: run_queue.schedule_run(run_id))
     return bool(queued)
 
 
@@ -140,14 +137,10 @@ def mark_stale_runs(stale_after_s: float, now: datetime | None = None) -> list[i
 
 def release_gpus(run_id: int) -> None:
     """The GPUs the run held are free again (in the transaction that ends it)."""
-    from training.actions.placement import release_gpus as release
-
-    release(run_id)
+    placement.release_gpus(run_id)
 
 
 def _close_open_jobs(run_id: int, run_status: str) -> None:
-    from training.models import JobRun, JobRunStatus
-
     job_status = (JobRunStatus.CANCELLED if run_status == RunStatus.CANCELLED
                   else JobRunStatus.FAILED)
     JobRun.objects.filter(run_id=run_id, status=JobRunStatus.RUNNING).update(

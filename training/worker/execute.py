@@ -1,4 +1,9 @@
-"""Run one queued run to its end inside a worker process."""
+"""Run one claimed run to its end inside a worker process.
+
+Here the worker meets the runner: this module imports :mod:`runner.launch` to start each
+job as its own process (the web side imports the runner nowhere else but ``runner.cli``,
+behind ``manage.py compose``).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -13,12 +18,15 @@ from typing import Any, Callable
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from compose.engine import ResumePlan, WorkflowCancelled, WorkflowFailed, run_workflow
 from compose.errors import ComposeError
 from compose.jobenv import job_environment
 from compose.jobspec import REMOTE_CODE_ENV, JobCancelled, JobExecutor, JobFailed, JobSpec
-from training.actions import claim_run, finish_run, mark_interrupted
+from compose.loader import load_compose
+from runner.launch import InProcessExecutor, SubprocessExecutor
+from training.actions import finish_run, mark_interrupted
 from training.actions.definition import jsonable
-from training.models import JobRun, JobRunStatus, Run, RunStatus
+from training.models import Gpu, JobRun, JobRunStatus, Run, RunStatus
 from training.secret_box import SecretUnreadable
 from training.worker.heartbeat import Heartbeat
 from training.worker.recorder import EventRecorder, redact
@@ -66,8 +74,6 @@ def job_env() -> dict[str, str]:
 
 
 def default_executor(gpus: list[int] | None = None) -> JobExecutor:
-    from runner.launch import InProcessExecutor, SubprocessExecutor
-
     if settings.COMPOSE_EXECUTOR == "inprocess":
         return InProcessExecutor()
     return SubprocessExecutor(base_env=gpu_env(job_env(), gpus), memory_mb=settings.COMPOSE_JOB_MEMORY_MB,
@@ -113,29 +119,6 @@ class WorkspaceGuard:
         return self.inner.execute(spec, on_event, cancel)
 
 
-def execute_run(run_id: int, *, executor: JobExecutor | None = None,
-                worker: str | None = None) -> str:
-    """Claim run ``run_id`` and run its workflow; return the status it ended with.
-
-    Returns ``"skipped"`` when the run was not queued (another worker took it, or it
-    was cancelled before it started). With placement on (``COMPOSE_PLACEMENT``) the task
-    is a wake-up: this worker takes the first queued runs it can hold now, in queue order
-    (``"waiting"`` when none fits); a task run in the caller's process takes only its run.
-    """
-    from huey.contrib.djhuey import HUEY
-
-    from training.worker import fleet
-
-    worker = worker or worker_name()
-    if settings.COMPOSE_PLACEMENT:
-        return fleet.dispatch(worker, only_run=run_id if HUEY.immediate else None, executor=executor)
-    if not claim_run(run_id, worker):
-        log.info("run %s was not queued any more; skipped", run_id)
-        return "skipped"
-    gpus = fleet.embedded_gpus(run_id, worker)
-    return run_claimed(run_id, worker, gpus=gpus, executor=executor)
-
-
 def run_claimed(run_id: int, worker: str, *, gpus: list[int] | None = None,
                 executor: JobExecutor | None = None) -> str:
     """Execute a run this worker has claimed, on ``gpus`` (see :func:`gpu_env`)."""
@@ -155,8 +138,6 @@ def run_claimed(run_id: int, worker: str, *, gpus: list[int] | None = None,
 def _let_go(run_id: int, worker: str) -> None:
     """However the run ended, what it held on this worker is free again (the ending
     transaction already did this; a crash between the two must not keep them)."""
-    from training.models import Gpu
-
     try:
         Gpu.objects.filter(run_id=run_id, worker__name=worker).exclude(
             run__status=RunStatus.RUNNING).update(run=None, claimed_at=None)
@@ -166,9 +147,6 @@ def _let_go(run_id: int, worker: str) -> None:
 
 def _execute(run_id: int, worker: str, cancel: threading.Event,
              executor: JobExecutor | None, gpus: list[int] | None = None) -> str:
-    from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
-    from compose.loader import load_compose
-
     run = Run.objects.select_related("workspace").get(pk=run_id)
     workspace = run.workspace
     try:
@@ -225,8 +203,6 @@ def resume_plan(run: Run) -> Any:
     """What this run continues, or None: its own earlier attempt (finished jobs kept,
     trainers resume in their own folders) or the run it resumes (its finished jobs' outputs
     kept, trainers resume from the newest checkpoint down the line of resumed runs)."""
-    from compose.engine import ResumePlan
-
     if run.attempt > 1:
         done = dict(run.job_runs.filter(status=JobRunStatus.SUCCEEDED).values_list("job_id", "output"))
         return ResumePlan(done=done)

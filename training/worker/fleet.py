@@ -1,4 +1,5 @@
-"""This worker process in the fleet: its registration, its beat, and placement's loop.
+"""This worker process in the fleet: its registration, its beat, placement's loop, and
+where a queued run's task comes in (:func:`execute_run`).
 
 One row per worker process (``Worker``), written when the process first needs it and
 refreshed every ``COMPOSE_HEARTBEAT_S`` by :class:`FleetBeat`. With placement on, the
@@ -17,9 +18,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from huey.contrib.djhuey import HUEY
 
+from compose.jobspec import JobExecutor
+from training.actions import claim_run, mark_stale_runs
+from training.actions.placement import claim_gpus_embedded, place_next
 from training.models import Gpu, Run, RunStatus, Worker, WorkerStatus
 from training.worker import hardware
+from training.worker.execute import active_count, run_claimed, worker_name
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +95,26 @@ def mark_lost_workers(stale_after_s: float) -> list[str]:
 
 
 def free_slots(worker: Worker) -> int:
-    from training.worker.execute import active_count
-
     return worker.slots - active_count()
+
+
+def execute_run(run_id: int, *, executor: JobExecutor | None = None,
+                worker: str | None = None) -> str:
+    """Claim run ``run_id`` and run its workflow; return the status it ended with.
+
+    Returns ``"skipped"`` when the run was not queued (another worker took it, or it
+    was cancelled before it started). With placement on (``COMPOSE_PLACEMENT``) the task
+    is a wake-up: this worker takes the first queued runs it can hold now, in queue order
+    (``"waiting"`` when none fits); a task run in the caller's process takes only its run.
+    """
+    worker = worker or worker_name()
+    if settings.COMPOSE_PLACEMENT:
+        return dispatch(worker, only_run=run_id if HUEY.immediate else None, executor=executor)
+    if not claim_run(run_id, worker):
+        log.info("run %s was not queued any more; skipped", run_id)
+        return "skipped"
+    gpus = embedded_gpus(run_id, worker)
+    return run_claimed(run_id, worker, gpus=gpus, executor=executor)
 
 
 def dispatch(name: str, only_run: int | None = None, executor=None) -> str:
@@ -99,9 +122,6 @@ def dispatch(name: str, only_run: int | None = None, executor=None) -> str:
 
     Returns the status of the last run it executed, or ``"waiting"`` when it found none
     it could hold now."""
-    from training.actions.placement import place_next
-    from training.worker.execute import run_claimed
-
     worker = register(name)
     status = "waiting"
     while only_run is not None or free_slots(worker) > 0:
@@ -121,8 +141,6 @@ def embedded_gpus(run_id: int, name: str) -> list[int] | None:
     """GPUs for a run the embedded worker claimed the old way: only in a worker process that
     registered (not a task run in the caller's process), and only for a run that needs
     some; None otherwise, which leaves the environment as it always was."""
-    from training.actions.placement import claim_gpus_embedded
-
     worker = _registered.get(name)
     if worker is None:
         return None
@@ -140,8 +158,6 @@ class FleetBeat(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from training.actions import mark_stale_runs
-
         next_stale_check = 0.0
         try:
             while not self._halt.wait(self.interval_s):
@@ -163,9 +179,6 @@ class FleetBeat(threading.Thread):
             connection.close()
 
     def _start_one(self, worker: Worker) -> None:
-        from training.actions.placement import place_next
-        from training.worker.execute import run_claimed
-
         placed = place_next(worker)
         if placed is None:
             return
