@@ -26,6 +26,6 @@ urlpatterns = [
     path("api/v1/", _api_urls()),
     path("api/v1/<path:rest>", _api_not_found),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("datasets/", include("datasets_app.urls")),
+    path("datasets/", include("training.dataset_urls")),
     path("", include("training.urls")),
 ]

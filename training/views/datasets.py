@@ -1,4 +1,9 @@
-"""Materialized data sets: the ones the user's runs produced, and one data set's preview."""
+"""Materialized data sets: the ones the user's runs produced, and one data set's preview.
+
+A page of the training app, not of ``datasets_app``: it lists the runs that made a data set,
+and ``datasets_app`` (the model, its admin, the component's form layout) imports nothing
+from ``training``.
+"""
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
