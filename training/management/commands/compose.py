@@ -11,22 +11,20 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from runner.cli import main
+
 
 class Command(BaseCommand):
     help = "Validate, export, list the inputs of, and run compose files (see `compose --help`)."
 
     def run_from_argv(self, argv: list[str]) -> None:
         # Django's own option parsing would swallow flags such as -e and -i.
-        from runner.cli import main
-
         sys.exit(main(argv[2:]))
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("compose_args", nargs=argparse.REMAINDER)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from runner.cli import main
-
         argv = list(options.get("compose_args") or args)
         code = main(argv)
         if code != 0:
