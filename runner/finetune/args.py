@@ -175,7 +175,7 @@ def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw:
         "use_liger_kernel": hw.liger,
         "seed": cfg.seed,
         "data_seed": cfg.seed,
-        # TensorBoard files come from the runner's own writer (runner.finetune.tensorboard).
+        # TensorBoard files come from the runner's own callback (runner.finetune.tensorboard).
         "report_to": "none",
         "disable_tqdm": True,
     }

@@ -1,4 +1,5 @@
-"""The runner's own TensorBoard writer: files TensorBoard itself reads back, value for value."""
+"""The runner's TensorBoard callback over torch's SummaryWriter: what it writes, where, and
+that TensorBoard reads it back value for value, with secrets kept out of the text."""
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from runner.finetune.tensorboard import EventFileWriter, TensorBoardCallback, crc32c, tag_logs
+from runner.finetune.tensorboard import TensorBoardCallback, tag_logs
 
 
 def read_back(folder: Path):
@@ -18,48 +19,58 @@ def read_back(folder: Path):
     return accumulator
 
 
-def test_checksum_is_crc32c() -> None:
-    # The standard check value of CRC-32C (Castagnoli); zlib's CRC-32 gives 0xCBF43926.
-    assert crc32c(b"123456789") == 0xE3069283
-    assert crc32c(b"") == 0
+def text_of(accumulator, tag: str) -> str:
+    return accumulator.Tensors(f"{tag}/text_summary")[0].tensor_proto.string_val[0].decode()
+
+
+def event_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("events.out.tfevents.*"))
+
+
+def main_process(step: int) -> SimpleNamespace:
+    return SimpleNamespace(is_world_process_zero=True, global_step=step)
+
+
+ARGS = SimpleNamespace(to_json_string=lambda: '{"seed": 42, "note": "\u00e9t\u00e9"}')
 
 
 def test_tensorboard_reads_scalars_and_text_back(tmp_path: Path) -> None:
-    writer = EventFileWriter(tmp_path / "run")
-    writer.add_scalars(3, {"train/loss": 1.5, "train/learning_rate": 2e-4}, wall_time=1000.5)
-    writer.add_scalars(6, {"train/loss": 1.25})
-    writer.add_scalars(2**40, {"train/loss": 0.5})
-    writer.add_text("args", '{"seed": 42, "note": "\u00e9t\u00e9"}')
+    callback = TensorBoardCallback(tmp_path / "runs")
+    callback.on_train_begin(ARGS, main_process(0), None)
+    callback.on_log(ARGS, main_process(3), None, logs={"loss": 1.5, "learning_rate": 2e-4})
+    callback.on_log(ARGS, main_process(6), None, logs={"loss": 1.25})
+    callback.on_log(ARGS, main_process(2**40), None, logs={"loss": 0.5, "eval_loss": 0.75})
 
-    accumulator = read_back(tmp_path / "run")
+    # Every write is on disk at once, before the callback or the process ends.
+    [run] = (tmp_path / "runs").iterdir()
+    accumulator = read_back(run)
     loss = accumulator.Scalars("train/loss")
     assert [(e.step, e.value) for e in loss] == [(3, 1.5), (6, 1.25), (2**40, 0.5)]
-    assert loss[0].wall_time == 1000.5
+    assert [(e.step, e.value) for e in accumulator.Scalars("eval/loss")] == [(2**40, 0.75)]
     assert accumulator.Scalars("train/learning_rate")[0].value == pytest.approx(2e-4)
     assert "args/text_summary" in accumulator.PluginTagToContent("text")
-    text = accumulator.Tensors("args/text_summary")[0].tensor_proto.string_val[0].decode()
-    assert json.loads(text) == {"seed": 42, "note": "\u00e9t\u00e9"}
-    assert writer.path.name.startswith("events.out.tfevents.")
+    assert json.loads(text_of(accumulator, "args")) == {"seed": 42, "note": "\u00e9t\u00e9"}
+    assert [f.parent for f in event_files(tmp_path)] == [run]
 
 
-def test_two_writers_in_one_folder_keep_their_own_files(tmp_path: Path) -> None:
-    first, second = EventFileWriter(tmp_path), EventFileWriter(tmp_path)
-    first.add_scalars(1, {"train/loss": 1.0})
-    second.add_scalars(1, {"train/loss": 2.0})
-    assert first.path != second.path
-    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 2
+def test_two_callbacks_at_once_keep_their_own_files(tmp_path: Path) -> None:
+    first, second = TensorBoardCallback(tmp_path), TensorBoardCallback(tmp_path)
+    first.on_log(ARGS, main_process(1), None, logs={"loss": 1.0})
+    second.on_log(ARGS, main_process(1), None, logs={"loss": 2.0})
+    assert len(event_files(tmp_path)) == 2
 
 
-def test_a_damaged_record_fails_its_checksum(tmp_path: Path) -> None:
+def test_the_files_are_checksummed_records(tmp_path: Path) -> None:
     from tensorboard.compat.tensorflow_stub import errors, pywrap_tensorflow
 
-    writer = EventFileWriter(tmp_path)
-    writer.add_scalars(1, {"train/loss": 2.0})
-    damaged = bytearray(writer.path.read_bytes())
+    callback = TensorBoardCallback(tmp_path)
+    callback.on_log(ARGS, main_process(1), None, logs={"loss": 2.0})
+    [path] = event_files(tmp_path)
+    damaged = bytearray(path.read_bytes())
     damaged[-6] ^= 0x01  # inside the last record's float
-    writer.path.write_bytes(bytes(damaged))
+    path.write_bytes(bytes(damaged))
 
-    reader = pywrap_tensorflow.PyRecordReader_New(str(writer.path), 0, None, None)
+    reader = pywrap_tensorflow.PyRecordReader_New(str(path), 0, None, None)
     reader.GetNext()  # the file-version record is intact
     with pytest.raises(errors.DataLossError):
         reader.GetNext()
@@ -75,13 +86,15 @@ def test_trainer_logs_become_tags() -> None:
 
 def test_text_is_redacted_before_it_is_written(tmp_path: Path) -> None:
     callback = TensorBoardCallback(tmp_path, redact=lambda text: text.replace("hf_s3cr3t", "***"))
-    main = SimpleNamespace(is_world_process_zero=True, global_step=2)
-    callback.on_train_begin(SimpleNamespace(to_json_string=lambda: '{"optim_args": "token=hf_s3cr3t"}'), main, None)
-    callback.on_log(None, main, None, logs={"note": "hf_s3cr3t seen", "loss": 1.0})
-    assert b"hf_s3cr3t" not in callback.writer.path.read_bytes()
-    accumulator = read_back(callback.writer.path.parent)
-    text = accumulator.Tensors("args/text_summary")[0].tensor_proto.string_val[0].decode()
-    assert json.loads(text) == {"optim_args": "token=***"}
+    args = SimpleNamespace(to_json_string=lambda: '{"optim_args": "token=hf_s3cr3t"}')
+    model = SimpleNamespace(config=SimpleNamespace(to_json_string=lambda: '{"note": "hf_s3cr3t"}'))
+    callback.on_train_begin(args, main_process(0), None, model=model)
+    callback.on_log(args, main_process(2), None, logs={"note": "hf_s3cr3t seen", "loss": 1.0})
+    assert all(b"hf_s3cr3t" not in path.read_bytes() for path in event_files(tmp_path))
+    accumulator = read_back(event_files(tmp_path)[0].parent)
+    assert json.loads(text_of(accumulator, "args")) == {"optim_args": "token=***"}
+    assert json.loads(text_of(accumulator, "model_config")) == {"note": "***"}
+    assert text_of(accumulator, "train/note") == "*** seen"
 
 
 def test_only_the_main_process_writes(tmp_path: Path) -> None:
@@ -91,11 +104,21 @@ def test_only_the_main_process_writes(tmp_path: Path) -> None:
     callback.on_log(args, SimpleNamespace(is_world_process_zero=False, global_step=1), None, logs={"loss": 1.0})
     assert not (tmp_path / "runs").exists()
 
-    main = SimpleNamespace(is_world_process_zero=True, global_step=1)
-    callback.on_train_begin(args, main, None, model=SimpleNamespace(config=SimpleNamespace(
+    callback.on_train_begin(args, main_process(1), None, model=SimpleNamespace(config=SimpleNamespace(
         to_json_string=lambda: '{"model_type": "llama"}')))
-    callback.on_log(args, main, None, logs={"loss": 1.0})
+    callback.on_log(args, main_process(1), None, logs={"loss": 1.0})
     [run] = (tmp_path / "runs").iterdir()
     accumulator = read_back(run)
     assert [(e.step, e.value) for e in accumulator.Scalars("train/loss")] == [(1, 1.0)]
     assert set(accumulator.PluginTagToContent("text")) == {"args/text_summary", "model_config/text_summary"}
+
+
+def test_importing_it_leaves_tensorflow_and_the_writer_unloaded() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, runner.finetune.tensorboard; "
+            "print(sorted(m for m in ('tensorflow', 'torch.utils.tensorboard') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[3]).stdout.strip()
+    assert out == "[]"
