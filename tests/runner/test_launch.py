@@ -52,17 +52,16 @@ FAKE_RUNNER = textwrap.dedent('''\
     elif act == "oom":
         os.kill(os.getpid(), signal.SIGKILL)
     elif act == "slow_steps":
-        # Steps of 1.5 s; on SIGTERM it "finishes the step and saves" for 1 s.
+        # One step of step_s seconds; on SIGTERM it "finishes the step and saves" for save_s.
         def on_term(signum, frame):
-            time.sleep(1.0)
+            time.sleep(spec["config"]["save_s"])
             open(spec["config"]["saved"], "w").write("checkpoint")
             emit("status", status="cancelled", message="stopped, checkpoint saved")
             sys.exit(143)
         signal.signal(signal.SIGTERM, on_term)
-        for step in range(3):
-            emit("progress", current=step, total=10, unit="steps", stage="train", eta_s=None)
-            if step < 2:
-                time.sleep(1.5)
+        emit("progress", current=0, total=10, unit="steps", stage="train", eta_s=None)
+        time.sleep(spec["config"]["step_s"])
+        emit("progress", current=1, total=10, unit="steps", stage="train", eta_s=None)
         emit("log", level="info", message="ready")
         while True:
             time.sleep(0.05)
@@ -319,8 +318,9 @@ def test_cancel_set_before_the_job_starts_is_honoured(tmp_path, fake_python):
 
 
 def test_the_grace_period_also_covers_the_step_in_flight(tmp_path, fake_python):
-    # Steps take 1.5 s; the base grace alone (0.5 s) would SIGKILL the job while it
-    # finishes its step and saves (1 s), losing the checkpoint.
+    # A step takes 3 s; the base grace alone (0.1 s) would SIGKILL the job while it
+    # finishes its step and saves (0.3 s), losing the checkpoint. With the step allowed
+    # for, SIGKILL waits 3.1 s: the margin over the save outlasts a loaded machine.
     saved = tmp_path / "saved"
     cancel = threading.Event()
 
@@ -329,8 +329,8 @@ def test_the_grace_period_also_covers_the_step_in_flight(tmp_path, fake_python):
             cancel.set()
 
     with pytest.raises(JobCancelled):
-        SubprocessExecutor(python=fake_python, grace_s=0.5, checkpoint_grace_s=0.5).execute(
-            make_spec(tmp_path, act="slow_steps", saved=str(saved)), on_event, cancel)
+        SubprocessExecutor(python=fake_python, grace_s=0.1, checkpoint_grace_s=0.1).execute(
+            make_spec(tmp_path, act="slow_steps", saved=str(saved), step_s=3.0, save_s=0.3), on_event, cancel)
     assert saved.read_text() == "checkpoint"
 
 
