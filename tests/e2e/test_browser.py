@@ -19,6 +19,18 @@ SEED = next((p for p in (ROOT.parent / "shared" / "seed" / "09-model-training.ko
 
 # Points drawn in the loss chart (0 until the page's scripts made the chart).
 POINTS = "() => Number((document.querySelector('[data-chart=loss]') || {dataset: {}}).dataset.points || 0)"
+# The loss points the run recorded (one per job, line and step), from the page's own replay endpoint.
+RECORDED_POINTS = """async () => {
+  const url = document.getElementById('run').dataset.eventsUrl + '?limit=5000&after=0';
+  const page = await (await fetch(url, {credentials: 'same-origin'})).json();
+  const points = new Set();
+  page.events.forEach(({event: e}) => {
+    if (e.type === 'metric') ['loss', 'eval_loss'].forEach(k => {
+      if (Number.isFinite(e.values[k])) points.add(e.job + ' ' + k + ' ' + e.step);
+    });
+  });
+  return points.size;
+}"""
 
 BOOTSTRAP = """
 from django.contrib.auth.models import User
@@ -117,7 +129,9 @@ def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
                 first = int(loss.get_attribute("data-points"))
                 expect(page.locator("#run-status [data-status]")).to_have_attribute(
                     "data-status", "succeeded", timeout=90_000)
-                page.wait_for_timeout(600)  # the last points are drawn within 250 ms
+                # The run's last events may reach the page just after its final status.
+                recorded = page.evaluate(RECORDED_POINTS)
+                page.wait_for_function(f"{POINTS} === {recorded}")
                 final = int(loss.get_attribute("data-points"))
                 assert final >= first > 0 and final >= 6  # 16 rows, batch 8, 3 epochs, a point per step
                 expect(loss.locator(".uplot")).to_be_visible()
