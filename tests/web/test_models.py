@@ -13,20 +13,6 @@ from training.models import (
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_run_is_queued_and_only_moves_along_the_documented_edges(workspace, alice):
-    run = make_run(workspace, alice)
-    assert run.status == RunStatus.QUEUED and not run.is_final
-    assert run.can_become(RunStatus.RUNNING) and run.can_become(RunStatus.CANCELLED)
-    assert not run.can_become(RunStatus.SUCCEEDED)
-    run.status = RunStatus.RUNNING
-    assert run.can_become(RunStatus.INTERRUPTED) and not run.can_become(RunStatus.QUEUED)
-    for final in Run.FINAL:
-        run.status = final
-        # an interrupted run's only way on is its automatic retry, as the same run
-        allowed = {RunStatus.QUEUED} if final == RunStatus.INTERRUPTED else set()
-        assert run.is_final and {s for s in RunStatus if run.can_become(s)} == allowed
-
-
 def test_every_status_is_documented_in_the_docstring():
     for status in RunStatus:
         assert status.value in Run.__doc__

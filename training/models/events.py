@@ -27,10 +27,6 @@ class RunEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.type} {self.job_id}"
 
-    def as_message(self) -> dict:
-        """The websocket / JSON replay shape."""
-        return {"type": "event", "seq": self.seq, "event": self.payload}
-
 
 class MetricPoint(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metrics")

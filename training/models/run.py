@@ -41,15 +41,6 @@ class Run(models.Model):
     """
 
     Status = RunStatus
-    TRANSITIONS: dict[str, frozenset[str]] = {
-        RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED}),
-        RunStatus.RUNNING: frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED,
-                                      RunStatus.CANCELLED, RunStatus.INTERRUPTED}),
-        RunStatus.SUCCEEDED: frozenset(),
-        RunStatus.FAILED: frozenset(),
-        RunStatus.CANCELLED: frozenset(),
-        RunStatus.INTERRUPTED: frozenset({RunStatus.QUEUED}),
-    }
     FINAL: frozenset[str] = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED,
                                        RunStatus.CANCELLED, RunStatus.INTERRUPTED})
 
@@ -101,9 +92,6 @@ class Run(models.Model):
     def is_final(self) -> bool:
         return self.status in self.FINAL
 
-    def can_become(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.status]
-
     def live_state(self) -> dict[str, Any]:
         """The run page's header and job plan, as the replay endpoint and the websocket send it.
 
@@ -127,16 +115,6 @@ class Run(models.Model):
         """The run's own folder, ``<workspace>/runs/<run id>/``: every path its jobs write
         (``output_dir``, ``cache_dir``) resolves under it, so no two runs share outputs."""
         return self.workspace.root / "runs" / str(self.pk)
-
-    @property
-    def duration_s(self) -> float | None:
-        if self.started is None:
-            return None
-        if self.finished is None:
-            from django.utils import timezone
-
-            return (timezone.now() - self.started).total_seconds()
-        return (self.finished - self.started).total_seconds()
 
 
 class JobRunStatus(models.TextChoices):
@@ -177,9 +155,3 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id} ({self.status})"
-
-    @property
-    def progress_fraction(self) -> float | None:
-        if not self.progress_total or self.progress_current is None:
-            return None
-        return min(1.0, self.progress_current / self.progress_total)
