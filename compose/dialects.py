@@ -12,11 +12,11 @@ This module works on plain dicts from YAML and never validates values; that is
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Optional
 
 from compose.schema.components import DATASET_LOADERS, DatasetsComponent, ModelComponent, TrainerComponent
+from compose.suggest import did_you_mean
 
 RelPath = tuple[Any, ...]
 
@@ -48,12 +48,6 @@ JOB_KEYS: tuple[str, ...] = ("id", "component", "method", "action", "input", "ou
                              "title", "description")
 WORKFLOW_KEYS: tuple[str, ...] = ("id", "title", "description", "jobs", "output", "default")
 ACTION_ONLY_KEYS: tuple[str, ...] = ("id", "default")
-
-
-def suggest(name: str, choices: Iterable[str]) -> str:
-    """`` (did you mean learning_rate?)`` or an empty string."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
 
 
 @dataclass
@@ -156,7 +150,7 @@ def _trainer_entry(out: Normalized, key: Any, value: Any, path: RelPath) -> Opti
         for sub, sub_value in value.items():
             name = LORA_NESTED.get(sub)
             if name is None:
-                out.error(path + (sub,), f"unknown LoRA setting {sub}{suggest(sub, LORA_NESTED)}; "
+                out.error(path + (sub,), f"unknown LoRA setting {sub}{did_you_mean(sub, LORA_NESTED, quote=False)}; "
                                          f"valid: {', '.join(LORA_NESTED)}")
                 continue
             _put(out, out.fields, out.origins, name, sub_value, Origin(path + (sub,)))
@@ -168,7 +162,7 @@ def _trainer_entry(out: Normalized, key: Any, value: Any, path: RelPath) -> Opti
         _put(out, out.fields, out.origins, key, value, Origin(path))
         return None
     known = (*TRAINER_FIELDS, "lora", "action")
-    out.error(path, f"unknown field {key} for a model-trainer component{suggest(key, known)}")
+    out.error(path, f"unknown field {key} for a model-trainer component{did_you_mean(key, known, quote=False)}")
     return None
 
 
@@ -178,7 +172,7 @@ def _quantization(out: Normalized, value: Any, path: RelPath) -> None:
         for sub, sub_value in value.items():
             name = QUANT_NESTED.get(sub)
             if name is None:
-                out.error(path + (sub,), f"unknown quantization setting {sub}{suggest(sub, QUANT_NESTED)}; "
+                out.error(path + (sub,), f"unknown quantization setting {sub}{did_you_mean(sub, QUANT_NESTED, quote=False)}; "
                                          f"valid: {', '.join(QUANT_NESTED)}")
                 continue
             if name == "quantization" and isinstance(sub_value, str) and sub_value in QUANT_SHORTHANDS:
@@ -218,7 +212,7 @@ def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: 
             if sub in MODEL_PARAMS_FIELDS:
                 _put(out, out.fields, out.origins, sub, sub_value, Origin(path + (sub,)))
             else:
-                out.error(path + (sub,), f"unknown generation setting {sub}{suggest(sub, MODEL_PARAMS_FIELDS)}; "
+                out.error(path + (sub,), f"unknown generation setting {sub}{did_you_mean(sub, MODEL_PARAMS_FIELDS, quote=False)}; "
                                          f"valid: {', '.join(MODEL_PARAMS_FIELDS)}")
         return
     if key == "quantization" and isinstance(value, dict):
@@ -238,7 +232,7 @@ def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: 
         return
     known = (*allowed, "params", *(("action",) if allowed is MODEL_FIELDS else ()))
     where = "a model component" if allowed is MODEL_FIELDS else "a model action"
-    out.error(path, f"unknown field {key} for {where}{suggest(key, known)}")
+    out.error(path, f"unknown field {key} for {where}{did_you_mean(key, known, quote=False)}")
 
 
 # --- datasets ---------------------------------------------------------------------
@@ -264,7 +258,7 @@ def _normalize_datasets(raw: dict[str, Any], out: Normalized) -> None:
             _put(out, out.fields, out.origins, key, value, Origin((key,)))
         else:
             known = (*DATASETS_FIELDS, "driver", "action", "actions")
-            out.error((key,), f"unknown field {key} for a datasets component{suggest(key, known)}")
+            out.error((key,), f"unknown field {key} for a datasets component{did_you_mean(key, known, quote=False)}")
 
 
 def _datasets_actions(out: Normalized, value: Any) -> None:
@@ -311,7 +305,7 @@ def _datasets_action(out: Normalized, action: dict[str, Any], path: RelPath, fie
             _put(out, fields, origins, key, value, Origin(sub))
         else:
             known = (*DATASETS_FIELDS, *(ACTION_ONLY_KEYS if allow_id else ()))
-            out.error(sub, f"unknown field {key} for a datasets action{suggest(key, known)}")
+            out.error(sub, f"unknown field {key} for a datasets action{did_you_mean(key, known, quote=False)}")
 
 
 # --- jobs and workflows -------------------------------------------------------------
@@ -328,7 +322,7 @@ def normalize_job(raw: dict[str, Any]) -> NormalizedJob:
     job = NormalizedJob(values)
     for key, value in raw.items():
         if key not in JOB_KEYS:
-            job.problems.append(((key,), f"unknown job field {key}{suggest(key, JOB_KEYS)}"))
+            job.problems.append(((key,), f"unknown job field {key}{did_you_mean(key, JOB_KEYS, quote=False)}"))
             continue
         if key == "action":
             if "method" in raw:

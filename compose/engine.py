@@ -36,7 +36,7 @@ from compose.inputs import (
 from compose.confine import PathOutside, confine
 from compose.jobspec import DATA_FILES_GLOB, JobCancelled, JobExecutor, JobFailed, JobSpec
 from compose.schema.components import (
-    COMPONENT_TYPES, DATASET_LOADERS, PathKind, evaluated_fields, is_inline_text, nested_path_fields, path_fields,
+    COMPONENT_TYPES, DATASET_LOADERS, PathKind, job_model, evaluated_fields, is_inline_text, nested_path_fields, path_fields,
 )
 from compose.schema.workflow import ComposeFile, Job, Workflow
 
@@ -197,8 +197,13 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
         config.pop("method", None)
         method = "train" if ctype == "model-trainer" else "run"
 
+    runs = job_model(ctype, method) or model
+    if ctype == "datasets":
+        # Another operation's fields, given to a job that picks this one, have no effect
+        # (the document's checks warn of them): the operation's model takes only its own.
+        config = {k: v for k, v in config.items() if k in runs.model_fields}
     try:
-        validated = model.model_validate(config)
+        validated = runs.model_validate(config)
     except ValidationError as exc:
         raise JobConfigError(f"{job_path}", _validation_message(component.id, exc)) from None
     resolved = validated.model_dump(mode="json", by_alias=True)

@@ -20,10 +20,10 @@ from compose.loader import parse
 from compose.schema.components import COMPONENT_TYPES
 from compose.schema.workflow import ComposeFile
 from compose.yamlio.edit import rewrite
-from compose.yamlio.inplace import MISSING, delete_at, get_at, set_at, update_component, updated_raw
+from compose.document_edit.inplace import MISSING, delete_at, get_at, set_at, update_component, updated_raw
 from compose.yamlio.paths import split
 from compose.yamlio.render import dump_block
-from compose.yamlio.shapes import (  # noqa: F401  (part of this module's interface)
+from compose.document_edit.shapes import (  # noqa: F401  (part of this module's interface)
     TRAINER_OUTSIDE_ACTION, Dialect, component_to_raw, document_to_raw, job_to_raw, with_blank_lines, workflow_to_raw,
 )
 

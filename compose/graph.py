@@ -5,22 +5,18 @@ carry paths only (``workflows[0].jobs[2].depends_on``) and the loader adds lines
 """
 from __future__ import annotations
 
-import difflib
 import graphlib
 from typing import Any, Iterable, Optional
 
 from compose.bindings import Binding, BindingError, iter_bindings, iter_strings
 from compose.errors import Problem
+from compose.inputs import component_action, component_values
+from compose.schema.checks import datasets_cross_checks
 from compose.schema.components import (
     ANY_METHOD_FIELD, COMPONENT_TYPES, DATASET_METHOD_FIELDS, DATASET_METHODS, DatasetsComponent,
 )
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
-
-
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`` (did you mean `x`?)`` for a close match, else an empty string."""
-    match = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean `{match[0]}`?)" if match else ""
+from compose.suggest import did_you_mean
 
 
 def dependencies(workflow: Workflow) -> dict[str, list[str]]:
@@ -169,7 +165,6 @@ def _method_problems(job: Job, component: ComponentDoc, path: str) -> list[Probl
 
 def _action_problems(component: ComponentDoc, action_id: str, base: str) -> list[Problem]:
     """The datasets rules on a named action (over the component's fields), at the action's fields."""
-    from compose.schema.checks import datasets_cross_checks
 
     action = {k: v for k, v in component.actions[action_id].items() if k not in ("id", "default")}
     return [Problem(f"{base}.{name}", message, severity=severity)
@@ -181,8 +176,6 @@ def _job_view_problems(job: Job, component: ComponentDoc, path: str, component_p
     """The datasets rules on what a job runs: the component's fields for its method with
     the job's input over them. A rule the component's own fields break is reported at the
     component by the loader; here it is reported where the job's input takes part."""
-    from compose.inputs import component_action, component_values
-    from compose.schema.checks import datasets_cross_checks
 
     values, method = component_values(component, job)
     if method not in DATASET_METHOD_FIELDS:
@@ -211,7 +204,6 @@ def _job_view_problems(job: Job, component: ComponentDoc, path: str, component_p
 def _input_key_problems(job: Job, component: ComponentDoc, path: str) -> list[Problem]:
     if component.type not in COMPONENT_TYPES:
         return []
-    from compose.inputs import component_values
 
     fields = component_field_names(component)
     reads = component_input_names(component, job.method)

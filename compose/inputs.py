@@ -17,11 +17,11 @@ from compose.bindings import (
     Binding, BindingError, Hint, SelectHint, SliderHint, bindings_in, convert,
 )
 from compose.errors import ComposeError, Problem
-from compose.graph import did_you_mean
 from compose.schema.components import (
     ANY_METHOD_FIELD, COMPONENT_TYPES, DATASET_METHOD_FIELDS, DATASET_METHODS,
 )
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
+from compose.suggest import did_you_mean
 
 _NONE = type(None)
 
@@ -48,6 +48,13 @@ def field_hint(component_type: str, name: str) -> Optional[Hint]:
     if annotation is not None and typing.get_origin(annotation) is Literal:
         return SelectHint(tuple(str(option) for option in typing.get_args(annotation)))
     return None
+
+
+def field_help(component_type: str, name: str) -> str:
+    """The schema's description of a canonical field (empty for an unknown one)."""
+    model = COMPONENT_TYPES.get(component_type)
+    info = model.model_fields.get(name) if model is not None else None
+    return (info.description or "") if info is not None else ""
 
 
 def _annotation(component_type: str, name: str) -> Any:
@@ -81,11 +88,12 @@ class InputSpec:
     required: bool = True
     hint: Optional[Hint] = None
     used_by: list[str] = field(default_factory=list)
+    help: str = ""  # the description of the field it fills, when it fills one whole
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "default": self.default,
                 "required": self.required, "hint": self.hint.to_dict() if self.hint else None,
-                "used_by": list(self.used_by)}
+                "used_by": list(self.used_by), "help": self.help}
 
 
 @dataclass
@@ -95,6 +103,7 @@ class _Use:
     type: str
     hint: Optional[Hint]
     explicit: bool
+    help: str = ""
 
 
 def workflow_inputs(doc: ComposeFile, workflow_id: Optional[str] = None) -> list[InputSpec]:
@@ -140,7 +149,7 @@ def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> l
             type_, hint = field_type(ctype, key), field_hint(ctype, key)
         else:
             type_, hint = reads.get(key, (None, None))
-        uses += _uses_in(value, f"{path}.input.{key}", type_, hint)
+        uses += _uses_in(value, f"{path}.input.{key}", type_, hint, field_help(ctype, key))
     return uses
 
 
@@ -217,13 +226,13 @@ def _component_uses(job: Job, component: ComponentDoc, base: str) -> list[_Use]:
         if name in job.input:
             continue  # the job's input overrides this field; its bindings are never read
         for use in _uses_in(value, f"{base}.{name}", field_type(component.type, name),
-                            field_hint(component.type, name)):
+                            field_hint(component.type, name), field_help(component.type, name)):
             if use.binding.name not in job.input:
                 uses.append(use)
     return uses
 
 
-def _uses_in(value: Any, path: str, type_: Optional[str], hint: Optional[Hint]) -> list[_Use]:
+def _uses_in(value: Any, path: str, type_: Optional[str], hint: Optional[Hint], help_text: str = "") -> list[_Use]:
     """``${input.*}`` uses in a value that fills a field of ``type_`` (None: unknown)."""
     if isinstance(value, Mapping):
         return [u for k, v in value.items() for u in _uses_in(v, f"{path}.{k}", "json", None)]
@@ -239,6 +248,9 @@ def _uses_in(value: Any, path: str, type_: Optional[str], hint: Optional[Hint]) 
     uses: list[_Use] = []
     for binding in bindings:
         uses += _binding_uses(binding, path, type_ if whole else "text", hint if whole else None)
+    if whole:
+        for use in uses:
+            use.help = help_text
     return uses
 
 
@@ -270,11 +282,12 @@ def _merge(uses: Iterable[_Use]) -> list[InputSpec]:
         name = use.binding.name or ""
         spec = specs.get(name)
         if spec is None:
-            spec = specs[name] = InputSpec(name=name, type=use.type, hint=use.hint, required=False)
+            spec = specs[name] = InputSpec(name=name, type=use.type, hint=use.hint, required=False, help=use.help)
         elif use.explicit and name not in explicit:
             spec.type, spec.hint = use.type, use.hint or spec.hint
         elif spec.hint is None and use.hint is not None:
             spec.hint = use.hint
+        spec.help = spec.help or use.help
         if use.explicit:
             explicit.add(name)
         if use.binding.default is None:

@@ -7,7 +7,6 @@ graph), each with its path, line and column. ``load_compose`` raises
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +15,14 @@ from typing import Any, Optional
 from pydantic import ValidationError
 
 from compose.dialects import (
-    JOB_KEYS, WORKFLOW_KEYS, Normalized, normalize_component, normalize_job, suggest,
+    JOB_KEYS, WORKFLOW_KEYS, Normalized, normalize_component, normalize_job,
 )
 from compose.errors import ComposeError, Problem
 from compose.graph import workflow_problems
 from compose.schema.checks import check_component, check_field, check_fields, contains_binding, plain_message
 from compose.schema.components import COMPONENT_TYPES, DatasetsComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
+from compose.suggest import did_you_mean
 from compose.yamlio.paths import join, split
 from compose.yamlio.reader import ReadResult, read_yaml
 
@@ -146,9 +146,9 @@ def _build(data: dict[str, Any], result: ParseResult, out: _Collector) -> Compos
         if key in OTHER_SECTIONS:
             out.warning(str(key), f"{key} is not run by compose-web; it is kept as written")
         else:
-            close = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1, cutoff=0.75)
-            if close:
-                out.error(str(key), f"unknown top-level key {key} (did you mean {close[0]}?)")
+            hint = did_you_mean(str(key), TOP_LEVEL_KEYS, quote=False, cutoff=0.75)
+            if hint:
+                out.error(str(key), f"unknown top-level key {key}{hint}")
             else:
                 out.warning(str(key), f"{key} is not run by compose-web; it is kept as written")
         doc.other_sections[str(key)] = value
@@ -212,7 +212,7 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
             out.error(path, f"component {component_id} needs a type: {types}")
         else:
             out.error(join(path, "type"), f"compose-web runs components of type {types}, "
-                                          f"not {component_type!r}{suggest(component_type, COMPONENT_TYPES)}")
+                                          f"not {component_type!r}{did_you_mean(component_type, COMPONENT_TYPES, quote=False)}")
         return None
     norm = normalize_component(raw)
     result.components.append(ComponentLayout(path, norm))
@@ -248,7 +248,7 @@ def _workflow(raw: Any, path: str, singular: bool, doc: ComposeFile, result: Par
         raw = {"id": DEFAULT_ID, **raw}
     for key in raw:
         if key not in WORKFLOW_KEYS:
-            out.error(join(path, key), f"unknown workflow field {key}{suggest(key, WORKFLOW_KEYS)}")
+            out.error(join(path, key), f"unknown workflow field {key}{did_you_mean(key, WORKFLOW_KEYS, quote=False)}")
     workflow_id = raw.get("id")
     if not isinstance(workflow_id, str) or not workflow_id:
         out.error(path, "this workflow needs an id:")

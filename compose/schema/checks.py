@@ -6,7 +6,6 @@ fields are skipped, and the cross-field rules run on what is known.
 """
 from __future__ import annotations
 
-import difflib
 import re
 import typing
 from functools import lru_cache
@@ -14,22 +13,13 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from compose.bindings import contains_binding
 from compose.schema.components import (
     COMPONENT_TYPES, DatasetsComponent, ModelComponent, TrainerComponent, datasets_problems, datasets_warnings,
     model_problems, model_warnings, trainer_problems, trainer_warnings,
 )
+from compose.suggest import did_you_mean
 
-try:
-    from compose.bindings import contains_binding
-except ImportError:  # pragma: no cover - the binding engine ships in the same package
-    def contains_binding(value: Any) -> bool:
-        if isinstance(value, str):
-            return "${" in value
-        if isinstance(value, dict):
-            return any(contains_binding(v) for v in value.values())
-        if isinstance(value, (list, tuple)):
-            return any(contains_binding(v) for v in value)
-        return False
 
 # (field, message, severity)
 FieldProblem = tuple[str, str, Literal["error", "warning"]]
@@ -109,9 +99,7 @@ def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Opt
             return None, plain_message(exc.errors()[0]["msg"].removeprefix("Value error, "))
         if choices and (isinstance(value, str) or value is None):
             names = [str(c) for c in choices]
-            close = [n for n in names if n.startswith(str(value))] if value else []
-            close = close or difflib.get_close_matches(str(value), names, n=1, cutoff=0.5)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            hint = did_you_mean(str(value), names, quote=False, prefix=bool(value), cutoff=0.5)
             return None, f"unknown {name} {value!r}{hint}; valid: {', '.join(names)}"
         if name in _SHAPES:
             return None, f"expected {_SHAPES[name]} (got {value!r})"

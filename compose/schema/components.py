@@ -10,7 +10,10 @@ from __future__ import annotations
 import typing
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, TypeAdapter, create_model,
+    field_validator, model_validator,
+)
 
 OPTIMIZERS: tuple[str, ...] = (
     "adamw_torch", "adamw_torch_fused", "adamw_8bit", "adamw_bnb_8bit",
@@ -32,21 +35,9 @@ QUANTIZATIONS: tuple[str, ...] = ("nf4", "int4", "int8")
 COMPUTE_DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16")
 LORA_BIASES: tuple[str, ...] = ("none", "all", "lora_only")
 DATASET_LOADERS: tuple[str, ...] = ("json", "jsonl", "csv", "parquet", "text")
-DATASET_METHODS: tuple[str, ...] = ("load", "concat", "select", "filter", "map")
 WHERE_OPERATORS: tuple[str, ...] = (
     "eq", "neq", "gt", "gte", "lt", "lte", "in", "not-in", "starts-with", "ends-with", "match",
 )
-# The fields each datasets operation reads; a field of another operation has no effect.
-DATASET_METHOD_FIELDS: dict[str, frozenset[str]] = {
-    "load": frozenset({"provider", "path", "name", "split", "revision", "token", "trust_remote_code",
-                       "streaming", "cache_dir", "shuffle", "fraction", "seed", "loader",
-                       "data_files", "data_dir"}),
-    "concat": frozenset({"datasets", "direction"}),
-    "select": frozenset({"dataset", "axis", "indices", "columns"}),
-    "filter": frozenset({"dataset", "condition", "where"}),
-    "map": frozenset({"dataset", "template", "output_column", "remove_columns"}),
-}
-ANY_METHOD_FIELD: frozenset[str] = frozenset().union(*DATASET_METHOD_FIELDS.values())
 # Load fields that only a hub load reads (a revision, a token, a builder config name,
 # permission to run the repository's code).
 HUB_ONLY_FIELDS: tuple[str, ...] = ("revision", "token", "name", "trust_remote_code")
@@ -75,20 +66,33 @@ PathKind = Literal["read", "write", "read-or-hub", "read-or-inline"]
 PATH_KINDS: tuple[str, ...] = ("read", "write", "read-or-hub", "read-or-inline")
 
 
-def _path(kind: PathKind, default: Any = None, *, evaluated: bool = False) -> Any:
-    """A field that names a file or folder: ``read`` (must exist when the job starts),
-    ``write`` (may be new), ``read-or-hub`` (a local folder, or else a hub id) or
-    ``read-or-inline`` (a file, unless the value is itself the text: a Jinja template)."""
-    extra: dict[str, Any] = {"path": kind}
+def _field(default: Any = None, *, help: str, group: str, unit: Optional[str] = None,
+           path: Optional[PathKind] = None, evaluated: bool = False, **kwargs: Any) -> Any:
+    """A component field and what the editor, the run form and the docs say about it.
+
+    ``help`` is the one description of the field; ``group`` the editor's section; ``unit``
+    what a number counts. ``path``: the field names a file or folder of that kind (``read``
+    must exist when the job starts, ``write`` may be new, ``read-or-hub`` a local folder or
+    else a hub id, ``read-or-inline`` a file unless the value is itself the text: a Jinja
+    template). ``evaluated``: the job evaluates it (an expression, a template) into values
+    it stores and shows, so it may not read ``${env.*}`` (no secret transformed past redaction).
+    """
+    extra: dict[str, Any] = {"group": group}
+    if unit:
+        extra["unit"] = unit
+    if path:
+        extra["path"] = path
     if evaluated:
         extra["evaluated"] = True
-    return Field(default=default, json_schema_extra=extra)
+    if "default_factory" in kwargs:
+        return Field(description=help, json_schema_extra=extra, **kwargs)
+    return Field(default=default, description=help, json_schema_extra=extra, **kwargs)
 
 
-def _evaluated() -> Any:
-    """A field the job evaluates (an expression, a template) into values it stores and
-    shows: it may not read ``${env.*}``, so no secret can be transformed past redaction."""
-    return Field(default=None, json_schema_extra={"evaluated": True})
+def field_extra(info: Any, key: str) -> Any:
+    """One of :func:`_field`'s marks of a pydantic field (``group``, ``unit``, ``path``...)."""
+    extra = getattr(info, "json_schema_extra", None)
+    return extra.get(key) if isinstance(extra, dict) else None
 
 
 def evaluated_fields(model: type[BaseModel]) -> tuple[str, ...]:
@@ -152,6 +156,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+_METHOD_HELP = ("What the component does: load a data set, or concat/select/filter/map data sets. "
+                "A job's method: may pick it instead.")
+
+
 # --- datasets -------------------------------------------------------------------
 
 class WhereCondition(_Model):
@@ -165,61 +173,147 @@ class WhereCondition(_Model):
     not_: Optional["WhereCondition"] = Field(default=None, alias="not")
 
 
-class DatasetsComponent(_Model):
-    """``type: datasets``. ``method`` picks the operation; the rest are its fields.
+class _DatasetsBase(_Model):
+    id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
+    type: Literal["datasets"] = _field("datasets", help="Always datasets.", group="Component")
 
-    A component may leave ``method`` unset and let each job pick it (seed: the job's
-    ``method:``); it then defaults to ``load``.
-    """
 
-    id: str
-    type: Literal["datasets"] = "datasets"
-    method: Literal[DATASET_METHODS] = "load"  # type: ignore[valid-type]
+class DatasetsLoad(_DatasetsBase):
+    """``method: load``: a data set from the Hugging Face Hub or from files."""
 
-    # load
-    provider: Optional[Literal["huggingface", "local"]] = None  # derived from loader when absent
-    path: Optional[str] = _path("read-or-hub")
-    name: Optional[str] = None
-    split: Optional[str] = None
-    revision: Optional[str] = None
-    token: Optional[str] = None
-    trust_remote_code: bool = False
-    streaming: bool = False
-    cache_dir: Optional[str] = _path("write")
-    shuffle: bool = False
-    fraction: float = Field(default=1.0, gt=0, le=1)
-    seed: int = 42
-    loader: Optional[Literal[DATASET_LOADERS]] = None  # type: ignore[valid-type]
-    data_files: Union[str, list[str], dict[str, Union[str, list[str]]], None] = _path("read")
-    data_dir: Optional[str] = _path("read")
+    method: Literal["load"] = _field("load", help=_METHOD_HELP, group="Operation")
+    provider: Optional[Literal["huggingface", "local"]] = _field(
+        help="huggingface (a hub id in path) or local (files; set loader). Unset: local when loader or "
+             "files are given, else the hub.", group="Load from the hub")
+    path: Optional[str] = _field(help="Hub data set id, e.g. tatsu-lab/alpaca (or a builder name: json, csv...).",
+                                 group="Load from the hub", path="read-or-hub")
+    name: Optional[str] = _field(help="Hub configuration name.", group="Load from the hub")
+    split: Optional[str] = _field(help="Split to load (default: train when present).", group="Load from the hub")
+    revision: Optional[str] = _field(help="Hub branch, tag or commit.", group="Load from the hub")
+    token: Optional[str] = _field(help="Hub token; use a binding such as ${env.HF_TOKEN}, never the token itself.",
+                                  group="Load from the hub")
+    trust_remote_code: bool = _field(False, help="Run the data set's own loading script (only in admin-enabled "
+                                                 "workspaces).", group="Load from the hub")
+    streaming: bool = _field(False, help="Read rows lazily instead of downloading everything first.",
+                             group="Load from the hub")
+    cache_dir: Optional[str] = _field(help="Folder for the hub cache.", group="Load from the hub", path="write")
+    loader: Optional[Literal[DATASET_LOADERS]] = _field(  # type: ignore[valid-type]
+        help="File format: json, jsonl, csv, parquet or text.", group="Load from files")
+    data_files: Union[str, list[str], dict[str, Union[str, list[str]]], None] = _field(
+        help="A path, a list of paths, or a mapping split -> paths (relative to the workspace).",
+        group="Load from files", path="read")
+    data_dir: Optional[str] = _field(help="A folder of data files (relative to the workspace).",
+                                     group="Load from files", path="read")
+    shuffle: bool = _field(False, help="Shuffle (with seed) before taking a fraction.", group="Sampling")
+    fraction: float = _field(1.0, help="Keep this share of rows, in (0, 1]; ceil(rows × fraction) are kept.",
+                             group="Sampling", gt=0, le=1)
+    seed: int = _field(42, help="Seed for shuffle.", group="Sampling")
 
     _numeric_string = field_validator("fraction", "seed", mode="before")(_number_from_string)
 
-    # concat
-    datasets: Optional[list[Any]] = None  # dataset references
-    direction: Literal["vertical", "horizontal"] = "vertical"
+    @model_validator(mode="after")
+    def _consistent(self) -> "DatasetsLoad":
+        _raise_problems(datasets_problems(self))
+        return self
 
-    # select
-    dataset: Any = None  # a dataset reference (select, filter, map)
-    axis: Literal["rows", "columns"] = "rows"
-    indices: Optional[list[int]] = None
-    columns: Optional[list[str]] = None
 
-    # filter
-    condition: Optional[str] = _evaluated()
-    where: Optional[WhereCondition] = _evaluated()
+class DatasetsConcat(_DatasetsBase):
+    """``method: concat``: data sets joined end to end, or side by side."""
 
-    # map
-    template: Optional[str] = _evaluated()
-    output_column: str = "text"
-    remove_columns: Optional[list[str]] = None
+    method: Literal["concat"] = _field("concat", help=_METHOD_HELP, group="Operation")
+    datasets: Optional[list[Any]] = _field(
+        help="The data sets to join, e.g. [${jobs.a.output}, ${jobs.b.output}].", group="Concat")
+    direction: Literal["vertical", "horizontal"] = _field(
+        "vertical", help="vertical appends rows; horizontal joins columns side by side.", group="Concat")
+
+
+_DATASET_INPUT_HELP = "The input data set, usually ${input.dataset} or ${jobs.load.output}."
+
+
+class DatasetsSelect(_DatasetsBase):
+    """``method: select``: rows by number, or columns by name."""
+
+    method: Literal["select"] = _field("select", help=_METHOD_HELP, group="Operation")
+    dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
+    axis: Literal["rows", "columns"] = _field("rows", help="Select rows by indices, or columns by name.",
+                                               group="Select")
+    indices: Optional[list[int]] = _field(help="Row numbers to keep, e.g. 0, 1, 2.", group="Select")
+    columns: Optional[list[str]] = _field(help="Column names to keep, e.g. instruction, input, output.",
+                                          group="Select")
+
+
+class DatasetsFilter(_DatasetsBase):
+    """``method: filter``: the rows a condition keeps."""
+
+    method: Literal["filter"] = _field("filter", help=_METHOD_HELP, group="Operation")
+    dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
+    condition: Optional[str] = _field(help="Rows to keep, e.g. len(output) > 20 and input == \"\".",
+                                      group="Filter", evaluated=True)
+    where: Optional[WhereCondition] = _field(
+        help="Nested-dialect condition tree ({column, operator, value} or all/any/not).", group="Filter",
+        evaluated=True)
+
+
+class DatasetsMap(_DatasetsBase):
+    """``method: map``: a column rendered from a template of the others."""
+
+    method: Literal["map"] = _field("map", help=_METHOD_HELP, group="Operation")
+    dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
+    template: Optional[str] = _field(help="Text with {column} placeholders; {{ and }} write literal braces.",
+                                     group="Map", evaluated=True)
+    output_column: str = _field("text", help="Column that receives the rendered template.", group="Map")
+    remove_columns: Optional[list[str]] = _field(help="Columns to drop after mapping.", group="Map")
+
+
+DatasetsOperation = Union[DatasetsLoad, DatasetsConcat, DatasetsSelect, DatasetsFilter, DatasetsMap]
+# method -> the model of that operation: the only place that says which fields each reads.
+DATASETS_OPERATIONS: dict[str, type[_DatasetsBase]] = {
+    typing.get_args(op.model_fields["method"].annotation)[0]: op for op in typing.get_args(DatasetsOperation)
+}
+DATASET_METHODS: tuple[str, ...] = tuple(DATASETS_OPERATIONS)
+DATASET_METHOD_FIELDS: dict[str, frozenset[str]] = {
+    method: frozenset(op.model_fields) - {"id", "type", "method"} for method, op in DATASETS_OPERATIONS.items()
+}
+ANY_METHOD_FIELD: frozenset[str] = frozenset().union(*DATASET_METHOD_FIELDS.values())
+
+
+def _raise_problems(problems: list[tuple[str, str]]) -> None:
+    if problems:
+        raise ValueError("; ".join(message for _, message in problems))
+
+
+class _AnyDatasetsOperation(_DatasetsBase):
+    method: Literal[DATASET_METHODS] = _field("load", help=_METHOD_HELP, group="Operation")  # type: ignore[valid-type]
+
+    _numeric_string = field_validator("fraction", "seed", mode="before", check_fields=False)(_number_from_string)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DatasetsComponent":
-        problems = datasets_problems(self)
-        if problems:
-            raise ValueError("; ".join(message for _, message in problems))
+    def _consistent(self) -> "_AnyDatasetsOperation":
+        _raise_problems(datasets_problems(self))  # type: ignore[arg-type]
         return self
+
+
+def _every_operation_field() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for op in DATASETS_OPERATIONS.values():
+        for name, info in op.model_fields.items():
+            if name not in _AnyDatasetsOperation.model_fields and name not in fields:
+                fields[name] = (info.annotation, info)
+    return fields
+
+
+# ``type: datasets`` as a document writes it: a component may leave ``method`` unset and
+# let each job pick one (seed: the job's ``method:``), so it may hold the fields of several
+# operations. Built from the operations' models; a job runs exactly one of them.
+DatasetsComponent = create_model(  # type: ignore[call-overload]
+    "DatasetsComponent", __base__=_AnyDatasetsOperation, __module__=__name__,
+    __doc__="``type: datasets`` with the fields of every operation; ``method`` (default load) picks one.",
+    **_every_operation_field())
+
+
+def datasets_operation(method: str) -> type[_DatasetsBase]:
+    """The model of one datasets operation; KeyError for an unknown method."""
+    return DATASETS_OPERATIONS[method]
 
 
 def _is_set(model: BaseModel, name: str) -> bool:
@@ -289,91 +383,127 @@ def datasets_warnings(d: "DatasetsComponent", final: bool = False) -> list[tuple
 # --- model-trainer ----------------------------------------------------------------
 
 class ResourceSpec(_Model):
-    gpus: int = Field(default=0, ge=0)
-    # How a multi-process job starts: torchrun (default) or accelerate.
-    launcher: Literal["torchrun", "accelerate"] = "torchrun"
-    # Processes when no GPUs are asked for (CPU data-parallel over gloo).
-    processes: Optional[int] = Field(default=None, ge=1)
+    gpus: int = _field(0, help="GPUs for this job (0: CPU).", group="Processes", unit="GPUs", ge=0)
+    launcher: Literal["torchrun", "accelerate"] = _field(
+        "torchrun", help="How several processes start: torchrun or accelerate.", group="Processes")
+    processes: Optional[int] = _field(help="Processes when no GPU is asked for (CPU data parallel over gloo).",
+                                      group="Processes", unit="processes", ge=1)
+
+
+_MODEL = "Task and model"
+_DATA = "Data set"
+_RATE = "Learning rate and batch"
+_OPTIM = "Optimizer"
+_SCHED = "Scheduler"
+_SAVE = "Evaluation and saving"
+_MEMORY = "Memory"
+_LORA = "LoRA"
+_QUANT = "Quantization (QLoRA)"
 
 
 class TrainerComponent(_Model):
     """``type: model-trainer`` (SPEC §6). Fields group as the seed's sections do."""
 
-    id: str
-    type: Literal["model-trainer"] = "model-trainer"
-    task: Literal["sft", "classification"]
+    id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
+    type: Literal["model-trainer"] = _field("model-trainer", help="Always model-trainer.", group="Component")
+    task: Literal["sft", "classification"] = _field(
+        ..., help="sft trains a causal language model on text or prompt/response rows; classification trains "
+                  "a sequence classifier on text + label rows.", group=_MODEL)
 
-    # model
-    model: Optional[str] = _path("read-or-hub")
-    tokenizer: Optional[str] = _path("read-or-hub")
-    chat_template: Optional[str] = _path("read-or-inline", evaluated=True)
+    model: Optional[str] = _field(help="Base model: a hub id or a folder under the workspace. Empty: the "
+                                       "workspace's default model for the task.", group=_MODEL, path="read-or-hub")
+    tokenizer: Optional[str] = _field(help="Tokenizer to load when it differs from the model's.", group=_MODEL,
+                                      path="read-or-hub")
+    chat_template: Optional[str] = _field(help="Jinja chat template used to render prompt/response rows (SFT).",
+                                          group=_MODEL, path="read-or-inline", evaluated=True)
 
-    # data
-    dataset: Any = None
-    eval_dataset: Any = None
-    text_column: Optional[str] = None  # classification defaults to "text"
-    prompt_column: Optional[str] = None
-    response_column: Optional[str] = None
-    system_column: Optional[str] = None
-    text_pair_column: Optional[str] = None
-    label_column: str = "label"
-    max_seq_length: int = Field(default=1024, ge=1)
-    packing: bool = False
+    dataset: Any = _field(help="Training data: usually a binding such as ${input.dataset} or "
+                               "${jobs.prepare.output}.", group=_DATA)
+    eval_dataset: Any = _field(help="Optional evaluation data; enables eval loss, perplexity, accuracy and F1.",
+                               group=_DATA)
+    text_column: Optional[str] = _field(help="Column holding the whole text (SFT), or the text to classify "
+                                             "(default: text).", group=_DATA)
+    prompt_column: Optional[str] = _field(help="SFT: column with the prompt; the loss is computed on the response "
+                                               "only.", group=_DATA)
+    response_column: Optional[str] = _field(help="SFT: column with the expected response.", group=_DATA)
+    system_column: Optional[str] = _field(help="SFT: optional column with a system message.", group=_DATA)
+    text_pair_column: Optional[str] = _field(help="Classification: optional second text column (sentence pairs).",
+                                             group=_DATA)
+    label_column: str = _field("label", help="Classification: column holding the label.", group=_DATA)
+    max_seq_length: int = _field(1024, help="Longest sequence; longer rows are truncated.", group=_DATA,
+                                 unit="tokens", ge=1)
+    packing: bool = _field(False, help="SFT: pack several short rows into one sequence.", group=_DATA)
 
-    # learning rate and batch
-    learning_rate: float = Field(default=5e-5, gt=0)
-    per_device_train_batch_size: int = Field(default=8, ge=1)
-    per_device_eval_batch_size: int = Field(default=8, ge=1)
-    num_epochs: float = Field(default=3, gt=0)
-    max_steps: int = -1  # > 0 overrides num_epochs
+    learning_rate: float = _field(5e-5, help="Peak learning rate, e.g. 5e-5 (full fine-tune) or 2e-4 (LoRA).",
+                                  group=_RATE, gt=0)
+    per_device_train_batch_size: int = _field(8, help="Training rows per step on each device.", group=_RATE,
+                                              unit="rows", ge=1)
+    per_device_eval_batch_size: int = _field(8, help="Evaluation rows per step on each device.", group=_RATE,
+                                             unit="rows", ge=1)
+    num_epochs: float = _field(3, help="Passes over the training data.", group=_RATE, unit="epochs", gt=0)
+    max_steps: int = _field(-1, help="When > 0, stop after this many optimizer steps (overrides num_epochs).",
+                            group=_RATE, unit="steps")
 
-    # optimizer
-    optimizer: Literal[OPTIMIZERS] = "adamw_torch"  # type: ignore[valid-type]
-    optimizer_args: Optional[dict[str, Any]] = None
-    optim_target_modules: Optional[list[str]] = None  # galore_*: defaults to attention + MLP
+    optimizer: Literal[OPTIMIZERS] = _field(  # type: ignore[valid-type]
+        "adamw_torch", help="Optimizer name (adamw_torch is a safe default; 8-bit variants save memory).",
+        group=_OPTIM)
+    optimizer_args: Optional[dict[str, Any]] = _field(
+        help="Extra optimizer arguments as a mapping, e.g. {betas: [0.9, 0.95]}.", group=_OPTIM)
+    optim_target_modules: Optional[list[str]] = _field(
+        help="GaLore: module names the optimizer projects (default: attention and MLP).", group=_OPTIM)
 
-    # scheduler
-    lr_scheduler_type: Literal[LR_SCHEDULERS] = "linear"  # type: ignore[valid-type]
-    lr_scheduler_kwargs: Optional[dict[str, Any]] = None
-    warmup_steps: int = Field(default=0, ge=0)
+    lr_scheduler_type: Literal[LR_SCHEDULERS] = _field(  # type: ignore[valid-type]
+        "linear", help="How the learning rate changes over training.", group=_SCHED)
+    lr_scheduler_kwargs: Optional[dict[str, Any]] = _field(
+        help="Scheduler arguments, e.g. {min_lr_rate: 0.1} for cosine_with_min_lr.", group=_SCHED)
+    warmup_steps: int = _field(0, help="Steps of linear warm-up from 0 to the learning rate.", group=_SCHED,
+                               unit="steps", ge=0)
 
-    # optimization
-    weight_decay: float = Field(default=0.0, ge=0)
-    max_grad_norm: float = Field(default=1.0, ge=0)
-    gradient_accumulation_steps: int = Field(default=1, ge=1)
+    weight_decay: float = _field(0.0, help="L2 weight decay applied by the optimizer.", group=_OPTIM, ge=0)
+    max_grad_norm: float = _field(1.0, help="Gradients are clipped to this norm (0 turns clipping off).",
+                                  group=_OPTIM, ge=0)
+    gradient_accumulation_steps: int = _field(1, help="Accumulate gradients over this many steps before an update.",
+                                              group=_OPTIM, unit="steps", ge=1)
 
-    # evaluation and saving
-    eval_steps: Optional[int] = Field(default=None, ge=1)
-    save_steps: Optional[int] = Field(default=500, ge=1)
-    logging_steps: int = Field(default=10, ge=1)
+    eval_steps: Optional[int] = _field(help="Evaluate every N steps (needs eval_dataset). Empty: at the end of each "
+                                            "epoch.", group=_SAVE, unit="steps", ge=1)
+    save_steps: Optional[int] = _field(500, help="Save a checkpoint every N steps.", group=_SAVE, unit="steps", ge=1)
+    logging_steps: int = _field(10, help="Report loss, learning rate and throughput every N steps.", group=_SAVE,
+                                unit="steps", ge=1)
 
-    # memory
-    gradient_checkpointing: bool = False
-    fp16: bool = False
-    bf16: bool = False
+    gradient_checkpointing: bool = _field(False, help="Trade compute for memory by recomputing activations.",
+                                          group=_MEMORY)
+    fp16: bool = _field(False, help="Mixed precision in float16 (GPU).", group=_MEMORY)
+    bf16: bool = _field(False, help="Mixed precision in bfloat16.", group=_MEMORY)
 
-    # reproducibility
-    seed: int = 42
+    seed: int = _field(42, help="Random seed for shuffling and initialisation.", group="Reproducibility")
 
-    # output
-    output_dir: str = _path("write", "./output")
-    resume_from_checkpoint: Optional[str] = _path("read")  # a path, or "latest"
+    output_dir: str = _field("./output", help="Folder (under the workspace) for checkpoints and the final model.",
+                             group=_SAVE, path="write")
+    resume_from_checkpoint: Optional[str] = _field(
+        help="A checkpoint folder, or latest to continue from the newest one.", group=_SAVE, path="read")
 
-    # LoRA
-    peft_adapter: Optional[Literal["lora"]] = None
-    lora_r: Optional[int] = Field(default=None, ge=1)  # 8 when peft_adapter: lora
-    lora_alpha: Optional[float] = Field(default=None, gt=0)  # 16 when peft_adapter: lora
-    lora_dropout: Optional[float] = Field(default=None, ge=0, lt=1)  # 0.05
-    lora_target_modules: Optional[Union[list[str], str]] = None  # None: the model's attention
-    lora_bias: Optional[Literal[LORA_BIASES]] = None  # type: ignore[valid-type]
+    peft_adapter: Optional[Literal["lora"]] = _field(help="lora trains a small adapter instead of every weight.",
+                                                     group=_LORA)
+    lora_r: Optional[int] = _field(help="Adapter rank (8 when unset, with LoRA).", group=_LORA, ge=1)
+    lora_alpha: Optional[float] = _field(help="Adapter scaling (16 when unset, with LoRA).", group=_LORA, gt=0)
+    lora_dropout: Optional[float] = _field(help="Dropout on the adapter inputs (0.05 when unset).", group=_LORA,
+                                           ge=0, lt=1)
+    lora_target_modules: Optional[Union[list[str], str]] = _field(
+        help="Module names to adapt, e.g. q_proj, v_proj (or all-linear); empty: the model's attention.",
+        group=_LORA)
+    lora_bias: Optional[Literal[LORA_BIASES]] = _field(  # type: ignore[valid-type]
+        help="Which biases to train alongside the adapter (none when unset).", group=_LORA)
 
-    # quantization (QLoRA)
-    quantization: Optional[Literal[QUANTIZATIONS]] = None  # type: ignore[valid-type]
-    bnb_4bit_compute_dtype: Optional[Literal[COMPUTE_DTYPES]] = None  # type: ignore[valid-type]
-    bnb_4bit_use_double_quant: Optional[bool] = None
+    quantization: Optional[Literal[QUANTIZATIONS]] = _field(  # type: ignore[valid-type]
+        help="Load the base model in 4 or 8 bits (needs LoRA: QLoRA).", group=_QUANT)
+    bnb_4bit_compute_dtype: Optional[Literal[COMPUTE_DTYPES]] = _field(  # type: ignore[valid-type]
+        help="4-bit only: dtype the matmuls run in.", group=_QUANT)
+    bnb_4bit_use_double_quant: Optional[bool] = _field(help="4-bit only: quantize the quantization constants too.",
+                                                       group=_QUANT)
 
-    # processes
-    resources: ResourceSpec = Field(default_factory=ResourceSpec)
+    resources: ResourceSpec = _field(help="What the job runs on: GPUs, processes and how they start.",
+                                     group="Processes", default_factory=ResourceSpec)
 
     _numeric_string = field_validator(
         "learning_rate", "weight_decay", "max_grad_norm", "num_epochs", "max_seq_length",
@@ -594,14 +724,20 @@ def _check_device(value: Optional[str]) -> Optional[str]:
     raise ValueError(f"device {value!r}: use cpu, cuda or cuda:N")
 
 
+_INF_MODEL = "Model"
+_INPUT = "Input"
+_GEN = "Generation"
+
+
 class ModelSource(_Model):
     """The object form of ``model``: ``{provider: huggingface, repository, revision}`` or
     ``{provider: local, path}``."""
 
-    provider: Literal["huggingface", "local"]
-    repository: Optional[str] = _path("read-or-hub")
-    revision: Optional[str] = None
-    path: Optional[str] = _path("read")
+    provider: Literal["huggingface", "local"] = _field(..., help="huggingface (repository) or local (path).",
+                                                      group="Model")
+    repository: Optional[str] = _field(help="Hub id such as org/name.", group="Model", path="read-or-hub")
+    revision: Optional[str] = _field(help="Hub branch, tag or commit.", group="Model")
+    path: Optional[str] = _field(help="The model's folder (under the workspace).", group="Model", path="read")
 
     @model_validator(mode="after")
     def _consistent(self) -> "ModelSource":
@@ -625,10 +761,12 @@ ModelValue = Union[str, ModelSource]
 class PeftAdapterSpec(_Model):
     """One entry of ``peft_adapters``: a LoRA adapter folder and the weight it is applied with."""
 
-    type: Literal["lora"] = "lora"
-    name: Optional[str] = None  # "adapter<N>" when not given
-    model: ModelValue = _path("read-or-hub")
-    weight: float = Field(default=1.0, ge=0, le=1)
+    type: Literal["lora"] = _field("lora", help="Adapter type: lora.", group="Adapters")
+    name: Optional[str] = _field(help="The adapter's name (adapter<N> when not given).", group="Adapters")
+    model: ModelValue = _field(..., help="The adapter's folder, e.g. ${jobs.train.output.output_dir}.",
+                               group="Adapters", path="read-or-hub")
+    weight: float = _field(1.0, help="How strongly the adapter is applied, in [0, 1].", group="Adapters",
+                           ge=0, le=1)
 
     _numeric_string = field_validator("weight", mode="before")(_number_from_string)
 
@@ -642,34 +780,46 @@ class ModelComponent(_Model):
     ``{column}`` templates when ``dataset`` is given (one answer per row).
     """
 
-    id: str
-    type: Literal["model"] = "model"
-    task: Annotated[Literal[MODEL_TASKS], BeforeValidator(_refuse_other_task)]  # type: ignore[valid-type]
+    id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
+    type: Literal["model"] = _field("model", help="Always model.", group="Component")
+    task: Annotated[Literal[MODEL_TASKS], BeforeValidator(_refuse_other_task)] = _field(  # type: ignore[valid-type]
+        ..., help="text-generation (prompt), chat-completion (messages) or text-classification (text).",
+        group=_INF_MODEL)
 
-    model: Optional[ModelValue] = _path("read-or-hub")
-    peft_adapters: Optional[list[PeftAdapterSpec]] = None
-    precision: Literal[PRECISIONS] = "auto"  # type: ignore[valid-type]
-    quantization: Optional[Literal[MODEL_QUANTIZATIONS]] = None  # type: ignore[valid-type]
-    # cpu, cuda, cuda:N; None: the first GPU when there is one
-    device: Annotated[Optional[str], AfterValidator(_check_device)] = None
-    max_seq_length: int = Field(default=2048, ge=1)
+    model: Optional[ModelValue] = _field(
+        help="The model: a folder under the workspace, a hub id, or {provider: huggingface | local, ...}.",
+        group=_INF_MODEL, path="read-or-hub")
+    peft_adapters: Optional[list[PeftAdapterSpec]] = _field(
+        help="LoRA adapters applied to the model: [{type: lora, name, model, weight}].", group=_INF_MODEL)
+    precision: Literal[PRECISIONS] = _field(  # type: ignore[valid-type]
+        "auto", help="Weights' dtype: auto (the model's own), float32, float16 or bfloat16.", group=_INF_MODEL)
+    quantization: Optional[Literal[MODEL_QUANTIZATIONS]] = _field(  # type: ignore[valid-type]
+        help="Load the weights in 8 or 4 bits (bitsandbytes, GPU).", group=_INF_MODEL)
+    device: Annotated[Optional[str], AfterValidator(_check_device)] = _field(
+        help="cpu, cuda or cuda:N. Empty: the first GPU when there is one, else the CPU.", group=_INF_MODEL)
+    max_seq_length: int = _field(2048, help="Longest input; longer inputs are cut from the left.",
+                                 group=_INF_MODEL, unit="tokens", ge=1)
 
     # input
-    dataset: Any = None  # a data set reference: one answer per row
-    prompt: Optional[str] = _evaluated()
-    messages: Optional[list[dict[str, Any]]] = _evaluated()
-    text: Optional[str] = _evaluated()
-    batch_size: int = Field(default=8, ge=1)
+    dataset: Any = _field(help="A data set (${jobs.<id>.output}): one answer per row, with prompt, messages or "
+                               "text as {column} templates.", group=_INPUT)
+    prompt: Optional[str] = _field(help="text-generation: the prompt.", group=_INPUT, evaluated=True)
+    messages: Optional[list[dict[str, Any]]] = _field(
+        help="chat-completion: the conversation, [{role, content}].", group=_INPUT, evaluated=True)
+    text: Optional[str] = _field(help="text-classification: the text to classify.", group=_INPUT, evaluated=True)
+    batch_size: int = _field(8, help="Rows run together over a data set.", group=_INPUT, unit="rows", ge=1)
 
     # generation
-    max_output_length: int = Field(default=1024, ge=1)
-    num_return_sequences: int = Field(default=1, ge=1)
-    stop_sequences: Optional[list[str]] = None
-    do_sample: bool = False
-    temperature: float = Field(default=1.0, gt=0)
-    top_p: float = Field(default=0.9, gt=0, le=1)
-    top_k: int = Field(default=50, ge=0)
-    num_beams: int = Field(default=1, ge=1)
+    max_output_length: int = _field(1024, help="Most new tokens per answer.", group=_GEN, unit="tokens", ge=1)
+    num_return_sequences: int = _field(1, help="Answers per input.", group=_GEN, ge=1)
+    stop_sequences: Optional[list[str]] = _field(help="Text that ends an answer (not included in it).", group=_GEN)
+    do_sample: bool = _field(False, help="Sample (with temperature, top_p, top_k) instead of greedy or beam search.",
+                             group=_GEN)
+    temperature: float = _field(1.0, help="Sampling temperature (with do_sample).", group=_GEN, gt=0)
+    top_p: float = _field(0.9, help="Nucleus sampling: keep the likeliest tokens up to this probability.",
+                          group=_GEN, gt=0, le=1)
+    top_k: int = _field(50, help="Sample among the k likeliest tokens (0: no limit).", group=_GEN, ge=0)
+    num_beams: int = _field(1, help="Beam search width (1: no beam search).", group=_GEN, ge=1)
 
     _numeric_string = field_validator(
         "max_seq_length", "batch_size", "max_output_length", "num_return_sequences", "temperature",
@@ -738,9 +888,37 @@ def model_warnings(m: "ModelComponent") -> list[tuple[str, str]]:
     return out
 
 
-Component = Union[DatasetsComponent, TrainerComponent, ModelComponent]
+def _tag(key: str, default: Optional[str] = None) -> Any:
+    def tag(value: Any) -> Optional[str]:
+        found = value.get(key, default) if isinstance(value, dict) else getattr(value, key, default)
+        return found if isinstance(found, str) else None
+    return tag
+
+
+# What one job runs: the component's type picks the model, and for datasets its method
+# picks the operation. A document's component is :data:`COMPONENT_TYPES`' model instead,
+# since a datasets component may leave the method to its jobs.
+Component = Annotated[
+    Union[
+        Annotated[
+            Annotated[Union[tuple(Annotated[op, Tag(method)] for method, op in DATASETS_OPERATIONS.items())],
+                      Discriminator(_tag("method", "load"))],
+            Tag("datasets")],
+        Annotated[TrainerComponent, Tag("model-trainer")],
+        Annotated[ModelComponent, Tag("model")],
+    ],
+    Discriminator(_tag("type")),
+]
+COMPONENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Component)
 COMPONENT_TYPES: dict[str, type[_Model]] = {
     "datasets": DatasetsComponent,
     "model-trainer": TrainerComponent,
     "model": ModelComponent,
 }
+
+
+def job_model(component_type: str, method: Optional[str] = None) -> Optional[type[_Model]]:
+    """The model one job's config is validated by (a datasets job: its operation's)."""
+    if component_type == "datasets":
+        return DATASETS_OPERATIONS.get(method or "load")
+    return COMPONENT_TYPES.get(component_type)

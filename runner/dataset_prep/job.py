@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from compose import events
 from compose.jobspec import JobFailed, is_dataset_ref
-from compose.schema.components import DATASET_METHODS, DatasetsComponent
+from compose.schema.components import DATASET_METHODS, DatasetsLoad, datasets_operation
 from runner.config import validated_config
 from runner.dataset_prep import loading, ops
 from runner.dataset_prep.materialize import (dataset_dir, find_materialized, fingerprint, folder_size,
@@ -17,11 +17,11 @@ Build = Callable[[Path], Any]  # scratch folder -> datasets.Dataset
 
 def run_dataset_job(ctx) -> dict[str, Any]:
     """Run ``ctx.spec`` (a datasets job) and return its dataset reference."""
-    cfg = _config(ctx.spec.config)
-    method = ctx.spec.method or cfg.method
+    method = ctx.spec.method or ctx.spec.config.get("method") or "load"
     if method not in DATASET_METHODS:
         raise JobFailed(f"unknown datasets method {method!r}; use one of {', '.join(DATASET_METHODS)}")
-    if cfg.token and cfg.token not in ctx.spec.secrets:
+    cfg = validated_config(datasets_operation(method), {**ctx.spec.config, "method": method}, "datasets job")
+    if isinstance(cfg, DatasetsLoad) and cfg.token and cfg.token not in ctx.spec.secrets:
         ctx.spec.secrets.append(cfg.token)  # so every message run_job reports is redacted too
     _quiet_library()
 
@@ -47,10 +47,6 @@ def run_dataset_job(ctx) -> dict[str, Any]:
     return {**ref, "size_bytes": size}
 
 
-def _config(config: dict[str, Any]) -> DatasetsComponent:
-    return validated_config(DatasetsComponent, config, "datasets job")
-
-
 def _quiet_library() -> None:
     # Progress bars on stderr would become log lines; we report progress events instead.
     import datasets
@@ -58,12 +54,15 @@ def _quiet_library() -> None:
     datasets.disable_progress_bars()
 
 
-def _plan(ctx, cfg: DatasetsComponent, method: str) -> tuple[dict[str, Any], Build]:
-    """What identifies the result (hashed into its fingerprint), and how to build it."""
-    sampling = {"split": cfg.split, "name": cfg.name, "fraction": cfg.fraction,
-                "shuffle": cfg.shuffle, "seed": cfg.seed if cfg.shuffle else None,
-                "streaming": cfg.streaming and cfg.shuffle}
+def _plan(ctx, cfg: Any, method: str) -> tuple[dict[str, Any], Build]:
+    """What identifies the result (hashed into its fingerprint), and how to build it.
+
+    ``cfg`` is the operation's model (:data:`DATASETS_OPERATIONS`); ``method`` names it.
+    """
     if method == "load":
+        sampling = {"split": cfg.split, "name": cfg.name, "fraction": cfg.fraction,
+                    "shuffle": cfg.shuffle, "seed": cfg.seed if cfg.shuffle else None,
+                    "streaming": cfg.streaming and cfg.shuffle}
         if loading.is_local_load(cfg, ctx):
             files = loading.local_files(cfg, ctx)
             return ({"method": "load", "files": files.content_key(), **sampling},

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from compose.jobspec import JobCancelled, JobFailed
-from compose.schema.components import DATASET_LOADERS, HUB_ONLY_FIELDS, DatasetsComponent
+from compose.schema.components import DATASET_LOADERS, HUB_ONLY_FIELDS, DatasetsLoad
 from runner.dataset_prep import hub
 from runner.dataset_prep.files import DataFiles, resolve_data_files
 from runner.dataset_prep.progress import RowProgress
@@ -20,7 +20,7 @@ STREAM_SHUFFLE_BUFFER = 1000
 STREAM_BATCH_ROWS = 1000
 
 
-def is_local_load(cfg: DatasetsComponent, ctx) -> bool:
+def is_local_load(cfg: DatasetsLoad, ctx) -> bool:
     """Files on disk rather than a hub id: ``provider: local``, a ``loader``, or a ``path``
     that names an existing file or folder (e.g. a job input ``path: ./data``)."""
     if cfg.provider == "local" or cfg.loader:
@@ -33,7 +33,7 @@ def is_local_load(cfg: DatasetsComponent, ctx) -> bool:
     return cfg.data_files is not None or bool(cfg.data_dir)
 
 
-def local_files(cfg: DatasetsComponent, ctx) -> DataFiles:
+def local_files(cfg: DatasetsLoad, ctx) -> DataFiles:
     """The files a local load reads. With ``path`` and ``data_files``, ``path`` is the folder
     the files are named in (as in the ``datasets`` library); a path naming a file, or a
     path beside ``data_dir``, would leave one of the two unread, so it fails."""
@@ -59,7 +59,7 @@ def sample_size(num_rows: int, fraction: float) -> int:
     return min(num_rows, math.ceil(Decimal(str(fraction)) * num_rows))
 
 
-def load_local(ctx, cfg: DatasetsComponent, files: DataFiles, cache_dir: Path):
+def load_local(ctx, cfg: DatasetsLoad, files: DataFiles, cache_dir: Path):
     from datasets import load_dataset
 
     split = _choose_split(cfg.split, list(files.splits))
@@ -82,7 +82,7 @@ def load_local(ctx, cfg: DatasetsComponent, files: DataFiles, cache_dir: Path):
             raise JobFailed(_read_error(exc, files, library_errors.messages)) from exc
 
 
-def load_hub(ctx, cfg: DatasetsComponent, scratch: Path):
+def load_hub(ctx, cfg: DatasetsLoad, scratch: Path):
     from datasets import DatasetDict, IterableDatasetDict, load_dataset
 
     if not cfg.path:
@@ -126,7 +126,7 @@ def _choose_split(wanted: Optional[str], available: list[str]) -> str:
     raise JobFailed(f"no split given and there is no 'train' split: set split to one of {', '.join(available)}")
 
 
-def _sample(ctx, cfg: DatasetsComponent, loaded, split: str, scratch: Path):
+def _sample(ctx, cfg: DatasetsLoad, loaded, split: str, scratch: Path):
     """Apply shuffle and fraction; a stream is read and written to ``scratch`` here, with progress."""
     from datasets import IterableDataset
 

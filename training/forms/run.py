@@ -25,10 +25,11 @@ def input_field(spec: Any, describe: Callable[[str], str] = str) -> forms.Field:
     """The form field for one :class:`compose.inputs.InputSpec`; ``describe`` names the
     fields that read it (``components[1].learning_rate`` -> ``trainer.learning_rate``)."""
     required = bool(getattr(spec, "required", False))
-    help_text = ""
+    parts = [getattr(spec, "help", "") or ""]
     used_by = getattr(spec, "used_by", None)
     if used_by:
-        help_text = "Used by " + ", ".join(describe(path) for path in used_by)
+        parts.append("Used by " + ", ".join(describe(path) for path in used_by) + ".")
+    help_text = " ".join(part for part in parts if part)
     common = {"required": False, "label": spec.name, "help_text": help_text, "initial": _initial(spec)}
     kind = _hint_kind(spec)
     attrs: dict[str, Any] = {"data-input": spec.name}

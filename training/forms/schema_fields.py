@@ -1,8 +1,8 @@
 """Form field descriptions derived from the canonical pydantic models.
 
-Names, defaults, enumerations and bounds come from ``compose.schema.components``;
-the only things written here are the grouping (as the seed groups its sections)
-and help text where the schema has no ``description`` yet.
+Everything a form shows of a field comes from ``compose.schema.components``: its name,
+default, choices, bounds, help (the field's ``description``), unit and group. Adding a
+field to the schema adds it to the editor; nothing is written here per field.
 """
 from __future__ import annotations
 
@@ -14,6 +14,11 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+
+from compose.schema.components import COMPONENT_TYPES, DATASETS_OPERATIONS, field_extra
+
+# The group of ``id`` and ``type``: shown in the page's heading, not as inputs.
+IDENTITY_GROUP = "Component"
 
 # What kind of input a field needs.
 Kind = Literal["text", "integer", "number", "boolean", "choice", "list", "mapping", "value"]
@@ -28,6 +33,8 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     help: str = ""
     bounds: str = ""  # "≥ 1", "> 0, ≤ 1"
+    unit: str = ""  # what a number counts: "steps", "tokens"
+    group: str = ""
 
     @property
     def label(self) -> str:
@@ -75,7 +82,9 @@ def _kind_of(annotation: Any) -> tuple[Kind, tuple[str, ...]]:
     if annotation is str:
         return "text", ()
     if origin is list:
-        return "list", ()
+        (item,) = typing.get_args(annotation) or (str,)
+        # Names or numbers are typed as "a, b, c"; lists of objects are written in YAML.
+        return ("list", ()) if item in (str, int, float) else ("mapping", ())
     if origin is dict:
         return "mapping", ()
     if origin in (Union, types.UnionType):
@@ -103,37 +112,46 @@ def _default(info: FieldInfo) -> Any:
     return None
 
 
-def model_field_specs(model: type[BaseModel], help_texts: dict[str, str],
-                      prefix: str = "") -> dict[str, FieldSpec]:
+def model_field_specs(model: type[BaseModel], prefix: str = "", group: str = "") -> dict[str, FieldSpec]:
     """Every field of ``model`` (nested models flattened to dotted names), in order."""
     out: dict[str, FieldSpec] = {}
     for name, info in model.model_fields.items():
         key = info.alias or name
         full = f"{prefix}{key}"
+        field_group = group or field_extra(info, "group") or ""
         annotation, optional = _unwrap_optional(info.annotation)
         is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
         if is_model and not optional:  # e.g. resources: one input per sub-field
-            out.update(model_field_specs(annotation, help_texts, prefix=f"{full}."))
+            out.update(model_field_specs(annotation, prefix=f"{full}.", group=field_group))
             continue
         kind, choices = ("mapping", ()) if is_model else _kind_of(info.annotation)
         out[full] = FieldSpec(
-            name=full, kind=kind, default=_default(info), required=info.is_required(),
-            choices=choices, help=info.description or help_texts.get(full, ""), bounds=_bounds(info),
+            name=full, kind=kind, default=_default(info), required=info.is_required(), choices=choices,
+            help=info.description or "", bounds=_bounds(info), unit=field_extra(info, "unit") or "",
+            group=field_group,
         )
     return out
 
 
-def grouped(specs: dict[str, FieldSpec], layout: tuple[tuple[str, tuple[str, ...]], ...],
-            leftover_title: str = "Other") -> list[FieldGroup]:
-    """Arrange specs by ``layout``; a field the layout misses lands in a last group, never lost."""
-    placed: set[str] = set()
-    groups = []
-    for title, names in layout:
-        fields = tuple(specs[n] for n in names if n in specs)
-        placed.update(n for n in names if n in specs)
-        if fields:
-            groups.append(FieldGroup(title, fields))
-    rest = tuple(s for n, s in specs.items() if n not in placed)
-    if rest:
-        groups.append(FieldGroup(leftover_title, rest))
-    return groups
+def component_groups(component_type: str) -> list[FieldGroup]:
+    """The editor's sections for a component type, in the order the schema first names them."""
+    titles: dict[str, list[FieldSpec]] = {}
+    for spec in model_field_specs(COMPONENT_TYPES[component_type]).values():
+        if spec.group != IDENTITY_GROUP:
+            titles.setdefault(spec.group or "Other", []).append(spec)
+    return [FieldGroup(title, tuple(fields)) for title, fields in titles.items()]
+
+
+def group_methods(component_type: str) -> dict[str, tuple[str, ...]]:
+    """Section title -> the datasets operations that read its fields (the page hides the
+    others while ``method`` names one); empty for other component types."""
+    if component_type != "datasets":
+        return {}
+    out: dict[str, list[str]] = {}
+    for method, op in DATASETS_OPERATIONS.items():
+        for spec in model_field_specs(op).values():
+            if spec.group != IDENTITY_GROUP and spec.name != "method":
+                methods = out.setdefault(spec.group, [])
+                if method not in methods:
+                    methods.append(method)
+    return {title: tuple(methods) for title, methods in out.items()}

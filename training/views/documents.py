@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from compose.errors import Problem
+from compose.schema.components import COMPONENT_TYPES
 from compose.yamlio.limits import MAX_BYTES, size_problem, text_size
 from training import actions
 from training.forms.document import STARTER_YAML, DocumentImportForm, YamlTextForm
@@ -89,7 +90,7 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
         "document": doc, "workspace": doc.workspace, "parsed": parsed,
         "cards": _component_cards(parsed.file), "workflows": _workflow_views(parsed.file),
         "yaml_form": YamlTextForm(initial={"yaml_text": doc.yaml_text}), "runs": runs,
-        "problems": parsed.problems, "yaml_tab": bool(parsed.errors),
+        "problems": parsed.problems, "yaml_tab": bool(parsed.errors), "component_types": list(COMPONENT_TYPES),
     })
 
 
@@ -105,7 +106,7 @@ def document_save_yaml(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "training/document.html", {
             "document": doc, "workspace": doc.workspace, "parsed": parsed,
             "cards": [], "workflows": [], "yaml_form": YamlTextForm(initial={"yaml_text": text}),
-            "runs": [], "problems": parsed.problems, "yaml_tab": True,
+            "runs": [], "problems": parsed.problems, "yaml_tab": True, "component_types": list(COMPONENT_TYPES),
         }, status=400)
     actions.update_document(doc, request.user, text)
     messages.success(request, "YAML saved.")

@@ -1,7 +1,7 @@
 """Component editor: a form built from the component's schema, a live YAML preview, save."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -9,22 +9,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from compose.errors import Problem
-from compose.loader import ParseResult
-from datasets_app.forms import GROUP_METHODS, datasets_groups
-from training import actions
 from compose.exporter import append_item
+from compose.loader import ParseResult
+from compose.schema.components import COMPONENT_TYPES
+from training import actions
 from training.forms.apply import apply_changes, place_problems, written_paths
 from training.forms.component import ComponentForm, form_name
-from training.forms.schema_fields import FieldGroup
-from training.forms.trainer import trainer_groups
+from training.forms.schema_fields import component_groups, group_methods, model_field_specs
 from training.models.access import get_document_or_404
 
 from .common import new_errors, parse_text, problem_dicts
 
-COMPONENT_GROUPS: dict[str, Callable[[], list[FieldGroup]]] = {
-    "model-trainer": trainer_groups,
-    "datasets": datasets_groups,
-}
 # Errors set_field may raise for a path it cannot write.
 EDIT_ERRORS = (ValueError, KeyError, IndexError, TypeError)
 
@@ -35,7 +30,7 @@ def _component(doc: Any, component_id: str) -> tuple[Any, int, Any]:
         raise Http404("The document cannot be read; fix it in the YAML tab first.")
     for index, component in enumerate(parsed.file.components):
         if component.id == component_id:
-            if component.type not in COMPONENT_GROUPS:
+            if component.type not in COMPONENT_TYPES:
                 raise Http404(f"{component.type} components are edited in the YAML tab.")
             if component.actions:
                 raise Http404(f"{component_id} defines named actions ({', '.join(component.actions)}); "
@@ -74,7 +69,7 @@ def evaluate(text: str, result: ParseResult, index: int, form: ComponentForm) ->
 def component_edit(request: HttpRequest, pk: int, component_id: str) -> HttpResponse:
     doc = get_document_or_404(request.user, pk)
     component, index, parsed = _component(doc, component_id)
-    groups = COMPONENT_GROUPS[component.type]()
+    groups = component_groups(component.type)
     if request.method != "POST":
         form = ComponentForm(groups=groups, current=component.fields)
         return _render(request, doc, component, form, {"yaml": doc.yaml_text, "field_errors": {},
@@ -99,7 +94,7 @@ def _render(request: HttpRequest, doc: Any, component: Any, form: ComponentForm,
     return render(request, "training/component_edit.html", {
         "document": doc, "workspace": doc.workspace, "component": component, "form": form,
         "field_errors": result["field_errors"], "problems": result["problems"], "yaml": result["yaml"],
-        "group_methods": GROUP_METHODS if component.type == "datasets" else {},
+        "group_methods": group_methods(component.type),
     }, status=status)
 
 
@@ -109,7 +104,7 @@ def component_new(request: HttpRequest, pk: int) -> HttpResponse:
     doc = get_document_or_404(request.user, pk)
     ctype = request.POST.get("type", "")
     new_id = (request.POST.get("id") or "").strip()
-    if ctype not in COMPONENT_GROUPS or not new_id:
+    if ctype not in COMPONENT_TYPES or not new_id:
         messages.error(request, "Give the new component an id and a type.")
         return redirect("training:document", pk=doc.pk)
     parsed = parse_text(doc.yaml_text, source=doc.name)
@@ -117,7 +112,10 @@ def component_new(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"A component named {new_id!r} exists already.")
         return redirect("training:document", pk=doc.pk)
     item: dict[str, Any] = {"id": new_id, "type": ctype}
-    if ctype == "model-trainer":
-        item["task"] = request.POST.get("task") if request.POST.get("task") in ("sft", "classification") else "sft"
+    # A required choice (a trainer's or a model's task) starts as the one asked for, else its first.
+    for spec in model_field_specs(COMPONENT_TYPES[ctype]).values():
+        if spec.required and spec.choices:
+            asked = request.POST.get(spec.name)
+            item[spec.name] = asked if asked in spec.choices else spec.choices[0]
     actions.update_document(doc, request.user, append_item(doc.yaml_text, "components", item))
     return redirect("training:component_edit", pk=doc.pk, component_id=new_id)

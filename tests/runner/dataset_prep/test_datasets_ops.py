@@ -232,11 +232,11 @@ def test_map_template_without_placeholders(jobs):
 
 
 def test_where_tree_as_the_engine_dumps_it(jobs, alpaca):
-    # The engine sends model_dump(mode="json") of the component: ``not`` arrives as ``not_``.
-    from compose.schema.components import DatasetsComponent
+    # The engine sends model_dump(mode="json") of the operation: ``not`` arrives as ``not_``.
+    from compose.schema.components import DatasetsFilter
 
     rows, ref = alpaca
-    config = DatasetsComponent(id="ops", method="filter", dataset=ref,
+    config = DatasetsFilter(id="ops", dataset=ref,
                                where={"not": {"column": "input", "operator": "eq", "value": ""}})
     dumped = config.model_dump(mode="json")
     for key in ("id", "method"):

@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from compose.schema.components import DatasetsComponent, TrainerComponent
+from compose.schema.components import DatasetsComponent, ModelComponent, TrainerComponent
 from compose.schema.workflow import Job
-from datasets_app.forms import datasets_groups
-from training.forms.trainer import trainer_groups
+from training.forms.schema_fields import component_groups, group_methods
 from training.templatetags.compose_ui import format_number, human_duration, relative_time
 from training.views.graph import layout
 
@@ -30,15 +29,25 @@ def test_durations_and_relative_times():
     assert relative_time(now - timedelta(days=2), now) == "2 d ago"
 
 
-def test_every_schema_field_sits_in_a_named_group():
-    trainer = [f.name for g in trainer_groups() for f in g.fields]
-    assert "Other" not in [g.title for g in trainer_groups()]
+def test_every_schema_field_sits_in_a_named_group_with_its_help():
+    trainer = [f for g in component_groups("model-trainer") for f in g.fields]
+    assert "Other" not in [g.title for g in component_groups("model-trainer")]
     expected = (set(TrainerComponent.model_fields) - {"id", "type", "resources"}) | {
         "resources.gpus", "resources.launcher", "resources.processes"}
-    assert set(trainer) == expected and len(trainer) == len(expected)
-    datasets = {f.name for g in datasets_groups() for f in g.fields}
-    assert datasets == set(DatasetsComponent.model_fields) - {"id", "type"}
-    assert "Other" not in [g.title for g in datasets_groups()]
+    assert {f.name for f in trainer} == expected and len(trainer) == len(expected)
+    for ctype, model in (("datasets", DatasetsComponent), ("model", ModelComponent)):
+        fields = [f for g in component_groups(ctype) for f in g.fields]
+        assert {f.name for f in fields} == set(model.model_fields) - {"id", "type"}
+        assert "Other" not in [g.title for g in component_groups(ctype)]
+        trainer += fields
+    assert [f.name for f in trainer if not f.help] == []
+
+
+def test_a_datasets_section_belongs_to_the_operations_that_read_it():
+    methods = group_methods("datasets")
+    assert methods["Load from files"] == ("load",) and methods["Filter"] == ("filter",)
+    assert methods["Input"] == ("select", "filter", "map")
+    assert group_methods("model-trainer") == {}
 
 
 def test_graph_places_jobs_after_their_dependencies_and_survives_cycles():
@@ -49,3 +58,19 @@ def test_graph_places_jobs_after_their_dependencies_and_survives_cycles():
     assert x["a"] < x["b"] < x["c"] and {(e.source, e.target) for e in g.edges} == {("a", "b"), ("a", "c"), ("b", "c")}
     loop = layout([Job(id="a", component="c", depends_on=["b"]), Job(id="b", component="c", depends_on=["a"])])
     assert len(loop.nodes) == 2 and len(loop.edges) == 2
+
+
+def test_a_field_added_to_the_schema_reaches_the_editor_with_its_help_and_unit():
+    from typing import Optional
+
+    from pydantic import create_model
+
+    from compose.schema.components import _field
+    from training.forms.schema_fields import model_field_specs
+
+    widened = create_model("Widened", __base__=TrainerComponent, warmup_ratio=(
+        Optional[float], _field(help="Share of the steps spent warming up.", group="Scheduler",
+                                unit="of the steps", ge=0, le=1)))
+    spec = model_field_specs(widened)["warmup_ratio"]
+    assert (spec.kind, spec.help, spec.group, spec.unit, spec.bounds) == (
+        "number", "Share of the steps spent warming up.", "Scheduler", "of the steps", "≥ 0, ≤ 1")

@@ -4,36 +4,54 @@ Each changed field is written where the file wrote it (``lora.rank`` stays neste
 field under ``action:`` stays there) and a new one beside its kind; the text editor
 (:mod:`compose.yamlio.edit`) then rewrites only those values.
 """
+
 from __future__ import annotations
 
 import copy
 from typing import Any
 
 from compose.dialects import (
-    LORA_NESTED, MODEL_ACTION_FIELDS, MODEL_PARAMS_FIELDS, QUANT_NESTED, QUANT_SHORTHANDS, Normalized,
+    LORA_NESTED,
+    MODEL_ACTION_FIELDS,
+    MODEL_PARAMS_FIELDS,
+    QUANT_NESTED,
+    QUANT_SHORTHANDS,
+    Normalized,
+)
+from compose.document_edit.shapes import (
+    FLAT_TO_LORA,
+    FLAT_TO_QUANT,
+    MISSING,
+    TRAINER_OUTSIDE_ACTION,
+    Dialect,
+    actions_to_raw,
+    component_to_raw,
+    job_to_raw,
+    workflow_to_raw,
 )
 from compose.loader import ParseResult
-from compose.schema.components import DatasetsComponent, LORA_FIELDS, QUANT_DETAIL_FIELDS, TrainerComponent
+from compose.schema.components import LORA_FIELDS, QUANT_DETAIL_FIELDS, DatasetsComponent, TrainerComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.yamlio.edit import same
 from compose.yamlio.paths import Segment, join, split
-from compose.yamlio.shapes import (
-    FLAT_TO_LORA, FLAT_TO_QUANT, MISSING, TRAINER_OUTSIDE_ACTION, Dialect, actions_to_raw, component_to_raw,
-    job_to_raw, workflow_to_raw,
-)
 
 # Field order of the canonical models (the seed's sections); nested names map onto it.
-_CANONICAL_ORDER: tuple[str, ...] = tuple(dict.fromkeys(
-    [*TrainerComponent.model_fields, *DatasetsComponent.model_fields]))
+_CANONICAL_ORDER: tuple[str, ...] = tuple(
+    dict.fromkeys([*TrainerComponent.model_fields, *DatasetsComponent.model_fields])
+)
 _FLAT_NAMES: dict[str, str] = {**LORA_NESTED, **{k: v for k, v in QUANT_NESTED.items() if k != "type"}}
 
 
 def get_at(root: Any, path: tuple[Segment, ...] | list[Segment]) -> Any:
     node = root
     for seg in path:
-        if isinstance(node, dict) and seg in node:
-            node = node[seg]
-        elif isinstance(node, list) and isinstance(seg, int) and -len(node) <= seg < len(node):
+        if (
+            isinstance(node, dict)
+            and seg in node
+            or isinstance(node, list)
+            and isinstance(seg, int)
+            and -len(node) <= seg < len(node)
+        ):
             node = node[seg]
         else:
             return MISSING
@@ -121,8 +139,9 @@ def _put_section(data: dict[str, Any], plural: str, singular: str, items: list[d
         data[plural] = items
 
 
-def update_component(raw: dict[str, Any], norm: Normalized, before: ComponentDoc,
-                     after: ComponentDoc) -> dict[str, Any]:
+def update_component(
+    raw: dict[str, Any], norm: Normalized, before: ComponentDoc, after: ComponentDoc
+) -> dict[str, Any]:
     """``raw`` (as written) changed to say ``after``, each field where the file wrote it."""
     style: Dialect = "nested" if norm.nested else "seed"
     if before.type != after.type:
@@ -131,8 +150,10 @@ def update_component(raw: dict[str, Any], norm: Normalized, before: ComponentDoc
     # A nested load's ``path: json`` stands for provider + loader: any change among them
     # rewrites the action as a whole (unchanged keys still keep their text).
     derived = any(not norm.origins[n].exact for n in ("provider", "loader") if n in norm.origins)
-    rebuild = derived and any(not same(before.fields.get(n, MISSING), after.fields.get(n, MISSING))
-                              for n in ("provider", "loader", "path", "method"))
+    rebuild = derived and any(
+        not same(before.fields.get(n, MISSING), after.fields.get(n, MISSING))
+        for n in ("provider", "loader", "path", "method")
+    )
     names = list(before.fields) + [n for n in after.fields if n not in before.fields]
     for name in names:
         old_value = before.fields.get(name, MISSING)
@@ -218,8 +239,9 @@ def _keep_order(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]
     return ordered
 
 
-def _update_workflow(raw: dict[str, Any], before: Workflow, after: Workflow, parsed: ParseResult,
-                     dialect: Dialect) -> dict[str, Any]:
+def _update_workflow(
+    raw: dict[str, Any], before: Workflow, after: Workflow, parsed: ParseResult, dialect: Dialect
+) -> dict[str, Any]:
     raw = copy.deepcopy(raw)
     for name in ("title", "description", "output"):
         if not same(getattr(before, name), getattr(after, name)):
@@ -248,8 +270,14 @@ def _update_workflow(raw: dict[str, Any], before: Workflow, after: Workflow, par
 
 def _update_job(raw: dict[str, Any], before: Job, after: Job, method_key: str) -> dict[str, Any]:
     raw = copy.deepcopy(raw)
-    defaults: dict[str, Any] = {"method": None, "input": {}, "output": "${output}", "depends_on": [],
-                                "title": None, "description": None}
+    defaults: dict[str, Any] = {
+        "method": None,
+        "input": {},
+        "output": "${output}",
+        "depends_on": [],
+        "title": None,
+        "description": None,
+    }
     for name in ("component", *defaults):
         old_value, new_value = getattr(before, name), getattr(after, name)
         if same(old_value, new_value):

@@ -1,4 +1,5 @@
 """The YAML shape of a document in each dialect: what export writes for a model."""
+
 from __future__ import annotations
 
 from typing import Any, Literal
@@ -91,8 +92,12 @@ def _datasets_action_nested(fields: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "method" in fields:
         out["method"] = fields.pop("method")
-    if out.get("method", "load") == "load" and fields.get("provider") == "local" \
-            and fields.get("loader") in FILE_BUILDERS and "path" not in fields:
+    if (
+        out.get("method", "load") == "load"
+        and fields.get("provider") == "local"
+        and fields.get("loader") in FILE_BUILDERS
+        and "path" not in fields
+    ):
         fields.pop("provider")
         out["path"] = fields.pop("loader")
     out.update(fields)
