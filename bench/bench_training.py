@@ -8,6 +8,7 @@ tokens); the report gives tokens/s of the training loop, peak resident memory, a
 ratios ours / plain (targets: speed >= 1.0, memory <= 1.0). Not a test: numbers vary
 with the machine; run it on a quiet one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,15 +85,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--lora-r", type=int, default=8, help="LoRA rank; 0 trains every weight")
-    parser.add_argument("--quantization", choices=["nf4"], default=None,
-                        help="QLoRA: load the base in 4-bit nf4 with double quantization (needs --lora-r > 0)")
+    parser.add_argument(
+        "--quantization",
+        choices=["nf4"],
+        default=None,
+        help="QLoRA: load the base in 4-bit nf4 with double quantization (needs --lora-r > 0)",
+    )
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast (and compute dtype for nf4)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per side, alternating plain and ours (default 3): the fastest run's "
-                             "time and the median run's peak memory count")
-    parser.add_argument("--steady-allocator", action="store_true",
-                        help="run both sides with glibc's mmap threshold fixed at 128 KiB, so peak RSS follows "
-                             "live memory and repeats to within a few MiB (slower; for comparing memory)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per side, alternating plain and ours (default 3): the fastest run's "
+        "time and the median run's peak memory count",
+    )
+    parser.add_argument(
+        "--steady-allocator",
+        action="store_true",
+        help="run both sides with glibc's mmap threshold fixed at 128 KiB, so peak RSS follows "
+        "live memory and repeats to within a few MiB (slower; for comparing memory)",
+    )
     parser.add_argument("--tiny", action="store_true", help="use a small random Llama even if SmolLM2 is there")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON result file (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
@@ -112,10 +124,18 @@ def main(argv: list[str] | None = None) -> int:
         _, tokens = fitting_rows(model, rows, args.max_length)
         storage = workdir / "storage"
         data_dir, data_path = save_rows(rows, storage, "bench")
-        base = dict(model=model, data_dir=data_dir, storage_dir=str(storage), data_path=data_path,
-                    batch_size=args.batch_size, max_length=args.max_length, lora_r=args.lora_r,
-                    learning_rate=2e-4 if args.lora_r else 5e-5, quantization=args.quantization,
-                    bf16=args.bf16)
+        base = dict(
+            model=model,
+            data_dir=data_dir,
+            storage_dir=str(storage),
+            data_path=data_path,
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            lora_r=args.lora_r,
+            learning_rate=2e-4 if args.lora_r else 5e-5,
+            quantization=args.quantization,
+            bf16=args.bf16,
+        )
         runs: dict[str, list[dict[str, Any]]] = {"plain": [], "ours": []}
         # Alternating sides spreads a busy machine's noise over both.
         for attempt in range(args.repeat):
@@ -133,17 +153,25 @@ def main(argv: list[str] | None = None) -> int:
     ours, plain = results["ours"], results["plain"]
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "model": described, "parameters": params, "rows": len(rows), "tokens": tokens,
-        "settings": {k: v for k, v in asdict(BenchSettings(**base, output_dir="")).items()
-                     if k not in ("model", "data_dir", "storage_dir", "data_path", "output_dir")},
+        "model": described,
+        "parameters": params,
+        "rows": len(rows),
+        "tokens": tokens,
+        "settings": {
+            k: v
+            for k, v in asdict(BenchSettings(**base, output_dir="")).items()
+            if k not in ("model", "data_dir", "storage_dir", "data_path", "output_dir")
+        },
         "steady_allocator": args.steady_allocator,
-        "ours": ours, "plain": plain,
+        "ours": ours,
+        "plain": plain,
         "speed_ratio": ratio(ours["tokens_per_second"], plain["tokens_per_second"]),
         "memory_ratio": ratio(ours["peak_rss_bytes"], plain["peak_rss_bytes"]),
         # Where a difference in peak memory comes from: what each side holds when the first
         # step starts (imports, model, data) against what training adds on top of it.
-        "memory_at_train_start_diff_bytes": _difference(ours["rss_at_train_start_bytes"],
-                                                         plain["rss_at_train_start_bytes"]),
+        "memory_at_train_start_diff_bytes": _difference(
+            ours["rss_at_train_start_bytes"], plain["rss_at_train_start_bytes"]
+        ),
         "memory_growth_ratio": ratio(_growth(ours), _growth(plain)),
         # One final loss over every run of both sides: the same batches through the same computation.
         "same_loss": len({r["loss"] for found in runs.values() for r in found}) == 1 and ours["loss"] is not None,
@@ -151,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     adapter = f"LoRA r={args.lora_r}" if args.lora_r else "full"
     if args.quantization:
         adapter = f"QLoRA {args.quantization} r={args.lora_r}"
-    print(f"\nmodel: {described} ({params / 1e6:.1f}M parameters), {len(rows)} rows, {tokens} tokens, "
-          f"{ours['steps']} steps, batch {args.batch_size}, {adapter}{', bf16' if args.bf16 else ''}"
-          f"{', steady allocator' if args.steady_allocator else ''}")
+    print(
+        f"\nmodel: {described} ({params / 1e6:.1f}M parameters), {len(rows)} rows, {tokens} tokens, "
+        f"{ours['steps']} steps, batch {args.batch_size}, {adapter}{', bf16' if args.bf16 else ''}"
+        f"{', steady allocator' if args.steady_allocator else ''}"
+    )
     print(f"{'':7}{'tokens/s':>10}  {'train s, each run':<34}{'peak RSS MiB, each run':<36}{'final loss':>10}")
     for side in ("plain", "ours"):
         r = results[side]
@@ -162,16 +192,24 @@ def main(argv: list[str] | None = None) -> int:
         loss = f"{r['loss']:10.4f}" if r["loss"] is not None else f"{'-':>10}"
         print(f"{side:7}{r['tokens_per_second']:10.1f}  {times:<34}{peaks:<36}{loss}")
     print("(tokens/s from the fastest run; the ratio below uses the median peak)")
-    print(f"final loss: {'the same on both sides' if report['same_loss'] else 'DIFFERENT: the sides did not train alike'}")
-    print(f"speed ours/plain: {report['speed_ratio']:.3f} (target >= 1.0)   "
-          f"memory ours/plain: {report['memory_ratio']:.3f} (target <= 1.0)")
+    print(
+        f"final loss: {'the same on both sides' if report['same_loss'] else 'DIFFERENT: the sides did not train alike'}"
+    )
+    print(
+        f"speed ours/plain: {report['speed_ratio']:.3f} (target >= 1.0)   "
+        f"memory ours/plain: {report['memory_ratio']:.3f} (target <= 1.0)"
+    )
     if report["memory_growth_ratio"] is not None:
-        print(f"  of that: held when training began, ours - plain: "
-              f"{report['memory_at_train_start_diff_bytes'] / 2**20:+.0f} MiB; "
-              f"added by training itself, ours/plain: {report['memory_growth_ratio']:.3f}")
+        print(
+            f"  of that: held when training began, ours - plain: "
+            f"{report['memory_at_train_start_diff_bytes'] / 2**20:+.0f} MiB; "
+            f"added by training itself, ours/plain: {report['memory_growth_ratio']:.3f}"
+        )
     if not args.steady_allocator:
-        print("  (default allocator: the peak of the same training moves by 2-4% from run to run; "
-              "--steady-allocator compares memory repeatably)")
+        print(
+            "  (default allocator: the peak of the same training moves by 2-4% from run to run; "
+            "--steady-allocator compares memory repeatably)"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

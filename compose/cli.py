@@ -12,6 +12,7 @@
 ``run`` prints the workflow's output as JSON on stdout and the jobs' logs, progress
 and metrics on stderr. Exit codes: 0 ok, 1 failed (or invalid), 2 usage, 130 cancelled.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 from compose import remote
 from compose.bindings import BindingError, find_bindings
@@ -61,8 +63,11 @@ DEFAULT_MODEL_ENV: dict[str, str] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="compose", description="Validate, export and run model-compose training files.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+        prog="compose",
+        description="Validate, export and run model-compose training files.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLES,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="check compose files and report every problem")
@@ -79,28 +84,57 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a workflow's jobs on this machine")
     run.add_argument("file", type=Path, metavar="FILE")
     run.add_argument("workflow", nargs="?", metavar="WORKFLOW")
-    run.add_argument("-i", "--inputs", dest="inputs_json", metavar="JSON",
-                     help="inputs as a JSON object, or @FILE to read one")
-    run.add_argument("--input", action="append", default=[], metavar="KEY=VALUE",
-                     help="one input (repeatable); typed by the workflow's input schema")
-    run.add_argument("--env-file", action="append", default=[], type=Path, metavar="FILE",
-                     help="KEY=VALUE lines added to the environment ${env.*} reads")
-    run.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE",
-                     help="one environment value for ${env.*} (repeatable)")
-    run.add_argument("--storage", type=Path, metavar="DIR",
-                     help="where data sets are materialized (default: $COMPOSE_STORAGE_DIR or "
-                          "<file folder>/.compose/storage)")
-    run.add_argument("--model-default", action="append", default=[], metavar="TASK=PATH",
-                     help="base model for trainers without model: (sft=..., classification=...)")
-    run.add_argument("--overwrite-output", action="store_true",
-                     help="let a trainer start afresh in an output_dir that holds an earlier run's "
-                          "checkpoints (they are removed); without it such a run refuses to start")
+    run.add_argument(
+        "-i", "--inputs", dest="inputs_json", metavar="JSON", help="inputs as a JSON object, or @FILE to read one"
+    )
+    run.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one input (repeatable); typed by the workflow's input schema",
+    )
+    run.add_argument(
+        "--env-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="KEY=VALUE lines added to the environment ${env.*} reads",
+    )
+    run.add_argument(
+        "-e",
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one environment value for ${env.*} (repeatable)",
+    )
+    run.add_argument(
+        "--storage",
+        type=Path,
+        metavar="DIR",
+        help="where data sets are materialized (default: $COMPOSE_STORAGE_DIR or <file folder>/.compose/storage)",
+    )
+    run.add_argument(
+        "--model-default",
+        action="append",
+        default=[],
+        metavar="TASK=PATH",
+        help="base model for trainers without model: (sft=..., classification=...)",
+    )
+    run.add_argument(
+        "--overwrite-output",
+        action="store_true",
+        help="let a trainer start afresh in an output_dir that holds an earlier run's "
+        "checkpoints (they are removed); without it such a run refuses to start",
+    )
 
     remote.add_parsers(commands)
     return parser
 
 
-def main(argv: Optional[list[str]] = None, *, executor_factory: Optional[ExecutorFactory] = None) -> int:
+def main(argv: list[str] | None = None, *, executor_factory: ExecutorFactory | None = None) -> int:
     """Run one command. ``compose run`` needs ``executor_factory`` (what starts each job);
     the other commands run without one."""
     args = build_parser().parse_args(argv)
@@ -116,6 +150,7 @@ def main(argv: Optional[list[str]] = None, *, executor_factory: Optional[Executo
 
 
 # --- validate / export / inputs ----------------------------------------------------------------
+
 
 def _parse_file(path: Path) -> ParseResult:
     """A compose file parsed; one over the size limit is a problem, and no more of it than
@@ -202,6 +237,7 @@ def _inputs(args: argparse.Namespace) -> int:
 
 # --- run --------------------------------------------------------------------------------
 
+
 def _run(args: argparse.Namespace) -> int:
     if args.executor_factory is None:
         raise Usage("this entry point runs no jobs; use the compose command (python -m runner.cli)")
@@ -212,8 +248,11 @@ def _run(args: argparse.Namespace) -> int:
     inputs = parse_inputs(args.inputs_json, args.input)
     extra_env = _parse_env(args.env_file, args.env)
     env = {**os.environ, **extra_env}
-    storage = args.storage or (Path(os.environ["COMPOSE_STORAGE_DIR"]) if os.environ.get(
-        "COMPOSE_STORAGE_DIR") else base_dir / ".compose" / "storage")
+    storage = args.storage or (
+        Path(os.environ["COMPOSE_STORAGE_DIR"])
+        if os.environ.get("COMPOSE_STORAGE_DIR")
+        else base_dir / ".compose" / "storage"
+    )
     secrets = [v for v in extra_env.values() if v] + env_secrets(doc, env)
     models = default_models(args.model_default)
     printer = EventPrinter(sys.stderr, secrets=secrets)
@@ -229,18 +268,31 @@ def _run(args: argparse.Namespace) -> int:
     previous = _install_sigint(on_interrupt)
     try:
         value = run_workflow(
-            doc, args.workflow, inputs, executor=args.executor_factory(), base_dir=base_dir,
-            storage_dir=Path(storage).resolve(), env=env, run_id=_run_id(), on_event=printer,
-            cancel=cancel, default_models=models, secrets=secrets, allow_absolute_paths=True,
-            overwrite_output=args.overwrite_output)
+            doc,
+            args.workflow,
+            inputs,
+            executor=args.executor_factory(),
+            base_dir=base_dir,
+            storage_dir=Path(storage).resolve(),
+            env=env,
+            run_id=_run_id(),
+            on_event=printer,
+            cancel=cancel,
+            default_models=models,
+            secrets=secrets,
+            allow_absolute_paths=True,
+            overwrite_output=args.overwrite_output,
+        )
     except KeyboardInterrupt:
         printer.finish()
         return EXIT_CANCELLED
     except ComposeError as exc:
         printer.finish()
         for problem in exc.problems:
-            print(problem if problem.line is not None else
-                  f"{args.file}: {problem.path}: {problem.message}", file=sys.stderr)
+            print(
+                problem if problem.line is not None else f"{args.file}: {problem.path}: {problem.message}",
+                file=sys.stderr,
+            )
         return EXIT_FAILED
     except WorkflowCancelled:
         printer.finish()

@@ -5,11 +5,12 @@ roots or below one. The engine checks each path-valued field as a job is built; 
 checks again each file it actually opens, since a glob or a folder scan can meet a
 symlink that points elsewhere (``link-*/x.jsonl``, ``data_dir: ./symfiles``).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 
 class PathOutside(ValueError):
@@ -26,8 +27,13 @@ def is_inside(path: str | os.PathLike[str], roots: Sequence[Path]) -> bool:
     return any(real == root or root in real.parents for root in roots)
 
 
-def confine(value: str, base: str | os.PathLike[str], *, roots: Sequence[str | os.PathLike[str]] = (),
-            allow_absolute: bool = False) -> Path:
+def confine(
+    value: str,
+    base: str | os.PathLike[str],
+    *,
+    roots: Sequence[str | os.PathLike[str]] = (),
+    allow_absolute: bool = False,
+) -> Path:
     """The absolute path ``value`` names (relative to ``base``), or :class:`PathOutside`.
 
     A relative path may never climb out of ``base``. With ``roots`` (a web workspace), the

@@ -4,12 +4,14 @@
 Both import this module and neither imports the other's internals, so the two command
 sets sit side by side instead of importing each other.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence, TextIO
+from typing import Any, TextIO
 
 from compose.humanize import human_duration
 
@@ -25,7 +27,7 @@ def read_text(path: Path) -> str:
         raise Usage(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def parse_inputs(inputs_json: Optional[str], pairs: Sequence[str]) -> dict[str, Any]:
+def parse_inputs(inputs_json: str | None, pairs: Sequence[str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if inputs_json:
         text = read_text(Path(inputs_json[1:])) if inputs_json.startswith("@") else inputs_json
@@ -34,7 +36,7 @@ def parse_inputs(inputs_json: Optional[str], pairs: Sequence[str]) -> dict[str, 
         except ValueError as exc:
             raise Usage(f"-i is not a JSON object: {exc}") from None
         if not isinstance(loaded, dict):
-            raise Usage("-i must be a JSON object: {\"name\": value, ...}")
+            raise Usage('-i must be a JSON object: {"name": value, ...}')
         values.update(loaded)
     for pair in pairs:
         key, value = key_value(pair, f"--input {pair!r}: write KEY=VALUE")
@@ -59,7 +61,7 @@ class EventPrinter:
     BAR_WIDTH = 24
     PLAIN_PROGRESS_EVERY_S = 2.0
 
-    def __init__(self, stream: TextIO, *, secrets: Sequence[str] = (), tty: Optional[bool] = None):
+    def __init__(self, stream: TextIO, *, secrets: Sequence[str] = (), tty: bool | None = None):
         self.stream = stream
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
         self.tty = stream.isatty() if tty is None else tty
@@ -83,8 +85,10 @@ class EventPrinter:
             self.line(f"[{job}] {event.get('status')}" + (f": {message}" if message else ""))
         elif kind == "artifact":
             size = event.get("size_bytes")
-            self.line(f"[{job}] {event.get('kind')}: {event.get('path')}"
-                      + (f" ({human_size(size)})" if size is not None else ""))
+            self.line(
+                f"[{job}] {event.get('kind')}: {event.get('path')}"
+                + (f" ({human_size(size)})" if size is not None else "")
+            )
 
     def line(self, text: str) -> None:
         self._clear_bar()
@@ -142,8 +146,10 @@ def format_metric(event: Mapping[str, Any]) -> str:
     if event.get("split") == "eval":
         head += " eval"
     values = event.get("values") or {}
-    parts = [f"{name}={value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool)
-             else f"{name}={value}" for name, value in values.items()]
+    parts = [
+        f"{name}={value:.4g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{name}={value}"
+        for name, value in values.items()
+    ]
     return " ".join([head, *parts])
 
 

@@ -16,11 +16,12 @@ False
 ...     print(exc)
 DEBUG='ture' is not a boolean; use one of 1/0, true/false, yes/no, on/off
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping, Optional
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
@@ -34,7 +35,7 @@ class EnvError(ValueError):
         self.name = name
 
 
-def _raw(name: str, environ: Optional[Mapping[str, str]]) -> Optional[str]:
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
     return (os.environ if environ is None else environ).get(name)
 
 
@@ -48,18 +49,17 @@ def parse_bool(name: str, value: str) -> bool:
     raise EnvError(name, f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
 
 
-def env_str(name: str, default: str = "", environ: Optional[Mapping[str, str]] = None) -> str:
+def env_str(name: str, default: str = "", environ: Mapping[str, str] | None = None) -> str:
     value = _raw(name, environ)
     return default if value is None else value
 
 
-def env_bool(name: str, default: bool = False, environ: Optional[Mapping[str, str]] = None) -> bool:
+def env_bool(name: str, default: bool = False, environ: Mapping[str, str] | None = None) -> bool:
     value = _raw(name, environ)
     return default if value is None else parse_bool(name, value)
 
 
-def env_int(name: str, default: int, environ: Optional[Mapping[str, str]] = None,
-            *, minimum: Optional[int] = None) -> int:
+def env_int(name: str, default: int, environ: Mapping[str, str] | None = None, *, minimum: int | None = None) -> int:
     value = _raw(name, environ)
     if value is None or value.strip() == "":
         return default
@@ -72,8 +72,9 @@ def env_int(name: str, default: int, environ: Optional[Mapping[str, str]] = None
     return number
 
 
-def env_float(name: str, default: float, environ: Optional[Mapping[str, str]] = None,
-              *, minimum: Optional[float] = None) -> float:
+def env_float(
+    name: str, default: float, environ: Mapping[str, str] | None = None, *, minimum: float | None = None
+) -> float:
     value = _raw(name, environ)
     if value is None or value.strip() == "":
         return default
@@ -86,8 +87,7 @@ def env_float(name: str, default: float, environ: Optional[Mapping[str, str]] = 
     return number
 
 
-def env_octal(name: str, default: int, environ: Optional[Mapping[str, str]] = None,
-              *, maximum: int = 0o777) -> int:
+def env_octal(name: str, default: int, environ: Mapping[str, str] | None = None, *, maximum: int = 0o777) -> int:
     """A mode or umask written in octal as for chmod: ``077``, ``0o027``."""
     value = _raw(name, environ)
     if value is None or value.strip() == "":
@@ -101,8 +101,7 @@ def env_octal(name: str, default: int, environ: Optional[Mapping[str, str]] = No
     return number
 
 
-def env_path(name: str, default: Path, environ: Optional[Mapping[str, str]] = None,
-             *, base: Optional[Path] = None) -> Path:
+def env_path(name: str, default: Path, environ: Mapping[str, str] | None = None, *, base: Path | None = None) -> Path:
     """A folder or file path; a relative value is taken relative to ``base``."""
     value = _raw(name, environ)
     if value is None or value.strip() == "":
@@ -116,8 +115,7 @@ def env_path(name: str, default: Path, environ: Optional[Mapping[str, str]] = No
     return path
 
 
-def env_list(name: str, default: Optional[list[str]] = None,
-             environ: Optional[Mapping[str, str]] = None) -> list[str]:
+def env_list(name: str, default: list[str] | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
     """A comma-separated list; blanks around items are dropped, empty items refused."""
     value = _raw(name, environ)
     if value is None:
@@ -130,7 +128,7 @@ def env_list(name: str, default: Optional[list[str]] = None,
     return items
 
 
-def env_choice(name: str, choices: tuple[str, ...], environ: Optional[Mapping[str, str]] = None) -> str:
+def env_choice(name: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
     """One of ``choices`` (the first is the default); anything else is refused, naming them."""
     value = _raw(name, environ)
     if value is None or value.strip() == "":

@@ -27,12 +27,14 @@ Metric names are fixed so charts and tests agree: ``loss``, ``learning_rate``,
 ``grad_norm``, ``samples_per_second``, ``tokens_per_second``, ``epoch``, and for eval
 ``eval_loss``, ``perplexity``, ``accuracy``, ``f1``.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
-from typing import IO, Any, Callable, Iterable, Iterator, Literal
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, Literal
 
 EventType = Literal["log", "progress", "metric", "status", "artifact", "output", "config"]
 EVENT_TYPES: tuple[str, ...] = ("log", "progress", "metric", "status", "artifact", "output", "config")
@@ -62,13 +64,13 @@ def log(job: str, message: str, level: str = "info") -> Event:
     return make_event("log", job, level=level, message=message)
 
 
-def progress(job: str, current: int, total: int | None, *, unit: str = "steps",
-             stage: str = "", eta_s: float | None = None) -> Event:
+def progress(
+    job: str, current: int, total: int | None, *, unit: str = "steps", stage: str = "", eta_s: float | None = None
+) -> Event:
     return make_event("progress", job, current=current, total=total, unit=unit, stage=stage, eta_s=eta_s)
 
 
-def metric(job: str, step: int, values: dict[str, float], *, split: str = "train",
-           epoch: float | None = None) -> Event:
+def metric(job: str, step: int, values: dict[str, float], *, split: str = "train", epoch: float | None = None) -> Event:
     return make_event("metric", job, step=step, epoch=epoch, split=split, values=values)
 
 
@@ -76,8 +78,7 @@ def status(job: str, status: str, message: str = "") -> Event:
     return make_event("status", job, status=status, message=message)
 
 
-def artifact(job: str, kind: str, path: str, *, size_bytes: int | None = None,
-             step: int | None = None) -> Event:
+def artifact(job: str, kind: str, path: str, *, size_bytes: int | None = None, step: int | None = None) -> Event:
     return make_event("artifact", job, kind=kind, path=path, size_bytes=size_bytes, step=step)
 
 

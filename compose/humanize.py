@@ -8,10 +8,10 @@
 >>> human_duration(None)
 '—'
 """
+
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 
 def round_half_up(x: float) -> int:
@@ -20,7 +20,7 @@ def round_half_up(x: float) -> int:
     return math.floor(x + 0.5)
 
 
-def human_duration(seconds: Optional[float]) -> str:
+def human_duration(seconds: float | None) -> str:
     """Rounded to the second, then the two largest units: ``3 s``, ``1 min 15 s``,
     ``2 h 5 min``, ``3 d 1 h`` (days from 48 hours on); ``None`` is ``—``."""
     if seconds is None:

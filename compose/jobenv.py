@@ -7,23 +7,53 @@ A web worker holds the keys of the whole install (``SECRET_KEY``, ``COMPOSE_SECR
 switches) plus what the operator adds by name, and then the workspace's secrets.
 ``compose run`` on a user's own machine keeps the whole environment.
 """
+
 from __future__ import annotations
 
 import fnmatch
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 # Exact names, or shell-style patterns (``LC_*``).
 JOB_ENV_ALLOW: tuple[str, ...] = (
-    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ",
-    "TMPDIR", "TEMP", "TMP", "XDG_CACHE_HOME",
-    "VIRTUAL_ENV", "LD_LIBRARY_PATH", "PYTHONHASHSEED", "PYTHONPATH",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TZ",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "XDG_CACHE_HOME",
+    "VIRTUAL_ENV",
+    "LD_LIBRARY_PATH",
+    "PYTHONHASHSEED",
+    "PYTHONPATH",
     # GPUs and the math libraries' threads
-    "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "NVIDIA_VISIBLE_DEVICES", "PYTORCH_CUDA_ALLOC_CONF",
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE",
-    "OPENBLAS_L2_SIZE", "TOKENIZERS_PARALLELISM", "TORCH_HOME", "TRITON_CACHE_DIR",
+    "CUDA_VISIBLE_DEVICES",
+    "CUDA_DEVICE_ORDER",
+    "NVIDIA_VISIBLE_DEVICES",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "TOKENIZERS_PARALLELISM",
+    "TORCH_HOME",
+    "TRITON_CACHE_DIR",
     # Hugging Face: where caches are and whether the hub is reachable, never a token
-    "HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_ASSETS_CACHE", "HF_XET_CACHE",
-    "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_DATASETS_CACHE",
+    "HF_ASSETS_CACHE",
+    "HF_XET_CACHE",
+    "HF_HUB_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_HUB_DISABLE_TELEMETRY",
     "HF_ENDPOINT",
     # compose-web's own job switches
     "COMPOSE_LIGER_KERNEL",

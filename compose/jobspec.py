@@ -10,15 +10,17 @@ Data sets travel between jobs as *dataset references*: the summary dict a datase
 job outputs, with ``"type": "dataset"``. Its ``path`` is relative to the storage
 folder, so the reference means the same thing on every machine that mounts it.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import re
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Protocol
+from typing import Any, Protocol
 
 from compose.events import Event
 
@@ -62,16 +64,17 @@ class JobSpec:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
 
     @classmethod
-    def from_json(cls, text: str) -> "JobSpec":
+    def from_json(cls, text: str) -> JobSpec:
         return cls(**json.loads(text))
 
     def shown_config(self) -> dict[str, Any]:
         """The config as it may be shown and stored: fields read from the environment and
         secret values masked, data set references cut to what names them (their preview
         rows can be large)."""
-        return {name: MASK if name in self.env_fields and value is not None
-                else redact(_summarized(value), self.secrets)
-                for name, value in self.config.items()}
+        return {
+            name: MASK if name in self.env_fields and value is not None else redact(_summarized(value), self.secrets)
+            for name, value in self.config.items()
+        }
 
     def write(self, path: Path) -> Path:
         path.write_text(self.to_json(), encoding="utf-8")
@@ -79,7 +82,7 @@ class JobSpec:
         return path
 
     @classmethod
-    def read(cls, path: Path) -> "JobSpec":
+    def read(cls, path: Path) -> JobSpec:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
 
 
@@ -97,8 +100,7 @@ class JobCancelled(Exception):
 
 
 class JobExecutor(Protocol):
-    def execute(self, spec: JobSpec, on_event: Callable[[Event], None],
-                cancel: threading.Event) -> Any:
+    def execute(self, spec: JobSpec, on_event: Callable[[Event], None], cancel: threading.Event) -> Any:
         """Run one job to the end; return its output value.
 
         Every event the job reports is passed to ``on_event`` as it arrives. Raises
@@ -133,10 +135,9 @@ def redact(value: Any, secrets: Iterable[str]) -> Any:
     return _redacted(value, kept, _fragment_finder(kept))
 
 
-def _fragment_finder(secrets: tuple[str, ...]) -> Optional[re.Pattern[str]]:
+def _fragment_finder(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
     """A pattern matching, at each position, any ``FRAGMENT_LENGTH`` characters of a secret."""
-    grams = {secret[i:i + FRAGMENT_LENGTH] for secret in secrets
-             for i in range(len(secret) - FRAGMENT_LENGTH + 1)}
+    grams = {secret[i : i + FRAGMENT_LENGTH] for secret in secrets for i in range(len(secret) - FRAGMENT_LENGTH + 1)}
     if not grams:
         return None
     return _compiled(tuple(sorted(grams)))
@@ -148,7 +149,7 @@ def _compiled(grams: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("(?=(" + "|".join(map(re.escape, grams)) + "))")
 
 
-def _redacted(value: Any, secrets: tuple[str, ...], finder: Optional[re.Pattern[str]]) -> Any:
+def _redacted(value: Any, secrets: tuple[str, ...], finder: re.Pattern[str] | None) -> Any:
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, MASK)

@@ -3,6 +3,7 @@
 >>> jsonable({"loss": float("nan"), "steps": (1, 2), 3: b"x"})
 {'loss': None, 'steps': [1, 2], '3': "b'x'"}
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
 """Paths such as ``components[1].learning_rate`` in the document's own names."""
+
 from __future__ import annotations
 
 import re

@@ -9,6 +9,7 @@ server's URL and token are kept in ``$XDG_CONFIG_HOME/compose/remote.json`` (mod
 Exit codes follow ``compose run``: 0 the run succeeded (or the command did its work),
 1 failed, refused or unreachable, 2 usage, 130 cancelled or detached with Ctrl-C.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional, TextIO
+from typing import Any, TextIO
 
 from compose.console import EventPrinter, Usage, human_size, parse_inputs, read_text
 
@@ -31,21 +33,20 @@ API = "/api/v1"
 # The stream sends a comment every 15 s; a read that waits this long means the link is gone.
 STREAM_READ_TIMEOUT_S = 60.0
 RECONNECT_TRIES = 5
-OUTCOME_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "interrupted": EXIT_FAILED,
-                "cancelled": EXIT_CANCELLED}
+OUTCOME_EXIT = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "interrupted": EXIT_FAILED, "cancelled": EXIT_CANCELLED}
 
 
 class RemoteError(Exception):
     """Something to tell the user in one or a few lines; the command exits 1."""
 
-    def __init__(self, message: str, status: Optional[int] = None,
-                 errors: Optional[list[dict[str, Any]]] = None) -> None:
+    def __init__(self, message: str, status: int | None = None, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.errors = errors or []
 
 
 # --- configuration -------------------------------------------------------------------------
+
 
 def config_path(environ: Mapping[str, str] = os.environ) -> Path:
     base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
@@ -84,6 +85,7 @@ def save_config(url: str, token: str, environ: Mapping[str, str] = os.environ) -
 
 # --- HTTP ----------------------------------------------------------------------------------
 
+
 class Client:
     """The API at ``url`` with ``token``; every method raises :class:`RemoteError`."""
 
@@ -95,16 +97,25 @@ class Client:
     def page_url(self, path: str) -> str:
         return self.url + path
 
-    def _request(self, method: str, path: str, body: Any = None, params: Optional[Mapping[str, Any]] = None,
-                 headers: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
         url = self.url + API + path
         if params:
-            query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "", [])},
-                                           doseq=True)
+            query = urllib.parse.urlencode({k: v for k, v in params.items() if v not in (None, "", [])}, doseq=True)
             url += ("&" if "?" in url else "?") + query if query else ""
         data = None
-        all_headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json",
-                       "User-Agent": "compose-remote/1"}
+        all_headers = {
+            "Authorization": f"Bearer {self.token}",
+            "Accept": "application/json",
+            "User-Agent": "compose-remote/1",
+        }
         if body is not None:
             data = json.dumps(body).encode("utf-8")
             all_headers["Content-Type"] = "application/json"
@@ -122,7 +133,7 @@ class Client:
         with self._request(method, path, body, params) as response:
             return json.loads(response.read() or b"null")
 
-    def pages(self, path: str, limit: Optional[int] = None, **params: Any) -> Iterator[dict[str, Any]]:
+    def pages(self, path: str, limit: int | None = None, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a cursor-paged list (up to ``limit``), following ``next``."""
         count = 0
         page = self.call("GET", path, **params)
@@ -137,10 +148,10 @@ class Client:
             # Only the path and query of ``next`` are used: the token never goes to a host
             # the server's answer names, only to the one the user logged in to.
             parts = urllib.parse.urlsplit(page["next"])
-            path = parts.path[parts.path.index(API) + len(API):] if API in parts.path else parts.path
+            path = parts.path[parts.path.index(API) + len(API) :] if API in parts.path else parts.path
             page = self.call("GET", f"{path}?{parts.query}" if parts.query else path)
 
-    def open(self, path: str, timeout: Optional[float] = None, **params: Any) -> Any:
+    def open(self, path: str, timeout: float | None = None, **params: Any) -> Any:
         """The raw response (a download, or the event stream)."""
         return self._request("GET", path, params=params, timeout=timeout)
 
@@ -166,7 +177,7 @@ class Client:
                 tries += 1
                 if tries > RECONNECT_TRIES:
                     raise RemoteError(f"lost the event stream of run {run_id}: {exc}") from None
-                time.sleep(min(5.0, 0.5 * 2 ** tries))
+                time.sleep(min(5.0, 0.5 * 2**tries))
 
 
 def _http_error(exc: urllib.error.HTTPError) -> RemoteError:
@@ -175,8 +186,9 @@ def _http_error(exc: urllib.error.HTTPError) -> RemoteError:
     except (ValueError, AttributeError):
         errors = []
     if exc.code == 401:
-        return RemoteError("the server refused the token (401): run compose remote login again, "
-                           "or check COMPOSE_TOKEN", 401, errors)
+        return RemoteError(
+            "the server refused the token (401): run compose remote login again, or check COMPOSE_TOKEN", 401, errors
+        )
     message = "; ".join(_error_line(e) for e in errors) or f"HTTP {exc.code} {exc.reason}"
     return RemoteError(message, exc.code, errors)
 
@@ -213,6 +225,7 @@ def _sse(response: Any) -> Iterator[tuple[str, Any]]:
 
 # --- commands ------------------------------------------------------------------------------
 
+
 def add_parsers(commands: Any) -> None:
     """Add the server commands to ``compose``'s subcommands."""
     remote = commands.add_parser("remote", help="connect to a compose-web server")
@@ -223,25 +236,37 @@ def add_parsers(commands: Any) -> None:
     login.set_defaults(remote_handler=_login)
 
     submit = commands.add_parser(
-        "submit", help="upload a compose file to the server, run a workflow there and follow it",
+        "submit",
+        help="upload a compose file to the server, run a workflow there and follow it",
         description="Upload FILE as a document of the workspace (created, or replaced by name), "
-                    "queue a run of WORKFLOW and show its events as compose run does. Ctrl-C asks "
-                    "whether to cancel the run or only stop following it.")
+        "queue a run of WORKFLOW and show its events as compose run does. Ctrl-C asks "
+        "whether to cancel the run or only stop following it.",
+    )
     submit.add_argument("file", type=Path, metavar="FILE")
     submit.add_argument("workflow", nargs="?", metavar="WORKFLOW")
     submit.add_argument("-w", "--workspace", required=True, metavar="W", help="the workspace's slug")
     submit.add_argument("--name", help="the document's name on the server (default: the file's stem)")
-    submit.add_argument("-i", "--inputs", dest="inputs_json", metavar="JSON",
-                        help="inputs as a JSON object, or @FILE to read one")
-    submit.add_argument("--input", action="append", default=[], metavar="KEY=VALUE",
-                        help="one input (repeatable); typed by the workflow's input schema")
+    submit.add_argument(
+        "-i", "--inputs", dest="inputs_json", metavar="JSON", help="inputs as a JSON object, or @FILE to read one"
+    )
+    submit.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="one input (repeatable); typed by the workflow's input schema",
+    )
     submit.add_argument("--detach", action="store_true", help="queue the run and exit at once")
     submit.set_defaults(remote_handler=_submit)
 
     runs = commands.add_parser("runs", help="list runs on the server, newest first")
     runs.add_argument("-w", "--workspace", metavar="W")
-    runs.add_argument("--status", action="append", default=[],
-                      choices=("queued", "running", "succeeded", "failed", "cancelled", "interrupted"))
+    runs.add_argument(
+        "--status",
+        action="append",
+        default=[],
+        choices=("queued", "running", "succeeded", "failed", "cancelled", "interrupted"),
+    )
     runs.add_argument("--document", type=int, metavar="ID")
     runs.add_argument("--user", metavar="NAME")
     runs.add_argument("-n", "--limit", type=int, default=20)
@@ -259,8 +284,12 @@ def add_parsers(commands: Any) -> None:
 
     download = commands.add_parser("download", help="download a run's folder or one artifact")
     download.add_argument("run", type=int, metavar="RUN")
-    download.add_argument("artifact", nargs="?", metavar="ARTIFACT",
-                          help="an artifact's id, or the end of its path (default: the whole run as a zip)")
+    download.add_argument(
+        "artifact",
+        nargs="?",
+        metavar="ARTIFACT",
+        help="an artifact's id, or the end of its path (default: the whole run as a zip)",
+    )
     download.add_argument("-o", "--output", type=Path, default=Path("."), metavar="DIR")
     download.set_defaults(remote_handler=_download)
 
@@ -287,8 +316,9 @@ def _login(args: argparse.Namespace) -> int:
     client = Client(args.url, token.strip())
     workspaces = [w["slug"] for w in client.pages("/workspaces")]
     path = save_config(client.url, client.token)
-    print(f"Logged in to {client.url}; workspaces: {', '.join(workspaces) or 'none'}. "
-          f"Saved in {path}.", file=sys.stderr)
+    print(
+        f"Logged in to {client.url}; workspaces: {', '.join(workspaces) or 'none'}. Saved in {path}.", file=sys.stderr
+    )
     return EXIT_OK
 
 
@@ -317,8 +347,7 @@ def _submit(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         raise
     try:
-        run = client.call("POST", "/runs", {"document": document["id"], "workflow": args.workflow,
-                                            "inputs": inputs})
+        run = client.call("POST", "/runs", {"document": document["id"], "workflow": args.workflow, "inputs": inputs})
     except RemoteError as exc:
         if exc.status == 400 and exc.errors:
             for error in exc.errors:
@@ -344,12 +373,18 @@ def _upload(client: Client, workspace: str, name: str, text: str) -> dict[str, A
     return client.call("PUT", f"/documents/{document['id']}", {"yaml": text})
 
 
-def follow(client: Client, run_id: int, stream: TextIO, after: int = 0, ask_on_interrupt: bool = False,
-           stdout: TextIO = sys.stdout) -> int:
+def follow(
+    client: Client,
+    run_id: int,
+    stream: TextIO,
+    after: int = 0,
+    ask_on_interrupt: bool = False,
+    stdout: TextIO = sys.stdout,
+) -> int:
     """Show the run's events as ``compose run`` shows a local run's; the exit code is the
     run's outcome. Ctrl-C asks whether to cancel the run on the server or only detach."""
     printer = EventPrinter(stream)
-    end: Optional[dict[str, Any]] = None
+    end: dict[str, Any] | None = None
     while end is None:
         try:
             for item in client.events(run_id, after):
@@ -361,14 +396,14 @@ def follow(client: Client, run_id: int, stream: TextIO, after: int = 0, ask_on_i
         except KeyboardInterrupt:
             printer.finish()
             if not ask_on_interrupt or not _ask_cancel(run_id, stream):
-                print(f"compose: detached; the run goes on. Follow it with: compose logs {run_id} -f",
-                      file=stream)
+                print(f"compose: detached; the run goes on. Follow it with: compose logs {run_id} -f", file=stream)
                 return EXIT_CANCELLED
             ask_on_interrupt = False  # a second Ctrl-C detaches
             try:
                 client.call("POST", f"/runs/{run_id}/cancel")
-                printer.line(f"compose: cancel requested for run {run_id}; waiting for it to stop "
-                             "(Ctrl-C again to detach)...")
+                printer.line(
+                    f"compose: cancel requested for run {run_id}; waiting for it to stop (Ctrl-C again to detach)..."
+                )
             except RemoteError as exc:
                 printer.line(f"compose: could not cancel: {exc}")
     printer.finish()
@@ -395,18 +430,29 @@ def _ask_cancel(run_id: int, stream: TextIO) -> bool:
 
 def _runs(args: argparse.Namespace) -> int:
     client = _client()
-    runs = client.pages("/runs", limit=args.limit, workspace=args.workspace, status=args.status,
-                        document=args.document, user=args.user)
+    runs = client.pages(
+        "/runs", limit=args.limit, workspace=args.workspace, status=args.status, document=args.document, user=args.user
+    )
     if args.json:
         for run in runs:
             print(json.dumps(run))
         return EXIT_OK
-    rows = [(str(r["id"]), r["status"], r["workspace"], r.get("document_name") or "-", r["workflow"],
-             r["created"][:19].replace("T", " "), r.get("created_by") or "-") for r in runs]
+    rows = [
+        (
+            str(r["id"]),
+            r["status"],
+            r["workspace"],
+            r.get("document_name") or "-",
+            r["workflow"],
+            r["created"][:19].replace("T", " "),
+            r.get("created_by") or "-",
+        )
+        for r in runs
+    ]
     header = ("RUN", "STATUS", "WORKSPACE", "DOCUMENT", "WORKFLOW", "CREATED", "BY")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
     return EXIT_OK
 
 
@@ -465,11 +511,10 @@ def _find_artifact(artifacts: list[dict[str, Any]], wanted: str) -> dict[str, An
     if len(matches) == 1:
         return matches[0]
     listing = "; ".join(f"{a['id']} {a['kind']} {a['path']}" for a in artifacts) or "none"
-    raise RemoteError(f"{'several artifacts match' if matches else 'no artifact'} {wanted!r}; "
-                      f"the run has: {listing}")
+    raise RemoteError(f"{'several artifacts match' if matches else 'no artifact'} {wanted!r}; the run has: {listing}")
 
 
-def _attachment_name(header: str) -> Optional[str]:
+def _attachment_name(header: str) -> str | None:
     """The file name of a Content-Disposition header, reduced to a plain name."""
     from email.message import Message
 

@@ -2,9 +2,10 @@
 
 Pure: the editor calls it on a data set summary to prefill a trainer's column fields.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 TEXT = "text"
 PROMPT_RESPONSE = "prompt-response"
@@ -18,12 +19,11 @@ _SUGGESTED: dict[str, dict[str, str]] = {
     # Alpaca's optional ``input`` is context for the instruction; the trainer reads the
     # instruction as the prompt and the output as the response.
     INSTRUCTION: {"prompt_column": "instruction", "response_column": "output"},
-    SYSTEM_PROMPT_RESPONSE: {"system_column": "system", "prompt_column": "prompt",
-                             "response_column": "response"},
+    SYSTEM_PROMPT_RESPONSE: {"system_column": "system", "prompt_column": "prompt", "response_column": "response"},
 }
 
 
-def detect_sft_format(columns: Iterable[str]) -> Optional[str]:
+def detect_sft_format(columns: Iterable[str]) -> str | None:
     """The most specific seed format the columns contain, or None.
 
     >>> detect_sft_format(["system", "prompt", "response"])
@@ -49,7 +49,7 @@ def detect_sft_format(columns: Iterable[str]) -> Optional[str]:
     return None
 
 
-def suggested_trainer_columns(format: Optional[str]) -> dict[str, str]:
+def suggested_trainer_columns(format: str | None) -> dict[str, str]:
     """Trainer fields (``text_column``, ``prompt_column`` ...) for a format; {} when unknown.
 
     >>> suggested_trainer_columns("instruction")

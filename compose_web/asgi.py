@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django (oversized bodies refused first), websockets through
 the run consumer. Served by ``python -m compose_web.serve`` (daphne with a body limit)."""
+
 import os
 
 from django.core.asgi import get_asgi_application

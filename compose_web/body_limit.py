@@ -6,9 +6,11 @@ after it had arrived. This wrapper answers 413 from the declared Content-Length
 instead. Daphne buffers a body before even this wrapper runs; compose_web.serve
 refuses there (and also caps chunked bodies, which declare no length).
 """
+
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 
@@ -41,10 +43,17 @@ class BodySizeLimit:
             length = declared_length(scope.get("headers", []))
             if length is not None and length > settings.COMPOSE_MAX_REQUEST_BYTES:
                 body = too_large_message()
-                await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                        (b"content-length", str(len(body)).encode()),
-                                        (b"connection", b"close")]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 413,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

@@ -1,10 +1,12 @@
 """The settings' view of :mod:`compose.envvars`: the same readers, raising Django's
 ``ImproperlyConfigured`` so a bad value stops the process at start-up, naming the variable.
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -20,6 +22,7 @@ def _loud(reader: F) -> F:
             return reader(*args, **kwargs)
         except envvars.EnvError as exc:
             raise ImproperlyConfigured(str(exc)) from None
+
     return read  # type: ignore[return-value]
 
 

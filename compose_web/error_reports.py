@@ -6,6 +6,7 @@ HUEY and CHANNEL_LAYERS), and it only hides passwords posted to a view while DEB
 off. The debug page is on by default in development, and development databases have
 real passwords too.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,12 +1,13 @@
 """Keys a deployment generates once and keeps: Django's SECRET_KEY and the keys that seal
 workspace secrets (training.secret_box)."""
+
 from __future__ import annotations
 
 import base64
 import os
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -56,16 +57,21 @@ def secrets_keys(environ: Mapping[str, str], var_dir: Path, database_url: str) -
         if not all(keys):
             raise ImproperlyConfigured("COMPOSE_SECRETS_KEY has an empty item (check the commas)")
         if not all(is_fernet_key(key) for key in keys):
-            raise ImproperlyConfigured("COMPOSE_SECRETS_KEY holds a value that is not a Fernet key (32 bytes, "
-                                       f"url-safe base64); make one with: {MAKE_FERNET_KEY}")
+            raise ImproperlyConfigured(
+                "COMPOSE_SECRETS_KEY holds a value that is not a Fernet key (32 bytes, "
+                f"url-safe base64); make one with: {MAKE_FERNET_KEY}"
+            )
         return keys
     if database_url and not database_url.startswith("sqlite"):
-        raise ImproperlyConfigured("COMPOSE_SECRETS_KEY is not set: with DATABASE_URL every web and worker machine "
-                                   "needs the same key to seal and open workspace secrets; make one with: "
-                                   f"{MAKE_FERNET_KEY}")
+        raise ImproperlyConfigured(
+            "COMPOSE_SECRETS_KEY is not set: with DATABASE_URL every web and worker machine "
+            "needs the same key to seal and open workspace secrets; make one with: "
+            f"{MAKE_FERNET_KEY}"
+        )
     key_file = var_dir / "secrets-key.txt"
     key = generated_once(key_file, new_fernet_key)
     if not is_fernet_key(key):
-        raise ImproperlyConfigured(f"{key_file} holds no Fernet key: restore the file that sealed the secrets, "
-                                   "or set COMPOSE_SECRETS_KEY")
+        raise ImproperlyConfigured(
+            f"{key_file} holds no Fernet key: restore the file that sealed the secrets, or set COMPOSE_SECRETS_KEY"
+        )
     return [key]

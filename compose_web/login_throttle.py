@@ -1,5 +1,6 @@
 """Hooks of the login throttle (django-axes): whose address a failure counts against, and
 the page a locked-out login gets."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -23,12 +24,16 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None,
-                     credentials: dict | None = None) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
     """The login page again, saying why the login was refused and for how long (429)."""
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     form = AuthenticationForm(request, initial={"username": username})
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
-    return render(request, "registration/login.html",
-                  {"form": form, "locked_out_minutes": minutes, "next": request.POST.get("next", "")},
-                  status=429)
+    return render(
+        request,
+        "registration/login.html",
+        {"form": form, "locked_out_minutes": minutes, "next": request.POST.get("next", "")},
+        status=429,
+    )

@@ -6,6 +6,7 @@ file) before the application hears of the request: a 200 MB POST is read in full
 refused. This request class answers 413 as soon as the headers declare more than
 COMPOSE_MAX_REQUEST_BYTES, or a chunked body grows past it, and drops the connection.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,11 +53,13 @@ class LimitedRequest(http_protocol.WebRequest):
         channel = self.channel
         channel.transport.write(
             b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
         channel.dataReceived = lambda data: None  # the rest is drained and dropped, never kept
         half_close = getattr(channel.transport, "loseWriteConnection", None)
         if half_close is not None:
             from twisted.internet import reactor  # daphne installs its asyncio reactor first
+
             half_close()
             reactor.callLater(LINGER_S, channel.transport.loseConnection)
         else:

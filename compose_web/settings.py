@@ -5,6 +5,7 @@ channel layer; nothing else to run. ``DATABASE_URL`` moves the database to
 PostgreSQL; ``REDIS_URL`` moves the task queue and the channel layer to Redis.
 Every variable is listed in docs/web.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,7 +99,8 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+            DATABASE_URL,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
             conn_health_checks=True,
         )
     }
@@ -114,10 +116,7 @@ else:
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=20000; "
-                    "PRAGMA synchronous=NORMAL"
-                ),
+                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=20000; PRAGMA synchronous=NORMAL"),
             },
         }
     }
@@ -168,6 +167,7 @@ else:
     # Only reaches consumers in this process; the worker's events still arrive
     # because the consumer tails the database (see docs/web.md).
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
 
 # --- compose ----------------------------------------------------------------------
 def _default_job_memory_mb() -> int:
@@ -224,8 +224,10 @@ if not __import__("re").fullmatch(r"[1-9][0-9]*/[smhd]", COMPOSE_API_RUN_RATE):
 # never fires on a 12-character password holding a 5-letter user name; 0.5 catches
 # "adminadmin12" yet lets a long passphrase through.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
-     "OPTIONS": {"max_similarity": 0.5}},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"max_similarity": 0.5},
+    },
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -305,8 +307,10 @@ COMPOSE_HTTPS = env_bool("COMPOSE_HTTPS", False)
 if COMPOSE_FAKE_GPUS and COMPOSE_HTTPS:
     from django.core.exceptions import ImproperlyConfigured
 
-    raise ImproperlyConfigured("COMPOSE_FAKE_GPUS is for tests and demos; it is refused with "
-                               "COMPOSE_HTTPS on (a site people use places runs on real GPUs)")
+    raise ImproperlyConfigured(
+        "COMPOSE_FAKE_GPUS is for tests and demos; it is refused with "
+        "COMPOSE_HTTPS on (a site people use places runs on real GPUs)"
+    )
 # Only a proxy of ours in front makes X-Forwarded-Proto / X-Forwarded-For believable.
 COMPOSE_BEHIND_PROXY = env_bool("COMPOSE_BEHIND_PROXY", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", COMPOSE_HTTPS)

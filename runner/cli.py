@@ -4,16 +4,16 @@ job run in its own ``python -m runner`` process (:class:`runner.launch.Subproces
 It lives here, above both, because the core never imports the runner: the executor is
 handed to :func:`compose.cli.main` instead.
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 from compose import cli
 from runner import launch
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     return cli.main(argv, executor_factory=launch.SubprocessExecutor)
 
 

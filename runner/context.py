@@ -4,13 +4,15 @@ Its own module so that the job packages (``runner.dataset_prep``, ``runner.finet
 ``runner.inference``) can name it while :mod:`runner.main`, which dispatches to them,
 imports them at the top: the dependency runs one way, main -> jobs -> context.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from compose import events
 from compose.confine import PathOutside, confine, is_inside, real_roots
@@ -58,8 +60,7 @@ class RunContext:
         """``path`` (a file a glob or folder scan found), or :class:`JobFailed` when a
         symlink takes it outside the job's ``roots``."""
         if self.spec.roots and not is_inside(path, real_roots(self.spec.roots)):
-            raise JobFailed(f"{shown} reaches {path.name} through a symbolic link that leads outside "
-                            "the workspace")
+            raise JobFailed(f"{shown} reaches {path.name} through a symbolic link that leads outside the workspace")
         return path
 
     def check_cancelled(self) -> None:

@@ -12,6 +12,7 @@ private 0700 folder; a single process deletes it as soon as it has read it. The 
 watches this process (``runner.orphan``) and stops by itself if it is killed; a spec
 left behind by a killed worker is swept by the next executor (:func:`sweep_stale_specs`).
 """
+
 from __future__ import annotations
 
 import collections
@@ -24,8 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Mapping
+from typing import IO, Any
 
 from compose import events
 from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
@@ -68,8 +70,12 @@ def launcher_name(spec: JobSpec) -> str:
     return str(resources.get("launcher") or "torchrun")
 
 
-def runner_command(spec: JobSpec, spec_path: str | os.PathLike[str] = SPEC_PLACEHOLDER,
-                   python: str = sys.executable, remove_spec: bool = False) -> list[str]:
+def runner_command(
+    spec: JobSpec,
+    spec_path: str | os.PathLike[str] = SPEC_PLACEHOLDER,
+    python: str = sys.executable,
+    remove_spec: bool = False,
+) -> list[str]:
     """The argument list that runs ``spec`` (read from ``spec_path``); never a shell line.
 
     ``remove_spec``: a single process deletes the file once read (several processes of a
@@ -81,16 +87,29 @@ def runner_command(spec: JobSpec, spec_path: str | os.PathLike[str] = SPEC_PLACE
     if launcher_name(spec) == "accelerate":
         # --multi_gpu is what starts N processes; on a box without GPUs they use gloo.
         # (--cpu would silently start one.)
-        return [python, "-m", "accelerate.commands.launch", "--multi_gpu",
-                "--num_processes", str(n), "--num_machines", "1",
-                "--mixed_precision", "no", "--dynamo_backend", "no",
-                "--main_process_port", str(_free_port()), *runner_args]
-    return [python, "-m", "torch.distributed.run", "--standalone",
-            "--nproc_per_node", str(n), *runner_args]
+        return [
+            python,
+            "-m",
+            "accelerate.commands.launch",
+            "--multi_gpu",
+            "--num_processes",
+            str(n),
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            str(_free_port()),
+            *runner_args,
+        ]
+    return [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n), *runner_args]
 
 
-def child_env(spec: JobSpec, extra_env: Mapping[str, str] | None = None,
-              base: Mapping[str, str] | None = None) -> dict[str, str]:
+def child_env(
+    spec: JobSpec, extra_env: Mapping[str, str] | None = None, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The job process's environment: ``base`` (ours when None; a web worker passes its
     allow-listed one, ``compose.jobenv``), plus the executor's and the spec's extras."""
     env = dict(os.environ if base is None else base)
@@ -151,10 +170,17 @@ class SubprocessExecutor:
     is stopped as by cancel and fails saying so.
     """
 
-    def __init__(self, python: str = sys.executable, grace_s: float = 10,
-                 workdir: Path | None = None, extra_env: Mapping[str, str] | None = None,
-                 checkpoint_grace_s: float = 120, base_env: Mapping[str, str] | None = None,
-                 memory_mb: int | None = None, timeout_s: float | None = None):
+    def __init__(
+        self,
+        python: str = sys.executable,
+        grace_s: float = 10,
+        workdir: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        checkpoint_grace_s: float = 120,
+        base_env: Mapping[str, str] | None = None,
+        memory_mb: int | None = None,
+        timeout_s: float | None = None,
+    ):
         self.python = python
         self.grace_s = grace_s
         # A trainer stops after its current step and then writes a checkpoint; the save
@@ -184,16 +210,25 @@ class SubprocessExecutor:
             env[GRACE_ENV] = str(self.grace_for(spec))
             if self.memory_mb:
                 env[MEMORY_ENV] = str(self.memory_mb)
-            cwd = self.workdir or (Path(spec.base_dir) if spec.base_dir and Path(spec.base_dir).is_dir()
-                                   else None)
+            cwd = self.workdir or (Path(spec.base_dir) if spec.base_dir and Path(spec.base_dir).is_dir() else None)
             n = process_count(spec)
             if n > 1:
-                on_event(events.log(spec.job_id, f"starting {n} processes with {launcher_name(spec)} "
-                                                 f"(data-parallel, world size {n})"))
+                on_event(
+                    events.log(
+                        spec.job_id,
+                        f"starting {n} processes with {launcher_name(spec)} (data-parallel, world size {n})",
+                    )
+                )
             try:
-                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        stdin=subprocess.DEVNULL, env=env, cwd=cwd,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    argv,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                    env=env,
+                    cwd=cwd,
+                    start_new_session=True,
+                )
             except OSError as exc:
                 raise JobFailed(f"cannot start the job process {argv[0]}: {exc}") from exc
             return _Supervisor(spec, proc, on_event, cancel, self.grace_for(spec), self.timeout_s).run()
@@ -202,8 +237,15 @@ class SubprocessExecutor:
 class _Supervisor:
     """Follows one child process: streams its output, watches for cancel, reports the end."""
 
-    def __init__(self, spec: JobSpec, proc: subprocess.Popen[bytes], on_event: EventCallback,
-                 cancel: threading.Event, grace_s: float, timeout_s: float | None = None):
+    def __init__(
+        self,
+        spec: JobSpec,
+        proc: subprocess.Popen[bytes],
+        on_event: EventCallback,
+        cancel: threading.Event,
+        grace_s: float,
+        timeout_s: float | None = None,
+    ):
         self.spec = spec
         self.timeout_s = timeout_s
         self.timed_out = False
@@ -248,8 +290,10 @@ class _Supervisor:
         if returncode == events.EXIT_OK and self.has_output:
             return self.output
         if self.timed_out:
-            message = (f"stopped after {self.timeout_s:g} s: the job ran past its time limit "
-                       "(COMPOSE_JOB_TIMEOUT_S on the worker)")
+            message = (
+                f"stopped after {self.timeout_s:g} s: the job ran past its time limit "
+                "(COMPOSE_JOB_TIMEOUT_S on the worker)"
+            )
             self._emit(events.status(self.spec.job_id, "failed", message))
             raise JobFailed(message, returncode)
         if self.cancel_sent or self.cancel.is_set() or returncode == events.EXIT_CANCELLED:

@@ -5,6 +5,7 @@ turns stderr lines into log events). SIGTERM or SIGINT sets ``ctx.cancelled``; t
 stops at its next step boundary (a trainer saves a checkpoint first) and the process
 exits with ``EXIT_CANCELLED``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,8 +14,9 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from compose import events
 from compose.jobspec import JobCancelled, JobFailed, JobSpec, redact
@@ -39,14 +41,19 @@ def dispatch(spec: JobSpec) -> JobFunction:
     raise JobFailed(f"component type {spec.component_type!r} cannot be run by compose-web")
 
 
-def run_job(spec: JobSpec, emit: Callable[[events.Event], None],
-            cancelled: threading.Event | None = None, *, rank: int = 0, world_size: int = 1) -> Any:
+def run_job(
+    spec: JobSpec,
+    emit: Callable[[events.Event], None],
+    cancelled: threading.Event | None = None,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+) -> Any:
     """Run a job in this process; return its output (also emitted as an ``output`` event).
 
     Raises JobFailed / JobCancelled after reporting the matching status event.
     """
-    ctx = RunContext(spec=spec, emit=emit, cancelled=cancelled or threading.Event(),
-                     rank=rank, world_size=world_size)
+    ctx = RunContext(spec=spec, emit=emit, cancelled=cancelled or threading.Event(), rank=rank, world_size=world_size)
     job = spec.job_id
     if ctx.is_main:
         emit(events.status(job, "running"))
@@ -80,8 +87,11 @@ def run_job(spec: JobSpec, emit: Callable[[events.Event], None],
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m runner", description=__doc__.splitlines()[0])
     parser.add_argument("--spec", required=True, type=Path, help="job spec JSON file")
-    parser.add_argument("--remove-spec", action="store_true",
-                        help="delete the spec file once read (it may hold secrets; one process reads it)")
+    parser.add_argument(
+        "--remove-spec",
+        action="store_true",
+        help="delete the spec file once read (it may hold secrets; one process reads it)",
+    )
     return parser
 
 

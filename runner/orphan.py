@@ -6,12 +6,13 @@ executor names itself in the job's environment; every process of the job (each t
 rank too) watches that process and, once it is gone, stops as a cancel would (a trainer
 saves a checkpoint), removes its spec file, and exits for good after a grace period.
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping, Optional
 
 from compose import events
 
@@ -20,7 +21,7 @@ GRACE_ENV = "COMPOSE_ORPHAN_GRACE_S"
 POLL_S = 0.5
 
 
-def _identity(pid: int) -> Optional[float]:
+def _identity(pid: int) -> float | None:
     """The start time of process ``pid`` while it runs (a zombie counts as gone), else None."""
     import psutil
 
@@ -33,8 +34,9 @@ def _identity(pid: int) -> Optional[float]:
         return None
 
 
-def watch_parent(on_orphaned: Callable[[], None], spec_path: Optional[Path] = None,
-                 environ: Mapping[str, str] = os.environ) -> Optional[threading.Thread]:
+def watch_parent(
+    on_orphaned: Callable[[], None], spec_path: Path | None = None, environ: Mapping[str, str] = os.environ
+) -> threading.Thread | None:
     """Start a daemon thread that calls ``on_orphaned`` once the worker named in ``environ``
     is gone, removes ``spec_path``, and ends the process ``COMPOSE_ORPHAN_GRACE_S`` later.
 

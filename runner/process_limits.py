@@ -6,20 +6,21 @@ leaves alone the large reservations a GPU runtime maps without backing them, so 
 for training on a GPU too. An allocation past it raises ``MemoryError`` in the job, which
 fails with a message naming the limit, instead of the machine's OOM killer picking a victim.
 """
+
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 MEMORY_ENV = "COMPOSE_JOB_MEMORY_MB"
 
 
-def memory_limit_mb(environ: Mapping[str, str] = os.environ) -> Optional[int]:
+def memory_limit_mb(environ: Mapping[str, str] = os.environ) -> int | None:
     raw = environ.get(MEMORY_ENV, "").strip()
     return int(raw) if raw.isdigit() and int(raw) > 0 else None
 
 
-def apply_memory_limit(environ: Mapping[str, str] = os.environ) -> Optional[int]:
+def apply_memory_limit(environ: Mapping[str, str] = os.environ) -> int | None:
     """Lower this process's data segment limit to the configured MiB; return them (or None)."""
     mb = memory_limit_mb(environ)
     if mb is None:
@@ -38,5 +39,7 @@ def out_of_memory_message(environ: Mapping[str, str] = os.environ) -> str:
     mb = memory_limit_mb(environ)
     if mb is None:
         return "the job ran out of memory"
-    return (f"the job needed more than its {mb} MiB memory limit (COMPOSE_JOB_MEMORY_MB on the "
-            "worker); use less data per step or ask for a higher limit")
+    return (
+        f"the job needed more than its {mb} MiB memory limit (COMPOSE_JOB_MEMORY_MB on the "
+        "worker); use less data per step or ask for a higher limit"
+    )

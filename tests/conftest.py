@@ -1,4 +1,5 @@
 """Fixtures shared by the whole suite: tiny local models, built once per test session."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 # database on disk, so a run in CI is repeatable; HYPOTHESIS_PROFILE=explore searches wider.
 from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
-_hypothesis_settings.register_profile("ci", derandomize=True, database=None, max_examples=240, deadline=None,
-                                      print_blob=False)
+_hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, max_examples=240, deadline=None, print_blob=False
+)
 _hypothesis_settings.register_profile("explore", max_examples=5000, deadline=None)
 _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

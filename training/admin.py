@@ -1,4 +1,5 @@
 """Run history and housekeeping. State changes go through training.actions, as in views."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -15,8 +16,18 @@ from training.actions.outputs import OutputsInUse, delete_outputs, plan_deletion
 from training.actions.tokens import revoke_token
 from training.forms.secret import WorkspaceSecretForm
 from training.models import (
-    ApiToken, Artifact, ComposeDocument, Gpu, JobRun, Membership, MetricPoint, Run, RunEvent, Worker,
-    Workspace, WorkspaceSecret,
+    ApiToken,
+    Artifact,
+    ComposeDocument,
+    Gpu,
+    JobRun,
+    Membership,
+    MetricPoint,
+    Run,
+    RunEvent,
+    Worker,
+    Workspace,
+    WorkspaceSecret,
 )
 from training.templatetags.compose_ui import run_duration
 from training.views.common import headline_metric, with_headline
@@ -37,8 +48,15 @@ class SecretInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "default_sft_model", "default_classification_model",
-                    "allow_remote_code", "gpu_limit", "queue_paused"]
+    list_display = [
+        "name",
+        "slug",
+        "default_sft_model",
+        "default_classification_model",
+        "allow_remote_code",
+        "gpu_limit",
+        "queue_paused",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     inlines = [MembershipInline, SecretInline]
@@ -96,8 +114,16 @@ class _RecordedInline(admin.TabularInline):
 
 class JobRunInline(_RecordedInline):
     model = JobRun
-    fields = ["job_id", "component_id", "status", "progress_current", "progress_total",
-              "started", "finished", "message"]
+    fields = [
+        "job_id",
+        "component_id",
+        "status",
+        "progress_current",
+        "progress_total",
+        "started",
+        "finished",
+        "message",
+    ]
     readonly_fields = fields
 
 
@@ -114,15 +140,47 @@ def _count_link(run: Run, model: str, count: int, label: str) -> str:
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "workflow_id", "document", "workspace", "status", "attempts", "created_by",
-                    "created", "duration", "headline", "worker", "run_page"]
+    list_display = [
+        "id",
+        "workflow_id",
+        "document",
+        "workspace",
+        "status",
+        "attempts",
+        "created_by",
+        "created",
+        "duration",
+        "headline",
+        "worker",
+        "run_page",
+    ]
     list_filter = ["status", "workspace", "created_by", "workflow_id", "created"]
     date_hierarchy = "created"
     search_fields = ["workflow_id", "document__name", "worker", "error"]
     list_select_related = ["document", "workspace", "created_by"]
-    readonly_fields = ["run_page", "workspace", "document", "workflow_id", "inputs", "created_by", "rerun_of",
-                       "resumed_from", "attempts", "created", "started", "finished", "status", "worker", "heartbeat_at",
-                       "cancel_requested", "output", "error", "last_seq", "records", "yaml_snapshot"]
+    readonly_fields = [
+        "run_page",
+        "workspace",
+        "document",
+        "workflow_id",
+        "inputs",
+        "created_by",
+        "rerun_of",
+        "resumed_from",
+        "attempts",
+        "created",
+        "started",
+        "finished",
+        "status",
+        "worker",
+        "heartbeat_at",
+        "cancel_requested",
+        "output",
+        "error",
+        "last_seq",
+        "records",
+        "yaml_snapshot",
+    ]
     fields = readonly_fields
     inlines = [JobRunInline, ArtifactInline]
     actions = ["cancel_runs", "rerun_runs", "delete_run_outputs"]
@@ -147,12 +205,15 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Attempt")
     def attempts(self, run: Run) -> str:
-        """"attempt 2 of 3, resumed from checkpoint-40" for a run that was queued again."""
+        """ "attempt 2 of 3, resumed from checkpoint-40" for a run that was queued again."""
         if run.attempt < 2 and not run.resumed_from_id:
             return "—"
         text = f"attempt {run.attempt} of {settings.COMPOSE_MAX_ATTEMPTS}" if run.attempt > 1 else ""
-        resumed = list(run.events.filter(payload__type="status", payload__message__startswith="resumed from ")
-                       .order_by("-seq").values_list("payload__message", flat=True)[:1])
+        resumed = list(
+            run.events.filter(payload__type="status", payload__message__startswith="resumed from ")
+            .order_by("-seq")
+            .values_list("payload__message", flat=True)[:1]
+        )
         return ", ".join(part for part in (text, *resumed) if part)
 
     @admin.display(description="Run page")
@@ -161,9 +222,11 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Recorded")
     def records(self, run: Run) -> str:
-        return format_html("{} &middot; {}",
-                           _count_link(run, "runevent", run.events.count(), "events"),
-                           _count_link(run, "metricpoint", run.metrics.count(), "metric points"))
+        return format_html(
+            "{} &middot; {}",
+            _count_link(run, "runevent", run.events.count(), "events"),
+            _count_link(run, "metricpoint", run.metrics.count(), "metric points"),
+        )
 
     @admin.action(description="Cancel the selected runs")
     def cancel_runs(self, request, queryset) -> None:
@@ -183,24 +246,27 @@ class RunAdmin(admin.ModelAdmin):
             try:
                 new = rerun(run, request.user)
             except RunRefused as exc:
-                self.message_user(request, f"Run {run.pk} cannot be rerun: {'; '.join(exc.messages)}",
-                                  messages.ERROR)
+                self.message_user(request, f"Run {run.pk} cannot be rerun: {'; '.join(exc.messages)}", messages.ERROR)
             else:
-                self.message_user(request, f"Run {run.pk} queued again as run {new.pk}.",
-                                  messages.SUCCESS)
-
+                self.message_user(request, f"Run {run.pk} queued again as run {new.pk}.", messages.SUCCESS)
 
     @admin.action(description="Delete the selected runs' outputs (files; the record stays)")
     def delete_run_outputs(self, request, queryset):
         runs = list(queryset.select_related("workspace"))
         if request.POST.get("post") != "yes":  # first ask, listing what would go
             plans = [(run, plan_deletion(run)) for run in runs]
-            return TemplateResponse(request, "admin/training/run/delete_outputs.html", {
-                **self.admin_site.each_context(request), "opts": self.model._meta,
-                "title": "Delete the outputs of these runs?", "plans": plans,
-                "total": sum(plan.bytes for _, plan in plans),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            })
+            return TemplateResponse(
+                request,
+                "admin/training/run/delete_outputs.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.model._meta,
+                    "title": "Delete the outputs of these runs?",
+                    "plans": plans,
+                    "total": sum(plan.bytes for _, plan in plans),
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         for run in runs:
             try:
                 done = delete_outputs(run, request.user)
@@ -209,8 +275,9 @@ class RunAdmin(admin.ModelAdmin):
                 continue
             for failure in done.failed:
                 self.message_user(request, f"Run {run.pk}: not removed: {failure}", messages.ERROR)
-            self.message_user(request, f"Run {run.pk}: outputs deleted, {filesizeformat(done.bytes)} freed.",
-                              messages.SUCCESS)
+            self.message_user(
+                request, f"Run {run.pk}: outputs deleted, {filesizeformat(done.bytes)} freed.", messages.SUCCESS
+            )
         return None
 
 

@@ -14,6 +14,7 @@ channel layer) or the poll interval passes, and reads again. Without Redis the
 worker's wake-ups cannot reach this process; the poll brings its events anyway, so
 both set-ups share one code path with no gap and no duplicate.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -105,7 +106,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
                 continue  # more are waiting: keep draining before sleeping
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=poll)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def _send_new(self) -> bool | None:

@@ -2,6 +2,7 @@
 
 The URL names keep the ``datasets_app`` namespace: the pages show that app's model.
 """
+
 from django.urls import path
 
 from training.views import datasets as views

@@ -5,6 +5,7 @@ so a lost or duplicated message can never lose or duplicate an event. Without Re
 the in-memory layer only reaches consumers in this process; the consumer's poll
 covers the rest (docs/web.md, "How events reach the browser").
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,13 +5,15 @@ a path is served only when its real location, every symlink followed, lies insid
 them (``compose.confine.is_inside``). Jobs write these folders, so a symlink there can point
 anywhere; each file is checked as it is opened, not only the folder it sits in.
 """
+
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO
 
 from compose.confine import is_inside, real_roots
 

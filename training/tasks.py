@@ -4,6 +4,7 @@ The top of the web side's layers: it imports the worker, which imports the actio
 actions reach :func:`schedule_run` through :mod:`training.run_queue`, never by importing
 this module.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,8 +13,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 from huey import crontab
-from huey.signals import SIGNAL_INTERRUPTED
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_shutdown, on_startup
+from huey.signals import SIGNAL_INTERRUPTED
 
 from training import worker
 from training.actions import mark_stale_runs
@@ -52,8 +53,9 @@ def requeue_stranded_runs() -> list[int]:
     if HUEY.pending_count() > 0:
         return []
     cutoff = timezone.now() - timedelta(seconds=60)
-    stranded = list(Run.objects.filter(status=RunStatus.QUEUED, created__lt=cutoff)
-                    .order_by("created").values_list("pk", flat=True))
+    stranded = list(
+        Run.objects.filter(status=RunStatus.QUEUED, created__lt=cutoff).order_by("created").values_list("pk", flat=True)
+    )
     for run_id in stranded:
         schedule_run(run_id)
     if stranded:

@@ -9,23 +9,49 @@ Weights, Arrow tables and already-compressed files are *stored*: deflating gigab
 float tensors costs minutes of CPU for a few per cent. Other files (JSON, logs, text)
 under ``DEFLATE_MAX_BYTES`` are deflated.
 """
+
 from __future__ import annotations
 
 import os
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from training.run_files import Entry
 
 CHUNK = 1 << 20
 DEFLATE_MAX_BYTES = 32 << 20
-STORED_SUFFIXES = frozenset({
-    ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".onnx", ".h5", ".msgpack",
-    ".npy", ".npz", ".arrow", ".parquet", ".tfevents",
-    ".gz", ".tgz", ".bz2", ".xz", ".zst", ".zip", ".7z", ".png", ".jpg", ".jpeg", ".webp",
-})
+STORED_SUFFIXES = frozenset(
+    {
+        ".safetensors",
+        ".bin",
+        ".pt",
+        ".pth",
+        ".ckpt",
+        ".gguf",
+        ".onnx",
+        ".h5",
+        ".msgpack",
+        ".npy",
+        ".npz",
+        ".arrow",
+        ".parquet",
+        ".tfevents",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".zip",
+        ".7z",
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".webp",
+    }
+)
 
 Opener = Callable[[Path], "BinaryIO | None"]
 
@@ -96,8 +122,7 @@ def _encodable(name: str) -> bool:
 
 
 def _compression(name: str, size: int) -> int:
-    if size > DEFLATE_MAX_BYTES or Path(name).suffix.lower() in STORED_SUFFIXES \
-            or ".tfevents." in name:
+    if size > DEFLATE_MAX_BYTES or Path(name).suffix.lower() in STORED_SUFFIXES or ".tfevents." in name:
         return zipfile.ZIP_STORED
     return zipfile.ZIP_DEFLATED
 

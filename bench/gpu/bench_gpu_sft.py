@@ -21,6 +21,7 @@ Each run happens in a fresh process. Reported per run: tokens/s of the training 
 peak GPU memory (``torch.cuda.max_memory_allocated``) and MFU = 6 * parameters * tokens/s
 / peak bf16 dense FLOP/s (989e12 for an H100 SXM). Results go to ``OUT/gpu_sft.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,17 @@ def mfu(params: int, tokens_per_second: float | None, peak_flops: float) -> floa
     return 6 * params * tokens_per_second / peak_flops if tokens_per_second else None
 
 
-def measure(label: str, side: str, settings: BenchSettings, tokens: int, params: int, trainable: int | None,
-            workdir: Path, peak_flops: float, timeout_s: float) -> dict[str, Any]:
+def measure(
+    label: str,
+    side: str,
+    settings: BenchSettings,
+    tokens: int,
+    params: int,
+    trainable: int | None,
+    workdir: Path,
+    peak_flops: float,
+    timeout_s: float,
+) -> dict[str, Any]:
     print(f"[{time.strftime('%H:%M:%S')}] {label}: {side} ...", flush=True)
     result = in_fresh_process(side, settings, workdir / f"{label}-{side}.json", timeout_s=timeout_s)
     result.update(case=label, side=side)
@@ -104,8 +114,11 @@ def measure(label: str, side: str, settings: BenchSettings, tokens: int, params:
     if trainable is not None:
         result["trainable_parameters"] = trainable
     gib = (result.get("peak_gpu_bytes") or 0) / 2**30
-    print(f"  {result['tokens_per_second'] or 0:,.0f} tokens/s, train {train_s or 0:.1f} s, "
-          f"peak GPU {gib:.2f} GiB, MFU {(result['mfu'] or 0) * 100:.1f}%", flush=True)
+    print(
+        f"  {result['tokens_per_second'] or 0:,.0f} tokens/s, train {train_s or 0:.1f} s, "
+        f"peak GPU {gib:.2f} GiB, MFU {(result['mfu'] or 0) * 100:.1f}%",
+        flush=True,
+    )
     return result
 
 
@@ -114,13 +127,24 @@ def compare(results: list[dict[str, Any]], case: str) -> dict[str, Any]:
     ours, plain = by_side.get("ours"), by_side.get("plain")
     if not ours or not plain:
         return {"case": case, "note": "a side failed; no ratio"}
-    speed = (ours["tokens_per_second"] / plain["tokens_per_second"]
-             if ours.get("tokens_per_second") and plain.get("tokens_per_second") else None)
-    memory = (ours["peak_gpu_bytes"] / plain["peak_gpu_bytes"]
-              if ours.get("peak_gpu_bytes") and plain.get("peak_gpu_bytes") else None)
+    speed = (
+        ours["tokens_per_second"] / plain["tokens_per_second"]
+        if ours.get("tokens_per_second") and plain.get("tokens_per_second")
+        else None
+    )
+    memory = (
+        ours["peak_gpu_bytes"] / plain["peak_gpu_bytes"]
+        if ours.get("peak_gpu_bytes") and plain.get("peak_gpu_bytes")
+        else None
+    )
     # The same final loss on both sides: the runner trained what plain TRL trained.
-    return {"case": case, "speed_ratio": speed, "gpu_memory_ratio": memory,
-            "loss_ours": ours.get("loss"), "loss_plain": plain.get("loss")}
+    return {
+        "case": case,
+        "speed_ratio": speed,
+        "gpu_memory_ratio": memory,
+        "loss_ours": ours.get("loss"),
+        "loss_plain": plain.get("loss"),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,9 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", default=[], choices=["liger", "qlora", "torchrun"])
     parser.add_argument("--timeout", type=float, default=150, help="seconds allowed per run")
     parser.add_argument("--ours-first", action="store_true", help="run our side before plain TRL in each case")
-    parser.add_argument("--no-warmup", action="store_true",
-                        help="skip the discarded warm-up run (the first training on a fresh machine was "
-                             "about 9 s slower, whichever side it was)")
+    parser.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="skip the discarded warm-up run (the first training on a fresh machine was "
+        "about 9 s slower, whichever side it was)",
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -148,37 +175,71 @@ def main(argv: list[str] | None = None) -> int:
     batch = args.batch_size or (2 if dry else 8)
     peak_flops = H100_BF16_DENSE_FLOPS
     args.out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "device": gpu_name(),
-                              "gpus": gpus, "dry_run": dry, "peak_flops": peak_flops, "runs": [],
-                              "comparisons": [], "skipped": []}
+    report: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "device": gpu_name(),
+        "gpus": gpus,
+        "dry_run": dry,
+        "peak_flops": peak_flops,
+        "runs": [],
+        "comparisons": [],
+        "skipped": [],
+    }
 
     with tempfile.TemporaryDirectory(prefix="bench-gpu-") as tmp:
         workdir = Path(tmp)
         started = time.monotonic()
         texts = [f"{r['prompt']} {r['response']}" for r in instruction_rows(2000, seed=1)]
-        model = build_random_llama(workdir / "model", SHAPE_TINY if dry else SHAPE_500M, texts,
-                                   max_positions=max(max_length, 512), dtype="float32" if dry else "bfloat16")
+        model = build_random_llama(
+            workdir / "model",
+            SHAPE_TINY if dry else SHAPE_500M,
+            texts,
+            max_positions=max(max_length, 512),
+            dtype="float32" if dry else "bfloat16",
+        )
         params = parameter_count(model)
         rows, tokens = fitting_rows(str(model), instruction_rows(rows_wanted), max_length)
         storage = workdir / "storage"
         data_dir, data_path = save_rows(rows, storage, "bench")
-        warmup_dir, warmup_path = save_rows(rows[:max(16, len(rows) // 20)], storage, "warmup")
-        report.update(parameters=params, rows=len(rows), tokens=tokens, max_length=max_length, batch_size=batch,
-                      setup_s=time.monotonic() - started)
-        print(f"model: {params / 1e6:.0f}M parameters; {len(rows)} rows, {tokens:,} tokens; "
-              f"device {report['device']} x{gpus}", flush=True)
+        warmup_dir, warmup_path = save_rows(rows[: max(16, len(rows) // 20)], storage, "warmup")
+        report.update(
+            parameters=params,
+            rows=len(rows),
+            tokens=tokens,
+            max_length=max_length,
+            batch_size=batch,
+            setup_s=time.monotonic() - started,
+        )
+        print(
+            f"model: {params / 1e6:.0f}M parameters; {len(rows)} rows, {tokens:,} tokens; "
+            f"device {report['device']} x{gpus}",
+            flush=True,
+        )
 
         liger = liger_choice(args.skip, gpus, report["skipped"])
         report["liger"] = liger
-        base = BenchSettings(model=str(model), data_dir=data_dir, storage_dir=str(storage), data_path=data_path,
-                             output_dir="", batch_size=batch, max_length=max_length, learning_rate=1e-5,
-                             optimizer="adamw_torch" if dry else "adamw_torch_fused", bf16=not dry,
-                             packing=True, logging_steps=10, seed=0, liger=liger)
+        base = BenchSettings(
+            model=str(model),
+            data_dir=data_dir,
+            storage_dir=str(storage),
+            data_path=data_path,
+            output_dir="",
+            batch_size=batch,
+            max_length=max_length,
+            learning_rate=1e-5,
+            optimizer="adamw_torch" if dry else "adamw_torch_fused",
+            bf16=not dry,
+            packing=True,
+            logging_steps=10,
+            seed=0,
+            liger=liger,
+        )
 
         def run(label: str, side: str, settings: BenchSettings, trainable: int | None = None) -> None:
             settings = replace(settings, output_dir=str(workdir / f"out-{label}-{side}"))
-            report["runs"].append(measure(label, side, settings, tokens, params, trainable, workdir,
-                                          peak_flops, args.timeout))
+            report["runs"].append(
+                measure(label, side, settings, tokens, params, trainable, workdir, peak_flops, args.timeout)
+            )
             _write(args.out, report)
 
         sides = ("ours", "plain") if args.ours_first else ("plain", "ours")
@@ -197,9 +258,13 @@ def main(argv: list[str] | None = None) -> int:
         if "qlora" in args.skip:
             report["skipped"].append("qlora: --skip")
         else:
-            qlora = replace(base, quantization="nf4", lora_r=16, learning_rate=2e-4,
-                            lora_target_modules=["q_proj", "k_proj", "v_proj", "o_proj",
-                                                 "gate_proj", "up_proj", "down_proj"])
+            qlora = replace(
+                base,
+                quantization="nf4",
+                lora_r=16,
+                learning_rate=2e-4,
+                lora_target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+            )
             if dry:  # bitsandbytes 4-bit on CPU works, but keep the dry run light
                 qlora = replace(qlora, bf16=False)
             for side in sides:

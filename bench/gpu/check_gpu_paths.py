@@ -10,6 +10,7 @@ CUDA-only cases must instead be refused before training, with a message that say
 
 ``bench/gpu/device.sh`` runs it before the benchmark. Not a test: the CI has no GPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,19 +50,37 @@ class Case:
 CASES = [
     Case("bf16 + adamw_torch_fused (full)", {"bf16": True, "optimizer": "adamw_torch_fused"}),
     Case("fp16 + adamw_torch (full)", {"fp16": True, "optimizer": "adamw_torch"}),
-    Case("gradient_checkpointing + bf16 + LoRA",
-         {"bf16": True, "gradient_checkpointing": True, "peft_adapter": "lora", "lora_r": 8,
-          "lora_target_modules": ALL_LINEAR}),
-    Case("QLoRA nf4, bf16 compute, double quant",
-         {"bf16": True, "peft_adapter": "lora", "lora_r": 8, "lora_target_modules": ALL_LINEAR,
-          "quantization": "nf4", "bnb_4bit_compute_dtype": "bfloat16", "bnb_4bit_use_double_quant": True}),
+    Case(
+        "gradient_checkpointing + bf16 + LoRA",
+        {
+            "bf16": True,
+            "gradient_checkpointing": True,
+            "peft_adapter": "lora",
+            "lora_r": 8,
+            "lora_target_modules": ALL_LINEAR,
+        },
+    ),
+    Case(
+        "QLoRA nf4, bf16 compute, double quant",
+        {
+            "bf16": True,
+            "peft_adapter": "lora",
+            "lora_r": 8,
+            "lora_target_modules": ALL_LINEAR,
+            "quantization": "nf4",
+            "bnb_4bit_compute_dtype": "bfloat16",
+            "bnb_4bit_use_double_quant": True,
+        },
+    ),
     Case("QLoRA int4 (fp4)", {"peft_adapter": "lora", "lora_r": 8, "quantization": "int4"}),
     Case("QLoRA int8", {"peft_adapter": "lora", "lora_r": 8, "quantization": "int8"}),
     Case("packing + bf16 (padding-free)", {"bf16": True, "packing": True}),
 ]
 # Every optimizer the seed lists, full fine-tune in float32, on whatever device this is.
-CASES += [Case(f"optimizer {name}", {"optimizer": name}, cuda_only=transformers_name(name) in CUDA_ONLY)
-          for name in OPTIMIZERS]
+CASES += [
+    Case(f"optimizer {name}", {"optimizer": name}, cuda_only=transformers_name(name) in CUDA_ONLY)
+    for name in OPTIMIZERS
+]
 
 
 def run_case(case: Case, base: dict[str, Any], storage: Path, workdir: Path, cuda: bool) -> dict[str, Any]:
@@ -71,8 +90,16 @@ def run_case(case: Case, base: dict[str, Any], storage: Path, workdir: Path, cud
 
     out_dir = workdir / "out" / "".join(c if c.isalnum() else "-" for c in case.name)
     config = {**base, **case.fields, "output_dir": str(out_dir), "max_steps": STEPS, "logging_steps": 1}
-    spec = JobSpec(run_id="gpu-checks", job_id="train", component_id="bench", component_type="model-trainer",
-                   method="train", config=config, base_dir=str(workdir), storage_dir=str(storage))
+    spec = JobSpec(
+        run_id="gpu-checks",
+        job_id="train",
+        component_id="bench",
+        component_type="model-trainer",
+        method="train",
+        config=config,
+        base_dir=str(workdir),
+        storage_dir=str(storage),
+    )
     seen: list[dict[str, Any]] = []
     started = time.monotonic()
     expect_refusal = case.cuda_only and not cuda
@@ -82,21 +109,33 @@ def run_case(case: Case, base: dict[str, Any], storage: Path, workdir: Path, cud
         if expect_refusal:
             refused_up_front = not any(e["type"] == "progress" for e in seen)
             ok = refused_up_front and "needs a CUDA GPU" in exc.message
-            return {"ok": ok, "expected": "refused without CUDA", "message": exc.message,
-                    "refused_before_training": refused_up_front}
+            return {
+                "ok": ok,
+                "expected": "refused without CUDA",
+                "message": exc.message,
+                "refused_before_training": refused_up_front,
+            }
         return {"ok": False, "error": exc.message, "log_tail": _log_tail(seen)}
     if expect_refusal:
         return {"ok": False, "error": "trained without CUDA; it should have been refused up front"}
-    losses = [e["values"]["loss"] for e in seen if e["type"] == "metric" and e.get("split") == "train"
-              and "loss" in e["values"]]
+    losses = [
+        e["values"]["loss"]
+        for e in seen
+        if e["type"] == "metric" and e.get("split") == "train" and "loss" in e["values"]
+    ]
     changed = weights_changed(Path(output["output_dir"]), base["model"], adapter=output["adapter"])
     checks = {
         "all_steps": output["global_step"] == STEPS,
         "finite_losses": bool(losses) and all(math.isfinite(x) for x in losses),
         "weights_changed": changed,
     }
-    return {"ok": all(checks.values()), "checks": checks, "losses": losses, "seconds": time.monotonic() - started,
-            "peak_gpu_bytes": _peak_gpu_bytes()}
+    return {
+        "ok": all(checks.values()),
+        "checks": checks,
+        "losses": losses,
+        "seconds": time.monotonic() - started,
+        "peak_gpu_bytes": _peak_gpu_bytes(),
+    }
 
 
 def weights_changed(out_dir: Path, base_model: str, *, adapter: bool) -> bool:
@@ -107,8 +146,11 @@ def weights_changed(out_dir: Path, base_model: str, *, adapter: bool) -> bool:
         return any(t.count_nonzero() > 0 for name, t in tensors.items() if "lora_B" in name)
     trained = load_file(out_dir / "model.safetensors")
     original = load_file(Path(base_model) / "model.safetensors")
-    return any(name in trained and not trained[name].float().equal(original[name].float())
-               for name in original if name.endswith("proj.weight"))
+    return any(
+        name in trained and not trained[name].float().equal(original[name].float())
+        for name in original
+        if name.endswith("proj.weight")
+    )
 
 
 def _log_tail(seen: list[dict[str, Any]]) -> str:
@@ -137,17 +179,25 @@ def main(argv: list[str] | None = None) -> int:
 
     cuda = torch.cuda.is_available()
     cases = [c for c in CASES if not args.only or any(word in c.name for word in args.only)]
-    report: dict[str, Any] = {"device": torch.cuda.get_device_name(0) if cuda else "cpu", "steps": STEPS,
-                              "cases": {}}
+    report: dict[str, Any] = {"device": torch.cuda.get_device_name(0) if cuda else "cpu", "steps": STEPS, "cases": {}}
     with tempfile.TemporaryDirectory(prefix="gpu-checks-") as tmp:
         workdir = Path(tmp)
         rows = instruction_rows(64)
-        model = build_random_llama(workdir / "model", SHAPE_TINY,
-                                   [f"{r['prompt']} {r['response']}" for r in rows], max_positions=512)
+        model = build_random_llama(
+            workdir / "model", SHAPE_TINY, [f"{r['prompt']} {r['response']}" for r in rows], max_positions=512
+        )
         storage = workdir / "storage"
         data_dir, data_path = save_rows(rows, storage, "checks")
-        settings = BenchSettings(model=str(model), data_dir=data_dir, storage_dir=str(storage), data_path=data_path,
-                                 output_dir="", batch_size=4, max_length=128, learning_rate=1e-3)
+        settings = BenchSettings(
+            model=str(model),
+            data_dir=data_dir,
+            storage_dir=str(storage),
+            data_path=data_path,
+            output_dir="",
+            batch_size=4,
+            max_length=128,
+            learning_rate=1e-3,
+        )
         base = trainer_config(settings)
         for case in cases:
             print(f"[{time.strftime('%H:%M:%S')}] {case.name} ...", flush=True)
@@ -156,8 +206,11 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:  # a check script reports every case, whatever one of them does
                 result = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
             report["cases"][case.name] = result
-            print(f"  {'ok' if result['ok'] else 'FAILED'}: "
-                  f"{result.get('expected') or result.get('checks') or result.get('error')}", flush=True)
+            print(
+                f"  {'ok' if result['ok'] else 'FAILED'}: "
+                f"{result.get('expected') or result.get('checks') or result.get('error')}",
+                flush=True,
+            )
             gc.collect()
             if cuda:
                 torch.cuda.empty_cache()
@@ -165,8 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     report["failed"] = failed
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "gpu_checks.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(f"{len(cases) - len(failed)} of {len(cases)} cases passed on {report['device']}"
-          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(
+        f"{len(cases) - len(failed)} of {len(cases)} cases passed on {report['device']}"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

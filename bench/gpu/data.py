@@ -1,4 +1,5 @@
 """Benchmark rows: prompt/response pairs made offline, saved as a data set, and counted in tokens."""
+
 from __future__ import annotations
 
 import importlib.util

@@ -15,6 +15,7 @@ well as the training ones; the wheels bench/gpu/wheels.sh carries are the traini
 only. With ``--fake`` on a machine without GPUs the trainers fail (no CUDA device), but
 the placement is shown: two 1-GPU runs at once on GPUs 0 and 1, the 2-GPU run after them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,14 +70,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def gpu_uuids() -> dict[str, int]:
-    out = subprocess.run(["nvidia-smi", "--query-gpu=index,uuid", "--format=csv,noheader"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["nvidia-smi", "--query-gpu=index,uuid", "--format=csv,noheader"], capture_output=True, text=True, check=True
+    ).stdout
     return {uuid.strip(): int(index) for index, uuid in (line.split(",") for line in out.splitlines() if line)}
 
 
 def compute_apps() -> list[tuple[int, str]]:
-    out = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,gpu_uuid", "--format=csv,noheader"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["nvidia-smi", "--query-compute-apps=pid,gpu_uuid", "--format=csv,noheader"], capture_output=True, text=True
+    ).stdout
     apps = []
     for line in out.splitlines():
         parts = [p.strip() for p in line.split(",")]
@@ -105,11 +108,19 @@ def main(argv: list[str] | None = None) -> int:
     var = Path(tempfile.mkdtemp(prefix="fleet-gpus-"))
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
-    os.environ.update({
-        "COMPOSE_VAR_DIR": str(var), "COMPOSE_PLACEMENT": "1", "HUEY_WORKERS": "3",
-        "COMPOSE_HEARTBEAT_S": "1", "COMPOSE_WORKER_NAME": "bench-gpu", "COMPOSE_FAKE_GPUS": str(args.fake),
-        "DJANGO_SETTINGS_MODULE": "compose_web.settings", "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false",
-    })
+    os.environ.update(
+        {
+            "COMPOSE_VAR_DIR": str(var),
+            "COMPOSE_PLACEMENT": "1",
+            "HUEY_WORKERS": "3",
+            "COMPOSE_HEARTBEAT_S": "1",
+            "COMPOSE_WORKER_NAME": "bench-gpu",
+            "COMPOSE_FAKE_GPUS": str(args.fake),
+            "DJANGO_SETTINGS_MODULE": "compose_web.settings",
+            "PYTHONPATH": str(ROOT),
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True)
 
     import django
@@ -131,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     (ws.root / "data" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     log = var / "worker.log"
-    worker = subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "3"], cwd=ROOT,
-                              stdout=log.open("w"), stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "run_huey", "--workers", "3"],
+        cwd=ROOT,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     seen: dict[int, set[int]] = {}
     try:
         deadline = time.monotonic() + 120
@@ -140,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
         count = Gpu.objects.count()
         worker_row = Worker.objects.first()
-        print(f"worker {worker_row.name if worker_row else '?'}: {count} GPU(s)"
-              f"{' (fake)' if worker_row and worker_row.fake_gpus else ''}")
+        print(
+            f"worker {worker_row.name if worker_row else '?'}: {count} GPU(s)"
+            f"{' (fake)' if worker_row and worker_row.fake_gpus else ''}"
+        )
         if not count:
             print(log.read_text()[-3000:])
             return 1
@@ -157,18 +174,26 @@ def main(argv: list[str] | None = None) -> int:
             for gpu in Gpu.objects.filter(run__isnull=False).order_by("index"):
                 held.setdefault(gpu.run_id, []).append(str(gpu.index))
             by_devices = {",".join(v): run_id for run_id, v in held.items()}
-            for pid, uuid in (compute_apps() if uuids else []):
+            for pid, uuid in compute_apps() if uuids else []:
                 run_id = by_devices.get(visible_devices(pid) or "")
                 if run_id is not None and uuid in uuids:
                     seen.setdefault(run_id, set()).add(uuids[uuid])
             if not Run.objects.filter(pk__in=[r.pk for r in runs], status__in=["queued", "running"]).exists():
                 break
             time.sleep(0.5)
-        print(f"{'run':>5}  {'needs':>5}  {'status':<10} {'claimed (CUDA_VISIBLE_DEVICES)':<32} physical GPU seen by nvidia-smi")
+        print(
+            f"{'run':>5}  {'needs':>5}  {'status':<10} {'claimed (CUDA_VISIBLE_DEVICES)':<32} "
+            "physical GPU seen by nvidia-smi"
+        )
         for run in runs:
             run.refresh_from_db()
-            started = run.events.filter(payload__message__startswith="Started on worker").values_list(
-                "payload", flat=True).first() if hasattr(run, "events") else None
+            started = (
+                run.events.filter(payload__message__startswith="Started on worker")
+                .values_list("payload", flat=True)
+                .first()
+                if hasattr(run, "events")
+                else None
+            )
             claimed = (started or {}).get("message", "").partition(" on GPU ")[2] or "-"
             physical = ", ".join(map(str, sorted(seen.get(run.pk, ())))) or "-"
             print(f"{run.pk:>5}  {run.need_gpus:>5}  {run.status:<10} {claimed:<32} {physical}")

@@ -5,6 +5,7 @@ Each side runs alone in its own Python process, so its peak resident memory
 
     python -m bench.gpu.harness ours|plain settings.json    # prints one JSON line
 """
+
 from __future__ import annotations
 
 import json
@@ -24,39 +25,71 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 def trainer_config(s: BenchSettings) -> dict[str, Any]:
     """The model-trainer component that asks our runner for what plain_sft.py does."""
     config: dict[str, Any] = {
-        "id": "bench", "type": "model-trainer", "task": "sft", "model": s.model,
+        "id": "bench",
+        "type": "model-trainer",
+        "task": "sft",
+        "model": s.model,
         "dataset": dataset_reference(s),
-        "prompt_column": "prompt", "response_column": "response",
-        "max_seq_length": s.max_length, "packing": s.packing,
-        "learning_rate": s.learning_rate, "per_device_train_batch_size": s.batch_size,
-        "gradient_accumulation_steps": s.grad_accum, "num_epochs": 1,
-        "lr_scheduler_type": "linear", "warmup_steps": 0,
-        "optimizer": s.optimizer, "bf16": s.bf16, "gradient_checkpointing": s.gradient_checkpointing,
-        "logging_steps": s.logging_steps, "save_steps": None, "seed": s.seed,
+        "prompt_column": "prompt",
+        "response_column": "response",
+        "max_seq_length": s.max_length,
+        "packing": s.packing,
+        "learning_rate": s.learning_rate,
+        "per_device_train_batch_size": s.batch_size,
+        "gradient_accumulation_steps": s.grad_accum,
+        "num_epochs": 1,
+        "lr_scheduler_type": "linear",
+        "warmup_steps": 0,
+        "optimizer": s.optimizer,
+        "bf16": s.bf16,
+        "gradient_checkpointing": s.gradient_checkpointing,
+        "logging_steps": s.logging_steps,
+        "save_steps": None,
+        "seed": s.seed,
         "output_dir": s.output_dir,
     }
     if s.lora_r:
-        config.update(peft_adapter="lora", lora_r=s.lora_r, lora_alpha=2 * s.lora_r, lora_dropout=0.05,
-                      lora_target_modules=list(s.lora_target_modules))
+        config.update(
+            peft_adapter="lora",
+            lora_r=s.lora_r,
+            lora_alpha=2 * s.lora_r,
+            lora_dropout=0.05,
+            lora_target_modules=list(s.lora_target_modules),
+        )
     if s.quantization:
-        config.update(quantization=s.quantization, bnb_4bit_compute_dtype="bfloat16" if s.bf16 else "float32",
-                      bnb_4bit_use_double_quant=True)
+        config.update(
+            quantization=s.quantization,
+            bnb_4bit_compute_dtype="bfloat16" if s.bf16 else "float32",
+            bnb_4bit_use_double_quant=True,
+        )
     if s.gpus >= 2:
         config["resources"] = {"gpus": s.gpus}
     return config
 
 
 def dataset_reference(s: BenchSettings) -> dict[str, Any]:
-    return {"type": "dataset", "fingerprint": "bench", "path": s.data_path,
-            "columns": {"prompt": "string", "response": "string"}, "sft_format": "prompt-response"}
+    return {
+        "type": "dataset",
+        "fingerprint": "bench",
+        "path": s.data_path,
+        "columns": {"prompt": "string", "response": "string"},
+        "sft_format": "prompt-response",
+    }
 
 
 def job_spec(s: BenchSettings):
     from compose.jobspec import JobSpec
 
-    return JobSpec(run_id="bench", job_id="train", component_id="bench", component_type="model-trainer",
-                   method="train", config=trainer_config(s), base_dir=str(PROJECT_ROOT),
-                   storage_dir=s.storage_dir)
+    return JobSpec(
+        run_id="bench",
+        job_id="train",
+        component_id="bench",
+        component_type="model-trainer",
+        method="train",
+        config=trainer_config(s),
+        base_dir=str(PROJECT_ROOT),
+        storage_dir=s.storage_dir,
+    )
 
 
 def current_rss_bytes() -> int | None:
@@ -114,9 +147,13 @@ def run_ours(s: BenchSettings) -> dict[str, Any]:
     reported = clock.tokens_per_second
     # Under torchrun the training runs in child processes: this process's memory says nothing.
     rss_at_start = clock.rss_at_start if s.gpus < 2 else None
-    return {"train_s": clock.train_s, "steps": clock.steps, "rss_at_train_start_bytes": rss_at_start,
-            "loss": (output.get("metrics") or {}).get("train_loss"),
-            "reported_tokens_per_second": sum(reported) / len(reported) if reported else None}
+    return {
+        "train_s": clock.train_s,
+        "steps": clock.steps,
+        "rss_at_train_start_bytes": rss_at_start,
+        "loss": (output.get("metrics") or {}).get("train_loss"),
+        "reported_tokens_per_second": sum(reported) / len(reported) if reported else None,
+    }
 
 
 def run_side(side: str, s: BenchSettings) -> dict[str, Any]:
@@ -143,13 +180,19 @@ def _peak_gpu_bytes() -> int | None:
     return int(torch.cuda.max_memory_allocated()) if torch.cuda.is_available() else None
 
 
-def in_fresh_process(side: str, settings: BenchSettings, settings_path: Path,
-                     timeout_s: float | None = None) -> dict[str, Any]:
+def in_fresh_process(
+    side: str, settings: BenchSettings, settings_path: Path, timeout_s: float | None = None
+) -> dict[str, Any]:
     """Run one side in a new Python process; its result dict (with ``wall_s``), or ``error``."""
     settings.write(settings_path)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "bench.gpu.harness", side, str(settings_path)],
-                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.gpu.harness", side, str(settings_path)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
     wall_s = time.monotonic() - started
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:

@@ -1,4 +1,5 @@
 """One benchmark configuration, shared by the runner side and the plain-TRL side."""
+
 from __future__ import annotations
 
 import json
@@ -34,5 +35,5 @@ class BenchSettings:
         return path
 
     @classmethod
-    def read(cls, path: str | Path) -> "BenchSettings":
+    def read(cls, path: str | Path) -> BenchSettings:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))

@@ -5,6 +5,7 @@
 Both import their modules when called: a training job that only opens references
 does not load the operations, their expression parser or the hub loader.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
     from runner.context import RunContext
 
 
-def run_dataset_job(ctx: "RunContext") -> dict[str, Any]:
+def run_dataset_job(ctx: RunContext) -> dict[str, Any]:
     from runner.dataset_prep.job import run_dataset_job as run
 
     return run(ctx)

@@ -9,10 +9,12 @@ numbers, ``in`` a literal list, ``"x" in column``, ``len()`` of text, ``startswi
 differ), as do ``/ // %`` (integer semantics differ) and anything touching a null: a
 batch with a null in a column the condition reads is evaluated in Python.
 """
+
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from runner.dataset_prep.limits import MAX_SOURCE_LENGTH
 from runner.dataset_prep.nesting import too_deep
@@ -25,7 +27,7 @@ class _Unsupported(Exception):
     pass
 
 
-def compile_arrow(source: str, column_kinds: dict[str, str]) -> Optional[ArrowFn]:
+def compile_arrow(source: str, column_kinds: dict[str, str]) -> ArrowFn | None:
     """``table -> boolean Array`` for ``source``, or None when Arrow cannot match Python exactly.
 
     ``column_kinds`` maps the columns Arrow may read to "str", "num" or "bool".
@@ -44,7 +46,7 @@ def compile_arrow(source: str, column_kinds: dict[str, str]) -> Optional[ArrowFn
     return fn
 
 
-def column_kind(feature: Any) -> Optional[str]:
+def column_kind(feature: Any) -> str | None:
     dtype = getattr(feature, "dtype", None)
     if dtype in ("string", "large_string"):
         return "str"
@@ -114,8 +116,7 @@ class _Compiler:
         raise _Unsupported
 
     def _BinOp(self, node: ast.BinOp) -> _Node:
-        kernels = {ast.Add: self.pc.add_checked, ast.Sub: self.pc.subtract_checked,
-                   ast.Mult: self.pc.multiply_checked}
+        kernels = {ast.Add: self.pc.add_checked, ast.Sub: self.pc.subtract_checked, ast.Mult: self.pc.multiply_checked}
         kernel = kernels.get(type(node.op))
         left, right = self.node(node.left), self.node(node.right)
         if kernel is None or left[1] != "num" or right[1] != "num" or (left[2] and right[2]):
@@ -124,11 +125,17 @@ class _Compiler:
         return (lambda table: kernel(lf(table), rf(table))), "num", False
 
     def _Compare(self, node: ast.Compare) -> _Node:
-        kernels = {ast.Eq: self.pc.equal, ast.NotEq: self.pc.not_equal, ast.Lt: self.pc.less,
-                   ast.LtE: self.pc.less_equal, ast.Gt: self.pc.greater, ast.GtE: self.pc.greater_equal}
+        kernels = {
+            ast.Eq: self.pc.equal,
+            ast.NotEq: self.pc.not_equal,
+            ast.Lt: self.pc.less,
+            ast.LtE: self.pc.less_equal,
+            ast.Gt: self.pc.greater,
+            ast.GtE: self.pc.greater_equal,
+        }
         fns = []
         left_node = node.left
-        for op, right_node in zip(node.ops, node.comparators):
+        for op, right_node in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.In, ast.NotIn)):
                 fns.append(self._membership(left_node, right_node, negate=isinstance(op, ast.NotIn)))
             else:

@@ -14,18 +14,28 @@ the calls in :data:`FUNCTIONS` and :data:`METHODS`. ``and``/``or``/``if`` short-
 per row, as in Python: ``input != None and len(input) > 3`` never calls ``len(None)``.
 What an expression may build or nest is bounded by :mod:`runner.dataset_prep.limits`.
 """
+
 from __future__ import annotations
 
 import ast
 import difflib
 import operator
-from itertools import repeat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from itertools import repeat
+from typing import Any
 
 from runner.dataset_prep import guards
-from runner.dataset_prep.limits import (MAX_DEPTH, MAX_SOURCE_LENGTH, BatchLimitError, Budget, LimitError,
-                                    current_budget, end_batch, start_batch)
+from runner.dataset_prep.limits import (
+    MAX_DEPTH,
+    MAX_SOURCE_LENGTH,
+    BatchLimitError,
+    Budget,
+    LimitError,
+    current_budget,
+    end_batch,
+    start_batch,
+)
 from runner.dataset_prep.nesting import deep_column, too_deep
 
 Batch = dict[str, list]
@@ -41,28 +51,61 @@ def _contains(text: Any, part: Any) -> bool:
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "len": len, "int": int, "float": float, "str": str, "bool": bool, "abs": abs,
-    "min": min, "max": max, "round": round,
-    "lower": str.lower, "upper": str.upper, "strip": str.strip,
-    "startswith": str.startswith, "endswith": str.endswith, "contains": _contains,
+    "len": len,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": round,
+    "lower": str.lower,
+    "upper": str.upper,
+    "strip": str.strip,
+    "startswith": str.startswith,
+    "endswith": str.endswith,
+    "contains": _contains,
 }
 METHODS: dict[str, Callable[..., Any]] = {
-    "lower": str.lower, "upper": str.upper, "strip": str.strip, "lstrip": str.lstrip,
-    "rstrip": str.rstrip, "startswith": str.startswith, "endswith": str.endswith,
-    "contains": _contains, "count": str.count, "find": str.find, "isdigit": str.isdigit,
-    "isalpha": str.isalpha, "isspace": str.isspace,
+    "lower": str.lower,
+    "upper": str.upper,
+    "strip": str.strip,
+    "lstrip": str.lstrip,
+    "rstrip": str.rstrip,
+    "startswith": str.startswith,
+    "endswith": str.endswith,
+    "contains": _contains,
+    "count": str.count,
+    "find": str.find,
+    "isdigit": str.isdigit,
+    "isalpha": str.isalpha,
+    "isspace": str.isspace,
 }
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
 }
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
-    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {
-    ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+    ast.USub: operator.neg,
+    ast.UAdd: operator.pos,
 }
 
 
@@ -103,7 +146,7 @@ class Condition:
         self.language = language  # "expression" (a condition string) or "where" (a tree)
         self.columns = columns  # the columns the condition reads
         self.boolean = is_boolean(vector)  # its values are already True/False
-        self.batch_limit: Optional[BatchLimitError] = None  # the last batch that spent its budget
+        self.batch_limit: BatchLimitError | None = None  # the last batch that spent its budget
         self._vector = vector
 
     def __call__(self, batch: Batch, n: int) -> list:
@@ -151,7 +194,7 @@ def _pointed(source: str, column: int, message: str) -> str:
     caret = column - 1
     if len(line) > _SHOWN:  # a window around the caret, not a 100,000-character line
         start = max(0, min(caret - _SHOWN // 2, len(line) - _SHOWN))
-        line = ("…" if start else "") + line[start:start + _SHOWN] + ("…" if start + _SHOWN < len(line) else "")
+        line = ("…" if start else "") + line[start : start + _SHOWN] + ("…" if start + _SHOWN < len(line) else "")
         caret = caret - start + (1 if start else 0)
     return f"{message} at column {column}\n  {line}\n  {' ' * caret}^"
 
@@ -220,8 +263,7 @@ class _Compiler:
     def _BinOp(self, node: ast.BinOp) -> Node:
         op = _BINARY.get(type(node.op))
         if op is None:
-            raise self.fail(node, f"operator {type(node.op).__name__} is not allowed "
-                                  "(use + - * / // %)")
+            raise self.fail(node, f"operator {type(node.op).__name__} is not allowed (use + - * / // %)")
         left, right = self.node(node.left), self.node(node.right)
         guard = guards.GUARDS.get(op)
         if guard is None:
@@ -244,7 +286,7 @@ class _Compiler:
     def _Compare(self, node: ast.Compare) -> Node:
         parts: list[Node] = []
         left = self.node(node.left)
-        for op_node, right_node in zip(node.ops, node.comparators):
+        for op_node, right_node in zip(node.ops, node.comparators, strict=True):
             right = self.node(right_node)
             parts.append(_boolean(_vector(_pairwise(_COMPARE[type(op_node)], left, right))))
             left = right
@@ -263,7 +305,7 @@ class _Compiler:
             for branch, wanted in ((body, True), (orelse, False)):
                 rows = [i for i, f in enumerate(flags) if bool(f) is wanted]
                 if rows:
-                    for i, v in zip(rows, branch(_take(batch, rows, n), len(rows))):
+                    for i, v in zip(rows, branch(_take(batch, rows, n), len(rows)), strict=True):
                         out[i] = v
             return out
 
@@ -272,8 +314,10 @@ class _Compiler:
     def _Subscript(self, node: ast.Subscript) -> Node:
         value = _vector(self.node(node.value))
         if isinstance(node.slice, ast.Slice):
-            bounds = [self.node(b) if b is not None else _Const(None)
-                      for b in (node.slice.lower, node.slice.upper, node.slice.step)]
+            bounds = [
+                self.node(b) if b is not None else _Const(None)
+                for b in (node.slice.lower, node.slice.upper, node.slice.step)
+            ]
             if not all(isinstance(b, _Const) for b in bounds):
                 raise self.fail(node, "slice bounds must be numbers")
             cut = slice(*(b.value for b in bounds))
@@ -288,14 +332,18 @@ class _Compiler:
         if isinstance(node.func, ast.Name):
             func = FUNCTIONS.get(node.func.id)
             if func is None:
-                raise self.fail(node, f"unknown function {node.func.id!r}; available: "
-                                      f"{', '.join(sorted(FUNCTIONS))}")
+                raise self.fail(node, f"unknown function {node.func.id!r}; available: {', '.join(sorted(FUNCTIONS))}")
         elif isinstance(node.func, ast.Attribute):
             func = METHODS.get(node.func.attr)
             if func is None:
                 column = (node.func.end_col_offset or 0) - len(node.func.attr) + 1
-                raise ExpressionError(_pointed(self.source, column, f"unknown method {node.func.attr!r}; "
-                                                                    f"available: {', '.join(sorted(METHODS))}"))
+                raise ExpressionError(
+                    _pointed(
+                        self.source,
+                        column,
+                        f"unknown method {node.func.attr!r}; available: {', '.join(sorted(METHODS))}",
+                    )
+                )
             args = [_vector(self.node(node.func.value))] + args
         else:
             raise self.fail(node, "only functions and string methods can be called")
@@ -330,8 +378,9 @@ def _pairwise(op: Callable[[Any, Any], Any], left: Node, right: Node) -> Node:
     return lambda batch, n: list(map(op, left(batch, n), right(batch, n)))
 
 
-def _guarded(op: Callable[[Any, Any], Any], guard: guards.Guard, left: Node, right: Node,
-             at: Callable[[str], str]) -> Vector:
+def _guarded(
+    op: Callable[[Any, Any], Any], guard: guards.Guard, left: Node, right: Node, at: Callable[[str], str]
+) -> Vector:
     """``op`` pairwise, each pair checked by ``guard`` first unless both sides are plain numbers."""
     plain = guards.plain_numbers(op)
     sides = [_checked_side(side, plain) for side in (left, right)]
@@ -342,7 +391,7 @@ def _guarded(op: Callable[[Any, Any], Any], guard: guards.Guard, left: Node, rig
         if a_plain and b_plain or guards.fits_in_bulk(op, a, b, budget):
             return list(map(op, a, b))
         out = []
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             try:
                 guard(x, y, budget)
             except LimitError as exc:
@@ -398,7 +447,11 @@ def _short_circuit(parts: list[Vector], want: bool) -> Vector:
             if all_boolean:
                 out = list(map(bitwise, out, column))
             else:
-                out = [a and b for a, b in zip(out, column)] if want else [a or b for a, b in zip(out, column)]
+                out = (
+                    [a and b for a, b in zip(out, column, strict=True)]
+                    if want
+                    else [a or b for a, b in zip(out, column, strict=True)]
+                )
         return list(out) if len(columns) == 1 else out
 
     def careful(batch: Batch, n: int) -> list:
@@ -408,23 +461,32 @@ def _short_circuit(parts: list[Vector], want: bool) -> Vector:
             if not open_rows:
                 break
             values = part(_take(batch, open_rows, n), len(open_rows))
-            for i, v in zip(open_rows, values):
+            for i, v in zip(open_rows, values, strict=True):
                 out[i] = v
-            open_rows = [i for i, v in zip(open_rows, values) if bool(v) is want]
+            open_rows = [i for i, v in zip(open_rows, values, strict=True) if bool(v) is want]
         return out
 
     return _boolean(run) if all_boolean else run
 
 
 def _describe(node: ast.AST) -> str:
-    names = {"Lambda": "lambda", "Attribute": "attribute access", "ListComp": "a comprehension",
-             "GeneratorExp": "a generator", "DictComp": "a comprehension", "SetComp": "a comprehension",
-             "NamedExpr": "assignment (:=)", "Await": "await", "Dict": "a dict",
-             "JoinedStr": "an f-string", "Starred": "*unpacking"}
+    names = {
+        "Lambda": "lambda",
+        "Attribute": "attribute access",
+        "ListComp": "a comprehension",
+        "GeneratorExp": "a generator",
+        "DictComp": "a comprehension",
+        "SetComp": "a comprehension",
+        "NamedExpr": "assignment (:=)",
+        "Await": "await",
+        "Dict": "a dict",
+        "JoinedStr": "an f-string",
+        "Starred": "*unpacking",
+    }
     return names.get(type(node).__name__, type(node).__name__)
 
 
-def explain_row_error(condition: Condition, batch: Batch, n: int, offset: Sequence[int]) -> Optional[str]:
+def explain_row_error(condition: Condition, batch: Batch, n: int, offset: Sequence[int]) -> str | None:
     """After a batch failed: which row fails alone, with its values, for the error message."""
     if condition.batch_limit is not None:  # no row fails alone; rerunning them would only repeat the work
         return f"rows {offset[0]} to {offset[n - 1]}: {condition.batch_limit}"

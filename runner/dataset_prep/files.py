@@ -1,13 +1,15 @@
 """Local data files: which files a load reads, grouped by split, and a hash of their bytes."""
+
 from __future__ import annotations
 
 import glob
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from compose.jobspec import DATA_FILES_GLOB, JobFailed
 
@@ -21,13 +23,24 @@ LOADER_EXTENSIONS: dict[str, tuple[str, ...]] = {
 }
 # The name of the packaged ``datasets`` builder for each loader.
 BUILDERS: dict[str, str] = {"json": "json", "jsonl": "json", "csv": "csv", "parquet": "parquet", "text": "text"}
-_EXTENSION_LOADER: dict[str, str] = {".json": "json", ".jsonl": "json", ".csv": "csv",
-                                     ".parquet": "parquet", ".txt": "text", ".text": "text"}
+_EXTENSION_LOADER: dict[str, str] = {
+    ".json": "json",
+    ".jsonl": "json",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".txt": "text",
+    ".text": "text",
+}
 # File or folder names that put a file of a scanned folder into a split.
 _SPLIT_WORDS: dict[str, str] = {
-    "train": "train", "training": "train",
-    "validation": "validation", "valid": "validation", "val": "validation", "dev": "validation",
-    "test": "test", "testing": "test",
+    "train": "train",
+    "training": "train",
+    "validation": "validation",
+    "valid": "validation",
+    "val": "validation",
+    "dev": "validation",
+    "test": "test",
+    "testing": "test",
 }
 
 
@@ -47,9 +60,12 @@ class DataFiles:
 
     def content_key(self) -> dict[str, Any]:
         """What identifies the data: per split, each file's name and the sha256 of its bytes."""
-        return {"loader": self.builder,
-                "splits": {split: [[p.name, file_sha256(p)] for p in paths]
-                           for split, paths in sorted(self.splits.items())}}
+        return {
+            "loader": self.builder,
+            "splits": {
+                split: [[p.name, file_sha256(p)] for p in paths] for split, paths in sorted(self.splits.items())
+            },
+        }
 
 
 def file_sha256(path: Path) -> str:
@@ -67,9 +83,14 @@ def _anywhere(path: Path, shown: str) -> Path:
     return path
 
 
-def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optional[str],
-                       path: Optional[str], resolve: Callable[[str], Path],
-                       inside: Inside = _anywhere) -> DataFiles:
+def resolve_data_files(
+    loader: str | None,
+    data_files: Any,
+    data_dir: str | None,
+    path: str | None,
+    resolve: Callable[[str], Path],
+    inside: Inside = _anywhere,
+) -> DataFiles:
     """Expand a load's ``data_files`` / ``data_dir`` (or a local ``path``) into files per split.
 
     A single path or a list of paths is all ``train`` (a list is concatenated, as the
@@ -89,8 +110,7 @@ def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optiona
         if isinstance(data_files, dict):
             if not data_files:
                 raise JobFailed("data_files is an empty mapping: give split: path entries")
-            splits = {str(split): _expand_all(entries, here, loader, inside)
-                      for split, entries in data_files.items()}
+            splits = {str(split): _expand_all(entries, here, loader, inside) for split, entries in data_files.items()}
         else:
             splits = {"train": _expand_all(data_files, here, loader, inside)}
     elif data_dir or path:
@@ -107,7 +127,7 @@ def resolve_data_files(loader: Optional[str], data_files: Any, data_dir: Optiona
     return DataFiles(loader=loader or _infer_loader(splits), splits=splits)
 
 
-def _expand_all(entries: Any, here: Callable[[str], Path], loader: Optional[str], inside: Inside) -> list[Path]:
+def _expand_all(entries: Any, here: Callable[[str], Path], loader: str | None, inside: Inside) -> list[Path]:
     items = [entries] if isinstance(entries, str) else list(entries)
     if not items:
         raise JobFailed("data_files has an empty list")
@@ -117,7 +137,7 @@ def _expand_all(entries: Any, here: Callable[[str], Path], loader: Optional[str]
     return out
 
 
-def _expand(entry: str, here: Callable[[str], Path], loader: Optional[str], inside: Inside) -> list[Path]:
+def _expand(entry: str, here: Callable[[str], Path], loader: str | None, inside: Inside) -> list[Path]:
     target = here(entry)
     if DATA_FILES_GLOB.search(entry):
         matches = sorted(Path(m) for m in glob.glob(str(target), recursive=True) if Path(m).is_file())
@@ -131,11 +151,15 @@ def _expand(entry: str, here: Callable[[str], Path], loader: Optional[str], insi
     return [target]
 
 
-def _scan_folder(folder: Path, loader: Optional[str], inside: Inside, shown: str) -> dict[str, list[Path]]:
+def _scan_folder(folder: Path, loader: str | None, inside: Inside, shown: str) -> dict[str, list[Path]]:
     extensions = LOADER_EXTENSIONS[loader] if loader else tuple(_EXTENSION_LOADER)
-    files = sorted(inside(p, shown) for p in folder.rglob("*")
-                   if p.is_file() and p.suffix.lower() in extensions
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = sorted(
+        inside(p, shown)
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in extensions
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     if not files:
         kinds = ", ".join(extensions)
         raise JobFailed(f"data_dir {folder} holds no data files ({kinds})")
@@ -148,7 +172,7 @@ def _scan_folder(folder: Path, loader: Optional[str], inside: Inside, shown: str
     return {"train": files}
 
 
-def _split_of(relative: Path) -> Optional[str]:
+def _split_of(relative: Path) -> str | None:
     for part in relative.parts:
         for token in re.split(r"[-_.\s]+", Path(part).stem.lower() if part == relative.name else part.lower()):
             if token in _SPLIT_WORDS:

@@ -4,13 +4,23 @@ Each guard checks the size of what an operation would build, charges it to the b
 budget and only then does it. Numbers stay on a fast path: a batch whose operands are all
 small numbers is computed with ``map`` as before.
 """
+
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from runner.dataset_prep.limits import (MAX_INT_BITS, MAX_LENGTH, MAX_ROUND_DIGITS, MAX_STRIP_CHARS, SIZED, Budget,
-                                    LimitError, check_length)
+from runner.dataset_prep.limits import (
+    MAX_INT_BITS,
+    MAX_LENGTH,
+    MAX_ROUND_DIGITS,
+    MAX_STRIP_CHARS,
+    SIZED,
+    Budget,
+    LimitError,
+    check_length,
+)
 from runner.dataset_prep.printf import printf_bound
 
 Guard = Callable[[Any, Any, Budget], None]
@@ -57,8 +67,9 @@ def _check_int_bits(a: int, b: int, op: str) -> None:
     else:
         bits, verb = max(a.bit_length(), b.bit_length()), "divides"
     if bits > MAX_INT_BITS:
-        raise LimitError(f"the expression {verb} an integer of {bits:,} bits with {op}; "
-                         f"the limit is {MAX_INT_BITS:,} bits")
+        raise LimitError(
+            f"the expression {verb} an integer of {bits:,} bits with {op}; the limit is {MAX_INT_BITS:,} bits"
+        )
 
 
 def _is_int(value: Any) -> bool:
@@ -96,8 +107,11 @@ def guard_divide(a: Any, b: Any, budget: Budget) -> None:
 
 
 GUARDS: dict[Callable[[Any, Any], Any], Guard] = {
-    operator.add: guard_add, operator.mul: guard_mul, operator.mod: guard_mod,
-    operator.truediv: guard_divide, operator.floordiv: guard_divide,
+    operator.add: guard_add,
+    operator.mul: guard_mul,
+    operator.mod: guard_mod,
+    operator.truediv: guard_divide,
+    operator.floordiv: guard_divide,
 }
 
 
@@ -126,5 +140,8 @@ def _distinct(values: list) -> Any:
 
 # Checks on a call's argument columns, before the function is mapped over them.
 CALL_CHECKS: dict[Callable[..., Any], Callable[[list[list]], None]] = {
-    round: _check_round, str.strip: _check_strip, str.lstrip: _check_strip, str.rstrip: _check_strip,
+    round: _check_round,
+    str.strip: _check_strip,
+    str.lstrip: _check_strip,
+    str.rstrip: _check_strip,
 }

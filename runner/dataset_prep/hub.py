@@ -1,11 +1,12 @@
 """Hugging Face Hub access rules: a quick reachability probe, offline mode, remote code."""
+
 from __future__ import annotations
 
 import os
 import socket
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from compose.envvars import EnvError, parse_bool
@@ -48,10 +49,11 @@ def check_remote_code(trust_remote_code: bool, extra_env: Mapping[str, str]) -> 
             "trust_remote_code: true is refused: running a data set's own code is off here. On the web "
             "an admin allows it per workspace (allow_remote_code); from the command line, set "
             f"{REMOTE_CODE_ENV}=1. Otherwise remove trust_remote_code or load the data files with "
-            "provider: local.")
+            "provider: local."
+        )
 
 
-def probe(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> Optional[str]:
+def probe(endpoint: str, timeout_s: float = PROBE_TIMEOUT_S) -> str | None:
     """None when a TCP connection to the endpoint opens within the timeout, else the reason.
 
     The connect runs in a thread because name resolution has no timeout of its own.
@@ -100,10 +102,12 @@ def offline_mode(extra_env: Mapping[str, str]) -> Iterator[None]:
 
 
 def unreachable_message(endpoint: str, reason: str) -> str:
-    return (f"the Hugging Face Hub ({endpoint}) is unreachable from this machine ({reason}). "
-            "To work without it, load local files (provider: local, loader: json|csv|parquet|text, "
-            "data_files: ...), or point cache_dir at a cache that already holds this data set and "
-            "set HF_HUB_OFFLINE=1.")
+    return (
+        f"the Hugging Face Hub ({endpoint}) is unreachable from this machine ({reason}). "
+        "To work without it, load local files (provider: local, loader: json|csv|parquet|text, "
+        "data_files: ...), or point cache_dir at a cache that already holds this data set and "
+        "set HF_HUB_OFFLINE=1."
+    )
 
 
 def ensure_reachable(extra_env: Mapping[str, str]) -> None:

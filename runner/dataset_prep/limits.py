@@ -5,10 +5,11 @@ row's limit is multiplied by the batch: the per-value limit keeps a single value
 the batch budget keeps a whole batch within memory. Every check runs before the work it
 guards, so a size bomb is refused without being built.
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, Optional
+from typing import Any
 
 # A condition or template is typed by a person; 100,000 characters is a long chat
 # template many times over, and bounds how many nodes (and repeated literals) one can hold.
@@ -65,10 +66,10 @@ def check_length(value: Any, size: int, bound: str = "") -> None:
 class Budget:
     """What one batch's evaluation has built so far, against ``MAX_BATCH_BUILT`` plus the batch's own size."""
 
-    def __init__(self, batch: Optional[dict[str, list]] = None):
+    def __init__(self, batch: dict[str, list] | None = None):
         self.batch = batch
         self.used = 0
-        self.allowance: Optional[int] = None  # measured only once the fixed budget is spent
+        self.allowance: int | None = None  # measured only once the fixed budget is spent
 
     def charge(self, size: int) -> None:
         self.used += size
@@ -77,11 +78,13 @@ class Budget:
         if self.allowance is None:
             self.allowance = MAX_BATCH_BUILT + _batch_size(self.batch or {})
         if self.used > self.allowance:
-            raise BatchLimitError(f"the expression builds more than {self.allowance:,} characters for one batch "
-                             f"of rows ({MAX_BATCH_BUILT:,} beyond the batch's own values)")
+            raise BatchLimitError(
+                f"the expression builds more than {self.allowance:,} characters for one batch "
+                f"of rows ({MAX_BATCH_BUILT:,} beyond the batch's own values)"
+            )
 
 
-_BUDGET: ContextVar[Optional[Budget]] = ContextVar("expression_budget", default=None)
+_BUDGET: ContextVar[Budget | None] = ContextVar("expression_budget", default=None)
 
 
 def current_budget() -> Budget:

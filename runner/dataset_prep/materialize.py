@@ -6,6 +6,7 @@ machine sharing the storage folder finds the same folder. A data set is written 
 temporary folder and renamed into place, so a crash never leaves a half-written folder
 under a fingerprint's name.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,9 +15,10 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from compose.jobspec import DATASET_REF_TYPE, JobFailed, is_dataset_ref
 from compose.sft_formats import detect_sft_format
@@ -41,7 +43,7 @@ def dataset_dir(storage_dir: str | os.PathLike[str], fp: str) -> Path:
     return Path(storage_dir) / DATASETS_DIR / fp
 
 
-def find_materialized(storage_dir: str | os.PathLike[str], fp: str) -> Optional[dict[str, Any]]:
+def find_materialized(storage_dir: str | os.PathLike[str], fp: str) -> dict[str, Any] | None:
     """The reference of an already materialized data set, or None."""
     summary = dataset_dir(storage_dir, fp) / SUMMARY_FILE
     try:
@@ -149,13 +151,17 @@ def load_reference(ref: dict[str, Any], storage_dir: str | os.PathLike[str]):
         raise JobFailed(f"expected a data set (the output of a datasets job), got {_describe(ref)}")
     if not _REF_PATH.fullmatch(str(ref["path"])):
         # A reference names a data set of this storage folder by its fingerprint, nothing else.
-        raise JobFailed(f"{_describe(ref)} is not a data set reference: its path must be "
-                        f"{DATASETS_DIR}/<fingerprint>, as a datasets job outputs it")
+        raise JobFailed(
+            f"{_describe(ref)} is not a data set reference: its path must be "
+            f"{DATASETS_DIR}/<fingerprint>, as a datasets job outputs it"
+        )
     folder = Path(storage_dir) / ref["path"]
     if not (folder / "state.json").is_file():
-        raise JobFailed(f"data set {ref.get('fingerprint', ref['path'])} is missing: no materialized "
-                        f"files in {folder}. Was the storage folder cleaned or not shared with this "
-                        "machine? Run the job that produced it again.")
+        raise JobFailed(
+            f"data set {ref.get('fingerprint', ref['path'])} is missing: no materialized "
+            f"files in {folder}. Was the storage folder cleaned or not shared with this "
+            "machine? Run the job that produced it again."
+        )
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     if not state.get("_data_files"):
         return _empty_dataset(folder)

@@ -1,15 +1,15 @@
 """How deep a parsed expression nests, found without recursion (the limit is ``MAX_DEPTH``)."""
+
 from __future__ import annotations
 
 import ast
 import tokenize
 from io import StringIO
-from typing import Optional
 
 from runner.dataset_prep.limits import MAX_DEPTH
 
 
-def too_deep(root: ast.expr) -> Optional[ast.AST]:
+def too_deep(root: ast.expr) -> ast.AST | None:
     """A node nested deeper than MAX_DEPTH, found without recursing, or None."""
     stack: list[tuple[ast.AST, int]] = [(root, 1)]
     while stack:

@@ -3,10 +3,12 @@
 Each works on ``datasets.Dataset`` objects and writes any cache file it needs into the
 job's scratch folder, never into an input data set's folder.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from compose.jobspec import JobFailed
 from runner.dataset_prep.arrow_condition import column_kind, compile_arrow
@@ -36,8 +38,10 @@ def concat(datasets: Sequence[Any], direction: str):
         for i, d in enumerate(datasets):
             for name in d.column_names:
                 if name in seen:
-                    raise JobFailed(f"horizontal concat: column {name!r} is in datasets[{seen[name]}] "
-                                    f"and datasets[{i}]; select or rename columns first")
+                    raise JobFailed(
+                        f"horizontal concat: column {name!r} is in datasets[{seen[name]}] "
+                        f"and datasets[{i}]; select or rename columns first"
+                    )
                 seen[name] = i
         return concatenate_datasets(list(datasets), axis=1)
     first = datasets[0]
@@ -55,8 +59,9 @@ def concat(datasets: Sequence[Any], direction: str):
         for name in first.column_names:
             a, b = first.features[name], d.features[name]
             if _type(a) != _type(b):
-                raise JobFailed(f"vertical concat: column {name!r} is {_type(a)} in datasets[0] "
-                                f"and {_type(b)} in datasets[{i}]")
+                raise JobFailed(
+                    f"vertical concat: column {name!r} is {_type(a)} in datasets[0] and {_type(b)} in datasets[{i}]"
+                )
         # Same values, different Arrow layout (string vs large_string from a CSV file).
         if any(first.features[name] != d.features[name] for name in first.column_names):
             d = d.cast(first.features, keep_in_memory=True)
@@ -64,7 +69,7 @@ def concat(datasets: Sequence[Any], direction: str):
     return concatenate_datasets(aligned, axis=0)
 
 
-def select_rows(dataset, indices: Optional[Sequence[int]]):
+def select_rows(dataset, indices: Sequence[int] | None):
     """Rows by position, in the order given; negative indices count from the end (-1 is the last)."""
     if indices is None:
         raise JobFailed("select with axis: rows needs indices, e.g. indices: [0, 1, 2]")
@@ -72,24 +77,29 @@ def select_rows(dataset, indices: Optional[Sequence[int]]):
     resolved = []
     for position, index in enumerate(indices):
         if not -n <= index < n:
-            raise JobFailed(f"indices[{position}] is {index}, outside the data set's {n} rows "
-                            f"(valid: 0..{n - 1}, or -{n}..-1 from the end)" if n else
-                            f"indices[{position}] is {index}, but the data set has no rows")
+            raise JobFailed(
+                f"indices[{position}] is {index}, outside the data set's {n} rows "
+                f"(valid: 0..{n - 1}, or -{n}..-1 from the end)"
+                if n
+                else f"indices[{position}] is {index}, but the data set has no rows"
+            )
         resolved.append(index + n if index < 0 else index)
     return dataset.select(resolved, keep_in_memory=True)
 
 
-def select_columns(dataset, columns: Optional[Sequence[str]]):
+def select_columns(dataset, columns: Sequence[str] | None):
     if not columns:
         raise JobFailed("select with axis: columns needs columns, e.g. columns: [instruction, output]")
     missing = [c for c in columns if c not in dataset.column_names]
     if missing:
-        raise JobFailed(f"select: no column {', '.join(repr(c) for c in missing)}; "
-                        f"the columns are: {', '.join(dataset.column_names)}")
+        raise JobFailed(
+            f"select: no column {', '.join(repr(c) for c in missing)}; "
+            f"the columns are: {', '.join(dataset.column_names)}"
+        )
     return dataset.select_columns(list(columns))
 
 
-def compile_filter(condition: Optional[str], where: Any, columns: Sequence[str]) -> Condition:
+def compile_filter(condition: str | None, where: Any, columns: Sequence[str]) -> Condition:
     if condition and where:
         raise JobFailed("filter takes condition or where, not both")
     try:
@@ -126,7 +136,7 @@ def filter_rows(ctx, dataset, condition: Condition):
     view = dataset.with_format("arrow", columns=names)
     kept = []
     for start in range(0, total, FILTER_CHUNK_ROWS):
-        table = view[start:start + FILTER_CHUNK_ROWS]
+        table = view[start : start + FILTER_CHUNK_ROWS]
         n = table.num_rows
         mask = None
         if arrow_mask is not None and not any(table.column(name).null_count for name in names):
@@ -149,8 +159,9 @@ def _python_mask(condition: Condition, batch: dict[str, list], n: int, start: in
         values = condition(batch, n)
     except Exception as exc:
         where = explain_row_error(condition, batch, n, range(start, start + n))
-        raise JobFailed(f"filter condition {condition.source!r} failed on "
-                        f"{where or f'a row: {type(exc).__name__}: {exc}'}") from None
+        raise JobFailed(
+            f"filter condition {condition.source!r} failed on {where or f'a row: {type(exc).__name__}: {exc}'}"
+        ) from None
     return values if condition.boolean else list(map(bool, values))
 
 
@@ -164,12 +175,13 @@ def _arrow_condition(condition: Condition, features: Any):
     return compile_arrow(condition.source, kinds)  # type: ignore[arg-type]
 
 
-def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
-                 remove_columns: Optional[Sequence[str]], scratch: Path):
+def map_template(
+    ctx, dataset, template_text: str | None, output_column: str, remove_columns: Sequence[str] | None, scratch: Path
+):
     from datasets import Value
 
     if template_text is None:
-        raise JobFailed("map needs a template, e.g. template: \"### Instruction:\\n{instruction}\"")
+        raise JobFailed('map needs a template, e.g. template: "### Instruction:\\n{instruction}"')
     try:
         template = parse_template(template_text)
         check_columns(template, dataset.column_names)
@@ -178,8 +190,10 @@ def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
     removing = list(remove_columns or [])
     missing = [c for c in removing if c not in dataset.column_names]
     if missing:
-        raise JobFailed(f"map remove_columns: no column {', '.join(repr(c) for c in missing)}; "
-                        f"the columns are: {', '.join(dataset.column_names)}")
+        raise JobFailed(
+            f"map remove_columns: no column {', '.join(repr(c) for c in missing)}; "
+            f"the columns are: {', '.join(dataset.column_names)}"
+        )
     names = list(dict.fromkeys(template.columns))
     positions = {name: i for i, name in enumerate(names)}
     progress = RowProgress(ctx, "map", len(dataset))
@@ -208,8 +222,13 @@ def map_template(ctx, dataset, template_text: Optional[str], output_column: str,
         progress.advance(len(dataset))
         progress.finish()
         return out
-    common = dict(batched=True, batch_size=BATCH_ROWS, cache_file_name=str(scratch / "map.arrow"),
-                  load_from_cache_file=False, new_fingerprint=_op_fingerprint(scratch, "map"))
+    common = dict(
+        batched=True,
+        batch_size=BATCH_ROWS,
+        cache_file_name=str(scratch / "map.arrow"),
+        load_from_cache_file=False,
+        new_fingerprint=_op_fingerprint(scratch, "map"),
+    )
     if all(_is_text(dataset.features[name]) for name in names):
         # Text columns render with Arrow's string kernels: no Python string per row.
         out = dataset.with_format("arrow").map(render_text, **common).with_format(None)

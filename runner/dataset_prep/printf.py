@@ -7,9 +7,10 @@ a width (digits or ``*``), a precision (``.`` then digits or ``*``), an ignored
 ``h``/``l``/``L``, and the conversion. Where CPython would raise (a missing argument, an
 incomplete format), the bound stops there: nothing after that point is ever written.
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 _FLAGS = frozenset("-+ #0")
 _NUMERIC = frozenset("diuoxXeEfFgG")
@@ -45,7 +46,7 @@ class _Arguments:
     def __init__(self, args: Any):
         self.items = args if isinstance(args, tuple) else (args,)
         self.index = 0
-        self.keyed: Optional[list] = None  # after ``%(key)``: that one value, once
+        self.keyed: list | None = None  # after ``%(key)``: that one value, once
 
     def next(self) -> Any:
         if self.keyed is not None:
@@ -72,7 +73,7 @@ def _spec(text: str, i: int, mapping: Any, reader: _Arguments, is_bytes: bool) -
             i += 1
         if depth:
             raise _Stop
-        key: Any = text[key_start:i - 1]
+        key: Any = text[key_start : i - 1]
         try:
             reader.keyed = [mapping[key.encode("latin-1") if is_bytes else key]]
         except Exception:

@@ -1,8 +1,8 @@
 """Rows-done progress events, throttled so a fast loop does not flood the event stream."""
+
 from __future__ import annotations
 
 import time
-from typing import Optional
 
 from compose import events
 
@@ -13,7 +13,7 @@ MIN_INTERVAL_S = 0.3
 class RowProgress:
     """Counts rows for one stage (``map``, ``filter``, ``load`` ...) and emits ``progress`` events."""
 
-    def __init__(self, ctx, stage: str, total: Optional[int], *, interval_s: float = MIN_INTERVAL_S):
+    def __init__(self, ctx, stage: str, total: int | None, *, interval_s: float = MIN_INTERVAL_S):
         self._ctx = ctx
         self.stage = stage
         self.total = total
@@ -21,7 +21,7 @@ class RowProgress:
         self._interval = interval_s
         self._start = time.monotonic()
         self._last = float("-inf")
-        self._last_reported: Optional[int] = None
+        self._last_reported: int | None = None
 
     def advance(self, rows: int) -> None:
         self.current += rows
@@ -42,5 +42,6 @@ class RowProgress:
         if self.total and self.current:
             eta = round((now - self._start) / self.current * max(self.total - self.current, 0), 2)
         if self._ctx.is_main:
-            self._ctx.emit(events.progress(self._ctx.job, self.current, self.total, unit="rows",
-                                           stage=self.stage, eta_s=eta))
+            self._ctx.emit(
+                events.progress(self._ctx.job, self.current, self.total, unit="rows", stage=self.stage, eta_s=eta)
+            )

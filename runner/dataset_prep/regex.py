@@ -4,9 +4,10 @@ Python's ``re`` backtracks: ``^(a+)+$`` on 29 characters took almost a minute, d
 with each one. RE2 has no backtracking, so it refuses the few features that need it
 (backreferences, lookahead, lookbehind); the error says which and why, before any row.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 _NO_BACKTRACKING = "RE2 matches in time linear in the text, so it has no {}"
 _HINTS = {

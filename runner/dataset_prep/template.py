@@ -5,13 +5,15 @@ one ``str.format`` per row. A missing value (None) renders as an empty string. B
 batch is rendered its size is checked against :mod:`runner.dataset_prep.limits`: ``{text}``
 written 30,000 times would otherwise turn a 1 KB row into 30 MB.
 """
+
 from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from compose.jobspec import JobFailed
 from runner.dataset_prep.limits import MAX_BATCH_BUILT, MAX_LENGTH, MAX_SOURCE_LENGTH
@@ -35,22 +37,24 @@ class Template:
         lengths = {name: list(map(len, column)) for name, column in texts.items()}
 
         def longest_row() -> int:
-            return max(map(sum, zip(*([k * size for size in lengths[c]] for c, k in self.counts.items()))))
+            return max(map(sum, zip(*([k * size for size in lengths[c]] for c, k in self.counts.items()), strict=True)))
 
-        self.check_size({c: max(v, default=0) for c, v in lengths.items()}, {c: sum(v) for c, v in lengths.items()},
-                        n, longest_row)
+        self.check_size(
+            {c: max(v, default=0) for c, v in lengths.items()}, {c: sum(v) for c, v in lengths.items()}, n, longest_row
+        )
         # printf-style formatting of a tuple is close to an f-string's speed; str.format is
         # about twice as slow per row.
         pattern = self.pattern
-        return [pattern % row for row in zip(*(texts[name] for name in self.columns))]
+        return [pattern % row for row in zip(*(texts[name] for name in self.columns), strict=True)]
 
     @cached_property
     def counts(self) -> Counter:
         """How many placeholders name each column."""
         return Counter(self.columns)
 
-    def check_size(self, longest: dict[str, int], total: dict[str, int], n: int,
-                   longest_row: Callable[[], int]) -> None:
+    def check_size(
+        self, longest: dict[str, int], total: dict[str, int], n: int, longest_row: Callable[[], int]
+    ) -> None:
         """Refuse a batch whose rendering would pass a limit; the exact ``longest_row`` only when the bound fails.
 
         What the batch already holds (one copy of each column) is free; the literal text and
@@ -60,12 +64,15 @@ class Template:
         if fixed + sum(k * longest[c] for c, k in self.counts.items()) > MAX_LENGTH:
             size = longest_row() + fixed
             if size > MAX_LENGTH:
-                raise JobFailed(f"map template: a row would be a string of {size:,} characters; "
-                                f"the limit is {MAX_LENGTH:,}")
+                raise JobFailed(
+                    f"map template: a row would be a string of {size:,} characters; the limit is {MAX_LENGTH:,}"
+                )
         built = fixed * n + sum((k - 1) * total[c] for c, k in self.counts.items())
         if built > MAX_BATCH_BUILT:
-            raise JobFailed(f"map template: {n:,} rows would build {built:,} characters beyond their own "
-                            f"values; the limit for a batch is {MAX_BATCH_BUILT:,}")
+            raise JobFailed(
+                f"map template: {n:,} rows would build {built:,} characters beyond their own "
+                f"values; the limit for a batch is {MAX_BATCH_BUILT:,}"
+            )
 
     @cached_property
     def pattern(self) -> str:
@@ -100,7 +107,7 @@ def parse_template(source: str) -> Template:
             end = source.find("}", i + 1)
             if end < 0:
                 raise TemplateError(_at(source, i, "'{' is never closed (write {{ for a literal brace)"))
-            name = source[i + 1:end].strip()
+            name = source[i + 1 : end].strip()
             if not name or "{" in name:
                 raise TemplateError(_at(source, i, "a placeholder needs a column name, e.g. {text}"))
             pieces.append("{" + str(len(columns)) + "}")
@@ -131,7 +138,7 @@ def render_arrow(template: Template, arrays: dict[str, Any]):
     wide = any(pa.types.is_large_string(arrays[name].type) for name in template.columns)
     kind = pa.large_string() if wide else pa.string()
     parts: list[Any] = []
-    for literal, name in zip(template.literals, template.columns):
+    for literal, name in zip(template.literals, template.columns, strict=False):
         if literal:
             parts.append(pa.scalar(literal, type=kind))
         parts.append(pc.fill_null(arrays[name].cast(kind), pa.scalar("", type=kind)))
@@ -155,8 +162,12 @@ def _check_arrow_size(template: Template, arrays: dict[str, Any]) -> None:
             rows = pc.add(rows, pc.multiply(lengths[name].cast(pa.int64()), k))
         return pc.max(rows).as_py() or 0
 
-    template.check_size({c: pc.max(v).as_py() or 0 for c, v in lengths.items()},
-                        {c: pc.sum(v).as_py() or 0 for c, v in lengths.items()}, n, longest_row)
+    template.check_size(
+        {c: pc.max(v).as_py() or 0 for c, v in lengths.items()},
+        {c: pc.sum(v).as_py() or 0 for c, v in lengths.items()},
+        n,
+        longest_row,
+    )
 
 
 def _texts(column: list) -> list:
@@ -171,8 +182,10 @@ def check_columns(template: Template, columns: Sequence[str]) -> None:
     if missing:
         hints = [h for name in missing for h in difflib.get_close_matches(name, list(columns), n=1)]
         extra = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
-        raise TemplateError(f"template placeholder {', '.join('{' + m + '}' for m in missing)} names no "
-                            f"column{extra}; the columns are: {', '.join(columns)}")
+        raise TemplateError(
+            f"template placeholder {', '.join('{' + m + '}' for m in missing)} names no "
+            f"column{extra}; the columns are: {', '.join(columns)}"
+        )
 
 
 def _at(source: str, index: int, message: str) -> str:

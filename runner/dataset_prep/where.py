@@ -5,20 +5,27 @@ node. ``starts-with``, ``ends-with`` and ``match`` are false for a value that is
 ``match`` searches (anchor the pattern with ``^``/``$`` to match the whole value) with RE2
 (:mod:`runner.dataset_prep.regex`). A tree nests at most ``MAX_DEPTH`` levels.
 """
+
 from __future__ import annotations
 
 import difflib
 import operator
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from runner.dataset_prep.expression import Condition, ExpressionError, _short_circuit
 from runner.dataset_prep.limits import MAX_DEPTH
 from runner.dataset_prep.regex import RegexError, compile_search
 
 _LEAF: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": operator.eq, "neq": operator.ne, "gt": operator.gt, "gte": operator.ge,
-    "lt": operator.lt, "lte": operator.le,
-    "in": lambda v, options: v in options, "not-in": lambda v, options: v not in options,
+    "eq": operator.eq,
+    "neq": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "in": lambda v, options: v in options,
+    "not-in": lambda v, options: v not in options,
     "starts-with": lambda v, p: isinstance(v, str) and v.startswith(p),
     "ends-with": lambda v, p: isinstance(v, str) and v.endswith(p),
 }
@@ -44,8 +51,7 @@ def _node(node: Any, columns: list[str], used: set[str], path: str, depth: int =
         raise ExpressionError(f"{path}: give exactly one of column/operator/value, all, any, not")
     if "all" in node or "any" in node:
         key = "all" if "all" in node else "any"
-        children = [_node(child, columns, used, f"{path}.{key}[{i}]", depth + 1)
-                    for i, child in enumerate(node[key])]
+        children = [_node(child, columns, used, f"{path}.{key}[{i}]", depth + 1) for i, child in enumerate(node[key])]
         if not children:
             empty = key == "all"  # all([]) is true, any([]) is false
             return lambda batch, n: [empty] * n
@@ -61,20 +67,23 @@ def _leaf(node: dict[str, Any], columns: list[str], used: set[str], path: str):
     if column not in columns:
         hint = difflib.get_close_matches(str(column), columns, n=1)
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise ExpressionError(f"{path}.column: unknown column {column!r}{extra}; "
-                              f"the columns are: {', '.join(columns)}")
+        raise ExpressionError(f"{path}.column: unknown column {column!r}{extra}; the columns are: {', '.join(columns)}")
     used.add(column)
     if op_name == "match":
         try:
             search = compile_search(str(value))
         except RegexError as exc:
             raise ExpressionError(f"{path}.value: {exc}") from None
-        test: Callable[[Any, Any], bool] = lambda v, _: isinstance(v, str) and search(v)
+
+        def test(v: Any, _: Any) -> bool:
+            return isinstance(v, str) and search(v)
+
     elif op_name in _LEAF:
         test = _LEAF[op_name]
     else:
-        raise ExpressionError(f"{path}.operator: unknown operator {op_name!r}; use one of "
-                              f"{', '.join(list(_LEAF) + ['match'])}")
+        raise ExpressionError(
+            f"{path}.operator: unknown operator {op_name!r}; use one of {', '.join(list(_LEAF) + ['match'])}"
+        )
     if op_name in ("in", "not-in"):
         if not isinstance(value, (list, tuple)):
             raise ExpressionError(f"{path}.value: operator {op_name} needs a list of values")

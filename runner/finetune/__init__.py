@@ -2,6 +2,7 @@
 
 ML libraries are imported when a job runs, not when this package is imported.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
     from runner.context import RunContext
 
 
-def run_training_job(ctx: "RunContext") -> dict[str, Any]:
+def run_training_job(ctx: RunContext) -> dict[str, Any]:
     """Train as ``ctx.spec.config`` says; return the model reference (docs/architecture.md)."""
     from runner.finetune.job import train
 

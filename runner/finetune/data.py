@@ -9,10 +9,12 @@ SFT rows become one of trl's two shapes:
   short "### Instruction / ### Response" frame. Either way trl's completion mask puts
   the loss on the response only.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from compose.jobspec import is_dataset_ref
 from compose.schema.components import TrainerComponent
@@ -45,15 +47,19 @@ def transforms_in_scratch() -> Iterator[None]:
 def load_dataset_value(value: Any, storage_dir: str, field: str):
     """The ``datasets.Dataset`` a dataset reference (a datasets job's output) points to."""
     if value is None:
-        raise ConfigProblem(field, "no data set given; bind it to a datasets job's output, "
-                                   "e.g. dataset: ${jobs.load.output}")
+        raise ConfigProblem(
+            field, "no data set given; bind it to a datasets job's output, e.g. dataset: ${jobs.load.output}"
+        )
     if not is_dataset_ref(value):
         shown = value if isinstance(value, str) and len(value) < 60 else type(value).__name__
         raise ConfigProblem(field, f"expected a data set (the output of a datasets job), got {shown!r}")
     dataset = _load_reference(value, storage_dir)
     if len(dataset) == 0:
-        raise ConfigProblem(field, f"the data set {value.get('fingerprint', '')} has no rows "
-                                   "(did a filter drop them all?); nothing to train on")
+        raise ConfigProblem(
+            field,
+            f"the data set {value.get('fingerprint', '')} has no rows "
+            "(did a filter drop them all?); nothing to train on",
+        )
     return dataset
 
 
@@ -65,11 +71,14 @@ def require_columns(dataset: Any, columns: list[str], field_of: dict[str, str], 
     missing = [c for c in columns if c not in dataset.column_names]
     if missing:
         column = missing[0]
-        raise ConfigProblem(field_of[column], f"column {column!r} is not in the {which} data set "
-                                              f"(its columns: {', '.join(dataset.column_names)})")
+        raise ConfigProblem(
+            field_of[column],
+            f"column {column!r} is not in the {which} data set (its columns: {', '.join(dataset.column_names)})",
+        )
 
 
 # --- SFT ------------------------------------------------------------------------
+
 
 def sft_rows(dataset: Any, cfg: TrainerComponent, *, conversational: bool, which: str = "training"):
     """Rows in trl's ``text`` or ``prompt``/``completion`` shape; other columns dropped."""
@@ -83,8 +92,7 @@ def sft_rows(dataset: Any, cfg: TrainerComponent, *, conversational: bool, which
     if cfg.system_column:
         fields[cfg.system_column] = "system_column"
     require_columns(dataset, list(fields), fields, which)
-    use_input = (ALPACA_INPUT_COLUMN in dataset.column_names
-                 and ALPACA_INPUT_COLUMN not in fields)
+    use_input = ALPACA_INPUT_COLUMN in dataset.column_names and ALPACA_INPUT_COLUMN not in fields
 
     def shape(row: dict[str, Any]) -> dict[str, Any]:
         prompt = str(row[cfg.prompt_column] or "")
@@ -108,6 +116,7 @@ def plain_prompt(prompt: str, system: str = "") -> str:
 
 # --- classification ---------------------------------------------------------------
 
+
 def label_names(train: Any, eval_: Any | None, column: str) -> list[str] | None:
     """Class names when the labels are strings or a ClassLabel; None for integer ids."""
     feature = train.features.get(column)
@@ -119,8 +128,9 @@ def label_names(train: Any, eval_: Any | None, column: str) -> list[str] | None:
     return None
 
 
-def classification_rows(dataset: Any, cfg: TrainerComponent, tokenizer: Any, label2id: dict[str, int],
-                        *, which: str = "training"):
+def classification_rows(
+    dataset: Any, cfg: TrainerComponent, tokenizer: Any, label2id: dict[str, int], *, which: str = "training"
+):
     """Tokenized rows with integer ``labels``."""
     text_column = cfg.effective_text_column or "text"
     fields = {text_column: "text_column", cfg.label_column: "label_column"}
@@ -138,8 +148,10 @@ def classification_rows(dataset: Any, cfg: TrainerComponent, tokenizer: Any, lab
         for value in batch[cfg.label_column]:
             key = names[value] if names is not None else str(value)
             if key not in label2id:
-                raise ConfigProblem("label_column", f"label {value!r} in the {which} data set is not among the "
-                                                    f"training labels ({', '.join(label2id)})")
+                raise ConfigProblem(
+                    "label_column",
+                    f"label {value!r} in the {which} data set is not among the training labels ({', '.join(label2id)})",
+                )
             labels.append(label2id[key])
         encoded["labels"] = labels
         return encoded

@@ -1,4 +1,5 @@
 """Problems found before training starts, phrased for the person who wrote the YAML."""
+
 from __future__ import annotations
 
 from compose.jobspec import JobFailed

@@ -1,4 +1,5 @@
 """One training job from start to finish: check, load, train, save, report."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,8 @@ from compose.schema.components import TrainerComponent
 from runner.config import validated_config
 from runner.context import RunContext
 from runner.finetune import args as trainer_args
-from runner.finetune import data, model as model_lib, optimizers, outputs
+from runner.finetune import data, optimizers, outputs
+from runner.finetune import model as model_lib
 from runner.finetune.errors import ConfigProblem
 
 
@@ -35,8 +37,9 @@ def base_model_name(cfg: TrainerComponent) -> str:
     from_env = os.environ.get(DEFAULT_MODEL_ENV[cfg.task])
     if from_env:
         return from_env
-    raise ConfigProblem("model", f"no base model: set model: (a local folder or hub id) or "
-                                 f"{DEFAULT_MODEL_ENV[cfg.task]}")
+    raise ConfigProblem(
+        "model", f"no base model: set model: (a local folder or hub id) or {DEFAULT_MODEL_ENV[cfg.task]}"
+    )
 
 
 def train(ctx: RunContext) -> dict[str, Any]:
@@ -50,8 +53,7 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     preflight(cfg, hw)
     output_dir = ctx.resolve_path(cfg.output_dir).resolve()
     outputs.claim_output_dir(output_dir, cfg.resume_from_checkpoint, ctx.spec.overwrite_output, ctx.log)
-    resume = outputs.resolve_resume(cfg.resume_from_checkpoint, output_dir, ctx.resolve_path,
-                                    ctx.spec.resume_dirs)
+    resume = outputs.resolve_resume(cfg.resume_from_checkpoint, output_dir, ctx.resolve_path, ctx.spec.resume_dirs)
     if cfg.resume_from_checkpoint == "latest" and resume is None:
         ctx.log(f"resume_from_checkpoint: latest found no checkpoint in {output_dir}; starting from step 0")
     # Before the heavy imports, so a hub id on a machine without network fails in seconds.
@@ -70,8 +72,11 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     ctx.check_cancelled()
     scope.enter_context(data.transforms_in_scratch())
     train_rows = data.load_dataset_value(cfg.dataset, ctx.spec.storage_dir, "dataset")
-    eval_rows = (data.load_dataset_value(cfg.eval_dataset, ctx.spec.storage_dir, "eval_dataset")
-                 if cfg.eval_dataset is not None else None)
+    eval_rows = (
+        data.load_dataset_value(cfg.eval_dataset, ctx.spec.storage_dir, "eval_dataset")
+        if cfg.eval_dataset is not None
+        else None
+    )
     if cfg.eval_steps and eval_rows is None:
         ctx.log("eval_steps is set but there is no eval_dataset: nothing will be evaluated", "warning")
 
@@ -84,11 +89,26 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     from runner.finetune.trainers import Inputs, build_classification, build_sft
 
     counter = TokenCounter()
-    callback = EventCallback(ctx.job, ctx.emit, is_main=ctx.is_main, counter=counter,
-                             world_size=ctx.world_size, cancelled=ctx.cancelled, task=cfg.task)
-    inputs = Inputs(cfg=cfg, source=source, tokenizer=tokenizer, train=train_rows, eval=eval_rows,
-                    output_dir=str(output_dir), hw=hw, token=token,
-                    callbacks=[callback, TensorBoardCallback(outputs.tensorboard_dir(output_dir), ctx.redact)])
+    callback = EventCallback(
+        ctx.job,
+        ctx.emit,
+        is_main=ctx.is_main,
+        counter=counter,
+        world_size=ctx.world_size,
+        cancelled=ctx.cancelled,
+        task=cfg.task,
+    )
+    inputs = Inputs(
+        cfg=cfg,
+        source=source,
+        tokenizer=tokenizer,
+        train=train_rows,
+        eval=eval_rows,
+        output_dir=str(output_dir),
+        hw=hw,
+        token=token,
+        callbacks=[callback, TensorBoardCallback(outputs.tensorboard_dir(output_dir), ctx.redact)],
+    )
     prepared = (build_sft if cfg.task == "sft" else build_classification)(inputs)
     trainer = prepared.trainer
     trainer.token_counter = counter
@@ -97,8 +117,10 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     for note in prepared.notes:
         ctx.log(note)
     trainable, total = model_lib.count_parameters(trainer.model)
-    ctx.log(f"training {trainable:,} of {total:,} parameters on {len(trainer.train_dataset):,} rows"
-            + (f", resuming from {resume}" if resume else ""))
+    ctx.log(
+        f"training {trainable:,} of {total:,} parameters on {len(trainer.train_dataset):,} rows"
+        + (f", resuming from {resume}" if resume else "")
+    )
     if resume and ctx.is_main:  # the job card (and the admin) say where this attempt began
         ctx.emit(events.status(ctx.job, "running", f"resumed from {resume.name}"))
     ctx.check_cancelled()
@@ -110,22 +132,29 @@ def _train(ctx: RunContext, scope: ExitStack) -> dict[str, Any]:
     except Exception as exc:
         raise JobFailed(f"{type(exc).__name__}: {exc} ({_saved(callback.checkpoints, resume)})") from exc
     if ctx.cancelled.is_set():
-        raise JobCancelled(f"job {ctx.job} cancelled at step {trainer.state.global_step}; "
-                           f"{_saved(callback.checkpoints, resume)}")
+        raise JobCancelled(
+            f"job {ctx.job} cancelled at step {trainer.state.global_step}; {_saved(callback.checkpoints, resume)}"
+        )
 
     if eval_rows is not None and not _evaluated_at(trainer.state, trainer.state.global_step):
         trainer.evaluate()
     trainer.save_model(str(output_dir))
-    metrics = {"train_loss": callback.train_loss if callback.train_loss is not None else result.training_loss,
-               **callback.last_eval}
+    metrics = {
+        "train_loss": callback.train_loss if callback.train_loss is not None else result.training_loss,
+        **callback.last_eval,
+    }
     if ctx.is_main:
         tokenizer.save_pretrained(str(output_dir))
-        run_files = outputs.write_run_files(output_dir, cfg.model_dump(mode="json"), ctx.redact,
-                                            labels=prepared.labels)
+        run_files = outputs.write_run_files(output_dir, cfg.model_dump(mode="json"), ctx.redact, labels=prepared.labels)
         _report_artifacts(ctx, output_dir, prepared.adapter, trainer.state.global_step, run_files)
-    return outputs.model_reference(output_dir, global_step=trainer.state.global_step, adapter=prepared.adapter,
-                                   metrics=metrics, checkpoint_paths=outputs.checkpoints(output_dir),
-                                   labels=prepared.labels)
+    return outputs.model_reference(
+        output_dir,
+        global_step=trainer.state.global_step,
+        adapter=prepared.adapter,
+        metrics=metrics,
+        checkpoint_paths=outputs.checkpoints(output_dir),
+        labels=prepared.labels,
+    )
 
 
 def _saved(checkpoints: list[str], resumed_from: Path | None) -> str:
@@ -153,8 +182,9 @@ def _report_artifacts(ctx: RunContext, output_dir: Path, adapter: bool, step: in
     from runner.finetune.callbacks import folder_size
 
     model_bytes = sum(p.stat().st_size for p in output_dir.iterdir() if p.is_file())
-    ctx.emit(events.artifact(ctx.job, "adapter" if adapter else "model", str(output_dir),
-                             size_bytes=model_bytes, step=step))
+    ctx.emit(
+        events.artifact(ctx.job, "adapter" if adapter else "model", str(output_dir), size_bytes=model_bytes, step=step)
+    )
     for path in run_files:
         ctx.emit(events.artifact(ctx.job, "config", str(path), size_bytes=path.stat().st_size, step=step))
     runs = outputs.tensorboard_dir(output_dir)

@@ -1,4 +1,5 @@
 """Loading the base model and tokenizer; quantization (QLoRA) and the LoRA adapter."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,22 @@ from compose.schema.components import OUTPUT_LAYER_NAMES, TrainerComponent, is_i
 from runner.dataset_prep.hub import PROBE_TIMEOUT_S, hub_endpoint, hub_offline, probe
 from runner.finetune.errors import ConfigProblem
 
-_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "c_attn", "qkv_proj",
-              "Wqkv", "wq", "wk", "wv", "wo")
+_ATTENTION = (
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "query",
+    "key",
+    "value",
+    "c_attn",
+    "qkv_proj",
+    "Wqkv",
+    "wq",
+    "wk",
+    "wv",
+    "wo",
+)
 
 
 @dataclass
@@ -60,18 +75,22 @@ def _in_cache(repo_id: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
     try:
-        return any(isinstance(try_to_load_from_cache(repo_id, name), str)
-                   for name in ("config.json", "tokenizer_config.json"))
+        return any(
+            isinstance(try_to_load_from_cache(repo_id, name), str) for name in ("config.json", "tokenizer_config.json")
+        )
     except ValueError:  # not a valid repo id
         return False
 
 
 def _offline_failure(source: ModelSource, field: str, exc: Exception | None) -> ConfigProblem:
     detail = f" ({type(exc).__name__}: {exc})" if exc is not None else ""
-    return ConfigProblem(field, f"{source.name!r} is not a local folder and the Hugging Face Hub cannot be "
-                                f"reached from this machine (offline mode), and it is not in the local cache "
-                                f"either{detail}. Point {field}: at a folder holding the model, or download it "
-                                f"where there is network and copy the folder here.")
+    return ConfigProblem(
+        field,
+        f"{source.name!r} is not a local folder and the Hugging Face Hub cannot be "
+        f"reached from this machine (offline mode), and it is not in the local cache "
+        f"either{detail}. Point {field}: at a folder holding the model, or download it "
+        f"where there is network and copy the folder here.",
+    )
 
 
 def load_tokenizer(cfg: TrainerComponent, model_source: ModelSource, resolve_path: Any, token: str | None):
@@ -80,8 +99,7 @@ def load_tokenizer(cfg: TrainerComponent, model_source: ModelSource, resolve_pat
     source = resolve_source(cfg.tokenizer, "tokenizer", resolve_path) if cfg.tokenizer else model_source
     field = "tokenizer" if cfg.tokenizer else "model"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.name, local_files_only=source.local_files_only,
-                                                  token=token)
+        tokenizer = AutoTokenizer.from_pretrained(source.name, local_files_only=source.local_files_only, token=token)
     except OSError as exc:
         if source.local_files_only:
             raise _offline_failure(source, field, exc) from exc
@@ -137,8 +155,7 @@ def load_model(cfg: TrainerComponent, source: ModelSource, token: str | None, **
             # Quantized weights cannot be moved after loading: place them on this process's GPU now.
             kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
     try:
-        model = auto.from_pretrained(source.name, local_files_only=source.local_files_only, token=token,
-                                     **kwargs)
+        model = auto.from_pretrained(source.name, local_files_only=source.local_files_only, token=token, **kwargs)
     except OSError as exc:
         if source.local_files_only:
             raise _offline_failure(source, "model", exc) from exc
@@ -155,11 +172,16 @@ def load_model(cfg: TrainerComponent, source: ModelSource, token: str | None, **
 def attention_modules(model: Any) -> list[str]:
     import torch
 
-    found = {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
-             if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in _ATTENTION}
+    found = {
+        name.rsplit(".", 1)[-1]
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in _ATTENTION
+    }
     if not found:
-        raise ConfigProblem("lora_target_modules", "no attention projections found in this model; "
-                                                   "list the layers to adapt (or use all-linear)")
+        raise ConfigProblem(
+            "lora_target_modules",
+            "no attention projections found in this model; list the layers to adapt (or use all-linear)",
+        )
     return sorted(found)
 
 
@@ -171,11 +193,17 @@ def apply_lora(model: Any, cfg: TrainerComponent):
     targets = lora["target_modules"] or attention_modules(model)
     targets, full = split_output_layer(targets, model)
     if not targets:
-        raise ConfigProblem("lora_target_modules", f"{', '.join(full)} alone leaves nothing for LoRA to adapt: "
-                                                   "add the layers to adapt (e.g. q_proj, v_proj)")
+        raise ConfigProblem(
+            "lora_target_modules",
+            f"{', '.join(full)} alone leaves nothing for LoRA to adapt: add the layers to adapt (e.g. q_proj, v_proj)",
+        )
     config = LoraConfig(
-        r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"], bias=lora["bias"],
-        target_modules=targets, modules_to_save=full or None,
+        r=lora["r"],
+        lora_alpha=lora["alpha"],
+        lora_dropout=lora["dropout"],
+        bias=lora["bias"],
+        target_modules=targets,
+        modules_to_save=full or None,
         task_type=TaskType.CAUSAL_LM if cfg.task == "sft" else TaskType.SEQ_CLS,
     )
     if cfg.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
@@ -199,8 +227,9 @@ def split_output_layer(targets: Any, model: Any) -> tuple[Any, list[str]]:
     output = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     if output is None:
         return targets, []  # a classifier: its new head is trained in full already (PEFT's SEQ_CLS)
-    names = set(OUTPUT_LAYER_NAMES) | {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
-                                       if module is output}
+    names = set(OUTPUT_LAYER_NAMES) | {
+        name.rsplit(".", 1)[-1] for name, module in model.named_modules() if module is output
+    }
     full = [name for name in targets if name in names]
     return [name for name in targets if name not in names], full
 

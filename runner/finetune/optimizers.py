@@ -7,6 +7,7 @@ GaLore/APOLLO project the gradients of chosen linear layers, so they need
 ``optim_target_modules``; when the YAML gives none we pick the model's attention and
 MLP projections.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,8 +18,10 @@ from runner.finetune.errors import ConfigProblem
 
 # transformers name -> why it cannot run without CUDA, and what to use instead.
 CUDA_ONLY: dict[str, tuple[str, str]] = {
-    "galore_adamw_8bit": ("its 8-bit GaLore kernels (bitsandbytes) run on CUDA only",
-                          "galore_adamw (same projection, 32-bit states) or adamw_8bit"),
+    "galore_adamw_8bit": (
+        "its 8-bit GaLore kernels (bitsandbytes) run on CUDA only",
+        "galore_adamw (same projection, 32-bit states) or adamw_8bit",
+    ),
     "adalomo": ("AdaLomo's fused update calls CUDA", "lomo or adafactor"),
     "galore_adamw_8bit_layerwise": ("its 8-bit GaLore kernels run on CUDA only", "galore_adamw_layerwise"),
 }
@@ -28,7 +31,8 @@ NEEDS_TARGET_MODULES = ("galore_", "apollo_")
 # Linear layers worth projecting, by the names common decoder and encoder models use.
 _ATTENTION_MLP = re.compile(
     r"(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|query|key|value|dense|"
-    r"c_attn|c_proj|c_fc|fc1|fc2|out_proj|wq|wk|wv|wo|w1|w2|w3)$")
+    r"c_attn|c_proj|c_fc|fc1|fc2|out_proj|wq|wk|wv|wo|w1|w2|w3)$"
+)
 
 
 def transformers_name(name: str) -> str:
@@ -40,8 +44,9 @@ def check_available(name: str, *, cuda: bool) -> None:
     optim = transformers_name(name)
     if optim in CUDA_ONLY and not cuda:
         reason, alternatives = CUDA_ONLY[optim]
-        raise ConfigProblem("optimizer", f"{name} needs a CUDA GPU ({reason}) and none is available here; "
-                                         f"use {alternatives} instead")
+        raise ConfigProblem(
+            "optimizer", f"{name} needs a CUDA GPU ({reason}) and none is available here; use {alternatives} instead"
+        )
 
 
 def needs_target_modules(name: str) -> bool:
@@ -58,8 +63,10 @@ def default_target_modules(model: Any) -> list[str]:
         if isinstance(module, torch.nn.Linear) and _ATTENTION_MLP.search(short):
             names.add(short)
     if not names:
-        raise ConfigProblem("optim_target_modules", "could not find attention or MLP linear layers in this "
-                                                    "model; list the layer names to project")
+        raise ConfigProblem(
+            "optim_target_modules",
+            "could not find attention or MLP linear layers in this model; list the layer names to project",
+        )
     return sorted(names)
 
 

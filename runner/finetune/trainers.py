@@ -1,4 +1,5 @@
 """Building the trainer for each task: TRL's SFTTrainer, or transformers' Trainer for classification."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +7,8 @@ from typing import Any
 
 from compose.schema.components import TrainerComponent
 from runner.finetune import args as trainer_args
-from runner.finetune import data, model as model_lib, optimizers
+from runner.finetune import data, optimizers
+from runner.finetune import model as model_lib
 from runner.finetune.callbacks import GradNormMeter, counting_trainer
 
 
@@ -56,8 +58,12 @@ def _finish_trainer(trainer: Any, inputs: Inputs) -> list[str]:
 
 
 def _common(inputs: Inputs, targets: list[str] | None) -> dict[str, Any]:
-    return {"output_dir": inputs.output_dir, "has_eval": inputs.eval is not None, "hw": inputs.hw,
-            "target_modules": targets}
+    return {
+        "output_dir": inputs.output_dir,
+        "has_eval": inputs.eval is not None,
+        "hw": inputs.hw,
+        "target_modules": targets,
+    }
 
 
 def build_sft(inputs: Inputs) -> Prepared:
@@ -68,19 +74,30 @@ def build_sft(inputs: Inputs) -> Prepared:
     prompt_completion = cfg.effective_text_column is None
     conversational = bool(getattr(tokenizer, "chat_template", None))
     if prompt_completion and not conversational:
-        notes.append("the tokenizer has no chat template: prompt/response rows are rendered as plain text "
-                     "(### Instruction / ### Response); set chat_template to use a chat format")
+        notes.append(
+            "the tokenizer has no chat template: prompt/response rows are rendered as plain text "
+            "(### Instruction / ### Response); set chat_template to use a chat format"
+        )
     train = data.sft_rows(inputs.train, cfg, conversational=conversational)
-    eval_ = (data.sft_rows(inputs.eval, cfg, conversational=conversational, which="eval")
-             if inputs.eval is not None else None)
+    eval_ = (
+        data.sft_rows(inputs.eval, cfg, conversational=conversational, which="eval")
+        if inputs.eval is not None
+        else None
+    )
 
     model = model_lib.load_model(cfg, inputs.source, inputs.token)
     model, targets = _finish_model(model, inputs)
-    config = trainer_args.sft_config(cfg, text_field="text", prompt_completion=prompt_completion,
-                                     **_common(inputs, targets))
+    config = trainer_args.sft_config(
+        cfg, text_field="text", prompt_completion=prompt_completion, **_common(inputs, targets)
+    )
     trainer = counting_trainer(SFTTrainer)(
-        model=model, args=config, train_dataset=train, eval_dataset=eval_, processing_class=tokenizer,
-        callbacks=inputs.callbacks)
+        model=model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=eval_,
+        processing_class=tokenizer,
+        callbacks=inputs.callbacks,
+    )
     notes += _finish_trainer(trainer, inputs)
     return Prepared(trainer, cfg.peft_adapter == "lora", notes)
 
@@ -92,8 +109,10 @@ def classification_metrics(prediction: Any) -> dict[str, float]:
     logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
     predicted = np.argmax(logits, axis=-1)
     labels = prediction.label_ids
-    return {"accuracy": float(accuracy_score(labels, predicted)),
-            "f1": float(f1_score(labels, predicted, average="macro"))}
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "f1": float(f1_score(labels, predicted, average="macro")),
+    }
 
 
 def build_classification(inputs: Inputs) -> Prepared:
@@ -102,19 +121,35 @@ def build_classification(inputs: Inputs) -> Prepared:
     cfg, tokenizer = inputs.cfg, inputs.tokenizer
     id2label, label2id = data.label_maps(inputs.train, inputs.eval, cfg.label_column)
     train = data.classification_rows(inputs.train, cfg, tokenizer, label2id)
-    eval_ = (data.classification_rows(inputs.eval, cfg, tokenizer, label2id, which="eval")
-             if inputs.eval is not None else None)
+    eval_ = (
+        data.classification_rows(inputs.eval, cfg, tokenizer, label2id, which="eval")
+        if inputs.eval is not None
+        else None
+    )
 
-    model = model_lib.load_model(cfg, inputs.source, inputs.token, num_labels=len(id2label), id2label=id2label,
-                                 label2id=label2id, ignore_mismatched_sizes=True)
+    model = model_lib.load_model(
+        cfg,
+        inputs.source,
+        inputs.token,
+        num_labels=len(id2label),
+        id2label=id2label,
+        label2id=label2id,
+        ignore_mismatched_sizes=True,
+    )
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     model, targets = _finish_model(model, inputs)
     config = trainer_args.training_arguments(cfg, **_common(inputs, targets))
     trainer = counting_trainer(Trainer)(
-        model=model, args=config, train_dataset=train, eval_dataset=eval_, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=classification_metrics,
-        callbacks=inputs.callbacks)
+        model=model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=eval_,
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=classification_metrics,
+        callbacks=inputs.callbacks,
+    )
     notes = [f"{len(id2label)} labels: {', '.join(id2label.values())}"]
     notes += _finish_trainer(trainer, inputs)
     return Prepared(trainer, cfg.peft_adapter == "lora", notes, labels=list(id2label.values()))

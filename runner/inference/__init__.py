@@ -1,4 +1,5 @@
 """``type: model`` jobs: load a local model (and LoRA adapters), answer one input or every row."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Answering a batch of inputs: generation (plain or chat) and classification."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -17,8 +18,12 @@ class Encoded:
 
 def generation_kwargs(cfg: ModelComponent) -> dict[str, Any]:
     """What ``generate`` is called with; the sampling settings only when sampling."""
-    kwargs: dict[str, Any] = {"max_new_tokens": cfg.max_output_length, "do_sample": cfg.do_sample,
-                              "num_beams": cfg.num_beams, "num_return_sequences": cfg.num_return_sequences}
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": cfg.max_output_length,
+        "do_sample": cfg.do_sample,
+        "num_beams": cfg.num_beams,
+        "num_return_sequences": cfg.num_return_sequences,
+    }
     if cfg.do_sample:
         kwargs.update(temperature=cfg.temperature, top_p=cfg.top_p, top_k=cfg.top_k)
     else:
@@ -29,8 +34,9 @@ def generation_kwargs(cfg: ModelComponent) -> dict[str, Any]:
     return kwargs
 
 
-def encode(loaded: Loaded, texts: list[str], max_length: int, *, special_tokens: bool = True,
-           left: bool = True) -> Encoded:
+def encode(
+    loaded: Loaded, texts: list[str], max_length: int, *, special_tokens: bool = True, left: bool = True
+) -> Encoded:
     """Tokenize a batch, cutting each input to ``max_length`` tokens (a prompt keeps its end,
     which the answer follows)."""
     tokenizer = loaded.tokenizer
@@ -38,18 +44,28 @@ def encode(loaded: Loaded, texts: list[str], max_length: int, *, special_tokens:
     tokenizer.truncation_side = "left" if left else "right"
     full = tokenizer(texts, add_special_tokens=special_tokens)["input_ids"]
     truncated = sum(1 for ids in full if len(ids) > max_length)
-    batch = tokenizer(texts, add_special_tokens=special_tokens, padding=True, truncation=True,
-                      max_length=max_length, return_tensors="pt")
+    batch = tokenizer(
+        texts,
+        add_special_tokens=special_tokens,
+        padding=True,
+        truncation=True,
+        max_length=max_length,
+        return_tensors="pt",
+    )
     return Encoded({k: v.to(loaded.model.device) for k, v in batch.items()}, truncated)
 
 
 def chat_prompts(loaded: Loaded, conversations: list[list[dict[str, Any]]]) -> list[str]:
     tokenizer = loaded.tokenizer
     if not getattr(tokenizer, "chat_template", None):
-        raise JobFailed("task chat-completion needs a tokenizer with a chat template; this model has none "
-                        "(use task: text-generation with a prompt)")
-    return [tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-            for messages in conversations]
+        raise JobFailed(
+            "task chat-completion needs a tokenizer with a chat template; this model has none "
+            "(use task: text-generation with a prompt)"
+        )
+    return [
+        tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        for messages in conversations
+    ]
 
 
 def cut_at_stop(text: str, stops: list[str] | None) -> str:
@@ -79,10 +95,12 @@ def generate(loaded: Loaded, cfg: ModelComponent, prompts: list[str], *, chat: b
     with torch.no_grad():
         out = loaded.model.generate(**encoded.inputs, pad_token_id=loaded.tokenizer.pad_token_id, **kwargs)
     start = encoded.inputs["input_ids"].shape[1]
-    texts = [cut_at_stop(t, cfg.stop_sequences)
-             for t in loaded.tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)]
+    texts = [
+        cut_at_stop(t, cfg.stop_sequences)
+        for t in loaded.tokenizer.batch_decode(out[:, start:], skip_special_tokens=True)
+    ]
     n = cfg.num_return_sequences
-    grouped = [texts[i * n:(i + 1) * n] for i in range(len(prompts))]
+    grouped = [texts[i * n : (i + 1) * n] for i in range(len(prompts))]
     return Answers([g[0] if n == 1 else g for g in grouped], encoded.truncated)
 
 
@@ -98,5 +116,5 @@ def classify(loaded: Loaded, cfg: ModelComponent, texts: list[str]) -> Answers:
     values = []
     for row in probs:
         best = max(range(len(row)), key=row.__getitem__)
-        values.append({"label": labels[best], "score": row[best], "scores": dict(zip(labels, row))})
+        values.append({"label": labels[best], "score": row[best], "scores": dict(zip(labels, row, strict=False))})
     return Answers(values, encoded.truncated)

@@ -1,4 +1,5 @@
 """One model job: load, answer one input or every row of a data set, report."""
+
 from __future__ import annotations
 
 import os
@@ -9,17 +10,24 @@ from compose import events
 from compose.jobspec import JobFailed, is_dataset_ref
 from compose.schema.components import MODEL_INPUT_FIELD, ModelComponent
 from runner.config import validated_config
-from runner.dataset_prep.materialize import (dataset_dir, find_materialized, fingerprint, folder_size, load_reference,
-                                         save)
+from runner.dataset_prep.materialize import (
+    dataset_dir,
+    find_materialized,
+    fingerprint,
+    folder_size,
+    load_reference,
+    save,
+)
 from runner.dataset_prep.progress import RowProgress
 from runner.dataset_prep.template import TemplateError, check_columns, parse_template
+from runner.finetune.model import hf_token
 from runner.inference import generate as gen
 from runner.inference.loading import Loaded, adapter_name, load
-from runner.finetune.model import hf_token
 
 # The columns a data set run adds; an input column of the same name is refused, not overwritten.
 ANSWER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "text-generation": ("response",), "chat-completion": ("response",),
+    "text-generation": ("response",),
+    "chat-completion": ("response",),
     "text-classification": ("predicted_label", "predicted_score"),
 }
 
@@ -37,8 +45,10 @@ def run(ctx) -> Any:
     if rows is not None:
         clash = [c for c in ANSWER_COLUMNS[cfg.task] if c in rows.column_names]
         if clash:
-            raise JobFailed(f"the data set already has a column {clash[0]}, where the answers go: drop or "
-                            "rename it first (a select or map job)")
+            raise JobFailed(
+                f"the data set already has a column {clash[0]}, where the answers go: drop or "
+                "rename it first (a select or map job)"
+            )
     _quiet()
     loaded = load(cfg, ctx.resolve_path, hf_token(ctx.spec.env))
     shown = cfg.model if isinstance(cfg.model, str) else cfg.model.model_dump(exclude_none=True)
@@ -97,10 +107,14 @@ def _single(cfg: ModelComponent, value: Any) -> dict[str, Any]:
 
 def _over_rows(ctx, cfg: ModelComponent, loaded: Loaded, rows: Any, render) -> dict[str, Any]:
     storage = ctx.spec.storage_dir
-    key = {"method": "model", "config": {k: v for k, v in ctx.spec.config.items() if k != "dataset"},
-           "inputs": [cfg.dataset["fingerprint"]], "models": _model_stamp(ctx.spec.config),
-           # Sampled answers differ from run to run: never reuse them as if they were the same.
-           "nonce": os.urandom(8).hex() if cfg.do_sample else None}
+    key = {
+        "method": "model",
+        "config": {k: v for k, v in ctx.spec.config.items() if k != "dataset"},
+        "inputs": [cfg.dataset["fingerprint"]],
+        "models": _model_stamp(ctx.spec.config),
+        # Sampled answers differ from run to run: never reuse them as if they were the same.
+        "nonce": os.urandom(8).hex() if cfg.do_sample else None,
+    }
     fp = fingerprint(key)
     ref = find_materialized(storage, fp)
     if ref is not None:
@@ -134,8 +148,11 @@ def _over_rows(ctx, cfg: ModelComponent, loaded: Loaded, rows: Any, render) -> d
 
 def _note_truncated(ctx, cfg: ModelComponent, count: int) -> None:
     if count:
-        ctx.log(f"{count} input(s) were longer than max_seq_length ({cfg.max_seq_length} tokens) and were cut "
-                "to their last max_seq_length tokens", "warning")
+        ctx.log(
+            f"{count} input(s) were longer than max_seq_length ({cfg.max_seq_length} tokens) and were cut "
+            "to their last max_seq_length tokens",
+            "warning",
+        )
 
 
 def _model_stamp(config: dict[str, Any]) -> list[Any]:
@@ -147,8 +164,9 @@ def _model_stamp(config: dict[str, Any]) -> list[Any]:
         path = value.get("path") or value.get("repository") if isinstance(value, dict) else value
         folder = Path(str(path))
         if folder.is_dir():
-            found.append(sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                for p in folder.iterdir() if p.is_file()))
+            found.append(
+                sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in folder.iterdir() if p.is_file())
+            )
         else:
             found.append(str(path))
     return found

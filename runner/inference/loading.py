@@ -1,15 +1,18 @@
 """The model, its tokenizer and its adapters, as a model component asks for them."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 from compose.jobspec import JobFailed
 from compose.schema.components import ModelComponent, ModelValue, PeftAdapterSpec
 from runner.finetune.errors import ConfigProblem
-from runner.finetune.model import ModelSource as Source, resolve_source
+from runner.finetune.model import ModelSource as Source
+from runner.finetune.model import resolve_source
 
 TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 LABELS_FILE = "labels.json"  # what a classification trainer saves beside its adapter
@@ -20,10 +23,10 @@ class Loaded:
     model: Any
     tokenizer: Any
     device: str
-    labels: Optional[list[str]]  # classification: the name of each class
+    labels: list[str] | None  # classification: the name of each class
 
 
-def source_of(value: ModelValue, field: str, resolve_path: Callable[[str], Path]) -> tuple[Source, Optional[str]]:
+def source_of(value: ModelValue, field: str, resolve_path: Callable[[str], Path]) -> tuple[Source, str | None]:
     """Where a ``model`` value points (a local folder or a cached hub id) and its revision.
 
     The string form is a local folder when one exists there, else a hub id; the object
@@ -76,25 +79,32 @@ def quantization_config(cfg: ModelComponent) -> Any:
     if cfg.quantization == "int8":
         return BitsAndBytesConfig(load_in_8bit=True)
     compute = torch.float32 if cfg.precision in ("auto", "float32") else getattr(torch, TORCH_DTYPES[cfg.precision])
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4" if cfg.quantization == "nf4" else "fp4",
-                              bnb_4bit_compute_dtype=compute)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4" if cfg.quantization == "nf4" else "fp4",
+        bnb_4bit_compute_dtype=compute,
+    )
 
 
 def adapter_name(adapter: PeftAdapterSpec, index: int) -> str:
     return adapter.name or f"adapter{index}"
 
 
-def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: Optional[str]) -> Loaded:
+def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: str | None) -> Loaded:
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     device = pick_device(cfg)
     quant = quantization_config(cfg)
     if quant is not None and not device.startswith("cuda"):
-        raise JobFailed(f"quantization: {cfg.quantization} needs a CUDA GPU (bitsandbytes); this job runs on "
-                        f"{device}: remove quantization or run it where there is a GPU")
+        raise JobFailed(
+            f"quantization: {cfg.quantization} needs a CUDA GPU (bitsandbytes); this job runs on "
+            f"{device}: remove quantization or run it where there is a GPU"
+        )
     source, revision = source_of(cfg.model, "model", resolve_path)  # type: ignore[arg-type]
-    adapters = [(adapter_name(a, i), a, *source_of(a.model, f"peft_adapters[{i}].model", resolve_path))
-                for i, a in enumerate(cfg.peft_adapters or [])]
+    adapters = [
+        (adapter_name(a, i), a, *source_of(a.model, f"peft_adapters[{i}].model", resolve_path))
+        for i, a in enumerate(cfg.peft_adapters or [])
+    ]
     common: dict[str, Any] = {"local_files_only": source.local_files_only or not source.local, "token": token}
     if revision:
         common["revision"] = revision
@@ -113,8 +123,11 @@ def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: Option
         auto = AutoModelForSequenceClassification
         labels = _adapter_labels([Path(s.name) for _, _, s, _ in adapters if s.local])
         if labels is not None:
-            kwargs.update(num_labels=len(labels), id2label=dict(enumerate(labels)),
-                          label2id={name: i for i, name in enumerate(labels)})
+            kwargs.update(
+                num_labels=len(labels),
+                id2label=dict(enumerate(labels)),
+                label2id={name: i for i, name in enumerate(labels)},
+            )
     else:
         auto = AutoModelForCausalLM
     try:
@@ -134,11 +147,11 @@ def load(cfg: ModelComponent, resolve_path: Callable[[str], Path], token: Option
     return Loaded(model=model, tokenizer=tokenizer, device=device, labels=labels)
 
 
-def _named(source: Source, revision: Optional[str]) -> str:
+def _named(source: Source, revision: str | None) -> str:
     return f"{source.name!r}" + (f" at revision {revision}" if revision else "")
 
 
-def _adapter_labels(folders: list[Path]) -> Optional[list[str]]:
+def _adapter_labels(folders: list[Path]) -> list[str] | None:
     for folder in folders:
         path = folder / LABELS_FILE
         if path.is_file():
@@ -148,7 +161,7 @@ def _adapter_labels(folders: list[Path]) -> Optional[list[str]]:
     return None
 
 
-def apply_adapters(model: Any, adapters: list[tuple[str, float, Source, Optional[str]]], token: Optional[str]) -> Any:
+def apply_adapters(model: Any, adapters: list[tuple[str, float, Source, str | None]], token: str | None) -> Any:
     """``model`` with every LoRA adapter loaded and active at once, each scaled by its weight.
 
     Nothing is merged: the base weights stay as they are (a quantized base cannot take
@@ -159,8 +172,11 @@ def apply_adapters(model: Any, adapters: list[tuple[str, float, Source, Optional
 
     wrapped = None
     for name, _weight, source, revision in adapters:
-        extra: dict[str, Any] = {"adapter_name": name, "local_files_only": source.local_files_only or not source.local,
-                                 "token": token}
+        extra: dict[str, Any] = {
+            "adapter_name": name,
+            "local_files_only": source.local_files_only or not source.local,
+            "token": token,
+        }
         if revision:
             extra["revision"] = revision
         try:
@@ -169,8 +185,9 @@ def apply_adapters(model: Any, adapters: list[tuple[str, float, Source, Optional
             else:
                 wrapped.load_adapter(source.name, **extra)
         except (OSError, ValueError) as exc:
-            raise JobFailed(f"peft_adapters: cannot load adapter {name} from {_named(source, revision)}: "
-                            f"{exc}") from exc
+            raise JobFailed(
+                f"peft_adapters: cannot load adapter {name} from {_named(source, revision)}: {exc}"
+            ) from exc
     assert wrapped is not None
     weights = {name: weight for name, weight, _, _ in adapters}
     wrapped.base_model.set_adapter(list(weights))

@@ -1,5 +1,6 @@
 """The GPU path checks stay runnable: on this CPU machine they train what a CPU can and
 expect the CUDA-only optimizer to be refused before training."""
+
 from __future__ import annotations
 
 import json

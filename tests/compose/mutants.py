@@ -5,12 +5,13 @@ flipped bytes, deleted or doubled lines, shifted indentation, control characters
 tags, anchors and aliases, a cut-off end. The same seed gives the same mutants, so a
 failure names a mutant that can be rebuilt and read.
 """
+
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 from tests.compose.seed_blocks import find_seed, seed_blocks
 
@@ -18,12 +19,54 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BAD = Path(__file__).resolve().parent / "bad"
 
 CONTROL_CHARS = [chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)] + [
-    "\x85", "\ufeff", "\u2028", "\ud800", "\ufffe"]
-TAGS = ["!!float ", "!!bool ", "!!int ", "!!str ", "!!null ", "!!map ", "!!seq ", "!!binary ",
-        "!!timestamp ", "!!set ", "!!omap ", "!!pairs ", "!!merge ", "!custom ", "!!python/name:os.system ",
-        "!<tag:yaml.org,2002:int> ", "! "]
-ODD_VALUES = ["0x1F", "0o17", "1_000", "12:30:00", "2001-13-45", ".inf", "-.NaN", "~", "[]", "{}",
-              "{x: 1}", "[1, [2, [3]]]", "? a", "|", ">-", "'", '"', "`x`", "@x", "%x", "9" * 5000]
+    "\x85",
+    "\ufeff",
+    "\u2028",
+    "\ud800",
+    "\ufffe",
+]
+TAGS = [
+    "!!float ",
+    "!!bool ",
+    "!!int ",
+    "!!str ",
+    "!!null ",
+    "!!map ",
+    "!!seq ",
+    "!!binary ",
+    "!!timestamp ",
+    "!!set ",
+    "!!omap ",
+    "!!pairs ",
+    "!!merge ",
+    "!custom ",
+    "!!python/name:os.system ",
+    "!<tag:yaml.org,2002:int> ",
+    "! ",
+]
+ODD_VALUES = [
+    "0x1F",
+    "0o17",
+    "1_000",
+    "12:30:00",
+    "2001-13-45",
+    ".inf",
+    "-.NaN",
+    "~",
+    "[]",
+    "{}",
+    "{x: 1}",
+    "[1, [2, [3]]]",
+    "? a",
+    "|",
+    ">-",
+    "'",
+    '"',
+    "`x`",
+    "@x",
+    "%x",
+    "9" * 5000,
+]
 
 
 @dataclass(frozen=True)
@@ -90,7 +133,7 @@ def _indent(rng: random.Random, text: str) -> str:
     if change == "add":
         lines[index] = " " * rng.randint(1, 4) + line
     elif change == "remove":
-        lines[index] = line[min(rng.randint(1, 4), len(line) - len(line.lstrip(" "))):]
+        lines[index] = line[min(rng.randint(1, 4), len(line) - len(line.lstrip(" "))) :]
     else:
         lines[index] = "\t" + line.lstrip(" ")
     return "".join(lines)
@@ -149,5 +192,16 @@ def _truncate(rng: random.Random, text: str) -> str:
 
 
 EDITS: tuple[Callable[[random.Random, str], str], ...] = (
-    _flip_byte, _flip_byte, _delete_line, _duplicate_line, _indent, _indent, _control_char, _tag,
-    _odd_value, _anchor_alias, _anchor_alias, _truncate)
+    _flip_byte,
+    _flip_byte,
+    _delete_line,
+    _duplicate_line,
+    _indent,
+    _indent,
+    _control_char,
+    _tag,
+    _odd_value,
+    _anchor_alias,
+    _anchor_alias,
+    _truncate,
+)

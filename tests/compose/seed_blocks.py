@@ -2,6 +2,7 @@
 
 The chapter lives beside the clone in ``../shared/seed/``; nothing here retypes it.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,10 @@ def find_seed() -> Path | None:
 
 
 def missing_seed_message() -> str:
-    return (f"{SEED_NAME} not found (looked in: {', '.join(map(str, SEED_CANDIDATES))}): "
-            "the tests of the seed chapter's examples are skipped; they run where ../shared sits beside the clone")
+    return (
+        f"{SEED_NAME} not found (looked in: {', '.join(map(str, SEED_CANDIDATES))}): "
+        "the tests of the seed chapter's examples are skipped; they run where ../shared sits beside the clone"
+    )
 
 
 def seed_path() -> Path:

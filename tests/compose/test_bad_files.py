@@ -4,6 +4,7 @@ Every file in ``bad/`` opens with ``# expect: <path> line <n>: <words>`` comment
 (``<root>`` for the file itself); the file must report those errors, at those paths
 and lines, and no other error.
 """
+
 from __future__ import annotations
 
 import re
@@ -33,9 +34,17 @@ BAD_FILES = sorted(BAD.glob("*.yaml"))
 
 def test_corpus_covers_the_common_mistakes() -> None:
     names = {p.stem for p in BAD_FILES}
-    assert {"typo-field-name", "wrong-type", "cycle", "text-and-prompt-columns",
-            "lora-without-peft-adapter", "quantization-without-lora", "unknown-optimizer",
-            "reads-job-without-depends-on", "many-mistakes"} <= names
+    assert {
+        "typo-field-name",
+        "wrong-type",
+        "cycle",
+        "text-and-prompt-columns",
+        "lora-without-peft-adapter",
+        "quantization-without-lora",
+        "unknown-optimizer",
+        "reads-job-without-depends-on",
+        "many-mistakes",
+    } <= names
     assert all(expectations(p) for p in BAD_FILES), "every bad file announces what it expects"
 
 
@@ -45,7 +54,7 @@ def test_bad_file_reports_exactly_its_problems(path: Path) -> None:
     got = [(p.path, p.line, p.message) for p in result.errors]
     expected = expectations(path)
     assert len(got) == len(expected), "\n".join(map(str, result.problems))
-    for (where, line, words), (got_path, got_line, message) in zip(expected, got):
+    for (where, line, words), (got_path, got_line, message) in zip(expected, got, strict=True):
         assert (got_path, got_line) == (where, line), "\n".join(map(str, result.problems))
         assert words in message
     for problem in result.errors:
@@ -58,7 +67,7 @@ def test_load_compose_raises_with_every_problem(path: Path) -> None:
         load_compose(path.read_text(encoding="utf-8"), source=path.name)
     assert len(caught.value.problems) == len(expectations(path))
     text = str(caught.value)
-    for where, line, _ in expectations(path):
+    for _where, line, _ in expectations(path):
         assert f"{path.name}:{line}:" in text
 
 
@@ -68,5 +77,7 @@ def test_many_mistakes_message_reads_like_compiler_output() -> None:
         load_compose(path.read_text(encoding="utf-8"), source="many-mistakes.yaml")
     lines = str(caught.value).splitlines()
     assert lines[0] == "5 problems in the compose file"
-    assert lines[1].strip() == ("many-mistakes.yaml:11:5: components[0].lora_alpha: lora_alpha has no "
-                                "effect without LoRA: set peft_adapter: lora")
+    assert lines[1].strip() == (
+        "many-mistakes.yaml:11:5: components[0].lora_alpha: lora_alpha has no "
+        "effect without LoRA: set peft_adapter: lora"
+    )

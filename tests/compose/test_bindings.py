@@ -1,24 +1,36 @@
 """The ${...} engine: grammar, typing, whole vs embedded values, errors (SPEC §3)."""
+
 import doctest
 
 import pytest
 
 import compose.bindings
 from compose.bindings import (
-    BindingContext, BindingError, SelectHint, SliderHint, contains_binding, convert,
-    find_bindings, parse_binding, resolve,
+    BindingContext,
+    BindingError,
+    SelectHint,
+    SliderHint,
+    contains_binding,
+    convert,
+    find_bindings,
+    parse_binding,
+    resolve,
 )
 
-DATASET = {"type": "dataset", "fingerprint": "ab" * 10, "path": "datasets/abab",
-           "num_rows": 12, "columns": {"instruction": "string", "output": "string"},
-           "preview": [{"instruction": "hi", "output": "hello"}]}
+DATASET = {
+    "type": "dataset",
+    "fingerprint": "ab" * 10,
+    "path": "datasets/abab",
+    "num_rows": 12,
+    "columns": {"instruction": "string", "output": "string"},
+    "preview": [{"instruction": "hi", "output": "hello"}],
+}
 
 
 @pytest.fixture
 def ctx():
     return BindingContext(
-        inputs={"dataset": "tatsu-lab/alpaca", "n": 3, "lr": "5e-5", "flag": "yes",
-                "cols": ["a", "b", "c"]},
+        inputs={"dataset": "tatsu-lab/alpaca", "n": 3, "lr": "5e-5", "flag": "yes", "cols": ["a", "b", "c"]},
         jobs={"load": DATASET, "load-first": {"items": [1, 2, 3]}},
         env={"HF_TOKEN": "hf_secret"},
     )
@@ -138,8 +150,7 @@ def test_escape_writes_a_literal_dollar_brace():
 
 def test_containers_are_walked():
     ctx = BindingContext(inputs={"a": 1}, jobs={"x": "X", "y": "Y"})
-    assert resolve({"k": ["${jobs.x.output}", "${jobs.y.output}"], "n": "${input.a}"}, ctx) == \
-        {"k": ["X", "Y"], "n": 1}
+    assert resolve({"k": ["${jobs.x.output}", "${jobs.y.output}"], "n": "${input.a}"}, ctx) == {"k": ["X", "Y"], "n": 1}
     assert contains_binding({"k": ["plain", "${input.a}"]})
     assert not contains_binding({"k": ["plain", 3, None]})
 
@@ -148,9 +159,9 @@ def test_find_bindings_reports_parts_and_positions():
     text = "lr=${input.lr as number | 5e-5} ${jobs.load.output.columns[-1]}"
     first, second = find_bindings(text)
     assert (first.source, first.name, first.type, first.default) == ("input", "lr", "number", "5e-5")
-    assert text[first.start:first.end] == first.raw == "${input.lr as number | 5e-5}"
+    assert text[first.start : first.end] == first.raw == "${input.lr as number | 5e-5}"
     assert (second.source, second.job, second.path) == ("jobs", "load", ("columns", -1))
-    assert text[second.start:second.end] == second.raw
+    assert text[second.start : second.end] == second.raw
 
 
 def test_find_bindings_includes_bindings_in_defaults():
@@ -175,18 +186,21 @@ def test_ui_hints():
     assert resolve("${input.bs as select/8,16,32}", ctx) == "16"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("${inputs.x}", "unknown source 'inputs'"),
-    ("${input}", "name the input value"),
-    ("${jobs.load}", r"\$\{jobs.<job-id>.output"),
-    ("${input.x as float64}", "unknown type 'float64'"),
-    ("${input.x as select}", "select needs its options"),
-    ("${input.x as slider/5,1}", "min < max"),
-    ("${input.x", "no closing }"),
-    ("${input.x | 'open}", "no closing '"),
-    ("${input.x[abc]}", r"\[abc\] is not an index"),
-    ("${input.x y}", "unexpected"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("${inputs.x}", "unknown source 'inputs'"),
+        ("${input}", "name the input value"),
+        ("${jobs.load}", r"\$\{jobs.<job-id>.output"),
+        ("${input.x as float64}", "unknown type 'float64'"),
+        ("${input.x as select}", "select needs its options"),
+        ("${input.x as slider/5,1}", "min < max"),
+        ("${input.x", "no closing }"),
+        ("${input.x | 'open}", "no closing '"),
+        ("${input.x[abc]}", r"\[abc\] is not an index"),
+        ("${input.x y}", "unexpected"),
+    ],
+)
 def test_malformed_bindings_are_errors(text, message):
     with pytest.raises(BindingError, match=message):
         find_bindings(text)

@@ -1,4 +1,5 @@
 """The `compose` command: validate, export, inputs, run (exit codes, stdout/stderr split)."""
+
 import io
 import json
 import os
@@ -65,20 +66,21 @@ def in_process(monkeypatch):
 
 def test_validate_ok_prints_a_summary(project, capsys):
     assert main(["validate", str(project / "seed.yaml")]) == 0
-    assert capsys.readouterr().out == \
-        f"ok: {project / 'seed.yaml'} - 3 components, 1 workflow (train-custom: 3 jobs)\n"
+    assert capsys.readouterr().out == f"ok: {project / 'seed.yaml'} - 3 components, 1 workflow (train-custom: 3 jobs)\n"
 
 
 def test_validate_reports_every_problem_with_its_line(project, capsys):
-    broken = SEED_CUSTOM.replace("learning_rate: 5e-5", "learning_rat: 5e-5") \
-                        .replace("depends_on: [process]", "depends_on: [proces]")
+    broken = SEED_CUSTOM.replace("learning_rate: 5e-5", "learning_rat: 5e-5").replace(
+        "depends_on: [process]", "depends_on: [proces]"
+    )
     path = project / "broken.yaml"
     path.write_text(broken)
     assert main(["validate", str(path), str(project / "seed.yaml")]) == 1
     out = capsys.readouterr().out.splitlines()
     rat_line = broken.splitlines().index("    learning_rat: 5e-5") + 1
-    assert any(line.startswith(f"{path}:{rat_line}:") and "learning_rat" in line and "learning_rate" in line
-               for line in out)
+    assert any(
+        line.startswith(f"{path}:{rat_line}:") and "learning_rat" in line and "learning_rate" in line for line in out
+    )
     assert any("depends_on" in line and "`proces`" in line and "did you mean `process`" in line for line in out)
     assert f"invalid: {path} - 3 errors" in out  # the unknown id also leaves `process` out
     assert out[-1].startswith(f"ok: {project / 'seed.yaml'}")
@@ -86,8 +88,12 @@ def test_validate_reports_every_problem_with_its_line(project, capsys):
 
 def test_validate_warnings_keep_exit_zero(project, capsys):
     path = project / "warn.yaml"
-    path.write_text(SEED_CUSTOM.replace("    output_dir: ./output/custom-model",
-                                        "    output_dir: ./output/custom-model\n    fp16: true\n    bf16: true"))
+    path.write_text(
+        SEED_CUSTOM.replace(
+            "    output_dir: ./output/custom-model",
+            "    output_dir: ./output/custom-model\n    fp16: true\n    bf16: true",
+        )
+    )
     assert main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "warning:" in out and "ok: " in out
@@ -119,8 +125,18 @@ def test_inputs_prints_the_schema_as_json(project, capsys):
 
 
 def test_run_prints_output_json_on_stdout_and_progress_on_stderr(project, capsys, in_process):
-    code = main(["run", str(project / "prepare.yaml"), "--input", "template=Q: {user_input} A: {assistant_response}",
-                 "-e", "MY_TOKEN=tok-12345", "--storage", str(project / "store")])
+    code = main(
+        [
+            "run",
+            str(project / "prepare.yaml"),
+            "--input",
+            "template=Q: {user_input} A: {assistant_response}",
+            "-e",
+            "MY_TOKEN=tok-12345",
+            "--storage",
+            str(project / "store"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     output = json.loads(captured.out)
@@ -148,8 +164,16 @@ def test_run_missing_input_fails_before_running(project, capsys, in_process):
 
 
 def test_run_failing_job_exits_1_with_a_plain_message(project, capsys, in_process):
-    code = main(["run", str(project / "prepare.yaml"), "--input", "template={user_input}",
-                 "--input", "file=./data/missing.json"])
+    code = main(
+        [
+            "run",
+            str(project / "prepare.yaml"),
+            "--input",
+            "template={user_input}",
+            "--input",
+            "file=./data/missing.json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "job `load` failed" in captured.err and "missing.json" in captured.err
@@ -180,8 +204,9 @@ def test_env_file_values_reach_the_job_as_secrets(project, capsys, monkeypatch):
 
     monkeypatch.setattr(runner.launch, "SubprocessExecutor", Recording)
     (project / ".env").write_text("# secrets\nexport MY_TOKEN='tok-abcdef'\n")
-    code = main(["run", str(project / "prepare.yaml"), "--env-file", str(project / ".env"),
-                 "--input", "template={user_input}"])
+    code = main(
+        ["run", str(project / "prepare.yaml"), "--env-file", str(project / ".env"), "--input", "template={user_input}"]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     load = specs[0]
@@ -205,8 +230,9 @@ class BlockingExecutor:
 def test_ctrl_c_cancels_and_exits_130(project, capsys, monkeypatch):
     monkeypatch.setattr(runner.launch, "SubprocessExecutor", BlockingExecutor)
     BlockingExecutor.started.clear()
-    timer = threading.Thread(target=lambda: BlockingExecutor.started.wait(5)
-                             and os.kill(os.getpid(), signal.SIGINT), daemon=True)
+    timer = threading.Thread(
+        target=lambda: BlockingExecutor.started.wait(5) and os.kill(os.getpid(), signal.SIGINT), daemon=True
+    )
     timer.start()
     begin = time.monotonic()
     code = main(["run", str(project / "prepare.yaml"), "--input", "template=x"])
@@ -259,8 +285,9 @@ def test_manage_py_compose_passes_arguments(project):
 @pytest.mark.slow
 def test_console_script_validate(project):
     script = Path(sys.executable).parent / "compose"
-    result = subprocess.run([str(script), "validate", str(project / "seed.yaml")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(script), "validate", str(project / "seed.yaml")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: ")
 
@@ -270,8 +297,16 @@ def test_seed_custom_example_trains_end_to_end(project, capsys, in_process):
     from tests.fixtures.tiny_models import build_tiny_causal_lm
 
     build_tiny_causal_lm(project / "models" / "tiny")
-    code = main(["run", str(project / "seed.yaml"), "--input", "template=Q: {user_input}",
-                 "--model-default", f"sft={project / 'models' / 'tiny'}"])
+    code = main(
+        [
+            "run",
+            str(project / "seed.yaml"),
+            "--input",
+            "template=Q: {user_input}",
+            "--model-default",
+            f"sft={project / 'models' / 'tiny'}",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     output = json.loads(captured.out)
@@ -287,11 +322,18 @@ def test_console_script_run_starts_runner_processes(project):
         "components:\n"
         "  - id: local-data\n    type: datasets\n    provider: local\n    loader: json\n"
         "    data_files: ./data/custom_train.json\n    token: ${env.MY_TOKEN}\n"
-        "workflows:\n  - id: load\n    jobs:\n      - id: load\n        component: local-data\n")
+        "workflows:\n  - id: load\n    jobs:\n      - id: load\n        component: local-data\n"
+    )
     script = Path(sys.executable).parent / "compose"
     env = {**os.environ, "MY_TOKEN": "tok-zyxw", "COMPOSE_STORAGE_DIR": str(project / "shared-storage")}
-    result = subprocess.run([str(script), "run", str(project / "load.yaml")], capture_output=True,
-                            text=True, timeout=180, env=env, cwd=project)
+    result = subprocess.run(
+        [str(script), "run", str(project / "load.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=project,
+    )
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert output["num_rows"] == 8

@@ -5,6 +5,7 @@ data set (§9.8.1) becomes a local JSON file with the same columns, and §9.8.2,
 trainer component, gets a loader and a workflow around it. The trainer blocks are the
 chapter's own, word for word; `--model-default` points them at a tiny local model.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,11 +62,15 @@ def test_alpaca_lora_example(tmp_path: Path, tiny_causal_lm_dir: Path, capsys) -
 def test_qlora_example(tmp_path: Path, tiny_causal_lm_dir: Path, capsys) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "text.json").write_text(json.dumps(data.text_rows(16)))
-    loader = ("components:\n  - id: local-text\n    type: datasets\n    provider: local\n    loader: json\n"
-              "    data_files: ./data/text.json\n\n")
-    workflow = ("\nworkflows:\n  - id: train-qlora\n    jobs:\n      - id: load\n        component: local-text\n"
-                "      - id: train\n        component: qlora-trainer\n        input:\n"
-                "          dataset: ${jobs.load.output}\n        depends_on: [load]\n")
+    loader = (
+        "components:\n  - id: local-text\n    type: datasets\n    provider: local\n    loader: json\n"
+        "    data_files: ./data/text.json\n\n"
+    )
+    workflow = (
+        "\nworkflows:\n  - id: train-qlora\n    jobs:\n      - id: load\n        component: local-text\n"
+        "      - id: train\n        component: qlora-trainer\n        input:\n"
+        "          dataset: ${jobs.load.output}\n        depends_on: [load]\n"
+    )
     assert QLORA.startswith("components:\n")
     path = tmp_path / "qlora.yaml"
     path.write_text(QLORA.replace("components:\n", loader, 1).rstrip("\n") + "\n" + workflow)
@@ -78,6 +83,9 @@ def test_qlora_example(tmp_path: Path, tiny_causal_lm_dir: Path, capsys) -> None
     adapter = json.loads((out / "adapter_config.json").read_text())
     assert (adapter["r"], adapter["lora_alpha"]) == (64, 16)
     saved = json.loads((out / "compose-config.json").read_text())
-    assert (saved["quantization"], saved["bnb_4bit_compute_dtype"], saved["optimizer"]) == \
-        ("nf4", "bfloat16", "adamw_8bit")
+    assert (saved["quantization"], saved["bnb_4bit_compute_dtype"], saved["optimizer"]) == (
+        "nf4",
+        "bfloat16",
+        "adamw_8bit",
+    )
     assert saved["packing"] is True and saved["bf16"] is True

@@ -1,5 +1,6 @@
 """`compose validate` on files that hung or crashed it: an 18 MB file, alias bombs, values
 YAML cannot build. Each is reported as `file:line:column: message` and exits 1."""
+
 from __future__ import annotations
 
 import tracemalloc
@@ -41,8 +42,7 @@ def test_alias_bombs_are_reported_at_their_line(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     for path in paths:
         assert f"invalid: {path} - 1 error" in out
-        assert any(line.startswith(f"{path}:") and "counting each alias as a copy" in line
-                   for line in out.splitlines())
+        assert any(line.startswith(f"{path}:") and "counting each alias as a copy" in line for line in out.splitlines())
 
 
 @pytest.mark.parametrize("name", sorted(CRASHES))

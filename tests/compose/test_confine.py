@@ -1,4 +1,5 @@
 """Every path-valued field of every component stays inside the workspace, symlinks followed."""
+
 from __future__ import annotations
 
 import os
@@ -14,16 +15,57 @@ from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 # String-valued fields that name no file or folder. A new string field must be listed
 # here or marked as a path in the schema: an unclassified one fails this test.
 NOT_PATHS: dict[str, set[str]] = {
-    "datasets": {"id", "type", "method", "provider", "name", "split", "revision", "token", "loader",
-                 "direction", "axis", "condition", "template", "output_column", "columns",
-                 "remove_columns"},
-    "model-trainer": {"id", "type", "task", "text_column", "prompt_column", "response_column",
-                      "system_column", "text_pair_column", "label_column", "optimizer",
-                      "lr_scheduler_type", "peft_adapter", "lora_bias", "quantization",
-                      "bnb_4bit_compute_dtype", "optim_target_modules", "lora_target_modules",
-                      "optimizer_args", "lr_scheduler_kwargs"},
-    "model": {"id", "type", "task", "precision", "quantization", "device", "prompt", "text", "messages",
-              "stop_sequences"},
+    "datasets": {
+        "id",
+        "type",
+        "method",
+        "provider",
+        "name",
+        "split",
+        "revision",
+        "token",
+        "loader",
+        "direction",
+        "axis",
+        "condition",
+        "template",
+        "output_column",
+        "columns",
+        "remove_columns",
+    },
+    "model-trainer": {
+        "id",
+        "type",
+        "task",
+        "text_column",
+        "prompt_column",
+        "response_column",
+        "system_column",
+        "text_pair_column",
+        "label_column",
+        "optimizer",
+        "lr_scheduler_type",
+        "peft_adapter",
+        "lora_bias",
+        "quantization",
+        "bnb_4bit_compute_dtype",
+        "optim_target_modules",
+        "lora_target_modules",
+        "optimizer_args",
+        "lr_scheduler_kwargs",
+    },
+    "model": {
+        "id",
+        "type",
+        "task",
+        "precision",
+        "quantization",
+        "device",
+        "prompt",
+        "text",
+        "messages",
+        "stop_sequences",
+    },
 }
 # A value a job reads must exist: these stand in for each field's kind.
 HOSTILE = ["../../secrets-key.txt", "/etc/passwd", "~/.ssh/id_rsa", "sub/../../x"]
@@ -54,8 +96,18 @@ def doc_with(ctype: str, name: str, value) -> ComposeFile:
 
 def spec(doc: ComposeFile, base: Path, **kw):
     workflow = doc.workflows[0]
-    return build_job_spec(doc, workflow, workflow.jobs[0], inputs={}, job_outputs={}, env={},
-                          run_id="r", base_dir=base, storage_dir=base / "storage", **kw)
+    return build_job_spec(
+        doc,
+        workflow,
+        workflow.jobs[0],
+        inputs={},
+        job_outputs={},
+        env={},
+        run_id="r",
+        base_dir=base,
+        storage_dir=base / "storage",
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -78,12 +130,18 @@ def test_every_string_field_is_classified_as_a_path_or_not(ctype):
 
 def test_the_known_path_fields_come_from_the_schema():
     assert set(PATH_FIELDS["datasets"]) == {"path", "data_files", "data_dir", "cache_dir"}
-    assert set(PATH_FIELDS["model-trainer"]) == {"model", "tokenizer", "chat_template", "output_dir",
-                                                 "resume_from_checkpoint"}
+    assert set(PATH_FIELDS["model-trainer"]) == {
+        "model",
+        "tokenizer",
+        "chat_template",
+        "output_dir",
+        "resume_from_checkpoint",
+    }
 
 
-@pytest.mark.parametrize("ctype,name", [(ctype, name) for ctype in sorted(PATH_FIELDS)
-                                        for name in sorted(PATH_FIELDS[ctype])])
+@pytest.mark.parametrize(
+    "ctype,name", [(ctype, name) for ctype in sorted(PATH_FIELDS) for name in sorted(PATH_FIELDS[ctype])]
+)
 @pytest.mark.parametrize("value", HOSTILE)
 def test_every_path_field_refuses_a_path_out_of_the_workspace(workspace, ctype, name, value):
     with pytest.raises(JobConfigError) as caught:
@@ -92,8 +150,9 @@ def test_every_path_field_refuses_a_path_out_of_the_workspace(workspace, ctype, 
     assert "outside the workspace" in caught.value.message or "leaves the folder" in caught.value.message
 
 
-@pytest.mark.parametrize("ctype,name", [(ctype, name) for ctype in sorted(PATH_FIELDS)
-                                        for name in sorted(PATH_FIELDS[ctype])])
+@pytest.mark.parametrize(
+    "ctype,name", [(ctype, name) for ctype in sorted(PATH_FIELDS) for name in sorted(PATH_FIELDS[ctype])]
+)
 def test_every_path_field_refuses_a_symlink_out_of_the_workspace(workspace, ctype, name):
     outside = workspace.parent / "elsewhere"
     outside.mkdir()
@@ -134,16 +193,30 @@ def test_a_default_model_outside_the_workspace_is_a_root_of_its_job(workspace, t
 
 @pytest.mark.parametrize("name", sorted(EVALUATED_FIELDS["datasets"]))
 def test_expressions_and_templates_may_not_read_the_environment(workspace, name):
-    value = {"column": "text", "operator": "eq", "value": "${env.TOKEN}"} if name == "where" \
+    value = (
+        {"column": "text", "operator": "eq", "value": "${env.TOKEN}"}
+        if name == "where"
         else 'len(text) > int("${env.TOKEN}"[1:])'
-    component = ComponentDoc(id="c", type="datasets", fields={"method": "filter" if name != "template" else "map",
-                                                              "dataset": "${input.d}", name: value})
+    )
+    component = ComponentDoc(
+        id="c",
+        type="datasets",
+        fields={"method": "filter" if name != "template" else "map", "dataset": "${input.d}", name: value},
+    )
     doc = ComposeFile(components=[component], workflows=[Workflow(id="w", jobs=[Job(id="j", component="c")])])
     workflow = doc.workflows[0]
     with pytest.raises(JobConfigError, match=r"reads \$\{env\.\*\}") as caught:
-        build_job_spec(doc, workflow, workflow.jobs[0], inputs={"d": {"type": "dataset", "path": "datasets/x"}},
-                       job_outputs={}, env={"TOKEN": "sk-live-0123456789"}, run_id="r", base_dir=workspace,
-                       storage_dir=workspace / "s")
+        build_job_spec(
+            doc,
+            workflow,
+            workflow.jobs[0],
+            inputs={"d": {"type": "dataset", "path": "datasets/x"}},
+            job_outputs={},
+            env={"TOKEN": "sk-live-0123456789"},
+            run_id="r",
+            base_dir=workspace,
+            storage_dir=workspace / "s",
+        )
     assert caught.value.path == f"components[0].{name}"
     assert "sk-live" not in str(caught.value)
 

@@ -1,4 +1,5 @@
 """The nested (public model-compose) dialect reads into the seed's field names."""
+
 from __future__ import annotations
 
 import pytest
@@ -95,12 +96,20 @@ def test_nested_file_loads_with_only_the_not_run_warning(nested) -> None:
 
 def test_hub_load_action_becomes_seed_fields(nested) -> None:
     assert nested.file.component("alpaca").fields == {
-        "method": "load", "path": "tatsu-lab/alpaca", "split": "train", "fraction": 0.1}
+        "method": "load",
+        "path": "tatsu-lab/alpaca",
+        "split": "train",
+        "fraction": 0.1,
+    }
 
 
 def test_builder_name_in_path_means_local_files(nested) -> None:
     assert nested.file.component("local").fields == {
-        "method": "load", "provider": "local", "loader": "json", "data_files": "./data/train.json"}
+        "method": "load",
+        "provider": "local",
+        "loader": "json",
+        "data_files": "./data/train.json",
+    }
 
 
 def test_named_actions_are_kept_and_a_job_picks_one(nested) -> None:
@@ -125,68 +134,95 @@ def test_single_depends_on_name_becomes_a_list(nested) -> None:
     assert nested.file.workflows[0].jobs[2].depends_on == ["pick"]
 
 
-@pytest.mark.parametrize("written, canonical", [("4bit", "nf4"), ("nf4", "nf4"), ("int4", "int4"),
-                                                ("fp4", "int4"), ("8bit", "int8"), ("int8", "int8")])
+@pytest.mark.parametrize(
+    "written, canonical",
+    [("4bit", "nf4"), ("nf4", "nf4"), ("int4", "int4"), ("fp4", "int4"), ("8bit", "int8"), ("int8", "int8")],
+)
 def test_quantization_shorthands(written: str, canonical: str) -> None:
-    doc = load_compose(f"components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
-                       f"    lora: {{rank: 8}}\n    quantization: {written}\n")
+    doc = load_compose(
+        f"components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
+        f"    lora: {{rank: 8}}\n    quantization: {written}\n"
+    )
     assert doc.components[0].fields["quantization"] == canonical
 
 
 def test_both_lora_forms_is_an_error_at_the_flat_field() -> None:
-    result = parse("components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
-                   "    lora_alpha: 16\n    lora:\n      rank: 8\n")
+    result = parse(
+        "components:\n  - id: t\n    type: model-trainer\n    task: sft\n    lora_alpha: 16\n    lora:\n      rank: 8\n"
+    )
     assert [(p.path, p.line) for p in result.errors] == [("components[0].lora_alpha", 5)]
 
 
 def test_nested_field_errors_point_at_the_nested_key() -> None:
-    result = parse("components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
-                   "    lora:\n      rank: 0\n      bais: none\n    action:\n      optimizer: adam\n"
-                   "      learning_rate: -1\n")
+    result = parse(
+        "components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
+        "    lora:\n      rank: 0\n      bais: none\n    action:\n      optimizer: adam\n"
+        "      learning_rate: -1\n"
+    )
     assert [(p.path, p.line) for p in result.errors] == [
-        ("components[0].lora.rank", 6), ("components[0].lora.bais", 7),
-        ("components[0].action.optimizer", 9), ("components[0].action.learning_rate", 10)]
+        ("components[0].lora.rank", 6),
+        ("components[0].lora.bais", 7),
+        ("components[0].action.optimizer", 9),
+        ("components[0].action.learning_rate", 10),
+    ]
     assert "did you mean bias?" in result.errors[1].message
 
 
 def test_field_given_at_top_and_under_action_is_an_error() -> None:
-    result = parse("components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
-                   "    learning_rate: 1e-4\n    action:\n      learning_rate: 2e-4\n")
+    result = parse(
+        "components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
+        "    learning_rate: 1e-4\n    action:\n      learning_rate: 2e-4\n"
+    )
     assert [(p.path, p.line) for p in result.errors] == [("components[0].action.learning_rate", 7)]
 
 
 def test_job_with_method_and_action_is_an_error() -> None:
-    result = parse("components:\n  - id: d\n    type: datasets\nworkflows:\n  - id: w\n    jobs:\n"
-                   "      - id: a\n        component: d\n        method: load\n        action: load\n")
+    result = parse(
+        "components:\n  - id: d\n    type: datasets\nworkflows:\n  - id: w\n    jobs:\n"
+        "      - id: a\n        component: d\n        method: load\n        action: load\n"
+    )
     assert [(p.path, p.line) for p in result.errors] == [("workflows[0].jobs[0].action", 10)]
 
 
 def test_job_must_choose_among_several_actions_without_a_default() -> None:
-    result = parse("components:\n  - id: d\n    type: datasets\n    actions:\n"
-                   "      - {id: one, method: load, path: x}\n      - {id: two, method: load, path: y}\n"
-                   "workflows:\n  - id: w\n    jobs:\n      - id: a\n        component: d\n")
+    result = parse(
+        "components:\n  - id: d\n    type: datasets\n    actions:\n"
+        "      - {id: one, method: load, path: x}\n      - {id: two, method: load, path: y}\n"
+        "workflows:\n  - id: w\n    jobs:\n      - id: a\n        component: d\n"
+    )
     assert [p.path for p in result.errors] == ["workflows[0].jobs[0]"]
     assert "choose one with action:" in result.errors[0].message
 
 
 def test_unknown_action_id_is_reported_where_the_job_wrote_it() -> None:
-    result = parse("components:\n  - id: d\n    type: datasets\n    actions:\n"
-                   "      - {id: one, method: load, path: x}\n"
-                   "workflows:\n  - id: w\n    jobs:\n      - id: a\n        component: d\n        action: onee\n")
+    result = parse(
+        "components:\n  - id: d\n    type: datasets\n    actions:\n"
+        "      - {id: one, method: load, path: x}\n"
+        "workflows:\n  - id: w\n    jobs:\n      - id: a\n        component: d\n        action: onee\n"
+    )
     assert [(p.path, p.line) for p in result.errors] == [("workflows[0].jobs[0].action", 11)]
 
 
 def test_one_file_may_mix_the_dialects() -> None:
-    doc = load_compose("components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
-                       "    peft_adapter: lora\n    lora_r: 8\n    quantization: {type: nf4}\n"
-                       "    action:\n      num_epochs: 1\n")
-    assert doc.components[0].fields == {"task": "sft", "peft_adapter": "lora", "lora_r": 8,
-                                        "quantization": "nf4", "num_epochs": 1}
+    doc = load_compose(
+        "components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
+        "    peft_adapter: lora\n    lora_r: 8\n    quantization: {type: nf4}\n"
+        "    action:\n      num_epochs: 1\n"
+    )
+    assert doc.components[0].fields == {
+        "task": "sft",
+        "peft_adapter": "lora",
+        "lora_r": 8,
+        "quantization": "nf4",
+        "num_epochs": 1,
+    }
 
 
 def test_singular_shorthands() -> None:
-    doc = load_compose("component:\n  type: datasets\n  path: tatsu-lab/alpaca\n"
-                       "workflow:\n  jobs:\n    - id: load\n      component: default\n")
+    doc = load_compose(
+        "component:\n  type: datasets\n  path: tatsu-lab/alpaca\n"
+        "workflow:\n  jobs:\n    - id: load\n      component: default\n"
+    )
     assert [c.id for c in doc.components] == ["default"]
     assert doc.workflow().jobs[0].component == "default"
 

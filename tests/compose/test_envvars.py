@@ -1,4 +1,5 @@
 """compose.envvars: the one reader of switches and numbers from the environment."""
+
 from __future__ import annotations
 
 from pathlib import Path

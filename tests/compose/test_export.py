@@ -1,4 +1,5 @@
 """Export: both dialects round-trip, and edits over the original text touch only what changed."""
+
 from __future__ import annotations
 
 import difflib
@@ -46,8 +47,7 @@ CLEAN = COMMENTED.replace("    token_note: ignored   # an unknown key stays as w
 
 
 def changed_lines(before: str, after: str) -> list[str]:
-    return [line for line in difflib.ndiff(before.splitlines(), after.splitlines())
-            if line.startswith(("- ", "+ "))]
+    return [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line.startswith(("- ", "+ "))]
 
 
 @pytest.mark.parametrize("dialect", ["seed", "nested"])
@@ -97,7 +97,8 @@ def test_edited_field_changes_only_its_line() -> None:
     after = export_yaml(doc, original=COMMENTED)
     assert changed_lines(COMMENTED, after) == [
         "-     learning_rate: 1e-4   # LoRA likes a higher rate",
-        "+     learning_rate: 0.0002   # LoRA likes a higher rate"]
+        "+     learning_rate: 0.0002   # LoRA likes a higher rate",
+    ]
     assert parse(after).file == doc
 
 
@@ -110,7 +111,12 @@ def test_added_and_removed_fields_keep_the_rest() -> None:
     doc.workflows[0].jobs.append(doc.workflows[0].jobs[0].model_copy(update={"id": "again"}))
     after = export_yaml(doc, original=COMMENTED)
     assert changed_lines(COMMENTED, after) == [
-        "+     lora_dropout: 0.1", "-     num_epochs: 3", "+ ", "+       - id: again", "+         component: loader"]
+        "+     lora_dropout: 0.1",
+        "-     num_epochs: 3",
+        "+ ",
+        "+       - id: again",
+        "+         component: loader",
+    ]
     # A new field sits with its kind (LoRA settings together), not at the end.
     assert "    lora_alpha: 32\n    lora_dropout: 0.1\n    dataset:" in after
     assert parse(after).file == doc
@@ -140,8 +146,14 @@ def test_edits_in_a_nested_file_stay_nested() -> None:
     fields["quantization"] = "int4"
     after = export_yaml(doc, original=NESTED)
     assert changed_lines(NESTED, after) == [
-        "-       rank: 64", "+       rank: 32", "+       dropout: 0.1",
-        "-       type: 4bit", "+       type: int4", "-       learning_rate: 2e-4", "+       learning_rate: 0.0001"]
+        "-       rank: 64",
+        "+       rank: 32",
+        "+       dropout: 0.1",
+        "-       type: 4bit",
+        "+       type: int4",
+        "-       learning_rate: 2e-4",
+        "+       learning_rate: 0.0001",
+    ]
     assert parse(after).file == doc
 
 
@@ -149,8 +161,7 @@ def test_set_field_keeps_comments_and_bindings() -> None:
     after = set_field(COMMENTED, "components[1].num_epochs", 5)
     assert changed_lines(COMMENTED, after) == ["-     num_epochs: 3", "+     num_epochs: 5"]
     after = set_field(COMMENTED, "workflows[0].jobs[0].input.split", "${input.split | train}")
-    assert changed_lines(COMMENTED, after) == [
-        "+         input:", "+           split: ${input.split | train}"]
+    assert changed_lines(COMMENTED, after) == ["+         input:", "+           split: ${input.split | train}"]
     assert parse(after).file.workflows[0].jobs[0].input == {"split": "${input.split | train}"}
 
 
@@ -193,10 +204,19 @@ def test_removing_the_first_component_deletes_only_its_lines() -> None:
     after = export_yaml(doc, original=COMMENTED)
     removed = [line for line in changed_lines(COMMENTED, after) if line.startswith("- ")]
     # The blank line that separated the removed item from the next goes with it.
-    assert removed == ["-   - id: loader            # the hub data set", "-     type: datasets",
-                       "-     provider: huggingface", "-     path: tatsu-lab/alpaca", "-     split: train", "- ",
-                       "-       - id: load", "-         component: loader", "- ",
-                       "-           dataset: ${jobs.load.output}", "-         depends_on: [ load ]"]
+    assert removed == [
+        "-   - id: loader            # the hub data set",
+        "-     type: datasets",
+        "-     provider: huggingface",
+        "-     path: tatsu-lab/alpaca",
+        "-     split: train",
+        "- ",
+        "-       - id: load",
+        "-         component: loader",
+        "- ",
+        "-           dataset: ${jobs.load.output}",
+        "-         depends_on: [ load ]",
+    ]
     assert after.startswith("# Fine-tune with LoRA; run: compose run train.yaml\ncomponents:\n  - id: trainer\n")
     assert "    lora_r: 16            # rank\n" in after
     assert parse(after).file == doc

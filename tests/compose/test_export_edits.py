@@ -1,4 +1,5 @@
 """The text editor under export: each kind of change rewrites only its own lines."""
+
 from __future__ import annotations
 
 import pytest

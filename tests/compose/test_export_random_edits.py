@@ -4,9 +4,10 @@ say exactly what the edited document says, and leave untouched comments in place
 A failure shrinks to the fewest, simplest edits that still break the export. The run is
 bounded and derandomized by the ``ci`` profile in ``tests/conftest.py``.
 """
+
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,20 +20,36 @@ from tests.compose.test_dialects import NESTED
 from tests.compose.test_export import COMMENTED
 
 VALUES = {
-    "learning_rate": [1e-4, 2e-5, "3e-4"], "num_epochs": [1, 2.5], "lora_r": [4, 64], "lora_alpha": [8, 32],
-    "lora_dropout": [0.0, 0.1], "lora_target_modules": [["q_proj"], ["a", "b", "c"], "all-linear"],
-    "lora_bias": ["none", "all"], "quantization": ["nf4", "int8", "int4"],
-    "bnb_4bit_compute_dtype": ["float16", "bfloat16"], "bnb_4bit_use_double_quant": [True, False],
-    "peft_adapter": ["lora"], "split": ["train", "test"], "fraction": [0.5, 1.0], "path": ["org/name"],
-    "data_files": ["a.json", ["a", "b"], {"train": "a", "test": ["b"]}], "text_column": ["text"],
-    "optimizer": ["sgd", "adamw_torch"], "output_dir": ["./o"], "seed": [1, 7], "packing": [True],
-    "dataset": ["${input.d}"], "datasets": [["${jobs.a.output}", "${jobs.b.output}"]],
-    "condition": ["len(x) > 2"], "template": ["{a} {b}\nmore"], "method": ["map", "select"],
+    "learning_rate": [1e-4, 2e-5, "3e-4"],
+    "num_epochs": [1, 2.5],
+    "lora_r": [4, 64],
+    "lora_alpha": [8, 32],
+    "lora_dropout": [0.0, 0.1],
+    "lora_target_modules": [["q_proj"], ["a", "b", "c"], "all-linear"],
+    "lora_bias": ["none", "all"],
+    "quantization": ["nf4", "int8", "int4"],
+    "bnb_4bit_compute_dtype": ["float16", "bfloat16"],
+    "bnb_4bit_use_double_quant": [True, False],
+    "peft_adapter": ["lora"],
+    "split": ["train", "test"],
+    "fraction": [0.5, 1.0],
+    "path": ["org/name"],
+    "data_files": ["a.json", ["a", "b"], {"train": "a", "test": ["b"]}],
+    "text_column": ["text"],
+    "optimizer": ["sgd", "adamw_torch"],
+    "output_dir": ["./o"],
+    "seed": [1, 7],
+    "packing": [True],
+    "dataset": ["${input.d}"],
+    "datasets": [["${jobs.a.output}", "${jobs.b.output}"]],
+    "condition": ["len(x) > 2"],
+    "template": ["{a} {b}\nmore"],
+    "method": ["map", "select"],
 }
 TEXTS = [b.text for b in seed_blocks()] + [NESTED, COMMENTED]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parsed(text: str):
     return parse(text).file
 
@@ -94,6 +111,7 @@ def edited_documents(draw):
 def removed_items(old, new) -> bool:
     def ids(doc):
         return {c.id for c in doc.components} | {(w.id, j.id) for w in doc.workflows for j in w.jobs}
+
     return not ids(old) <= ids(new)
 
 

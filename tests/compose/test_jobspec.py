@@ -1,4 +1,5 @@
 """Secret masking: one rule for log lines, events, stored configs and run files."""
+
 from __future__ import annotations
 
 from compose.jobspec import JobSpec, redact
@@ -22,8 +23,17 @@ def test_values_too_short_to_be_credentials_leave_the_text_readable() -> None:
 
 def test_the_runner_logs_by_the_same_rule() -> None:
     seen: list[dict] = []
-    spec = JobSpec(run_id="r", job_id="j", component_id="c", component_type="model-trainer", method="train",
-                   config={}, base_dir=".", storage_dir=".", secrets=["1", "hf_s3cr3t"])
+    spec = JobSpec(
+        run_id="r",
+        job_id="j",
+        component_id="c",
+        component_type="model-trainer",
+        method="train",
+        config={},
+        base_dir=".",
+        storage_dir=".",
+        secrets=["1", "hf_s3cr3t"],
+    )
     RunContext(spec=spec, emit=seen.append).log("epoch 1 of 10 with hf_s3cr3t")
     assert seen[-1]["message"] == "epoch 1 of 10 with ***"
 

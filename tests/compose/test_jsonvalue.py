@@ -1,4 +1,5 @@
 """compose.jsonvalue.jsonable: one conversion to strict JSON for summaries, events and outputs."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,12 @@ class Model(BaseModel):
 
 
 def test_core_objects_become_plain_json() -> None:
-    value = {"p": Point(1.5, Path("/tmp/a")), "m": Model(name="a", rate=0.1),
-             "problem": Problem("components[0].x", "bad", line=3), "t": (1, "2")}
+    value = {
+        "p": Point(1.5, Path("/tmp/a")),
+        "m": Model(name="a", rate=0.1),
+        "problem": Problem("components[0].x", "bad", line=3),
+        "t": (1, "2"),
+    }
     out = jsonable(value)
     assert out["p"] == {"x": 1.5, "where": "/tmp/a"}
     assert out["m"] == {"name": "a", "rate": 0.1}

@@ -1,4 +1,5 @@
 """Loading compose text: located problems, collected not thrown, bindings left for run time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,17 +13,21 @@ TRAINER = "components:\n  - id: t\n    type: model-trainer\n    task: sft\n"
 
 
 def test_problem_reads_like_compiler_output() -> None:
-    problem = Problem("components[1].lora_r", "lora_r has no effect without LoRA: set peft_adapter: lora",
-                      12, 5, source="file.yaml")
-    assert str(problem) == ("file.yaml:12:5: components[1].lora_r: lora_r has no effect without LoRA: "
-                            "set peft_adapter: lora")
+    problem = Problem(
+        "components[1].lora_r", "lora_r has no effect without LoRA: set peft_adapter: lora", 12, 5, source="file.yaml"
+    )
+    assert str(problem) == (
+        "file.yaml:12:5: components[1].lora_r: lora_r has no effect without LoRA: set peft_adapter: lora"
+    )
     warning = Problem("listeners", "not run", 3, 1, severity="warning", source="f.yaml")
     assert str(warning) == "f.yaml:3:1: warning: listeners: not run"
 
 
 def test_positions_map_every_written_path() -> None:
-    text = TRAINER + "    learning_rate: 5e-5\nworkflows:\n  - id: w\n    jobs:\n      - id: a\n" \
-                     "        component: t\n        input:\n          dataset: x\n"
+    text = (
+        TRAINER + "    learning_rate: 5e-5\nworkflows:\n  - id: w\n    jobs:\n      - id: a\n"
+        "        component: t\n        input:\n          dataset: x\n"
+    )
     result = parse(text)
     assert result.positions["components[0].learning_rate"] == (5, 5)
     assert result.positions["workflows[0].jobs[0].input.dataset"] == (12, 11)
@@ -31,12 +36,25 @@ def test_positions_map_every_written_path() -> None:
     assert result.locate("components[0].lora_r") == (2, 5)
 
 
-@pytest.mark.parametrize("text", [
-    "", "\n\n", "[", "{a: [}", "- - -", "a: !!python/object:os.system x\n", "components: [1, 2, {}]",
-    "components:\n  - id: [x]\n    type: 3\n", "workflows:\n  - jobs: {}\n", "workflows: [{id: w, jobs: [3]}]",
-    "\t", "components:\n  - &a {id: x, type: datasets}\n  - *a\n", "a: &r [*r]\n",
-    "workflows:\n  - id: w\n    jobs:\n      - {id: a, component: b, depends_on: {x: 1}}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "\n\n",
+        "[",
+        "{a: [}",
+        "- - -",
+        "a: !!python/object:os.system x\n",
+        "components: [1, 2, {}]",
+        "components:\n  - id: [x]\n    type: 3\n",
+        "workflows:\n  - jobs: {}\n",
+        "workflows: [{id: w, jobs: [3]}]",
+        "\t",
+        "components:\n  - &a {id: x, type: datasets}\n  - *a\n",
+        "a: &r [*r]\n",
+        "workflows:\n  - id: w\n    jobs:\n      - {id: a, component: b, depends_on: {x: 1}}\n",
+    ],
+)
 def test_parse_never_raises_on_bad_input(text: str) -> None:
     result = parse(text)
     assert result.errors or result.file is not None
@@ -78,8 +96,10 @@ def test_numeric_strings_are_numbers_for_numeric_fields_only() -> None:
 
 
 def test_bound_fields_are_left_for_run_time() -> None:
-    load_compose(TRAINER + "    learning_rate: ${input.lr as number | 5e-5}\n    num_epochs: ${input.epochs}\n"
-                 "    lora_r: ${input.rank}\n    peft_adapter: ${input.adapter}\n")
+    load_compose(
+        TRAINER + "    learning_rate: ${input.lr as number | 5e-5}\n    num_epochs: ${input.epochs}\n"
+        "    lora_r: ${input.rank}\n    peft_adapter: ${input.adapter}\n"
+    )
 
 
 def test_rules_still_apply_around_a_bound_field() -> None:
@@ -93,7 +113,9 @@ def test_missing_model_is_not_a_load_error() -> None:
 
 def test_missing_task_is_an_error_at_the_component() -> None:
     result = parse("components:\n  - id: t\n    type: model-trainer\n")
-    assert [(p.path, p.message) for p in result.errors] == [("components[0]", "task is required: sft or classification")]
+    assert [(p.path, p.message) for p in result.errors] == [
+        ("components[0]", "task is required: sft or classification")
+    ]
 
 
 def test_unknown_component_type_suggests_the_closest() -> None:
@@ -103,15 +125,19 @@ def test_unknown_component_type_suggests_the_closest() -> None:
 
 
 def test_duplicate_component_and_workflow_ids() -> None:
-    text = ("components:\n  - {id: d, type: datasets}\n  - {id: d, type: datasets}\n"
-            "workflows:\n  - {id: w, jobs: [{id: a, component: d}]}\n  - {id: w, jobs: [{id: a, component: d}]}\n")
+    text = (
+        "components:\n  - {id: d, type: datasets}\n  - {id: d, type: datasets}\n"
+        "workflows:\n  - {id: w, jobs: [{id: a, component: d}]}\n  - {id: w, jobs: [{id: a, component: d}]}\n"
+    )
     result = parse(text)
     assert [(p.path, p.line) for p in result.errors] == [("components[1].id", 3), ("workflows[1].id", 6)]
 
 
 def test_unknown_job_and_workflow_keys_suggest_the_right_one() -> None:
-    text = ("components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    job: []\n    jobs:\n"
-            "      - id: a\n        component: d\n        depend_on: [b]\n")
+    text = (
+        "components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    job: []\n    jobs:\n"
+        "      - id: a\n        component: d\n        depend_on: [b]\n"
+    )
     result = parse(text)
     messages = {p.path: p.message for p in result.errors}
     assert "did you mean jobs?" in messages["workflows[0].job"]
@@ -121,20 +147,27 @@ def test_unknown_job_and_workflow_keys_suggest_the_right_one() -> None:
 def test_top_level_typo_is_an_error_other_sections_are_warnings() -> None:
     result = parse("componets: []\nlisteners: []\nmcp: {}\n")
     assert [(p.path, p.severity) for p in result.problems] == [
-        ("componets", "error"), ("listeners", "warning"), ("mcp", "warning")]
+        ("componets", "error"),
+        ("listeners", "warning"),
+        ("mcp", "warning"),
+    ]
     assert "did you mean components?" in result.problems[0].message
 
 
 def test_literal_job_input_naming_a_field_is_checked() -> None:
-    text = ("components:\n  - {id: d, type: datasets, path: x}\nworkflows:\n  - id: w\n    jobs:\n"
-            "      - id: a\n        component: d\n        input:\n          fraction: 2\n")
+    text = (
+        "components:\n  - {id: d, type: datasets, path: x}\nworkflows:\n  - id: w\n    jobs:\n"
+        "      - id: a\n        component: d\n        input:\n          fraction: 2\n"
+    )
     result = parse(text)
     assert [(p.path, p.line) for p in result.errors] == [("workflows[0].jobs[0].input.fraction", 9)]
 
 
 def test_graph_problems_get_lines() -> None:
-    text = ("components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    jobs:\n"
-            "      - id: a\n        component: d\n        depends_on: [zz]\n")
+    text = (
+        "components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    jobs:\n"
+        "      - id: a\n        component: d\n        depends_on: [zz]\n"
+    )
     result = parse(text)
     assert [(p.path, p.line) for p in result.errors] == [("workflows[0].jobs[0].depends_on[0]", 8)]
 
@@ -146,15 +179,21 @@ def test_graph_paths_follow_the_singular_workflow_shorthand() -> None:
 
 
 def test_dataset_fraction_bounds() -> None:
-    result = parse("components:\n  - {id: d, type: datasets, fraction: 0}\n  - {id: e, type: datasets, fraction: '0.5'}\n")
+    result = parse(
+        "components:\n  - {id: d, type: datasets, fraction: 0}\n  - {id: e, type: datasets, fraction: '0.5'}\n"
+    )
     assert [p.path for p in result.errors] == ["components[0].fraction"]
 
 
 def test_messages_speak_yaml_not_python() -> None:
-    text = ("components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    jobs:\n"
-            "      - id: a\n        component: d\n        input: [1, 2]\n")
+    text = (
+        "components:\n  - {id: d, type: datasets}\nworkflows:\n  - id: w\n    jobs:\n"
+        "      - id: a\n        component: d\n        input: [1, 2]\n"
+    )
     [problem] = parse(text).errors
-    assert (problem.path, problem.message) == ("workflows[0].jobs[0].input",
-                                               "should be a mapping (key: value) (got [1, 2])")
+    assert (problem.path, problem.message) == (
+        "workflows[0].jobs[0].input",
+        "should be a mapping (key: value) (got [1, 2])",
+    )
     [syntax] = parse("components:\n\t- id: x\n").errors
     assert "YAML indents with spaces, not tabs" in syntax.message and syntax.line == 2

@@ -1,4 +1,5 @@
 """``type: model`` components: both dialects, located problems, export, and confined paths."""
+
 from __future__ import annotations
 
 import textwrap
@@ -83,7 +84,8 @@ def problems(text: str) -> list[tuple[str, int, str]]:
 
 
 def test_problems_are_collected_with_their_lines_in_the_seed_dialect():
-    found = problems(textwrap.dedent("""\
+    found = problems(
+        textwrap.dedent("""\
         components:
           - id: answer
             type: model
@@ -97,10 +99,16 @@ def test_problems_are_collected_with_their_lines_in_the_seed_dialect():
             text: also
             temperature: 0
             max_output_length: many
-        """))
+        """)
+    )
     assert [(path, line) for path, line, _ in found] == [
-        ("components[0].peft_adapters[0].weight", 7), ("components[0].precision", 8), ("components[0].device", 9),
-        ("components[0].text", 11), ("components[0].temperature", 12), ("components[0].max_output_length", 13)]
+        ("components[0].peft_adapters[0].weight", 7),
+        ("components[0].precision", 8),
+        ("components[0].device", 9),
+        ("components[0].text", 11),
+        ("components[0].temperature", 12),
+        ("components[0].max_output_length", 13),
+    ]
     messages = dict((path, message) for path, _, message in found)
     assert "should be less than or equal to 1" in messages["components[0].peft_adapters[0].weight"]
     assert "unknown precision 'float8'" in messages["components[0].precision"]
@@ -109,7 +117,8 @@ def test_problems_are_collected_with_their_lines_in_the_seed_dialect():
 
 
 def test_problems_are_collected_with_their_lines_in_the_nested_dialect():
-    found = problems(textwrap.dedent("""\
+    found = problems(
+        textwrap.dedent("""\
         components:
           - id: answer
             type: model
@@ -123,11 +132,16 @@ def test_problems_are_collected_with_their_lines_in_the_nested_dialect():
                 top_q: 0.5
                 num_return_sequences: 3
               output: ${response.message.content}
-        """))
+        """)
+    )
     assert [(path, line) for path, line, _ in found] == [
-        ("components[0].model", 5), ("components[0].quantization.double_quant", 6),
-        ("components[0].action.messages", 8), ("components[0].action.params.top_q", 11),
-        ("components[0].action.params.num_return_sequences", 12), ("components[0].action.output", 13)]
+        ("components[0].model", 5),
+        ("components[0].quantization.double_quant", 6),
+        ("components[0].action.messages", 8),
+        ("components[0].action.params.top_q", 11),
+        ("components[0].action.params.num_return_sequences", 12),
+        ("components[0].action.output", 13),
+    ]
     messages = dict((path, message) for path, _, message in found)
     assert "path is for provider: local" in messages["components[0].model"]
     assert "did you mean top_p?" in messages["components[0].action.params.top_q"]
@@ -136,19 +150,25 @@ def test_problems_are_collected_with_their_lines_in_the_nested_dialect():
 
 
 def test_a_task_and_an_input_are_required():
-    found = problems("components:\n  - {id: a, type: model, model: ./m}\n"
-                     "  - {id: b, type: model, task: text-classification, model: ./m}\n")
+    found = problems(
+        "components:\n  - {id: a, type: model, model: ./m}\n"
+        "  - {id: b, type: model, task: text-classification, model: ./m}\n"
+    )
     assert [(path, line, message.split(":")[0]) for path, line, message in found] == [
-        ("components[0]", 2, "task is required"), ("components[1]", 3, "task text-classification needs text")]
+        ("components[0]", 2, "task is required"),
+        ("components[1]", 3, "task text-classification needs text"),
+    ]
 
 
 def test_sampling_settings_without_sampling_are_warned_about():
-    warned = parse("components:\n  - {id: a, type: model, task: text-generation, model: ./m, prompt: x,\n"
-                   "     top_k: 5}\n").warnings
+    warned = parse(
+        "components:\n  - {id: a, type: model, task: text-generation, model: ./m, prompt: x,\n     top_k: 5}\n"
+    ).warnings
     assert [(p.path, p.line) for p in warned] == [("components[0].top_k", 3)]
 
 
 # --- paths --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
@@ -164,14 +184,29 @@ def spec_for(base: Path, env: dict[str, str] | None = None, **fields):
     component = ComponentDoc(id="c", type="model", fields={k: v for k, v in values.items() if v is not None})
     doc = ComposeFile(components=[component], workflows=[Workflow(id="w", jobs=[Job(id="j", component="c")])])
     workflow = doc.workflows[0]
-    return build_job_spec(doc, workflow, workflow.jobs[0], inputs={}, job_outputs={}, env=env or {},
-                          run_id="r", base_dir=base, storage_dir=base / "storage")
+    return build_job_spec(
+        doc,
+        workflow,
+        workflow.jobs[0],
+        inputs={},
+        job_outputs={},
+        env=env or {},
+        run_id="r",
+        base_dir=base,
+        storage_dir=base / "storage",
+    )
 
 
 def test_model_and_adapter_paths_are_made_absolute_inside_the_workspace(workspace: Path):
-    made = spec_for(workspace, model={"provider": "local", "path": "base"},
-                    peft_adapters=[{"model": "./adapter"}, {"model": {"provider": "local", "path": "adapter"}},
-                                   {"model": "someone/hub-adapter"}])
+    made = spec_for(
+        workspace,
+        model={"provider": "local", "path": "base"},
+        peft_adapters=[
+            {"model": "./adapter"},
+            {"model": {"provider": "local", "path": "adapter"}},
+            {"model": "someone/hub-adapter"},
+        ],
+    )
     assert made.config["model"]["path"] == str(workspace / "base")
     adapters = made.config["peft_adapters"]
     assert adapters[0]["model"] == str(workspace / "adapter")
@@ -192,8 +227,9 @@ def test_every_model_path_refuses_a_path_out_of_the_workspace(workspace: Path, w
     assert "outside the workspace" in caught.value.message or "leaves the folder" in caught.value.message
 
 
-@pytest.mark.parametrize("where", ["model", "model.path", "peft_adapters[0].model", "peft_adapters[0].model.path",
-                                   "model.repository"])
+@pytest.mark.parametrize(
+    "where", ["model", "model.path", "peft_adapters[0].model", "peft_adapters[0].model.path", "model.repository"]
+)
 def test_every_model_path_refuses_a_symlink_out_of_the_workspace(workspace: Path, where: str):
     (workspace / "link").symlink_to(workspace.parent / "outside")
     with pytest.raises(JobConfigError, match="symbolic link"):
@@ -212,8 +248,14 @@ def _placed(where: str, value: str) -> dict:
     return {"peft_adapters": [{"model": {"provider": "local", "path": value}}]}
 
 
-@pytest.mark.parametrize("name,value", [("prompt", "Q: ${env.TOKEN}"), ("text", "${env.TOKEN}"),
-                                        ("messages", [{"role": "user", "content": "${env.TOKEN}"}])])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("prompt", "Q: ${env.TOKEN}"),
+        ("text", "${env.TOKEN}"),
+        ("messages", [{"role": "user", "content": "${env.TOKEN}"}]),
+    ],
+)
 def test_a_template_the_job_renders_may_not_read_the_environment(workspace: Path, name: str, value):
     task = {"prompt": "text-generation", "text": "text-classification", "messages": "chat-completion"}[name]
     with pytest.raises(JobConfigError, match=r"reads \$\{env\.\*\}") as caught:
@@ -226,8 +268,9 @@ def test_an_edit_keeps_the_nested_layout_and_everything_else_as_written():
     from compose.exporter import set_field
 
     edited = set_field(NESTED, "components[0].top_k", 5)
-    assert edited == NESTED.replace('        stop_sequences: ["\\n"]\n',
-                                    '        stop_sequences: ["\\n"]\n        top_k: 5\n')
+    assert edited == NESTED.replace(
+        '        stop_sequences: ["\\n"]\n', '        stop_sequences: ["\\n"]\n        top_k: 5\n'
+    )
     assert load_compose(edited).components[0].fields["top_k"] == 5
     moved = set_field(NESTED, "components[0].temperature", 0.2)
     assert "        temperature: 0.2\n" in moved and moved.count("temperature") == 1

@@ -1,13 +1,17 @@
 """Problem and input paths in the document's own names."""
+
 from __future__ import annotations
 
 from compose.readable import readable_path
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 
-DOC = ComposeFile(components=[ComponentDoc(id="data", type="datasets", fields={}),
-                              ComponentDoc(id="trainer", type="model-trainer", fields={"task": "sft"})],
-                  workflows=[Workflow(id="w", jobs=[Job(id="load", component="data"),
-                                                    Job(id="train", component="trainer")])])
+DOC = ComposeFile(
+    components=[
+        ComponentDoc(id="data", type="datasets", fields={}),
+        ComponentDoc(id="trainer", type="model-trainer", fields={"task": "sft"}),
+    ],
+    workflows=[Workflow(id="w", jobs=[Job(id="load", component="data"), Job(id="train", component="trainer")])],
+)
 
 
 def test_component_and_job_paths_use_their_ids() -> None:

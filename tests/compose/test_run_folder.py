@@ -1,4 +1,5 @@
 """A run writes under its own folder; what it reads resolves there first, then in the workspace."""
+
 from __future__ import annotations
 
 from compose.engine import ResumePlan, build_job_spec
@@ -12,8 +13,18 @@ def trainer(**fields) -> ComposeFile:
 
 def spec(doc, base, **kw):
     workflow = doc.workflows[0]
-    return build_job_spec(doc, workflow, workflow.jobs[0], inputs={}, job_outputs={}, env={},
-                          run_id="7", base_dir=base, storage_dir=base / "s", **kw)
+    return build_job_spec(
+        doc,
+        workflow,
+        workflow.jobs[0],
+        inputs={},
+        job_outputs={},
+        env={},
+        run_id="7",
+        base_dir=base,
+        storage_dir=base / "s",
+        **kw,
+    )
 
 
 def test_written_paths_go_under_the_run_folder_and_read_paths_to_the_workspace(tmp_path):

@@ -4,6 +4,7 @@ Blocks are read from the chapter itself (``seed_blocks``). Component snippets lo
 their own; workflow snippets load beside the components they name, taken from other
 blocks of the chapter; the §9.8 examples load as whole files.
 """
+
 from __future__ import annotations
 
 import copy
@@ -80,8 +81,11 @@ def test_memory_snippet_with_fp16_and_bf16_loads_with_a_warning() -> None:
 
 def test_qlora_snippet_keeps_its_quantization_settings() -> None:
     fields = load_compose(block("9.5.5").text).components[0].fields
-    assert (fields["quantization"], fields["bnb_4bit_compute_dtype"], fields["bnb_4bit_use_double_quant"]) \
-        == ("nf4", "bfloat16", True)
+    assert (fields["quantization"], fields["bnb_4bit_compute_dtype"], fields["bnb_4bit_use_double_quant"]) == (
+        "nf4",
+        "bfloat16",
+        True,
+    )
 
 
 def test_hub_token_stays_a_binding() -> None:

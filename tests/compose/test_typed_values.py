@@ -1,4 +1,5 @@
 """A json input a person types is read within the file limits: a binding error, never a crash."""
+
 from __future__ import annotations
 
 import pytest

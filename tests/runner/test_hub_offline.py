@@ -1,5 +1,6 @@
 """``HF_HUB_OFFLINE`` means the same to data set jobs and training jobs: one reader
 (compose.envvars) for both, so ``on`` no longer keeps a training job online."""
+
 from __future__ import annotations
 
 from pathlib import Path

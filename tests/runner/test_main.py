@@ -1,4 +1,5 @@
 """``python -m runner --spec job.json`` as a process: argv, stdout events only, exit codes, SIGTERM."""
+
 from __future__ import annotations
 
 import json
@@ -23,9 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_runner(spec: JobSpec, tmp_path: Path) -> subprocess.Popen[str]:
     path = spec.write(tmp_path / "job.json")
-    return subprocess.Popen([sys.executable, "-m", "runner", "--spec", str(path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=child_env(spec))
+    return subprocess.Popen(
+        [sys.executable, "-m", "runner", "--spec", str(path)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(spec),
+    )
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 120) -> tuple[int, list[dict], str]:
@@ -46,8 +52,16 @@ def test_malformed_spec_is_a_usage_error(tmp_path, capsys):
 
 
 def test_unknown_component_type_fails_with_a_status_event(tmp_path):
-    spec = JobSpec(run_id="r", job_id="j", component_id="c", component_type="gateway", method="run",
-                   config={}, base_dir=str(tmp_path), storage_dir=str(tmp_path))
+    spec = JobSpec(
+        run_id="r",
+        job_id="j",
+        component_id="c",
+        component_type="gateway",
+        method="run",
+        config={},
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path),
+    )
     code, seen, _ = finish(start_runner(spec, tmp_path))
     assert code == EXIT_FAILED
     assert [(e["type"], e.get("status")) for e in seen] == [("status", "running"), ("status", "failed")]
@@ -56,9 +70,17 @@ def test_unknown_component_type_fails_with_a_status_event(tmp_path):
 
 @pytest.mark.slow
 def test_training_job_prints_only_events_and_ends_with_its_output(tmp_path, tiny_causal_lm_dir):
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8), prompt_column="prompt",
-                        response_column="response", max_steps=2, per_device_train_batch_size=4,
-                        logging_steps=1, save_steps=None)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.prompt_response_rows(8),
+        prompt_column="prompt",
+        response_column="response",
+        max_steps=2,
+        per_device_train_batch_size=4,
+        logging_steps=1,
+        save_steps=None,
+    )
     code, seen, stderr = finish(start_runner(spec, tmp_path))
     assert code == EXIT_OK, stderr[-2000:]
     assert [e["type"] for e in seen][-2:] == ["output", "status"]
@@ -69,9 +91,17 @@ def test_training_job_prints_only_events_and_ends_with_its_output(tmp_path, tiny
 
 @pytest.mark.slow
 def test_sigterm_mid_training_saves_a_checkpoint_and_exits_143(tmp_path, tiny_causal_lm_dir):
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(64), prompt_column="prompt",
-                        response_column="response", max_steps=100_000, per_device_train_batch_size=2,
-                        logging_steps=1, save_steps=None)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.prompt_response_rows(64),
+        prompt_column="prompt",
+        response_column="response",
+        max_steps=100_000,
+        per_device_train_batch_size=2,
+        logging_steps=1,
+        save_steps=None,
+    )
     proc = start_runner(spec, tmp_path)
     seen = []
     assert proc.stdout is not None
@@ -104,7 +134,16 @@ def test_sigterm_mid_training_saves_a_checkpoint_and_exits_143(tmp_path, tiny_ca
 
 
 def test_env_of_the_child_carries_the_spec_env(tmp_path):
-    spec = JobSpec(run_id="r", job_id="j", component_id="c", component_type="datasets", method="load",
-                   config={}, base_dir=str(tmp_path), storage_dir=str(tmp_path), env={"HF_TOKEN": "t"})
+    spec = JobSpec(
+        run_id="r",
+        job_id="j",
+        component_id="c",
+        component_type="datasets",
+        method="load",
+        config={},
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path),
+        env={"HF_TOKEN": "t"},
+    )
     env = child_env(spec, base=os.environ)
     assert env["HF_TOKEN"] == "t" and env["PYTHONUNBUFFERED"] == "1"

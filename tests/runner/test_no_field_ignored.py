@@ -8,6 +8,7 @@ warning at validation. Each check is one test below; it records every field it p
 and fails unless that is exactly the fields ``TABLE`` gives it. A field added to the
 schema without an entry fails ``test_every_schema_field_is_in_the_table``.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,51 +32,143 @@ T, D, M = "model-trainer", "datasets", "model"
 # field -> the test that proves it has an effect (or is refused / warned about).
 TABLE: dict[str, str] = {
     # Structure: a job names its component by id; the type picks the schema.
-    f"{T}.id": "validation", f"{T}.type": "validation", f"{D}.id": "validation", f"{D}.type": "validation",
+    f"{T}.id": "validation",
+    f"{T}.type": "validation",
+    f"{D}.id": "validation",
+    f"{D}.type": "validation",
     # Trainer fields that land in SFTConfig / TrainingArguments.
-    **{f"{T}.{name}": "trainer_args" for name in (
-        "learning_rate", "per_device_train_batch_size", "per_device_eval_batch_size", "num_epochs", "max_steps",
-        "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "weight_decay", "max_grad_norm",
-        "gradient_accumulation_steps", "eval_steps", "save_steps", "logging_steps", "gradient_checkpointing",
-        "bf16", "seed", "max_seq_length", "packing")},
+    **{
+        f"{T}.{name}": "trainer_args"
+        for name in (
+            "learning_rate",
+            "per_device_train_batch_size",
+            "per_device_eval_batch_size",
+            "num_epochs",
+            "max_steps",
+            "lr_scheduler_type",
+            "lr_scheduler_kwargs",
+            "warmup_steps",
+            "weight_decay",
+            "max_grad_norm",
+            "gradient_accumulation_steps",
+            "eval_steps",
+            "save_steps",
+            "logging_steps",
+            "gradient_checkpointing",
+            "bf16",
+            "seed",
+            "max_seq_length",
+            "packing",
+        )
+    },
     # What the optimizer is built with.
-    f"{T}.optimizer": "optimizer", f"{T}.optimizer_args": "optimizer", f"{T}.optim_target_modules": "optimizer",
+    f"{T}.optimizer": "optimizer",
+    f"{T}.optimizer_args": "optimizer",
+    f"{T}.optim_target_modules": "optimizer",
     # The rows the trainer trains on.
-    f"{T}.text_column": "rows", f"{T}.prompt_column": "rows", f"{T}.response_column": "rows",
-    f"{T}.system_column": "rows", f"{T}.text_pair_column": "rows", f"{T}.label_column": "rows",
+    f"{T}.text_column": "rows",
+    f"{T}.prompt_column": "rows",
+    f"{T}.response_column": "rows",
+    f"{T}.system_column": "rows",
+    f"{T}.text_pair_column": "rows",
+    f"{T}.label_column": "rows",
     # Tiny runs: files, events, weights.
-    f"{T}.model": "sft_run", f"{T}.tokenizer": "sft_run", f"{T}.dataset": "sft_run",
-    f"{T}.eval_dataset": "sft_run", f"{T}.output_dir": "sft_run", f"{T}.fp16": "sft_run",
+    f"{T}.model": "sft_run",
+    f"{T}.tokenizer": "sft_run",
+    f"{T}.dataset": "sft_run",
+    f"{T}.eval_dataset": "sft_run",
+    f"{T}.output_dir": "sft_run",
+    f"{T}.fp16": "sft_run",
     f"{T}.task": "classification_run",
-    **{f"{T}.{name}": "lora_run" for name in (
-        "peft_adapter", "lora_r", "lora_alpha", "lora_dropout", "lora_target_modules", "lora_bias",
-        "chat_template")},
-    f"{T}.quantization": "quantization", f"{T}.bnb_4bit_compute_dtype": "quantization",
+    **{
+        f"{T}.{name}": "lora_run"
+        for name in (
+            "peft_adapter",
+            "lora_r",
+            "lora_alpha",
+            "lora_dropout",
+            "lora_target_modules",
+            "lora_bias",
+            "chat_template",
+        )
+    },
+    f"{T}.quantization": "quantization",
+    f"{T}.bnb_4bit_compute_dtype": "quantization",
     f"{T}.bnb_4bit_use_double_quant": "quantization",
     f"{T}.resume_from_checkpoint": "resume",
-    f"{T}.resources": "launch", f"{T}.resources.gpus": "launch", f"{T}.resources.processes": "launch",
+    f"{T}.resources": "launch",
+    f"{T}.resources.gpus": "launch",
+    f"{T}.resources.processes": "launch",
     f"{T}.resources.launcher": "launch",
     # Datasets: loads and operations run as jobs.
-    **{f"{D}.{name}": "load_jobs" for name in (
-        "provider", "path", "split", "streaming", "cache_dir", "shuffle", "fraction", "seed", "loader",
-        "data_files", "data_dir")},
+    **{
+        f"{D}.{name}": "load_jobs"
+        for name in (
+            "provider",
+            "path",
+            "split",
+            "streaming",
+            "cache_dir",
+            "shuffle",
+            "fraction",
+            "seed",
+            "loader",
+            "data_files",
+            "data_dir",
+        )
+    },
     # Passed to the hub only: on local files a warning (docs/datasets.md).
     **{f"{D}.{name}": "validation" for name in ("name", "revision", "token", "trust_remote_code")},
-    **{f"{D}.{name}": "op_jobs" for name in (
-        "method", "datasets", "direction", "dataset", "axis", "indices", "columns", "condition", "where",
-        "template", "output_column", "remove_columns")},
+    **{
+        f"{D}.{name}": "op_jobs"
+        for name in (
+            "method",
+            "datasets",
+            "direction",
+            "dataset",
+            "axis",
+            "indices",
+            "columns",
+            "condition",
+            "where",
+            "template",
+            "output_column",
+            "remove_columns",
+        )
+    },
     **{f"{D}.where.{name}": "op_jobs" for name in ("column", "operator", "value", "all", "any", "not_")},
     # Model (inference) jobs on the tiny causal LM and classifier.
-    f"{M}.id": "model_validation", f"{M}.type": "model_validation", f"{M}.peft_adapters.type": "model_validation",
-    **{f"{M}.{name}": "model_run" for name in (
-        "task", "model", "model.provider", "model.path", "prompt", "messages", "text", "dataset", "batch_size",
-        "max_seq_length", "max_output_length", "num_return_sequences", "stop_sequences", "precision", "device")},
-    **{f"{M}.{name}": "model_adapters" for name in (
-        "peft_adapters", "peft_adapters.name", "peft_adapters.model", "peft_adapters.weight")},
-    **{f"{M}.{name}": "model_generation_args" for name in ("do_sample", "temperature", "top_p", "top_k",
-                                                           "num_beams")},
+    f"{M}.id": "model_validation",
+    f"{M}.type": "model_validation",
+    f"{M}.peft_adapters.type": "model_validation",
+    **{
+        f"{M}.{name}": "model_run"
+        for name in (
+            "task",
+            "model",
+            "model.provider",
+            "model.path",
+            "prompt",
+            "messages",
+            "text",
+            "dataset",
+            "batch_size",
+            "max_seq_length",
+            "max_output_length",
+            "num_return_sequences",
+            "stop_sequences",
+            "precision",
+            "device",
+        )
+    },
+    **{
+        f"{M}.{name}": "model_adapters"
+        for name in ("peft_adapters", "peft_adapters.name", "peft_adapters.model", "peft_adapters.weight")
+    },
+    **{f"{M}.{name}": "model_generation_args" for name in ("do_sample", "temperature", "top_p", "top_k", "num_beams")},
     f"{M}.quantization": "model_quantization",
-    f"{M}.model.repository": "model_source", f"{M}.model.revision": "model_source",
+    f"{M}.model.repository": "model_source",
+    f"{M}.model.revision": "model_source",
 }
 
 
@@ -99,9 +192,11 @@ def _models_in(annotation: Any) -> set[type[BaseModel]]:
 def test_every_schema_field_is_in_the_table() -> None:
     fields = schema_fields()
     missing = sorted(fields - set(TABLE))
-    assert not missing, (f"schema fields with no proof of an effect: {', '.join(missing)}. Make each change "
-                         "what a run does and add it to TABLE with the test that shows it, or refuse/warn "
-                         "about it at validation")
+    assert not missing, (
+        f"schema fields with no proof of an effect: {', '.join(missing)}. Make each change "
+        "what a run does and add it to TABLE with the test that shows it, or refuse/warn "
+        "about it at validation"
+    )
     assert not sorted(set(TABLE) - fields), "TABLE names fields the schema no longer has"
 
 
@@ -118,17 +213,21 @@ class Proof:
 
     def done(self) -> None:
         expected = {f for f, c in TABLE.items() if c == self.check}
-        assert self.fields == expected, (f"{self.check}: not proved {sorted(expected - self.fields)}, "
-                                         f"proved but not in TABLE {sorted(self.fields - expected)}")
+        assert self.fields == expected, (
+            f"{self.check}: not proved {sorted(expected - self.fields)}, "
+            f"proved but not in TABLE {sorted(self.fields - expected)}"
+        )
 
 
 # --- validation -----------------------------------------------------------------------
+
 
 def test_validation() -> None:
     from compose.loader import parse
 
     proof = Proof("validation")
-    wrong_ids = parse(textwrap.dedent("""\
+    wrong_ids = parse(
+        textwrap.dedent("""\
         components:
           - id: trainer
             type: model-trainer
@@ -140,7 +239,8 @@ def test_validation() -> None:
             jobs:
               - {id: a, component: trainr}
               - {id: b, component: dat}
-        """))
+        """)
+    )
     messages = [p.message for p in wrong_ids.errors]
     proof(f"{T}.id", any("no component `trainr` (did you mean `trainer`?)" in m for m in messages))
     proof(f"{D}.id", any("no component `dat` (did you mean `data`?)" in m for m in messages))
@@ -149,7 +249,8 @@ def test_validation() -> None:
     proof(f"{T}.type", any("not 'model-traner'" in m for m in messages))
     proof(f"{D}.type", any("not 'dataset'" in m for m in messages))
 
-    local = parse(textwrap.dedent("""\
+    local = parse(
+        textwrap.dedent("""\
         components:
           - id: local
             type: datasets
@@ -159,12 +260,17 @@ def test_validation() -> None:
             revision: main
             token: ${env.HF_TOKEN}
             trust_remote_code: true
-        """))
+        """)
+    )
     warned = {p.path: p for p in local.warnings}
     for name in ("name", "revision", "token", "trust_remote_code"):
         problem = warned.get(f"components[0].{name}")
-        proof(f"{D}.{name}", problem is not None and problem.line is not None
-              and "has no effect on a load of local files" in problem.message)
+        proof(
+            f"{D}.{name}",
+            problem is not None
+            and problem.line is not None
+            and "has no effect on a load of local files" in problem.message,
+        )
     proof.done()
 
 
@@ -174,15 +280,23 @@ CPU = SimpleNamespace(cuda=False, bf16_supported=True, liger=False, gpu_count=0)
 
 
 def _cfg(**fields: Any) -> TrainerComponent:
-    return TrainerComponent(id="t", task="sft", dataset={"type": "dataset", "path": "d"},
-                            **{"text_column": "text", **fields})
+    return TrainerComponent(
+        id="t", task="sft", dataset={"type": "dataset", "path": "d"}, **{"text_column": "text", **fields}
+    )
 
 
 def _sft_args(tmp_path: Path, **fields: Any):
     from runner.finetune import args as trainer_args
 
-    return trainer_args.sft_config(_cfg(**fields), text_field="text", prompt_completion=False,
-                                   output_dir=str(tmp_path), has_eval=True, hw=CPU, target_modules=None)
+    return trainer_args.sft_config(
+        _cfg(**fields),
+        text_field="text",
+        prompt_completion=False,
+        output_dir=str(tmp_path),
+        has_eval=True,
+        hw=CPU,
+        target_modules=None,
+    )
 
 
 def test_trainer_args(tmp_path: Path) -> None:
@@ -236,8 +350,9 @@ def _optimizer(tmp_path: Path, model: Any, **fields: Any):
     _, targets = trainers._finish_model(model, SimpleNamespace(cfg=cfg))
     from runner.finetune import args as trainer_args
 
-    args = trainer_args.training_arguments(cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU,
-                                           target_modules=targets)
+    args = trainer_args.training_arguments(
+        cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU, target_modules=targets
+    )
     return targets, Trainer.get_optimizer_cls_and_kwargs(args, model)
 
 
@@ -249,12 +364,17 @@ def test_optimizer(tmp_path: Path, tiny_model: Any) -> None:
     _, (_, momentum_kwargs) = _optimizer(tmp_path, tiny_model, optimizer="sgd", optimizer_args={"momentum": 0.9})
     proof(f"{T}.optimizer_args", momentum_kwargs.get("momentum") == 0.9 and "momentum" not in sgd_kwargs)
     default_targets, _ = _optimizer(tmp_path, tiny_model, optimizer="galore_adamw")
-    targets, (_, galore_kwargs) = _optimizer(tmp_path, tiny_model, optimizer="galore_adamw",
-                                             optim_target_modules=["q_proj"])
+    targets, (_, galore_kwargs) = _optimizer(
+        tmp_path, tiny_model, optimizer="galore_adamw", optim_target_modules=["q_proj"]
+    )
     projected = [group for group in galore_kwargs["params"] if "rank" in group]
-    proof(f"{T}.optim_target_modules", targets == ["q_proj"] and default_targets != targets
-          and sum(p.numel() for g in projected for p in g["params"]) == sum(
-              m.weight.numel() for n, m in tiny_model.named_modules() if n.endswith("q_proj")))
+    proof(
+        f"{T}.optim_target_modules",
+        targets == ["q_proj"]
+        and default_targets != targets
+        and sum(p.numel() for g in projected for p in g["params"])
+        == sum(m.weight.numel() for n, m in tiny_model.named_modules() if n.endswith("q_proj")),
+    )
     proof.done()
 
 
@@ -265,13 +385,26 @@ def test_optimizer_args_table_matches_transformers(tmp_path: Path, tiny_model: A
     from runner.finetune.optimizers import CUDA_ONLY, transformers_name
 
     def kwargs(optimizer: str, optim_args: str | None) -> str:
-        args = TrainingArguments(output_dir=str(tmp_path), optim=transformers_name(optimizer), optim_args=optim_args,
-                                 optim_target_modules=["q_proj"], use_cpu=True, report_to="none")
+        args = TrainingArguments(
+            output_dir=str(tmp_path),
+            optim=transformers_name(optimizer),
+            optim_args=optim_args,
+            optim_target_modules=["q_proj"],
+            use_cpu=True,
+            report_to="none",
+        )
         _, built = Trainer.get_optimizer_cls_and_kwargs(args, tiny_model)
         return repr(_plain(built))
 
-    values = {"nesterov": "true", "centered": "true", "kahan_sum": "1", "decouple_lr": "1", "proj_type": "left",
-              "rank": "4", "update_proj_gap": "7"}
+    values = {
+        "nesterov": "true",
+        "centered": "true",
+        "kahan_sum": "1",
+        "decouple_lr": "1",
+        "proj_type": "left",
+        "rank": "4",
+        "update_proj_gap": "7",
+    }
     for optimizer in OPTIMIZERS:
         if transformers_name(optimizer) in CUDA_ONLY and optimizer != "galore_adamw_8bit":
             continue
@@ -309,20 +442,24 @@ def test_rows(tiny_causal_lm_dir: Path) -> None:
     [row] = pair.to_list()
     proof(f"{T}.prompt_column", row["prompt"] == [{"role": "user", "content": "a question"}])
     proof(f"{T}.response_column", row["completion"] == [{"role": "assistant", "content": "an answer"}])
-    [with_system] = sft_rows(rows, _cfg(text_column=None, prompt_column="q", response_column="a",
-                                        system_column="sys"), conversational=True).to_list()
+    [with_system] = sft_rows(
+        rows, _cfg(text_column=None, prompt_column="q", response_column="a", system_column="sys"), conversational=True
+    ).to_list()
     proof(f"{T}.system_column", with_system["prompt"][0] == {"role": "system", "content": "be brief"})
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_causal_lm_dir)
     review = Dataset.from_list([{"text": "great film", "second": "loved it", "label": "pos", "stars": "neg"}])
     classifier = dict(task="classification", dataset={"type": "dataset", "path": "d"})
-    plain = classification_rows(review, TrainerComponent(id="c", **classifier), tokenizer,
-                                {"pos": 0, "neg": 1}).to_list()[0]
-    paired = classification_rows(review, TrainerComponent(id="c", text_pair_column="second", **classifier),
-                                 tokenizer, {"pos": 0, "neg": 1}).to_list()[0]
+    plain = classification_rows(
+        review, TrainerComponent(id="c", **classifier), tokenizer, {"pos": 0, "neg": 1}
+    ).to_list()[0]
+    paired = classification_rows(
+        review, TrainerComponent(id="c", text_pair_column="second", **classifier), tokenizer, {"pos": 0, "neg": 1}
+    ).to_list()[0]
     proof(f"{T}.text_pair_column", len(paired["input_ids"]) > len(plain["input_ids"]))
-    stars = classification_rows(review, TrainerComponent(id="c", label_column="stars", **classifier), tokenizer,
-                                {"pos": 0, "neg": 1}).to_list()[0]
+    stars = classification_rows(
+        review, TrainerComponent(id="c", label_column="stars", **classifier), tokenizer, {"pos": 0, "neg": 1}
+    ).to_list()[0]
     proof(f"{T}.label_column", (plain["labels"], stars["labels"]) == (0, 1))
     proof.done()
 
@@ -332,16 +469,25 @@ def test_quantization() -> None:
 
     proof = Proof("quantization")
     base = dict(peft_adapter="lora")
-    proof(f"{T}.quantization", quantization_config(_cfg(**base)) is None
-          and quantization_config(_cfg(quantization="nf4", **base)).bnb_4bit_quant_type == "nf4"
-          and quantization_config(_cfg(quantization="int4", **base)).bnb_4bit_quant_type == "fp4"
-          and quantization_config(_cfg(quantization="int8", **base)).load_in_8bit)
+    proof(
+        f"{T}.quantization",
+        quantization_config(_cfg(**base)) is None
+        and quantization_config(_cfg(quantization="nf4", **base)).bnb_4bit_quant_type == "nf4"
+        and quantization_config(_cfg(quantization="int4", **base)).bnb_4bit_quant_type == "fp4"
+        and quantization_config(_cfg(quantization="int8", **base)).load_in_8bit,
+    )
     dtype = quantization_config(_cfg(quantization="nf4", bnb_4bit_compute_dtype="bfloat16", **base))
-    proof(f"{T}.bnb_4bit_compute_dtype", str(dtype.bnb_4bit_compute_dtype) == "torch.bfloat16"
-          and str(quantization_config(_cfg(quantization="nf4", **base)).bnb_4bit_compute_dtype) == "torch.float32")
+    proof(
+        f"{T}.bnb_4bit_compute_dtype",
+        str(dtype.bnb_4bit_compute_dtype) == "torch.bfloat16"
+        and str(quantization_config(_cfg(quantization="nf4", **base)).bnb_4bit_compute_dtype) == "torch.float32",
+    )
     double = quantization_config(_cfg(quantization="nf4", bnb_4bit_use_double_quant=True, **base))
-    proof(f"{T}.bnb_4bit_use_double_quant", double.bnb_4bit_use_double_quant is True
-          and quantization_config(_cfg(quantization="nf4", **base)).bnb_4bit_use_double_quant is False)
+    proof(
+        f"{T}.bnb_4bit_use_double_quant",
+        double.bnb_4bit_use_double_quant is True
+        and quantization_config(_cfg(quantization="nf4", **base)).bnb_4bit_use_double_quant is False,
+    )
     proof.done()
 
 
@@ -352,10 +498,12 @@ def test_resume(tmp_path: Path) -> None:
     checkpoint = tmp_path / "out" / "checkpoint-3"
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text("{}")
-    proof(f"{T}.resume_from_checkpoint",
-          resolve_resume(None, tmp_path / "out", lambda p: tmp_path / p) is None
-          and resolve_resume("latest", tmp_path / "out", lambda p: tmp_path / p) == checkpoint
-          and resolve_resume("out/checkpoint-3", tmp_path / "out", lambda p: tmp_path / p) == checkpoint)
+    proof(
+        f"{T}.resume_from_checkpoint",
+        resolve_resume(None, tmp_path / "out", lambda p: tmp_path / p) is None
+        and resolve_resume("latest", tmp_path / "out", lambda p: tmp_path / p) == checkpoint
+        and resolve_resume("out/checkpoint-3", tmp_path / "out", lambda p: tmp_path / p) == checkpoint,
+    )
     proof.done()
 
 
@@ -367,8 +515,16 @@ def test_launch(tmp_path: Path) -> None:
 
     def spec(**resources: Any) -> JobSpec:
         config = _cfg(resources=resources).model_dump(mode="json")
-        return JobSpec(run_id="r", job_id="j", component_id="t", component_type=T, method="train", config=config,
-                       base_dir=str(tmp_path), storage_dir=str(tmp_path))
+        return JobSpec(
+            run_id="r",
+            job_id="j",
+            component_id="t",
+            component_type=T,
+            method="train",
+            config=config,
+            base_dir=str(tmp_path),
+            storage_dir=str(tmp_path),
+        )
 
     proof(f"{T}.resources", process_count(spec()) == 1 and process_count(spec(processes=2)) == 2)
     proof(f"{T}.resources.gpus", process_count(spec(gpus=4)) == 4)
@@ -380,8 +536,9 @@ def test_launch(tmp_path: Path) -> None:
 
 # --- tiny training runs -------------------------------------------------------------
 
-FAST = dict(max_steps=2, per_device_train_batch_size=2, logging_steps=1, save_steps=None, max_seq_length=32,
-            learning_rate=1e-3)
+FAST = dict(
+    max_steps=2, per_device_train_batch_size=2, logging_steps=1, save_steps=None, max_seq_length=32, learning_rate=1e-3
+)
 
 
 def test_sft_run(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
@@ -394,21 +551,39 @@ def test_sft_run(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     tokenizer.save_pretrained(tokenizer_dir)
     rows = data.text_rows(6)
     first = tmp_path / "first"
-    output, seen = run_trainer(trainer_spec(first, tiny_causal_lm_dir, rows, eval_rows=rows[:2],
-                                            tokenizer=str(tokenizer_dir), text_column="text",
-                                            output_dir=str(tmp_path / "trained"), **FAST))
+    output, seen = run_trainer(
+        trainer_spec(
+            first,
+            tiny_causal_lm_dir,
+            rows,
+            eval_rows=rows[:2],
+            tokenizer=str(tokenizer_dir),
+            text_column="text",
+            output_dir=str(tmp_path / "trained"),
+            **FAST,
+        )
+    )
     out = Path(output["output_dir"])
     proof(f"{T}.output_dir", out == (tmp_path / "trained").resolve() and (out / "model.safetensors").is_file())
     logs = [e["message"] for e in seen if e["type"] == "log"]
     proof(f"{T}.dataset", any("training 133,440 of 133,440 parameters on 6 rows" in m for m in logs))
     proof(f"{T}.model", json.loads((out / "config.json").read_text())["architectures"] == ["LlamaForCausalLM"])
     proof(f"{T}.tokenizer", json.loads((out / "tokenizer_config.json").read_text())["model_max_length"] == 77)
-    proof(f"{T}.eval_dataset", [e["step"] for e in metrics(seen, "eval")] == [2]
-          and "perplexity" in output["metrics"])
+    proof(f"{T}.eval_dataset", [e["step"] for e in metrics(seen, "eval")] == [2] and "perplexity" in output["metrics"])
     second = tmp_path / "second"
-    _, fp16 = run_trainer(trainer_spec(second, tiny_causal_lm_dir, rows, eval_rows=rows[:2],
-                                       tokenizer=str(tokenizer_dir), text_column="text", fp16=True,
-                                       output_dir=str(tmp_path / "fp16"), **FAST))
+    _, fp16 = run_trainer(
+        trainer_spec(
+            second,
+            tiny_causal_lm_dir,
+            rows,
+            eval_rows=rows[:2],
+            tokenizer=str(tokenizer_dir),
+            text_column="text",
+            fp16=True,
+            output_dir=str(tmp_path / "fp16"),
+            **FAST,
+        )
+    )
     proof(f"{T}.fp16", [loss for _, loss in losses(fp16)] != [loss for _, loss in losses(seen)])
     proof.done()
 
@@ -416,12 +591,17 @@ def test_sft_run(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
 def test_classification_run(tmp_path: Path, tiny_classifier_dir: Path) -> None:
     proof = Proof("classification_run")
     rows = data.classification_rows(8)
-    output, seen = run_trainer(trainer_spec(tmp_path, tiny_classifier_dir, rows, task="classification",
-                                            eval_rows=rows[:4], **FAST))
+    output, seen = run_trainer(
+        trainer_spec(tmp_path, tiny_classifier_dir, rows, task="classification", eval_rows=rows[:4], **FAST)
+    )
     out = Path(output["output_dir"])
     config = json.loads((out / "config.json").read_text())
-    proof(f"{T}.task", config["architectures"] == ["BertForSequenceClassification"]
-          and {"accuracy", "f1"} <= set(output["metrics"]) and output["labels"] == ["negative", "positive"])
+    proof(
+        f"{T}.task",
+        config["architectures"] == ["BertForSequenceClassification"]
+        and {"accuracy", "f1"} <= set(output["metrics"])
+        and output["labels"] == ["negative", "positive"],
+    )
     proof.done()
 
 
@@ -430,10 +610,23 @@ def test_lora_run(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
 
     proof = Proof("lora_run")
     template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
-    output, _ = run_trainer(trainer_spec(
-        tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(6), prompt_column="prompt",
-        response_column="response", chat_template=template, peft_adapter="lora", lora_r=4, lora_alpha=12,
-        lora_dropout=0.2, lora_bias="all", lora_target_modules=["q_proj", "lm_head"], **FAST))
+    output, _ = run_trainer(
+        trainer_spec(
+            tmp_path,
+            tiny_causal_lm_dir,
+            data.prompt_response_rows(6),
+            prompt_column="prompt",
+            response_column="response",
+            chat_template=template,
+            peft_adapter="lora",
+            lora_r=4,
+            lora_alpha=12,
+            lora_dropout=0.2,
+            lora_bias="all",
+            lora_target_modules=["q_proj", "lm_head"],
+            **FAST,
+        )
+    )
     out = Path(output["output_dir"])
     config = json.loads((out / "adapter_config.json").read_text())
     adapter = load_file(out / "adapter_model.safetensors")
@@ -442,13 +635,18 @@ def test_lora_run(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     proof(f"{T}.lora_alpha", config["lora_alpha"] == 12)
     proof(f"{T}.lora_dropout", config["lora_dropout"] == 0.2)
     proof(f"{T}.lora_bias", config["bias"] == "all")  # the tiny Llama has no biases to train
-    proof(f"{T}.lora_target_modules", config["target_modules"] == ["q_proj"]
-          and config["modules_to_save"] == ["lm_head"] and any("lm_head" in n for n in adapter))
+    proof(
+        f"{T}.lora_target_modules",
+        config["target_modules"] == ["q_proj"]
+        and config["modules_to_save"] == ["lm_head"]
+        and any("lm_head" in n for n in adapter),
+    )
     proof(f"{T}.chat_template", (out / "chat_template.jinja").read_text() == template)
     proof.done()
 
 
 # --- datasets jobs --------------------------------------------------------------------
+
 
 @pytest.fixture
 def jobs(tmp_path: Path) -> DatasetJobs:
@@ -510,12 +708,15 @@ def test_op_jobs(jobs: DatasetJobs) -> None:
     proof(f"{D}.datasets", len(vertical) == 10 and vertical[5] == {"t": "a0", "n": 0})
     proof(f"{D}.direction", horizontal[0] == {"t": "a0", "n": 0, "u": "b0"})
     proof(f"{D}.dataset", jobs.rows(jobs.run("select", dataset=b, indices=[0])) == [{"u": "b0"}])
-    proof(f"{D}.indices", jobs.rows(jobs.run("select", dataset=a, indices=[3, 0])) == [
-        {"t": "a3", "n": 3}, {"t": "a0", "n": 0}])
+    proof(
+        f"{D}.indices",
+        jobs.rows(jobs.run("select", dataset=a, indices=[3, 0])) == [{"t": "a3", "n": 3}, {"t": "a0", "n": 0}],
+    )
     columns = jobs.rows(jobs.run("select", dataset=a, axis="columns", columns=["n"]))
     proof(f"{D}.axis", columns == [{"n": i} for i in range(5)])
     proof(f"{D}.columns", jobs.rows(jobs.run("select", dataset=a, axis="columns", columns=["t"]))[0] == {"t": "a0"})
     proof(f"{D}.condition", [r["n"] for r in jobs.rows(jobs.run("filter", dataset=a, condition="n >= 3"))] == [3, 4])
+
     def where(tree: dict[str, Any]) -> list[int]:
         return [r["n"] for r in jobs.rows(jobs.run("filter", dataset=a, where=tree))]
 
@@ -542,6 +743,7 @@ def test_op_jobs(jobs: DatasetJobs) -> None:
 
 # --- model (inference) jobs -------------------------------------------------------------
 
+
 def _model_cfg(**fields: Any):
     from compose.schema.components import ModelComponent
 
@@ -551,15 +753,24 @@ def _model_cfg(**fields: Any):
 def _answer(tmp_path: Path, model_dir: Path, **fields: Any) -> tuple[Any, list[dict[str, Any]]]:
     from tests.runner.inference.conftest import run_model
 
-    return run_model(tmp_path, **{"task": "text-generation", "model": str(model_dir), "prompt": "Question: two",
-                                  "max_output_length": 6, **fields})
+    return run_model(
+        tmp_path,
+        **{
+            "task": "text-generation",
+            "model": str(model_dir),
+            "prompt": "Question: two",
+            "max_output_length": 6,
+            **fields,
+        },
+    )
 
 
 def test_model_validation() -> None:
     from compose.loader import parse
 
     proof = Proof("model_validation")
-    result = parse(textwrap.dedent("""\
+    result = parse(
+        textwrap.dedent("""\
         components:
           - id: broken
             type: modle
@@ -574,12 +785,18 @@ def test_model_validation() -> None:
           - id: w
             jobs:
               - {id: a, component: answr}
-        """))
+        """)
+    )
     messages = [p.message for p in result.errors]
     proof(f"{M}.id", any("no component `answr` (did you mean `answer`?)" in m for m in messages))
     proof(f"{M}.type", any("not 'modle' (did you mean model?)" in m for m in messages))
-    proof(f"{M}.peft_adapters.type", any("'lora'" in m and p.path == "components[1].peft_adapters[0].type"
-                                         for p, m in zip(result.errors, messages)))
+    proof(
+        f"{M}.peft_adapters.type",
+        any(
+            "'lora'" in m and p.path == "components[1].peft_adapters[0].type"
+            for p, m in zip(result.errors, messages, strict=True)
+        ),
+    )
     proof.done()
 
 
@@ -595,11 +812,13 @@ def test_model_run(tmp_path: Path, tiny_causal_lm_dir: Path, tiny_classifier_dir
     as_object, _ = _answer(tmp_path, tiny_causal_lm_dir, model={"provider": "local", "path": str(tiny_causal_lm_dir)})
     proof(f"{M}.model.provider", as_object == greedy)
     proof(f"{M}.model.path", as_object == greedy)
-    chat, _ = _answer(tmp_path, tiny_causal_lm_dir, task="chat-completion", prompt=None,
-                      messages=[{"role": "user", "content": "two"}])
+    chat, _ = _answer(
+        tmp_path, tiny_causal_lm_dir, task="chat-completion", prompt=None, messages=[{"role": "user", "content": "two"}]
+    )
     proof(f"{M}.messages", chat["message"]["role"] == "assistant")
-    label, _ = _answer(tmp_path, tiny_classifier_dir, task="text-classification", prompt=None, text="great",
-                       max_output_length=1024)
+    label, _ = _answer(
+        tmp_path, tiny_classifier_dir, task="text-classification", prompt=None, text="great", max_output_length=1024
+    )
     proof(f"{M}.text", set(label) == {"label", "score", "scores"})
     proof(f"{M}.task", "generated_text" in greedy and "message" in chat and "label" in label)
     ref = save_dataset(tmp_path / "storage", [{"q": "a"}, {"q": "b"}, {"q": "c"}])
@@ -607,17 +826,20 @@ def test_model_run(tmp_path: Path, tiny_causal_lm_dir: Path, tiny_classifier_dir
     proof(f"{M}.dataset", rows["num_rows"] == 3 and all("response" in r for r in rows["preview"]))
     proof(f"{M}.batch_size", [e["current"] for e in seen if e["type"] == "progress"] == [2, 3])
     _, cut = _answer(tmp_path, tiny_causal_lm_dir, prompt="one two three four five six", max_seq_length=3)
-    proof(f"{M}.max_seq_length", any(e["type"] == "log" and "longer than max_seq_length (3 tokens)" in e["message"]
-                                     for e in cut))
+    proof(
+        f"{M}.max_seq_length",
+        any(e["type"] == "log" and "longer than max_seq_length (3 tokens)" in e["message"] for e in cut),
+    )
     short, _ = _answer(tmp_path, tiny_causal_lm_dir, max_output_length=1)
     proof(f"{M}.max_output_length", len(short["generated_text"]) < len(text))
     several, _ = _answer(tmp_path, tiny_causal_lm_dir, num_return_sequences=2, num_beams=2)
     proof(f"{M}.num_return_sequences", len(several["generated_text"]) == 2)
-    stop = text[len(text) // 2:][:1]
+    stop = text[len(text) // 2 :][:1]
     stopped, _ = _answer(tmp_path, tiny_causal_lm_dir, stop_sequences=[stop])
-    proof(f"{M}.stop_sequences", stopped["generated_text"] == text[:text.find(stop)])
-    loaded = load(_model_cfg(model=str(tiny_causal_lm_dir), precision="bfloat16", device="cpu"),
-                  lambda p: Path(p), None)
+    proof(f"{M}.stop_sequences", stopped["generated_text"] == text[: text.find(stop)])
+    loaded = load(
+        _model_cfg(model=str(tiny_causal_lm_dir), precision="bfloat16", device="cpu"), lambda p: Path(p), None
+    )
     proof(f"{M}.precision", str(loaded.model.dtype) == "torch.bfloat16")
     proof(f"{M}.device", loaded.device == "cpu" and loaded.model.device.type == "cpu")
     proof.done()
@@ -632,9 +854,10 @@ def test_model_adapters(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     proof = Proof("model_adapters")
     # A random (untrained) adapter is enough to change what greedy decoding says.
     adapter = tmp_path / "adapter"
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir),
-                           LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"],
-                                      init_lora_weights=False))
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir),
+        LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False),
+    )
     model.save_pretrained(adapter)
     base, _ = _answer(tmp_path, tiny_causal_lm_dir)
     full, seen = _answer(tmp_path, tiny_causal_lm_dir, peft_adapters=[{"name": "mine", "model": str(adapter)}])
@@ -642,10 +865,15 @@ def test_model_adapters(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     proof(f"{M}.peft_adapters.model", full != base)
     zero, _ = _answer(tmp_path, tiny_causal_lm_dir, peft_adapters=[{"model": str(adapter), "weight": 0}])
     proof(f"{M}.peft_adapters.weight", zero == base and full != base)
-    twice = parse("components:\n  - {id: g, type: model, task: text-generation, model: ./m, prompt: x, "
-                  "peft_adapters: [{name: a, model: ./x}, {name: a, model: ./y}]}\n")
-    proof(f"{M}.peft_adapters.name", any("adapter name a is used twice" in p.message for p in twice.errors)
-          and any(e["type"] == "log" and "with adapters mine" in e["message"] for e in seen))
+    twice = parse(
+        "components:\n  - {id: g, type: model, task: text-generation, model: ./m, prompt: x, "
+        "peft_adapters: [{name: a, model: ./x}, {name: a, model: ./y}]}\n"
+    )
+    proof(
+        f"{M}.peft_adapters.name",
+        any("adapter name a is used twice" in p.message for p in twice.errors)
+        and any(e["type"] == "log" and "with adapters mine" in e["message"] for e in seen),
+    )
     proof.done()
 
 
@@ -657,11 +885,17 @@ def test_model_generation_args() -> None:
     sampled = generation_kwargs(_model_cfg(do_sample=True, temperature=0.3, top_p=0.5, top_k=7))
     greedy = generation_kwargs(_model_cfg(temperature=0.3))
     proof(f"{M}.do_sample", sampled["do_sample"] is True and greedy["do_sample"] is False)
-    warned = parse("components:\n  - {id: g, type: model, task: text-generation, model: ./m, prompt: x, "
-                   "temperature: 0.3, top_p: 0.5, top_k: 7}\n").warnings
+    warned = parse(
+        "components:\n  - {id: g, type: model, task: text-generation, model: ./m, prompt: x, "
+        "temperature: 0.3, top_p: 0.5, top_k: 7}\n"
+    ).warnings
     for name, value in (("temperature", 0.3), ("top_p", 0.5), ("top_k", 7)):
-        proof(f"{M}.{name}", sampled[name] == value and greedy[name] is None
-              and any(p.path == f"components[0].{name}" and "without do_sample: true" in p.message for p in warned))
+        proof(
+            f"{M}.{name}",
+            sampled[name] == value
+            and greedy[name] is None
+            and any(p.path == f"components[0].{name}" and "without do_sample: true" in p.message for p in warned),
+        )
     proof(f"{M}.num_beams", generation_kwargs(_model_cfg(num_beams=3))["num_beams"] == 3)
     proof.done()
 
@@ -672,11 +906,13 @@ def test_model_quantization(tmp_path: Path) -> None:
     from runner.inference.loading import load, quantization_config
 
     proof = Proof("model_quantization")
-    built = (quantization_config(_model_cfg()) is None
-             and quantization_config(_model_cfg(quantization="nf4")).bnb_4bit_quant_type == "nf4"
-             and quantization_config(_model_cfg(quantization="fp4")).bnb_4bit_quant_type == "fp4"
-             and quantization_config(_model_cfg(quantization="int4")).bnb_4bit_quant_type == "fp4"
-             and quantization_config(_model_cfg(quantization="int8")).load_in_8bit)
+    built = (
+        quantization_config(_model_cfg()) is None
+        and quantization_config(_model_cfg(quantization="nf4")).bnb_4bit_quant_type == "nf4"
+        and quantization_config(_model_cfg(quantization="fp4")).bnb_4bit_quant_type == "fp4"
+        and quantization_config(_model_cfg(quantization="int4")).bnb_4bit_quant_type == "fp4"
+        and quantization_config(_model_cfg(quantization="int8")).load_in_8bit
+    )
     if torch.cuda.is_available():
         proof(f"{M}.quantization", built)
     else:
@@ -690,10 +926,9 @@ def test_model_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_caus
     import shutil
 
     from compose.jobspec import JobFailed
-    from runner.inference.loading import load
     from compose.loader import parse
     from compose.schema.components import ModelSource
-    from runner.inference.loading import source_of
+    from runner.inference.loading import load, source_of
 
     proof = Proof("model_source")
     from huggingface_hub import constants
@@ -703,22 +938,33 @@ def test_model_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_caus
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     with pytest.raises(JobFailed) as caught:
         source_of(ModelSource(provider="huggingface", repository="someone/not-cached"), "model", lambda p: tmp_path / p)
-    proof(f"{M}.model.repository", "'someone/not-cached' is not a local folder" in str(caught.value)
-          and "model.repository" in str(caught.value))
-    local_revision = parse("components:\n  - {id: g, type: model, task: text-generation, prompt: x, "
-                           "model: {provider: local, path: ./m, revision: v1}}\n")
+    proof(
+        f"{M}.model.repository",
+        "'someone/not-cached' is not a local folder" in str(caught.value) and "model.repository" in str(caught.value),
+    )
+    local_revision = parse(
+        "components:\n  - {id: g, type: model, task: text-generation, prompt: x, "
+        "model: {provider: local, path: ./m, revision: v1}}\n"
+    )
     # A hub id in the local cache (no network): its main revision loads, another is looked for.
     snapshot = tmp_path / "hf" / "hub" / "models--someone--cached" / "snapshots" / ("a" * 40)
     shutil.copytree(tiny_causal_lm_dir, snapshot)
     (snapshot.parents[1] / "refs").mkdir()
     (snapshot.parents[1] / "refs" / "main").write_text("a" * 40)
-    cached = dict(task="text-generation", model={"provider": "huggingface", "repository": "someone/cached"},
-                  prompt="x", device="cpu")
+    cached = dict(
+        task="text-generation",
+        model={"provider": "huggingface", "repository": "someone/cached"},
+        prompt="x",
+        device="cpu",
+    )
     found = load(_model_cfg(**cached), lambda p: tmp_path / p, None)
     cached["model"]["revision"] = "v1"
     with pytest.raises(JobFailed) as other:
         load(_model_cfg(**cached), lambda p: tmp_path / p, None)
-    proof(f"{M}.model.revision", found.model is not None and "at revision v1" in str(other.value)
-          and any("repository and revision are for provider: huggingface" in p.message
-                  for p in local_revision.errors))
+    proof(
+        f"{M}.model.revision",
+        found.model is not None
+        and "at revision v1" in str(other.value)
+        and any("repository and revision are for provider: huggingface" in p.message for p in local_revision.errors),
+    )
     proof.done()

@@ -1,4 +1,5 @@
 """A job process stops when its worker dies, leaves no spec behind, and keeps to its limits."""
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,7 @@ def test_a_watched_process_stops_soon_after_its_parent_is_killed(tmp_path):
         print(child.pid, flush=True)
         time.sleep(600)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True,
-                            env=env_with_project())
+    proc = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True, env=env_with_project())
     child_pid = int(proc.stdout.readline())
     assert alive(child_pid)
     proc.kill()
@@ -53,10 +53,18 @@ def test_a_real_job_ends_when_its_worker_is_killed_and_its_spec_is_swept(tmp_pat
     fifo = tmp_path / "ws" / "blocks.jsonl"
     fifo.parent.mkdir()
     os.mkfifo(fifo)  # reading it blocks forever: a job stuck where no cancel reaches it
-    spec = JobSpec(run_id="r", job_id="load", component_id="data", component_type="datasets", method="load",
-                   config={"id": "data", "provider": "local", "loader": "json", "data_files": str(fifo)},
-                   base_dir=str(fifo.parent), storage_dir=str(tmp_path / "storage"), secrets=["hf_secret_token"],
-                   env={"HF_TOKEN": "hf_secret_token"})
+    spec = JobSpec(
+        run_id="r",
+        job_id="load",
+        component_id="data",
+        component_type="datasets",
+        method="load",
+        config={"id": "data", "provider": "local", "loader": "json", "data_files": str(fifo)},
+        base_dir=str(fifo.parent),
+        storage_dir=str(tmp_path / "storage"),
+        secrets=["hf_secret_token"],
+        env={"HF_TOKEN": "hf_secret_token"},
+    )
     temp = tmp_path / "tmp"
     temp.mkdir()
     worker = textwrap.dedent(f"""
@@ -66,8 +74,12 @@ def test_a_real_job_ends_when_its_worker_is_killed_and_its_spec_is_swept(tmp_pat
         spec = JobSpec.from_json({spec.to_json()!r})
         SubprocessExecutor(grace_s=1).execute(spec, lambda event: print(event, flush=True), threading.Event())
     """)
-    proc = subprocess.Popen([sys.executable, "-c", worker], stdout=subprocess.PIPE, text=True,
-                            env={**env_with_project(), "TMPDIR": str(temp)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", worker],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**env_with_project(), "TMPDIR": str(temp)},
+    )
     assert "running" in proc.stdout.readline()  # the runner has read its spec and started
     import psutil
 
@@ -99,7 +111,8 @@ def test_the_spec_folder_is_private(tmp_path, monkeypatch):
 
 def test_the_job_knows_its_worker_and_gets_the_memory_limit(tmp_path, monkeypatch):
     script = tmp_path / "fake-runner"
-    script.write_text(textwrap.dedent(f"""\
+    script.write_text(
+        textwrap.dedent(f"""\
         #!{sys.executable}
         import json, os, sys, time
         spec = json.load(open(sys.argv[sys.argv.index("--spec") + 1]))
@@ -109,10 +122,19 @@ def test_the_job_knows_its_worker_and_gets_the_memory_limit(tmp_path, monkeypatc
                               ("COMPOSE_PARENT_PID", "COMPOSE_JOB_MEMORY_MB", "SECRET_KEY", "PATH")}}
                       | {{"argv": sys.argv[1:]}})
         emit("status", status="succeeded", message="")
-    """))
+    """)
+    )
     script.chmod(0o755)
-    spec = JobSpec(run_id="r", job_id="j", component_id="c", component_type="datasets", method="load",
-                   config={}, base_dir=str(tmp_path), storage_dir=str(tmp_path))
+    spec = JobSpec(
+        run_id="r",
+        job_id="j",
+        component_id="c",
+        component_type="datasets",
+        method="load",
+        config={},
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path),
+    )
     executor = SubprocessExecutor(python=str(script), base_env={"PATH": "/usr/bin:/bin"}, memory_mb=512)
     monkeypatch.setenv("SECRET_KEY", "server-key-0123456789")
     out = executor.execute(spec, lambda event: None, threading.Event())
@@ -126,9 +148,16 @@ def test_a_job_past_its_time_limit_is_stopped_and_fails_saying_so(tmp_path):
     script = tmp_path / "fake-runner"
     script.write_text(FAKE_RUNNER.format(python=sys.executable))
     script.chmod(0o755)
-    spec = JobSpec(run_id="r", job_id="train", component_id="t", component_type="datasets", method="load",
-                   config={"act": "hang", "pids": str(tmp_path / "pids")}, base_dir=str(tmp_path),
-                   storage_dir=str(tmp_path))
+    spec = JobSpec(
+        run_id="r",
+        job_id="train",
+        component_id="t",
+        component_type="datasets",
+        method="load",
+        config={"act": "hang", "pids": str(tmp_path / "pids")},
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path),
+    )
     seen: list[dict] = []
     with pytest.raises(JobFailed, match="time limit") as caught:
         SubprocessExecutor(python=str(script), grace_s=1, timeout_s=1).execute(spec, seen.append, threading.Event())
@@ -147,8 +176,9 @@ def test_an_allocation_past_the_memory_limit_fails_the_job_naming_the_limit(tmp_
         except MemoryError:
             print("refused")
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env_with_project(),
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env_with_project(), timeout=120
+    )
     assert done.stdout.strip() == "refused", done.stderr
 
 
@@ -160,8 +190,16 @@ def test_memory_error_in_a_job_becomes_a_failure_that_names_the_limit(tmp_path, 
 
     monkeypatch.setattr(runner_main, "dispatch", lambda spec: greedy)
     monkeypatch.setenv("COMPOSE_JOB_MEMORY_MB", "300")
-    spec = JobSpec(run_id="r", job_id="j", component_id="c", component_type="datasets", method="map",
-                   config={}, base_dir=str(tmp_path), storage_dir=str(tmp_path))
+    spec = JobSpec(
+        run_id="r",
+        job_id="j",
+        component_id="c",
+        component_type="datasets",
+        method="map",
+        config={},
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path),
+    )
     seen: list[dict] = []
     with pytest.raises(JobFailed, match="300 MiB memory limit"):
         runner_main.run_job(spec, seen.append)

@@ -2,6 +2,7 @@
 
 alice owns the "Lab" workspace; bob is a member of nothing until a test adds him.
 """
+
 from __future__ import annotations
 
 import os

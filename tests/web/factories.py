@@ -1,4 +1,5 @@
 """Small builders shared by the web tests (plain functions, no factory library)."""
+
 from __future__ import annotations
 
 from training.models import Run, Workspace

@@ -5,6 +5,7 @@ then pretends to train for ``max_steps / 10`` seconds and reports an output. A d
 job is handed to the real runner after its line is written. It stops when its worker
 dies, as the real runner does.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def main(argv: list[str]) -> int:
     with open(path, encoding="utf-8") as f:
         spec = json.load(f)
     parent = os.getppid()
-    mark = dict(run=int(spec["run_id"]), job=spec["job_id"], pid=os.getpid(),
-                cvd=os.environ.get("CUDA_VISIBLE_DEVICES"))
+    mark = dict(
+        run=int(spec["run_id"]), job=spec["job_id"], pid=os.getpid(), cvd=os.environ.get("CUDA_VISIBLE_DEVICES")
+    )
     if spec["component_type"] != "model-trainer":
         record(**mark, start=time.time(), end=None)
         os.execv(sys.executable, [sys.executable, "-m", "runner", "--spec", path, "--remove-spec"])
@@ -37,8 +39,17 @@ def main(argv: list[str]) -> int:
             return 1
         time.sleep(0.05)
     record(**mark, start=start, end=time.time())
-    print(json.dumps({"type": "output", "job": spec["job_id"], "ts": time.time(),
-                      "value": {"global_step": 1, "cuda_visible_devices": mark["cvd"]}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "type": "output",
+                "job": spec["job_id"],
+                "ts": time.time(),
+                "value": {"global_step": 1, "cuda_visible_devices": mark["cvd"]},
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

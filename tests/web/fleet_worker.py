@@ -3,6 +3,7 @@
 The worker's own path (claim, placement, environment, supervision) is the real one; only
 the program each job starts is replaced, since the test machine has no GPU to train on.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,11 +1,12 @@
 """Waiting on and stopping the real worker processes some web tests start."""
+
 from __future__ import annotations
 
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, log: Path, every: float = 0.25) -> None:
@@ -18,7 +19,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, log: Pa
     raise AssertionError(f"timed out waiting for {what}\n{log.read_text()[-5000:]}")
 
 
-def stop(proc: Optional[subprocess.Popen]) -> None:
+def stop(proc: subprocess.Popen | None) -> None:
     """Ask a worker to stop as Ctrl-C would; kill it if it has not stopped in 30 s."""
     if proc is not None and proc.poll() is None:
         proc.send_signal(signal.SIGINT)

@@ -1,4 +1,5 @@
 """Documents keep their text as written; runs are refused with every problem, or queued."""
+
 from __future__ import annotations
 
 import pytest
@@ -64,8 +65,9 @@ def test_a_document_with_mistakes_is_saved_with_its_problems(workspace, alice, b
     assert doc.is_valid and doc.updated_by == bob
 
 
-def test_enqueue_stores_a_snapshot_and_starts_after_commit(workspace, alice, scheduled,
-                                                          django_capture_on_commit_callbacks):
+def test_enqueue_stores_a_snapshot_and_starts_after_commit(
+    workspace, alice, scheduled, django_capture_on_commit_callbacks
+):
     doc = create_document(workspace, alice, "tiny", WITH_INPUT)
     with django_capture_on_commit_callbacks(execute=True):
         run = enqueue_run(doc, "load-rows", {"file": "./data/other.jsonl"}, alice)

@@ -1,4 +1,5 @@
 """delete_outputs: a finished run's folder and artifact files go, its record stays."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Run state changes: conditional updates, gap-free events, derived rows, notify after commit."""
+
 from __future__ import annotations
 
 import threading
@@ -13,7 +14,12 @@ from datasets_app.models import MaterializedDataset
 from tests.web.factories import make_run
 from training import notify
 from training.actions import (
-    InvalidTransition, claim_run, finish_run, heartbeat, mark_stale_runs, record_event,
+    InvalidTransition,
+    claim_run,
+    finish_run,
+    heartbeat,
+    mark_stale_runs,
+    record_event,
     request_cancel,
 )
 from training.models import Artifact, JobRun, MetricPoint, Run, RunEvent, RunStatus
@@ -29,7 +35,8 @@ def pushes(monkeypatch):
 
 
 def test_record_event_numbers_events_from_one_and_notifies_only_after_commit(
-        workspace, pushes, django_capture_on_commit_callbacks):
+    workspace, pushes, django_capture_on_commit_callbacks
+):
     run = make_run(workspace)
     with django_capture_on_commit_callbacks(execute=True):
         first = record_event(run, ev.log("load", "hello"))
@@ -44,12 +51,21 @@ def test_metric_artifact_status_and_output_events_fill_the_derived_tables(worksp
     run = make_run(workspace)
     record_event(run, ev.status("train", "running"))
     record_event(run, ev.progress("train", 5, 20))
-    record_event(run, ev.metric("train", 5, {"loss": 1.5, "learning_rate": 1e-4, "grad_norm": float("nan")},
-                                epoch=0.25))
+    record_event(
+        run, ev.metric("train", 5, {"loss": 1.5, "learning_rate": 1e-4, "grad_norm": float("nan")}, epoch=0.25)
+    )
     record_event(run, ev.metric("train", 10, {"eval_loss": 1.2, "perplexity": 3.3}, split="eval"))
     record_event(run, ev.artifact("train", "checkpoint", "/out/checkpoint-10", size_bytes=1234, step=10))
-    ref = {"type": "dataset", "fingerprint": "ab" * 16, "path": "datasets/abab", "num_rows": 3,
-           "columns": {"text": "string"}, "preview": [{"text": "a"}], "sft_format": "text", "reused": False}
+    ref = {
+        "type": "dataset",
+        "fingerprint": "ab" * 16,
+        "path": "datasets/abab",
+        "num_rows": 3,
+        "columns": {"text": "string"},
+        "preview": [{"text": "a"}],
+        "sft_format": "text",
+        "reused": False,
+    }
     record_event(run, ev.output("train", ref))
     record_event(run, ev.status("train", "succeeded"))
 
@@ -125,8 +141,7 @@ def test_concurrent_writers_get_distinct_gap_free_seqs(workspace):
     assert seqs == list(range(1, 46))
 
 
-def test_cancel_of_a_queued_run_ends_it_at_once(workspace, alice, pushes,
-                                                django_capture_on_commit_callbacks):
+def test_cancel_of_a_queued_run_ends_it_at_once(workspace, alice, pushes, django_capture_on_commit_callbacks):
     run = make_run(workspace, alice)
     with django_capture_on_commit_callbacks(execute=True):
         request_cancel(run, alice)
@@ -186,13 +201,16 @@ def test_a_worker_that_stopped_beating_leaves_its_run_interrupted(workspace):
 
 
 def test_a_batch_is_stored_with_one_wake_up_and_a_bad_event_leaves_no_gap(
-        workspace, pushes, django_capture_on_commit_callbacks):
+    workspace, pushes, django_capture_on_commit_callbacks
+):
     from training.actions import record_events
 
     run = make_run(workspace)
-    batch = [ev.log("train", "first"),
-             ev.metric("train", 10**30, {"loss": 1.0}),  # a step no database column holds
-             ev.log("train", "second")]
+    batch = [
+        ev.log("train", "first"),
+        ev.metric("train", 10**30, {"loss": 1.0}),  # a step no database column holds
+        ev.log("train", "second"),
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         assert record_events(run, batch) == (2, 1)
     stored = list(RunEvent.objects.filter(run=run).order_by("seq").values_list("seq", "payload"))

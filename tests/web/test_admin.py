@@ -1,4 +1,5 @@
 """The admin: run history filtered by status, user, workflow and date; cancel and rerun."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,8 +40,7 @@ def test_run_page_links_to_its_events_and_lists_its_jobs(client, staff, workspac
     assert events.status_code == 200 and events.context["cl"].result_count == 2
 
 
-def test_cancel_and_rerun_actions_go_through_the_state_machine(client, staff, workspace, alice,
-                                                               monkeypatch):
+def test_cancel_and_rerun_actions_go_through_the_state_machine(client, staff, workspace, alice, monkeypatch):
     monkeypatch.setattr("training.run_queue.schedule_run", lambda run_id: None)
     queued, done = make_run(workspace, alice), make_run(workspace, alice)
     claim_run(done.pk, "w")

@@ -1,4 +1,5 @@
 """``manage.py bootstrap`` gives a newcomer a login, a Demo workspace and documents; twice is harmless."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The run admin's "delete outputs" action: it asks first, then removes the files only."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """The REST API through Django's test client: documents, validation, runs, events, metrics,
 cursor pagination, the rate limit on run creation and the OpenAPI document."""
+
 from __future__ import annotations
 
 import json
@@ -39,12 +40,14 @@ def api(client, alice, workspace):
             return client.get(url, params, HTTP_AUTHORIZATION=f"Bearer {raw}")
 
         def post(self, url, body=None):
-            return client.post(url, json.dumps(body or {}), content_type="application/json",
-                               HTTP_AUTHORIZATION=f"Bearer {raw}")
+            return client.post(
+                url, json.dumps(body or {}), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+            )
 
         def put(self, url, body):
-            return client.put(url, json.dumps(body), content_type="application/json",
-                              HTTP_AUTHORIZATION=f"Bearer {raw}")
+            return client.put(
+                url, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+            )
 
     return Api()
 
@@ -79,7 +82,8 @@ def test_a_yaml_with_mistakes_comes_back_with_every_problem_located(api, workspa
     refused = api.post("/api/v1/documents", {"workspace": "lab", "name": "broken", "yaml": BROKEN})
     assert refused.status_code == 400
     assert [(e["path"], e["line"], e["column"]) for e in refused.json()["errors"]] == [
-        (p["path"], p["line"], p["column"]) for p in errors]
+        (p["path"], p["line"], p["column"]) for p in errors
+    ]
     assert not ComposeDocument.objects.filter(name="broken").exists()
     assert api.post("/api/v1/validate", {"yaml": TINY_DOCUMENT}).json() == {"ok": True, "problems": []}
 
@@ -148,8 +152,10 @@ def test_events_page_from_a_seq_and_metrics_come_as_series(api, workspace, alice
     rest = api.get(f"/api/v1/runs/{run.pk}/events", after=first["last_seq"]).json()
     assert [e["seq"] for e in rest["events"]] == [3, 4] and not rest["more"]
     series = {(s["name"], s["split"]): s["points"] for s in api.get(f"/api/v1/runs/{run.pk}/metrics").json()["series"]}
-    assert series[("loss", "train")] == [{"step": 1, "epoch": 0.5, "value": 2.0},
-                                         {"step": 2, "epoch": 1.0, "value": 1.5}]
+    assert series[("loss", "train")] == [
+        {"step": 1, "epoch": 0.5, "value": 2.0},
+        {"step": 2, "epoch": 1.0, "value": 1.5},
+    ]
     assert series[("eval_loss", "eval")][0]["value"] == 1.7
 
 
@@ -180,13 +186,22 @@ def test_the_openapi_document_validates_and_lists_every_endpoint(client):
     validate(spec)
     paths = {(path, method) for path, ops in spec["paths"].items() for method in ops}
     expected = {
-        ("/api/v1/workspaces", "get"), ("/api/v1/documents", "get"), ("/api/v1/documents", "post"),
-        ("/api/v1/documents/{document_id}", "get"), ("/api/v1/documents/{document_id}", "put"),
-        ("/api/v1/validate", "post"), ("/api/v1/documents/{document_id}/export", "get"),
-        ("/api/v1/runs", "post"), ("/api/v1/runs", "get"), ("/api/v1/runs/{run_id}", "get"),
-        ("/api/v1/runs/{run_id}/cancel", "post"), ("/api/v1/runs/{run_id}/resume", "post"),
-        ("/api/v1/runs/{run_id}/rerun", "post"), ("/api/v1/runs/{run_id}/events", "get"),
-        ("/api/v1/runs/{run_id}/events/stream", "get"), ("/api/v1/runs/{run_id}/metrics", "get"),
+        ("/api/v1/workspaces", "get"),
+        ("/api/v1/documents", "get"),
+        ("/api/v1/documents", "post"),
+        ("/api/v1/documents/{document_id}", "get"),
+        ("/api/v1/documents/{document_id}", "put"),
+        ("/api/v1/validate", "post"),
+        ("/api/v1/documents/{document_id}/export", "get"),
+        ("/api/v1/runs", "post"),
+        ("/api/v1/runs", "get"),
+        ("/api/v1/runs/{run_id}", "get"),
+        ("/api/v1/runs/{run_id}/cancel", "post"),
+        ("/api/v1/runs/{run_id}/resume", "post"),
+        ("/api/v1/runs/{run_id}/rerun", "post"),
+        ("/api/v1/runs/{run_id}/events", "get"),
+        ("/api/v1/runs/{run_id}/events/stream", "get"),
+        ("/api/v1/runs/{run_id}/metrics", "get"),
         ("/api/v1/runs/{run_id}/artifacts", "get"),
         ("/api/v1/runs/{run_id}/artifacts/{artifact_id}/download", "get"),
         ("/api/v1/runs/{run_id}/download", "get"),

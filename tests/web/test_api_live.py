@@ -1,6 +1,7 @@
 """The API and the ``compose`` client against a live server: daphne and a Huey worker on a
 free port (tests/e2e/stack.py), the real client in a subprocess, the tiny SFT example
 trained by real runner processes."""
+
 from __future__ import annotations
 
 import json
@@ -65,29 +66,38 @@ def stack(tmp_path_factory):
         (base / "broken.yaml").write_text(BROKEN, encoding="utf-8")
         stack = {"url": url, "tokens": tokens, "base": base}
         # Each test may run alone (or on another xdist worker): the document is there from the start.
-        status, _ = api(stack, tokens["alice"], "POST", "/documents",
-                        {"workspace": "lab", "name": "tiny-sft", "yaml": _tiny.DOCUMENT})
+        status, _ = api(
+            stack,
+            tokens["alice"],
+            "POST",
+            "/documents",
+            {"workspace": "lab", "name": "tiny-sft", "yaml": _tiny.DOCUMENT},
+        )
         assert status == 201
         yield stack
 
 
 def client_env(stack, token: str, home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DJANGO_"))}
-    env.update({"XDG_CONFIG_HOME": str(home), "COMPOSE_SERVER": stack["url"], "COMPOSE_TOKEN": token,
-                "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {"XDG_CONFIG_HOME": str(home), "COMPOSE_SERVER": stack["url"], "COMPOSE_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    )
     return env
 
 
 def compose(env: dict[str, str], *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "compose.cli", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "compose.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def api(stack, token: str, method: str, path: str, body=None):
     request = urllib.request.Request(
-        stack["url"] + "/api/v1" + path, method=method,
+        stack["url"] + "/api/v1" + path,
+        method=method,
         data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read()
@@ -121,8 +131,9 @@ def test_login_then_submit_the_tiny_sft_example_and_follow_it_to_success(stack, 
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
     assert json.loads(config.read_text()) == {"url": stack["url"], "token": token}
 
-    done = compose(env, "submit", str(stack["base"] / "tiny-sft.yaml"), "tiny-sft", "--workspace", "lab",
-                   "--input", "epochs=2")
+    done = compose(
+        env, "submit", str(stack["base"] / "tiny-sft.yaml"), "tiny-sft", "--workspace", "lab", "--input", "epochs=2"
+    )
     assert done.returncode == 0, done.stderr
     output = json.loads(done.stdout)
     assert output is not None
@@ -140,11 +151,16 @@ def test_login_then_submit_the_tiny_sft_example_and_follow_it_to_success(stack, 
         if not page["more"]:
             break
     metric_events = [e["event"] for e in events if e["type"] == "metric"]
-    losses = [(m["step"], m["values"]["loss"]) for m in metric_events
-              if m.get("split", "train") == "train" and "loss" in m["values"]]
+    losses = [
+        (m["step"], m["values"]["loss"])
+        for m in metric_events
+        if m.get("split", "train") == "train" and "loss" in m["values"]
+    ]
     assert losses
-    series = {(s["job"], s["name"], s["split"]): s["points"]
-              for s in get_json(stack, token, f"/runs/{run_id}/metrics")["series"]}
+    series = {
+        (s["job"], s["name"], s["split"]): s["points"]
+        for s in get_json(stack, token, f"/runs/{run_id}/metrics")["series"]
+    }
     assert [(p["step"], p["value"]) for p in series[("train", "loss", "train")]] == losses
     for step, loss in losses:
         assert f"[train] step {step} " in done.stderr and f"loss={loss:.4g}" in done.stderr
@@ -177,8 +193,14 @@ def interrupt_submit(env: dict[str, str], file: str, answer: str) -> tuple[int, 
     # client the default Ctrl-C a terminal would.
     process = subprocess.Popen(
         [sys.executable, "-m", "compose.cli", "submit", file, "tiny-sft", "-w", "lab", "--input", "epochs=5000"],
-        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     seen = []
     try:
         for line in process.stderr:
@@ -228,21 +250,31 @@ def test_cancel_from_the_client(stack, tmp_path):
 def test_another_workspaces_token_gets_404_and_a_revoked_one_401(stack, tmp_path):
     alice = stack["tokens"]["alice"]
     doc_id = get_json(stack, alice, "/documents?workspace=lab")["results"][0]["id"]
-    status, body = api(stack, alice, "POST", "/runs", {"document": doc_id, "workflow": "tiny-sft",
-                                                        "inputs": {"epochs": 1}})
+    status, body = api(
+        stack, alice, "POST", "/runs", {"document": doc_id, "workflow": "tiny-sft", "inputs": {"epochs": 1}}
+    )
     assert status == 201
     run_id = json.loads(body)["id"]
     bob = stack["tokens"]["bob"]
     for method, path, body in [
-            ("GET", f"/documents/{doc_id}", None), ("PUT", f"/documents/{doc_id}", {"yaml": "x: 1"}),
-            ("GET", f"/documents/{doc_id}/export", None), ("GET", "/documents?workspace=lab", None),
-            ("POST", "/documents", {"workspace": "lab", "name": "x", "yaml": _tiny.DOCUMENT}),
-            ("POST", "/runs", {"document": doc_id}), ("GET", f"/runs/{run_id}", None),
-            ("GET", "/runs?workspace=lab", None), ("POST", f"/runs/{run_id}/cancel", None),
-            ("POST", f"/runs/{run_id}/rerun", None), ("POST", f"/runs/{run_id}/resume", None),
-            ("GET", f"/runs/{run_id}/events", None), ("GET", f"/runs/{run_id}/events/stream", None),
-            ("GET", f"/runs/{run_id}/metrics", None), ("GET", f"/runs/{run_id}/artifacts", None),
-            ("GET", f"/runs/{run_id}/artifacts/1/download", None), ("GET", f"/runs/{run_id}/download", None)]:
+        ("GET", f"/documents/{doc_id}", None),
+        ("PUT", f"/documents/{doc_id}", {"yaml": "x: 1"}),
+        ("GET", f"/documents/{doc_id}/export", None),
+        ("GET", "/documents?workspace=lab", None),
+        ("POST", "/documents", {"workspace": "lab", "name": "x", "yaml": _tiny.DOCUMENT}),
+        ("POST", "/runs", {"document": doc_id}),
+        ("GET", f"/runs/{run_id}", None),
+        ("GET", "/runs?workspace=lab", None),
+        ("POST", f"/runs/{run_id}/cancel", None),
+        ("POST", f"/runs/{run_id}/rerun", None),
+        ("POST", f"/runs/{run_id}/resume", None),
+        ("GET", f"/runs/{run_id}/events", None),
+        ("GET", f"/runs/{run_id}/events/stream", None),
+        ("GET", f"/runs/{run_id}/metrics", None),
+        ("GET", f"/runs/{run_id}/artifacts", None),
+        ("GET", f"/runs/{run_id}/artifacts/1/download", None),
+        ("GET", f"/runs/{run_id}/download", None),
+    ]:
         status, answer = api(stack, bob, method, path, body)
         assert status == 404, (method, path, status)
         assert json.loads(answer)["errors"][0]["message"]
@@ -278,8 +310,9 @@ def test_the_event_stream_works_with_curl_style_reading(stack):
     doc_id = get_json(stack, alice, "/documents?workspace=lab&name=tiny-sft")["results"][0]["id"]
     status, body = api(stack, alice, "POST", "/runs", {"document": doc_id, "inputs": {"epochs": 1}})
     run_id = json.loads(body)["id"]
-    request = urllib.request.Request(stack["url"] + f"/api/v1/runs/{run_id}/events/stream",
-                                     headers={"Authorization": f"Bearer {alice}"})
+    request = urllib.request.Request(
+        stack["url"] + f"/api/v1/runs/{run_id}/events/stream", headers={"Authorization": f"Bearer {alice}"}
+    )
     kinds, seqs = [], []
     with urllib.request.urlopen(request, timeout=120) as response:
         assert response.headers["Content-Type"] == "text/event-stream"

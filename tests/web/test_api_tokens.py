@@ -1,13 +1,14 @@
 """API tokens: made on the settings page and shown once, stored hashed, revoked by their
 user or by staff; the API answers 401 without a valid one and 404 for another workspace."""
+
 from __future__ import annotations
 
 import pytest
 from django.urls import reverse
 
+from tests.web.factories import TINY_DOCUMENT, make_run
 from training.actions.tokens import create_token, revoke_token
 from training.models import ApiToken, ComposeDocument, Membership, Workspace
-from tests.web.factories import TINY_DOCUMENT, make_run
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +69,9 @@ def test_one_user_cannot_revoke_anothers_token_but_staff_can(client, alice, bob,
     client.force_login(bob)
     assert client.post(reverse("training:token_revoke", args=[token.pk])).status_code == 404
     client.force_login(staff)
-    response = client.post(reverse("admin:training_apitoken_changelist"),
-                           {"action": "revoke", "_selected_action": [token.pk]})
+    response = client.post(
+        reverse("admin:training_apitoken_changelist"), {"action": "revoke", "_selected_action": [token.pk]}
+    )
     assert response.status_code == 302
     token.refresh_from_db()
     assert token.revoked is not None
@@ -82,11 +84,19 @@ def test_what_another_workspace_holds_is_404_everywhere(client, alice, bob, work
     other = Workspace.objects.create(name="Other", slug="other")
     Membership.objects.create(user=bob, workspace=other)
     _, raw = create_token(bob, "bob")
-    gets = [f"/api/v1/documents/{document.pk}", f"/api/v1/documents/{document.pk}/export",
-            f"/api/v1/runs/{run.pk}", f"/api/v1/runs/{run.pk}/events", f"/api/v1/runs/{run.pk}/metrics",
-            f"/api/v1/runs/{run.pk}/artifacts", f"/api/v1/runs/{run.pk}/download",
-            f"/api/v1/runs/{run.pk}/artifacts/1/download", f"/api/v1/runs/{run.pk}/events/stream",
-            "/api/v1/documents?workspace=lab", "/api/v1/runs?workspace=lab"]
+    gets = [
+        f"/api/v1/documents/{document.pk}",
+        f"/api/v1/documents/{document.pk}/export",
+        f"/api/v1/runs/{run.pk}",
+        f"/api/v1/runs/{run.pk}/events",
+        f"/api/v1/runs/{run.pk}/metrics",
+        f"/api/v1/runs/{run.pk}/artifacts",
+        f"/api/v1/runs/{run.pk}/download",
+        f"/api/v1/runs/{run.pk}/artifacts/1/download",
+        f"/api/v1/runs/{run.pk}/events/stream",
+        "/api/v1/documents?workspace=lab",
+        "/api/v1/runs?workspace=lab",
+    ]
     for url in gets:
         response = client.get(url, **bearer(raw))
         assert response.status_code == 404, url
@@ -97,8 +107,9 @@ def test_what_another_workspace_holds_is_404_everywhere(client, alice, bob, work
     for url, body in posts:
         response = client.post(url, body, content_type="application/json", **bearer(raw))
         assert response.status_code == 404, url
-    response = client.put(f"/api/v1/documents/{document.pk}", {"yaml": TINY_DOCUMENT},
-                          content_type="application/json", **bearer(raw))
+    response = client.put(
+        f"/api/v1/documents/{document.pk}", {"yaml": TINY_DOCUMENT}, content_type="application/json", **bearer(raw)
+    )
     assert response.status_code == 404
     assert client.get("/api/v1/runs", **bearer(raw)).json()["results"] == []
     assert client.get("/api/v1/documents", **bearer(raw)).json()["results"] == []

@@ -5,6 +5,7 @@ trainer runs; a second worker starts (a restart, or another machine), finds the 
 heartbeat stale, queues it again and resumes it from its last checkpoint. Runs on the
 embedded default (SQLite + Huey on SQLite) and, in the scale-out pass, on PostgreSQL + Redis.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,10 +33,17 @@ MAX_STEPS = 60
 def worker_env(tmp_path: Path) -> dict[str, str]:
     """A worker process sharing this test's database, queue and folders."""
     db = settings.DATABASES["default"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COMPOSE_HEARTBEAT_S": "0.5", "COMPOSE_STALE_AFTER_S": "3",
-           "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
-           "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
-           "COMPOSE_MAX_ATTEMPTS": "3", "COMPOSE_EXECUTOR": "subprocess", "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COMPOSE_HEARTBEAT_S": "0.5",
+        "COMPOSE_STALE_AFTER_S": "3",
+        "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
+        "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
+        "COMPOSE_MAX_ATTEMPTS": "3",
+        "COMPOSE_EXECUTOR": "subprocess",
+        "OMP_NUM_THREADS": "1",
+    }
     if db["ENGINE"].endswith("sqlite3"):
         env.pop("DATABASE_URL", None)
         env["SQLITE_PATH"] = str(db["NAME"])
@@ -46,26 +54,34 @@ def worker_env(tmp_path: Path) -> dict[str, str]:
 
 
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
-                            cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+    )
 
 
-def test_a_run_whose_worker_is_killed_resumes_by_itself_and_finishes(workspace, alice, tiny_causal_lm_dir,
-                                                                     tmp_path, _huey_immediate, monkeypatch):
+def test_a_run_whose_worker_is_killed_resumes_by_itself_and_finishes(
+    workspace, alice, tiny_causal_lm_dir, tmp_path, _huey_immediate, monkeypatch
+):
     _huey_immediate.immediate = False  # really queue it, for the worker processes
     env = worker_env(tmp_path)
     if "HUEY_SQLITE_PATH" in env:  # this process queues where the workers read
         from huey import SqliteHuey
 
-        monkeypatch.setattr(_huey_immediate, "storage",
-                            SqliteHuey("compose-web", filename=env["HUEY_SQLITE_PATH"]).storage)
+        monkeypatch.setattr(
+            _huey_immediate, "storage", SqliteHuey("compose-web", filename=env["HUEY_SQLITE_PATH"]).storage
+        )
     workspace.default_sft_model = str(tiny_causal_lm_dir)
     workspace.save()
     (workspace.root / "data").mkdir(parents=True)
     rows = [{"text": f"### Instruction: say {i}\n### Response: {i} {i} {i}"} for i in range(32)]
     (workspace.root / "data" / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     document = TRAIN_DOCUMENT.replace("max_steps: 8", f"max_steps: {MAX_STEPS}").replace(
-        "save_steps: 2", "save_steps: 5")
+        "save_steps: 2", "save_steps: 5"
+    )
 
     logs = tmp_path / "workers.log"
     first = start_worker(env, logs)
@@ -89,7 +105,8 @@ def test_a_run_whose_worker_is_killed_resumes_by_itself_and_finishes(workspace, 
         def finished() -> bool:
             run.refresh_from_db()
             return run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED) or (
-                run.status == RunStatus.INTERRUPTED and run.attempt >= 3)
+                run.status == RunStatus.INTERRUPTED and run.attempt >= 3
+            )
 
         wait_until(finished, 300, "the resumed run to finish", logs)
         assert run.status == RunStatus.SUCCEEDED, run.error + "\n" + logs.read_text()[-4000:]

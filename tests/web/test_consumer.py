@@ -1,6 +1,6 @@
 """The run websocket: login and membership checked, replay with no gap, live events."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async

@@ -1,4 +1,5 @@
 """A materialized data set's size is the bytes of its folder on disk, as the pages show it."""
+
 from __future__ import annotations
 
 import os

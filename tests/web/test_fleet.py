@@ -1,5 +1,6 @@
 """The fleet in one process: registration with fake GPUs, the Fleet and Queue pages, a run's
 need, refusal at queue time, placement on disjoint GPUs and their release, queue steering."""
+
 from __future__ import annotations
 
 import os
@@ -9,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from compose import events as ev
 from tests.web.factories import TINY_DOCUMENT
 from tests.web.test_run_outputs import TRAIN_DOCUMENT
 from training.actions import RunRefused, create_document, enqueue_run, finish_run
-from training.actions.placement import move_run, place_next, set_queue_paused, waiting_reason
+from training.actions.placement import place_next, set_queue_paused, waiting_reason
 from training.models import Gpu, Membership, Run, RunStatus, Worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db
 
 
 def trainer_document(gpus: int, extra: str = "") -> str:
-    return TRAIN_DOCUMENT.replace("    seed: ${input.seed as integer | 1}\n",
-                                  f"    seed: ${{input.seed as integer | 1}}\n    resources:\n      gpus: {gpus}\n{extra}")
+    return TRAIN_DOCUMENT.replace(
+        "    seed: ${input.seed as integer | 1}\n",
+        f"    seed: ${{input.seed as integer | 1}}\n    resources:\n      gpus: {gpus}\n{extra}",
+    )
 
 
 @pytest.fixture
@@ -79,9 +81,20 @@ def test_a_silent_worker_turns_lost(fleet_on, client, alice, workspace):
 
 
 def test_fake_gpus_are_refused_with_https_on():
-    env = {**os.environ, "COMPOSE_FAKE_GPUS": "2", "COMPOSE_HTTPS": "1", "DJANGO_SETTINGS_MODULE": "compose_web.settings"}
-    proc = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "COMPOSE_FAKE_GPUS": "2",
+        "COMPOSE_HTTPS": "1",
+        "DJANGO_SETTINGS_MODULE": "compose_web.settings",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0 and "COMPOSE_FAKE_GPUS" in proc.stderr
 
 
@@ -206,8 +219,13 @@ def test_an_outsider_cannot_steer_another_workspaces_queue(fleet_on, client, ali
     other = Workspace.objects.create(name="Other", slug="other")
     Membership.objects.create(user=bob, workspace=other, role=Membership.Role.OWNER)
     client.force_login(bob)
-    for url in (f"/queue/{run.pk}/move/top/", f"/queue/{run.pk}/cancel/", "/queue/w/lab/pause/",
-                "/queue/w/..%2Fother/pause/", "/queue/999999999/cancel/"):
+    for url in (
+        f"/queue/{run.pk}/move/top/",
+        f"/queue/{run.pk}/cancel/",
+        "/queue/w/lab/pause/",
+        "/queue/w/..%2Fother/pause/",
+        "/queue/999999999/cancel/",
+    ):
         assert client.post(url).status_code == 404, url
     assert f"#{run.pk}<" not in client.get("/queue/").content.decode()
     run.refresh_from_db()

@@ -1,5 +1,6 @@
 """A placed run lets its GPUs go however it ends: its job process killed with kill -9
 (the run fails), or a cancel. The job is tests/web/fleet_job.py under the real executor."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,11 @@ def placed(settings, workspace, monkeypatch, tmp_path):
     settings.COMPOSE_JOB_ENV_ALLOW = ["FLEET_RECORD"]
     record = tmp_path / "jobs.jsonl"
     monkeypatch.setenv("FLEET_RECORD", str(record))
-    monkeypatch.setattr(launch, "runner_command",
-                        lambda spec, path=None, python=sys.executable, remove_spec=False: [python, str(JOB), str(path)])
+    monkeypatch.setattr(
+        launch,
+        "runner_command",
+        lambda spec, path=None, python=sys.executable, remove_spec=False: [python, str(JOB), str(path)],
+    )
     workspace.default_sft_model = "fake/model"
     workspace.save()
     (workspace.root / "data").mkdir(parents=True)
@@ -43,9 +47,13 @@ def start(workspace, alice) -> tuple[Run, threading.Thread, dict]:
 
     from training.worker import execute_run
 
-    run = Run.objects.create(workspace=workspace, created_by=alice, workflow_id="train",
-                             yaml_snapshot=trainer_document(2).replace("max_steps: 8", "max_steps: 600"),
-                             need_gpus=2)
+    run = Run.objects.create(
+        workspace=workspace,
+        created_by=alice,
+        workflow_id="train",
+        yaml_snapshot=trainer_document(2).replace("max_steps: 8", "max_steps: 600"),
+        need_gpus=2,
+    )
     result: dict = {}
 
     def work() -> None:

@@ -6,6 +6,7 @@ held by two runs at once (each job writes the CUDA_VISIBLE_DEVICES it was given)
 changes which run goes first; a worker killed with SIGKILL lets its GPUs go after the
 stale timeout and its run comes back through the automatic retry.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,12 @@ from training.models import Gpu, Run, RunStatus, Worker, WorkerStatus
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
-    pytest.mark.services, pytest.mark.slow,
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
+    pytest.mark.services,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL",
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -40,20 +44,34 @@ STALE_S = 3
 
 def worker_env(name: str, gpus: int, record: Path) -> dict[str, str]:
     db = settings.DATABASES["default"]
-    return {**os.environ, "PYTHONPATH": str(ROOT),
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
-            "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
-            "COMPOSE_HEARTBEAT_S": "0.3", "COMPOSE_STALE_AFTER_S": str(STALE_S), "COMPOSE_MAX_ATTEMPTS": "3",
-            "COMPOSE_EXECUTOR": "subprocess", "COMPOSE_WORKER_NAME": name, "COMPOSE_FAKE_GPUS": str(gpus),
-            "COMPOSE_PLACEMENT": "1", "COMPOSE_JOB_ENV_ALLOW": "FLEET_RECORD", "FLEET_RECORD": str(record),
-            "HUEY_WORKERS": "3", "OMP_NUM_THREADS": "1"}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
+        "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
+        "COMPOSE_HEARTBEAT_S": "0.3",
+        "COMPOSE_STALE_AFTER_S": str(STALE_S),
+        "COMPOSE_MAX_ATTEMPTS": "3",
+        "COMPOSE_EXECUTOR": "subprocess",
+        "COMPOSE_WORKER_NAME": name,
+        "COMPOSE_FAKE_GPUS": str(gpus),
+        "COMPOSE_PLACEMENT": "1",
+        "COMPOSE_JOB_ENV_ALLOW": "FLEET_RECORD",
+        "FLEET_RECORD": str(record),
+        "HUEY_WORKERS": "3",
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 def start(name: str, gpus: int, record: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "tests/web/fleet_worker.py", "--no-periodic"],
-                            cwd=ROOT, env=worker_env(name, gpus, record), stdout=log.open("a"),
-                            stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "tests/web/fleet_worker.py", "--no-periodic"],
+        cwd=ROOT,
+        env=worker_env(name, gpus, record),
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def records(path: Path) -> list[dict]:
@@ -83,8 +101,9 @@ def test_two_workers_place_mixed_runs_on_disjoint_gpus(workspace, alice, tmp_pat
 
         # --- twelve runs of mixed needs -------------------------------------------
         runs = [queue(n) for n in (0, 1, 2, 3) * 3]
-        wait_until(lambda: not Run.objects.filter(status__in=["queued", "running"]).exists(), 180,
-                   "the twelve runs", log)
+        wait_until(
+            lambda: not Run.objects.filter(status__in=["queued", "running"]).exists(), 180, "the twelve runs", log
+        )
         for run in runs:
             run.refresh_from_db()
             assert run.status == RunStatus.SUCCEEDED and run.attempt == 1, (run.pk, run.error)
@@ -113,8 +132,16 @@ def test_two_workers_place_mixed_runs_on_disjoint_gpus(workspace, alice, tmp_pat
         first, second, moved = queue(2), queue(2), queue(2)
         assert move_run(moved, "top", alice)
         set_queue_paused(workspace, False, alice)
-        wait_until(lambda: not Run.objects.filter(pk__in=[first.pk, second.pk, moved.pk],
-                                                  status__in=["queued", "running"]).exists(), 60, "the ordered runs", log)
+        wait_until(
+            lambda: (
+                not Run.objects.filter(
+                    pk__in=[first.pk, second.pk, moved.pk], status__in=["queued", "running"]
+                ).exists()
+            ),
+            60,
+            "the ordered runs",
+            log,
+        )
         first.refresh_from_db(), second.refresh_from_db(), moved.refresh_from_db()
         assert second.started > moved.started and second.started > first.started
         assert {first.status, second.status, moved.status} == {RunStatus.SUCCEEDED}
@@ -122,8 +149,12 @@ def test_two_workers_place_mixed_runs_on_disjoint_gpus(workspace, alice, tmp_pat
         # --- a worker killed with SIGKILL -----------------------------------------------
         long = create_document(workspace, alice, "long", trainer_document(3).replace("max_steps: 8", "max_steps: 150"))
         victim = enqueue_run(long, "train", {}, alice)
-        wait_until(lambda: any(r["run"] == victim.pk and r["job"] == "train" for r in records(record)), 60,
-                   "the long run to start", log)
+        wait_until(
+            lambda: any(r["run"] == victim.pk and r["job"] == "train" for r in records(record)),
+            60,
+            "the long run to start",
+            log,
+        )
         victim.refresh_from_db()
         assert victim.worker == "gpu3" and Gpu.objects.filter(run=victim).count() == 3
         big.kill()
@@ -137,12 +168,14 @@ def test_two_workers_place_mixed_runs_on_disjoint_gpus(workspace, alice, tmp_pat
         def let_go() -> bool:
             victim.refresh_from_db()
             return not Gpu.objects.filter(run=victim).exists() and victim.attempt == 2
+
         wait_until(let_go, 60, "the GPUs to be let go and the run queued again", log)
         assert victim.status == RunStatus.QUEUED  # the 2-GPU worker cannot hold it
         assert Worker.objects.get(name="gpu3").status == WorkerStatus.LOST
         big = start("gpu3", 3, record, log)  # the machine comes back
-        wait_until(lambda: Run.objects.filter(pk=victim.pk, status=RunStatus.SUCCEEDED).exists(), 120,
-                   "the retried run", log)
+        wait_until(
+            lambda: Run.objects.filter(pk=victim.pk, status=RunStatus.SUCCEEDED).exists(), 120, "the retried run", log
+        )
     finally:
         stop(small)
         stop(big)

@@ -1,4 +1,5 @@
 """A value typed into an editor field is read within the file limits: a form error, never a 500."""
+
 from __future__ import annotations
 
 import pytest

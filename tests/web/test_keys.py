@@ -1,4 +1,5 @@
 """Keys generated once and kept: one key per deployment, whoever starts first."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,8 +41,7 @@ def test_secrets_keys_generated_once_on_sqlite(tmp_path: Path):
     assert secrets_keys({}, tmp_path, "") == keys
 
 
-@pytest.mark.parametrize("raw,message", [("hunter2", "not a Fernet key"),
-                                         ("hunter2,", "empty item")])
+@pytest.mark.parametrize("raw,message", [("hunter2", "not a Fernet key"), ("hunter2,", "empty item")])
 def test_bad_keys_are_refused_without_showing_them(tmp_path: Path, raw: str, message: str):
     with pytest.raises(ImproperlyConfigured, match=message) as refused:
         secrets_keys({"COMPOSE_SECRETS_KEY": raw}, tmp_path, "")

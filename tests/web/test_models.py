@@ -1,4 +1,5 @@
 """The run state machine as the models document it, and who may see what."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,15 @@ from django.http import Http404
 
 from tests.web.factories import make_run
 from training.models import (
-    Membership, Run, RunStatus, Workspace, events_after, get_run_or_404, get_workspace_or_404,
-    runs_for, workspaces_for,
+    Membership,
+    Run,
+    RunStatus,
+    Workspace,
+    events_after,
+    get_run_or_404,
+    get_workspace_or_404,
+    runs_for,
+    workspaces_for,
 )
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,5 @@
 """Every run owns its outputs: its own folder, the truth about its checkpoints, Resume."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,11 +11,11 @@ from typing import Any
 import pytest
 
 from compose.jobspec import JobSpec
+from tests.web.factories import make_run
 from training import actions
 from training.models import Artifact, Run, RunEvent, RunStatus
 from training.views.lineage import earlier_metrics, resumed_step
 from training.worker import execute_run
-from tests.web.factories import make_run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -101,8 +102,10 @@ def test_two_runs_of_one_workflow_keep_separate_intact_outputs(trainable, alice)
     assert digest(second_out / "adapter_model.safetensors") != before
     for run in (first, second):
         # (materialized data sets live in the workspace's storage, shared by content)
-        paths = [Path(p) for p in Artifact.objects.filter(run=run).exclude(kind=Artifact.Kind.DATASET)
-                 .values_list("path", flat=True)]
+        paths = [
+            Path(p)
+            for p in Artifact.objects.filter(run=run).exclude(kind=Artifact.Kind.DATASET).values_list("path", flat=True)
+        ]
         assert paths and all(run.folder.resolve() in p.parents for p in paths)
 
 
@@ -131,9 +134,9 @@ def test_resume_continues_from_the_checkpoint_and_the_curves_join(trainable, ali
     assert earlier + train_metrics(child) == list(range(1, 9))
 
     client_page = _page(alice, child)
-    assert f"resumed from <a href=\"/runs/{parent.pk}/\">#{parent.pk}</a> at step {step}" in client_page
+    assert f'resumed from <a href="/runs/{parent.pk}/">#{parent.pk}</a> at step {step}' in client_page
     assert 'id="earlier-metrics"' in client_page
-    assert f"resumed as <a href=\"/runs/{child.pk}/\">#{child.pk}</a>" in _page(alice, parent)
+    assert f'resumed as <a href="/runs/{child.pk}/">#{child.pk}</a>' in _page(alice, parent)
 
 
 def _page(user, run: Run) -> str:
@@ -195,8 +198,9 @@ def test_the_resumed_step_ignores_deleted_checkpoints(workspace, alice):
     from django.utils import timezone
 
     parent = make_run(workspace, alice, status=RunStatus.CANCELLED)
-    Artifact.objects.create(run=parent, job_id="train", kind="checkpoint", path="/x/checkpoint-40", step=40,
-                            deleted=timezone.now())
+    Artifact.objects.create(
+        run=parent, job_id="train", kind="checkpoint", path="/x/checkpoint-40", step=40, deleted=timezone.now()
+    )
     child = make_run(workspace, alice, resumed_from=parent)
     assert resumed_step(child) is None
 

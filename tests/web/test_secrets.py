@@ -1,5 +1,6 @@
 """Workspace secrets are sealed at rest: the database, its dumps and backups hold no
 token, and a machine without the right key says which secret and which setting."""
+
 from __future__ import annotations
 
 import base64
@@ -69,10 +70,12 @@ def test_a_key_that_is_not_a_fernet_key_is_refused_clearly(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("keys,names_secret", [([new_key()], True), (["not-a-fernet-key"], False)],
-                         ids=["another-key", "damaged-key"])
-def test_a_run_whose_secrets_cannot_be_opened_fails_before_anything_starts(workspace, alice, settings, keys,
-                                                                           names_secret):
+@pytest.mark.parametrize(
+    "keys,names_secret", [([new_key()], True), (["not-a-fernet-key"], False)], ids=["another-key", "damaged-key"]
+)
+def test_a_run_whose_secrets_cannot_be_opened_fails_before_anything_starts(
+    workspace, alice, settings, keys, names_secret
+):
     WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "hf_token")
     settings.COMPOSE_SECRETS_KEYS = keys
     run = make_run(workspace, alice)
@@ -88,16 +91,28 @@ def test_a_run_whose_secrets_cannot_be_opened_fails_before_anything_starts(works
 
 # --- the admin -------------------------------------------------------------------
 
+
 def workspace_form(workspace, secrets: list[tuple[int | None, str, str]]) -> dict[str, str]:
     """The admin's change form for ``workspace`` as a browser posts it: (id, name, typed value) per secret."""
-    data = {"name": workspace.name, "slug": workspace.slug,
-            "default_sft_model": "changed/model", "default_classification_model": "",
-            "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
-            "secrets-TOTAL_FORMS": str(len(secrets)),
-            "secrets-INITIAL_FORMS": str(sum(1 for pk, _, _ in secrets if pk))}
+    data = {
+        "name": workspace.name,
+        "slug": workspace.slug,
+        "default_sft_model": "changed/model",
+        "default_classification_model": "",
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+        "secrets-TOTAL_FORMS": str(len(secrets)),
+        "secrets-INITIAL_FORMS": str(sum(1 for pk, _, _ in secrets if pk)),
+    }
     for i, (pk, name, value) in enumerate(secrets):
-        data.update({f"secrets-{i}-id": str(pk or ""), f"secrets-{i}-workspace": str(workspace.pk),
-                     f"secrets-{i}-name": name, f"secrets-{i}-value": value})
+        data.update(
+            {
+                f"secrets-{i}-id": str(pk or ""),
+                f"secrets-{i}-workspace": str(workspace.pk),
+                f"secrets-{i}-name": name,
+                f"secrets-{i}-value": value,
+            }
+        )
     return data
 
 
@@ -126,6 +141,7 @@ def test_a_typed_value_replaces_the_secret_and_a_new_one_needs_a_value(client, s
 
 # --- the migration ---------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_seals_plain_values_and_back_without_losing_one():
     from django.db.migrations.executor import MigrationExecutor
@@ -138,7 +154,8 @@ def test_the_migration_seals_plain_values_and_back_without_losing_one():
         old_apps = executor.loader.project_state(before).apps
         old_workspace = old_apps.get_model("training", "Workspace").objects.create(name="Old", slug="old")
         old_apps.get_model("training", "WorkspaceSecret").objects.create(
-            workspace=old_workspace, name="HF_TOKEN", value="hf_plain")
+            workspace=old_workspace, name="HF_TOKEN", value="hf_plain"
+        )
 
         executor = MigrationExecutor(connection)
         executor.migrate(after)
@@ -155,6 +172,7 @@ def test_the_migration_seals_plain_values_and_back_without_losing_one():
 
 
 # --- changing keys ---------------------------------------------------------------
+
 
 def test_reseal_moves_every_secret_to_the_new_key_so_the_old_one_can_go(workspace, settings):
     from django.core.management import call_command

@@ -6,6 +6,7 @@ are found by following links from the home page, the data sets and the admin, as
 member with a document, a finished run and a data set, so a new page is checked
 without adding it here.
 """
+
 from __future__ import annotations
 
 from html.parser import HTMLParser
@@ -23,9 +24,16 @@ from training.management.commands import _tiny
 pytestmark = pytest.mark.django_db
 
 FINGERPRINT = "ef" * 16
-DATASET_REF = {"type": "dataset", "fingerprint": FINGERPRINT, "path": f"datasets/{FINGERPRINT}", "num_rows": 1,
-               "columns": {"text": "string"}, "preview": [{"text": "a row"}], "sft_format": "text",
-               "reused": False}
+DATASET_REF = {
+    "type": "dataset",
+    "fingerprint": FINGERPRINT,
+    "path": f"datasets/{FINGERPRINT}",
+    "num_rows": 1,
+    "columns": {"text": "string"},
+    "preview": [{"text": "a row"}],
+    "sft_format": "text",
+    "reused": False,
+}
 # Pages left out: downloads, JSON, and actions that only answer a POST.
 SKIP = ("/accounts/logout/", "/admin/logout/", "/export/", ".json", "/static/")
 MAX_PAGES = 400
@@ -121,9 +129,11 @@ def test_pages_the_links_do_not_reach_are_clean_too(site, client, settings):
     from training.models import ComposeDocument
 
     document = ComposeDocument.objects.get(name="tiny-sft")
-    urls = [reverse("training:run_new", args=[document.pk, "tiny-sft"]),
-            reverse("training:component_edit", args=[document.pk, "tiny-trainer"]),
-            reverse("training:workflow_edit", args=[document.pk, "tiny-sft"])]
+    urls = [
+        reverse("training:run_new", args=[document.pk, "tiny-sft"]),
+        reverse("training:component_edit", args=[document.pk, "tiny-trainer"]),
+        reverse("training:workflow_edit", args=[document.pk, "tiny-sft"]),
+    ]
     for url in urls:
         response = site.get(url)
         assert response.status_code == 200, url

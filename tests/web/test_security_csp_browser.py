@@ -1,5 +1,6 @@
 """The pages under their Content-Security-Policy in a real browser: nothing is blocked, and
 the run page still gets its live events over the websocket."""
+
 from __future__ import annotations
 
 import pytest
@@ -70,10 +71,19 @@ def test_no_page_breaks_its_policy_and_live_events_still_arrive(tmp_path):
                 page.fill("#id_password", "alice-password")
                 page.click("button[type=submit]")
                 expect(page.locator("h1")).to_have_text("Lab")
-                for path in ("/", "/w/lab/", f"/documents/{document}/", f"/documents/{document}/components/tiny-trainer/",
-                             f"/documents/{document}/workflows/tiny-sft/", f"/documents/{document}/workflows/tiny-sft/run/",
-                             "/datasets/", "/admin/", "/admin/training/run/", f"/admin/training/run/{run}/change/",
-                             "/admin/auth/user/add/"):
+                for path in (
+                    "/",
+                    "/w/lab/",
+                    f"/documents/{document}/",
+                    f"/documents/{document}/components/tiny-trainer/",
+                    f"/documents/{document}/workflows/tiny-sft/",
+                    f"/documents/{document}/workflows/tiny-sft/run/",
+                    "/datasets/",
+                    "/admin/",
+                    "/admin/training/run/",
+                    f"/admin/training/run/{run}/change/",
+                    "/admin/auth/user/add/",
+                ):
                     visit(path)
                 # a form field edit asks the server for a preview (fetch)
                 visit(f"/documents/{document}/components/tiny-trainer/")

@@ -1,4 +1,5 @@
 """`manage.py check --deploy` is clean once COMPOSE_HTTPS says the site is served over HTTPS."""
+
 from __future__ import annotations
 
 import os
@@ -11,12 +12,28 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def check_deploy(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "COMPOSE_SECRETS_KEY", "SECRET_KEY")}
-    clean.update({"COMPOSE_VAR_DIR": str(tmp_path / "var"), "DEBUG": "0",
-                  "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "compose.example.org", **env})
-    return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                          cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "COMPOSE_SECRETS_KEY", "SECRET_KEY")
+    }
+    clean.update(
+        {
+            "COMPOSE_VAR_DIR": str(tmp_path / "var"),
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "compose.example.org",
+            **env,
+        }
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_check_deploy_has_no_warnings_under_https(tmp_path):
@@ -38,12 +55,12 @@ def test_without_https_check_deploy_names_what_is_missing(tmp_path):
 
 
 def test_the_https_settings_follow_compose_https(tmp_path):
-    code = ("import json, compose_web.settings as s; print(json.dumps([s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS,"
-            " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, getattr(s, 'SECURE_PROXY_SSL_HEADER', None)]))")
+    code = (
+        "import json, compose_web.settings as s; print(json.dumps([s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, getattr(s, 'SECURE_PROXY_SSL_HEADER', None)]))"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(COMPOSE_VAR_DIR=str(tmp_path / "var"), SECRET_KEY="test", COMPOSE_HTTPS="1",
-               COMPOSE_BEHIND_PROXY="1")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+    env.update(COMPOSE_VAR_DIR=str(tmp_path / "var"), SECRET_KEY="test", COMPOSE_HTTPS="1", COMPOSE_BEHIND_PROXY="1")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == '[true, 31536000, true, true, ["HTTP_X_FORWARDED_PROTO", "https"]]'

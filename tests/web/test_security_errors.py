@@ -1,4 +1,5 @@
 """The DEBUG error page shows no credentials: not the database or Redis URL, not a password."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,15 +21,17 @@ def debug_page(settings, alice):
     settings.DEBUG = True
     settings.DATABASE_URL = DATABASE_URL
     settings.REDIS_URL = REDIS_URL
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [{"address": REDIS_URL}]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [{"address": REDIS_URL}]}}
+    }
     settings.HUEY = {"connection": {"url": REDIS_URL}}
     settings.BACKUP_URL = "s3://backup:local-hunter2@bucket/db"
     client = Client(raise_request_exception=False)
     client.force_login(alice)
     # runserver's WSGI environ carries the process environment into request.META
-    response = client.post("/broken/", {"password": "posted-hunter2"}, DATABASE_URL=DATABASE_URL,
-                           HTTP_ACCEPT="text/html")
+    response = client.post(
+        "/broken/", {"password": "posted-hunter2"}, DATABASE_URL=DATABASE_URL, HTTP_ACCEPT="text/html"
+    )
     assert response.status_code == 500
     return response.content.decode()
 

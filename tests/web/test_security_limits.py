@@ -1,4 +1,5 @@
 """A request body over COMPOSE_MAX_REQUEST_BYTES is refused with 413 before it is read."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,16 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from tests.e2e.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-HEADERS = (b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-           b"Content-Type: application/x-www-form-urlencoded\r\n")
+HEADERS = b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
 TWO_HUNDRED_MB = 200 * 1024 * 1024
 
 
@@ -29,7 +29,11 @@ def server(tmp_path_factory) -> Iterator[int]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "compose_web.serve", "-b", "127.0.0.1", "-p", str(port), "compose_web.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -89,8 +93,13 @@ def test_the_asgi_application_refuses_from_the_declared_length_alone(settings):
     async def send(message: dict) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/accounts/login/", "query_string": b"",
-             "headers": [(b"host", b"localhost"), (b"content-length", str(TWO_HUNDRED_MB).encode())]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/accounts/login/",
+        "query_string": b"",
+        "headers": [(b"host", b"localhost"), (b"content-length", str(TWO_HUNDRED_MB).encode())],
+    }
     asyncio.run(application(scope, receive, send))
     assert sent[0]["status"] == 413 and b"too large" in sent[1]["body"]
 

@@ -1,4 +1,5 @@
 """Wrong passwords are throttled: a user name + address pair is paused after a few failures."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -85,11 +86,18 @@ def test_behind_a_proxy_failures_count_against_the_address_the_proxy_saw(alice, 
     proxy = client_from("10.0.0.1")
     for i in range(settings.AXES_FAILURE_LIMIT):
         # The client makes up a new first hop every time; the proxy appends the real one.
-        proxy.post(reverse("login"), {"username": "alice", "password": "wrong"},
-                   HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 203.0.113.7")
-    refused = proxy.post(reverse("login"), {"username": "alice", "password": "alice-password"},
-                         HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.7")
+        proxy.post(
+            reverse("login"),
+            {"username": "alice", "password": "wrong"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{i}, 203.0.113.7",
+        )
+    refused = proxy.post(
+        reverse("login"),
+        {"username": "alice", "password": "alice-password"},
+        HTTP_X_FORWARDED_FOR="192.0.2.99, 203.0.113.7",
+    )
     assert refused.status_code == 429
-    other = proxy.post(reverse("login"), {"username": "alice", "password": "alice-password"},
-                       HTTP_X_FORWARDED_FOR="198.51.100.2")
+    other = proxy.post(
+        reverse("login"), {"username": "alice", "password": "alice-password"}, HTTP_X_FORWARDED_FOR="198.51.100.2"
+    )
     assert other.status_code == 302

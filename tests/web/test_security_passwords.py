@@ -1,4 +1,5 @@
 """Weak passwords are refused wherever the app creates a login, and none reaches a log."""
+
 from __future__ import annotations
 
 import io
@@ -16,8 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("password", ["12345678901234", "adminadmin12", "admin", "password1234"],
-                         ids=["all-digits", "like-the-user-name", "short", "common"])
+@pytest.mark.parametrize(
+    "password",
+    ["12345678901234", "adminadmin12", "admin", "password1234"],
+    ids=["all-digits", "like-the-user-name", "short", "common"],
+)
 def test_weak_passwords_are_refused(password):
     with pytest.raises(ValidationError):
         validate_password(password, get_user_model()(username="admin"))
@@ -27,8 +31,7 @@ def test_a_long_passphrase_is_accepted():
     validate_password("tidal-copper-lantern-47", get_user_model()(username="admin"))
 
 
-def test_bootstrap_refuses_a_weak_admin_password_naming_the_variable_not_the_value(settings, tmp_path,
-                                                                                  monkeypatch):
+def test_bootstrap_refuses_a_weak_admin_password_naming_the_variable_not_the_value(settings, tmp_path, monkeypatch):
     settings.VAR_DIR = tmp_path
     monkeypatch.setenv("COMPOSE_ADMIN_PASSWORD", "123456789012")
     with pytest.raises(CommandError, match="COMPOSE_ADMIN_PASSWORD") as error:
@@ -51,8 +54,14 @@ def test_bootstrap_prints_where_the_generated_password_is_never_the_password(set
 
 def createsuperuser(monkeypatch, password: str) -> None:
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", password)
-    call_command("createsuperuser", "--noinput", username="operator", email="ops@example.org",
-                 stdout=io.StringIO(), stderr=io.StringIO())
+    call_command(
+        "createsuperuser",
+        "--noinput",
+        username="operator",
+        email="ops@example.org",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
 
 
 def test_createsuperuser_without_prompts_refuses_a_weak_password(monkeypatch):

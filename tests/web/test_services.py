@@ -3,6 +3,7 @@
 Runs when DATABASE_URL and REDIS_URL are set (scripts/test.sh runs tests/web a second
 time that way); skipped otherwise.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,8 +31,10 @@ WAIT_S = 60
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.skipif(not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
-                       reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL"),
+    pytest.mark.skipif(
+        not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")),
+        reason="needs DATABASE_URL (PostgreSQL) and REDIS_URL",
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -40,10 +43,15 @@ def child_env(**extra: str) -> dict[str, str]:
     """The environment of a second process sharing this test's database and folders."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT),
-            "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
-            "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
-            "COMPOSE_HEARTBEAT_S": "0.5", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "PYTHONPATH": str(ROOT),
+        "COMPOSE_STORAGE_DIR": str(settings.COMPOSE_STORAGE_DIR),
+        "COMPOSE_WORKSPACES_DIR": str(settings.COMPOSE_WORKSPACES_DIR),
+        "COMPOSE_HEARTBEAT_S": "0.5",
+        **extra,
+    }
 
 
 def test_the_settings_use_postgres_redis_huey_and_the_redis_layer():
@@ -69,17 +77,24 @@ async def test_a_push_from_another_process_reaches_the_page_through_redis(worksp
     assert (await comm.connect())[0]
     await comm.receive_json_from(timeout=WAIT_S)  # the run header
 
-    code = ("import django; django.setup(); "
-            "from compose import events as ev; from training.actions import record_event; "
-            "from training.models import Run; "
-            f"record_event(Run.objects.get(pk={run.pk}), ev.log('load', 'from the worker host'))")
+    code = (
+        "import django; django.setup(); "
+        "from compose import events as ev; from training.actions import record_event; "
+        "from training.models import Run; "
+        f"record_event(Run.objects.get(pk={run.pk}), ev.log('load', 'from the worker host'))"
+    )
     proc = await database_sync_to_async(subprocess.run)(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
-        env=child_env(DJANGO_SETTINGS_MODULE="compose_web.settings"))
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_env(DJANGO_SETTINGS_MODULE="compose_web.settings"),
+    )
     assert proc.returncode == 0, proc.stderr
     try:
         got = await receive_until(comm, lambda m: m["type"] == "event", timeout=WAIT_S)
-    except asyncio.TimeoutError:  # the sender logs a failed push instead of raising
+    except TimeoutError:  # the sender logs a failed push instead of raising
         pytest.fail(f"no push reached the page in {WAIT_S} s; the sending process said:\n{proc.stderr}")
     assert got[-1]["event"]["message"] == "from the worker host"
     await comm.disconnect()
@@ -121,9 +136,14 @@ def test_a_run_queued_on_redis_is_executed_by_a_separate_worker(workspace, alice
     data.mkdir(parents=True)
     (data / "rows.jsonl").write_text("".join(json.dumps({"text": f"r{i}"}) + "\n" for i in range(4)))
     _huey_immediate.immediate = False  # really queue it on Redis
-    worker = subprocess.Popen([sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
-                              cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "run_huey", "--workers", "1", "--no-periodic"],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         document = create_document(workspace, alice, "tiny", TINY_DOCUMENT)
         run = enqueue_run(document, "load-rows", {}, alice)

@@ -1,4 +1,5 @@
 """Settings read the environment strictly: a bad value stops start-up naming the variable."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,19 @@ from compose_web.env import env_bool, env_choice, env_float, env_int, env_list, 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("raw,expected", [("1", True), ("yes", True), ("On", True), ("TRUE", True),
-                                          ("0", False), ("no", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("1", True),
+        ("yes", True),
+        ("On", True),
+        ("TRUE", True),
+        ("0", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_env_bool_accepts_the_usual_spellings(raw, expected):
     assert env_bool("DEBUG", default=not expected, environ={"DEBUG": raw}) is expected
 
@@ -52,8 +64,10 @@ def test_env_list_splits_on_commas_and_refuses_empty_items():
 
 def test_env_choice_takes_the_first_by_default_and_refuses_others():
     assert env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"), environ={}) == "subprocess"
-    assert env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"),
-                      environ={"COMPOSE_EXECUTOR": "inprocess"}) == "inprocess"
+    assert (
+        env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"), environ={"COMPOSE_EXECUTOR": "inprocess"})
+        == "inprocess"
+    )
     with pytest.raises(ImproperlyConfigured, match="COMPOSE_EXECUTOR='in-process' is not one of subprocess, inprocess"):
         env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"), environ={"COMPOSE_EXECUTOR": "in-process"})
 
@@ -71,12 +85,14 @@ def _settings_in_subprocess(tmp_path: Path, **env: str) -> subprocess.CompletedP
         " 'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'storage': str(s.COMPOSE_STORAGE_DIR),"
         " 'mw': s.MIDDLEWARE}, default=str))"
     )
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "HUEY_IMMEDIATE", "COMPOSE_STORAGE_DIR",
-                          "COMPOSE_SECRETS_KEY")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "HUEY_IMMEDIATE", "COMPOSE_STORAGE_DIR", "COMPOSE_SECRETS_KEY")
+    }
     clean.update({"COMPOSE_VAR_DIR": str(tmp_path / "var"), "SECRET_KEY": "test", **env})
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
 
 def test_bare_clone_runs_on_sqlite_wal_and_huey_on_sqlite(tmp_path):
@@ -93,9 +109,13 @@ def test_bare_clone_runs_on_sqlite_wal_and_huey_on_sqlite(tmp_path):
 
 
 def test_database_and_redis_urls_switch_to_postgres_and_redis(tmp_path):
-    proc = _settings_in_subprocess(tmp_path, DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-                                   COMPOSE_SECRETS_KEY="A" * 43 + "=",
-                                   REDIS_URL="redis://127.0.0.1:6379/0", HUEY_IMMEDIATE="1")
+    proc = _settings_in_subprocess(
+        tmp_path,
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+        COMPOSE_SECRETS_KEY="A" * 43 + "=",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        HUEY_IMMEDIATE="1",
+    )
     assert proc.returncode == 0, proc.stderr
     conf = json.loads(proc.stdout)
     assert conf["db"] == "django.db.backends.postgresql"
@@ -109,23 +129,29 @@ def test_a_bad_debug_value_stops_start_up(tmp_path):
     assert "ImproperlyConfigured" in proc.stderr and "DEBUG='maybe'" in proc.stderr
 
 
-
 def test_the_secrets_key_is_generated_once_on_the_embedded_default(tmp_path):
     code = "import json, compose_web.settings as s; print(json.dumps(s.COMPOSE_SECRETS_KEYS))"
     env = {k: v for k, v in os.environ.items() if k not in ("COMPOSE_SECRETS_KEY", "DATABASE_URL")}
     env.update(COMPOSE_VAR_DIR=str(tmp_path / "var"), SECRET_KEY="test")
-    runs = [subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
-                           timeout=60) for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        for _ in range(2)
+    ]
     assert all(run.returncode == 0 for run in runs), runs[0].stderr
     first, second = (json.loads(run.stdout) for run in runs)
     assert len(first) == 1 and first == second
     assert (tmp_path / "var" / "secrets-key.txt").stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("env", [{"COMPOSE_SECRETS_KEY": "hunter2"},
-                                 {"COMPOSE_SECRETS_KEY": "A" * 43 + "=,hunter2,"},
-                                 {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"}],
-                         ids=["not-a-key", "trailing-comma", "shared-database-without-key"])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"COMPOSE_SECRETS_KEY": "hunter2"},
+        {"COMPOSE_SECRETS_KEY": "A" * 43 + "=,hunter2,"},
+        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"},
+    ],
+    ids=["not-a-key", "trailing-comma", "shared-database-without-key"],
+)
 def test_a_missing_or_bad_secrets_key_stops_start_up_naming_the_setting_never_the_value(tmp_path, env):
     proc = _settings_in_subprocess(tmp_path, **env)
     assert proc.returncode != 0
@@ -145,13 +171,17 @@ def test_env_octal_reads_modes_as_chmod_does():
 
 def _files_made_by_a_fresh_install(tmp_path: Path, **env: str) -> dict[str, int]:
     """Modes of what starting up and writing to the database create under a new var/."""
-    code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'compose_web.settings'; django.setup(); "
-            "from django.db import connection; connection.cursor().execute('CREATE TABLE t (x int)')")
-    clean = {k: v for k, v in os.environ.items()
-             if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "COMPOSE_SECRETS_KEY", "COMPOSE_UMASK")}
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'compose_web.settings'; django.setup(); "
+        "from django.db import connection; connection.cursor().execute('CREATE TABLE t (x int)')"
+    )
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "COMPOSE_SECRETS_KEY", "COMPOSE_UMASK")
+    }
     clean.update(COMPOSE_VAR_DIR=str(tmp_path / "var"), **env)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     var = tmp_path / "var"
     return {str(p.relative_to(tmp_path)): p.stat().st_mode & 0o777 for p in [var, *var.iterdir()]}

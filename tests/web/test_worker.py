@@ -1,4 +1,5 @@
 """The worker runs a queued run through the real engine and records what the jobs report."""
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ def write_rows(workspace) -> None:
 
 def start_worker(run_id: int, result: list[str], executor=None) -> threading.Thread:
     """execute_run in a thread of its own, as a Huey worker thread would run it."""
+
     def work() -> None:
         try:
             result.append(execute_run(run_id, executor=executor, worker="w"))
@@ -74,8 +76,9 @@ def test_each_job_keeps_the_config_it_started_with_secrets_masked(workspace, ali
 
     WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "s3cr3t-value")
     write_rows(workspace)
-    doc = TINY_DOCUMENT.replace("    data_files: ./data/rows.jsonl\n",
-                                "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n")
+    doc = TINY_DOCUMENT.replace(
+        "    data_files: ./data/rows.jsonl\n", "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n"
+    )
     run = make_run(workspace, alice, yaml_snapshot=doc)
     assert execute_run(run.pk, executor=InProcessExecutor(), worker="w") == "succeeded"
     config = JobRun.objects.get(run=run, job_id="load").config
@@ -159,11 +162,11 @@ def start_waiting_run(workspace, alice, **run_fields) -> tuple[Run, WaitsForCanc
     return run, executor, thread, result
 
 
-def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_events(
-        workspace, alice, settings):
+def test_cancel_reaches_the_running_job_within_seconds_and_secrets_never_reach_events(workspace, alice, settings):
     WorkspaceSecret.objects.put(workspace, "HF_TOKEN", "s3cr3t-value")
-    doc = TINY_DOCUMENT.replace("    data_files: ./data/rows.jsonl\n",
-                                "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n")
+    doc = TINY_DOCUMENT.replace(
+        "    data_files: ./data/rows.jsonl\n", "    data_files: ./data/rows.jsonl\n    token: ${env.HF_TOKEN}\n"
+    )
     run, executor, thread, result = start_waiting_run(workspace, alice, yaml_snapshot=doc)
     asked = time.monotonic()
     request_cancel(Run.objects.get(pk=run.pk), alice)
@@ -274,7 +277,7 @@ def test_queued_runs_whose_task_was_lost_are_queued_again(workspace, alice, monk
 
     queued: list[int] = []
     monkeypatch.setattr("training.tasks.schedule_run", queued.append)
-    lost, fresh = make_run(workspace, alice), make_run(workspace, alice)
+    lost, _fresh = make_run(workspace, alice), make_run(workspace, alice)
     Run.objects.filter(pk=lost.pk).update(created=timezone.now() - timedelta(minutes=5))
     make_run(workspace, alice, status=RunStatus.RUNNING)
 

@@ -1,4 +1,5 @@
 """A run of one workspace reaches neither the server's keys nor another workspace's data."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,12 @@ from training.worker import execute_run
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROWS = [{"text": f"row {i}"} for i in range(4)]
-SERVER_KEYS = {"SECRET_KEY": "server-secret-key-0123456789", "COMPOSE_SECRETS_KEY": "fernet-0123456789abcdef",
-               "DATABASE_URL": "postgres://app:db-password-0123@db/app", "REDIS_URL": "redis://:pw-0123456@r:6379/0"}
+SERVER_KEYS = {
+    "SECRET_KEY": "server-secret-key-0123456789",
+    "COMPOSE_SECRETS_KEY": "fernet-0123456789abcdef",
+    "DATABASE_URL": "postgres://app:db-password-0123@db/app",
+    "REDIS_URL": "redis://:pw-0123456@r:6379/0",
+}
 
 
 class Recording:
@@ -100,7 +105,7 @@ components:
   - id: peek
     type: datasets
     method: filter
-    dataset: {{type: dataset, fingerprint: {ref['fingerprint']}, path: {ref['path']}}}
+    dataset: {{type: dataset, fingerprint: {ref["fingerprint"]}, path: {ref["path"]}}}
     condition: "True"
 workflows:
   - id: load-rows
@@ -119,8 +124,13 @@ workflows:
 def test_the_data_set_pages_show_only_the_users_workspaces(client, workspace, alice, bob):
     other = Workspace.objects.create(name="Other", slug="other")
     Membership.objects.create(user=bob, workspace=other, role=Membership.Role.OWNER)
-    MaterializedDataset.objects.create(workspace=workspace, fingerprint="a" * 32, path="datasets/" + "a" * 32,
-                                       num_rows=1, preview=[{"text": "alice's row"}])
+    MaterializedDataset.objects.create(
+        workspace=workspace,
+        fingerprint="a" * 32,
+        path="datasets/" + "a" * 32,
+        num_rows=1,
+        preview=[{"text": "alice's row"}],
+    )
     client.force_login(bob)
     assert "alice&#x27;s row" not in client.get("/datasets/").content.decode()
     assert client.get(f"/datasets/{'a' * 32}/").status_code == 404

@@ -1,4 +1,5 @@
 """stream_zip without a server: ZIP64 where a member is too big for a plain entry."""
+
 from __future__ import annotations
 
 import io

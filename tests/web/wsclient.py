@@ -1,4 +1,5 @@
 """Open the run websocket through the real ASGI stack with a logged-in session."""
+
 from __future__ import annotations
 
 from channels.testing import WebsocketCommunicator

@@ -1,4 +1,5 @@
 """The JSON summary of a compose file stored on ``ComposeDocument.definition``."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,13 +34,16 @@ def summarize(yaml_text: str) -> dict[str, Any]:
                 inputs = jsonable(workflow_inputs(doc, wf.id))
             except ComposeError as exc:
                 problems.extend(exc.problems)
-        workflows.append({
-            "id": wf.id,
-            "title": wf.title,
-            "default": wf.default,
-            "jobs": [{"id": j.id, "component": j.component, "method": j.method,
-                      "depends_on": list(j.depends_on)} for j in wf.jobs],
-            "inputs": inputs,
-        })
-    return {"components": components, "workflows": workflows,
-            "problems": [p.to_dict() for p in problems]}
+        workflows.append(
+            {
+                "id": wf.id,
+                "title": wf.title,
+                "default": wf.default,
+                "jobs": [
+                    {"id": j.id, "component": j.component, "method": j.method, "depends_on": list(j.depends_on)}
+                    for j in wf.jobs
+                ],
+                "inputs": inputs,
+            }
+        )
+    return {"components": components, "workflows": workflows, "problems": [p.to_dict() for p in problems]}

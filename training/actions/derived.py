@@ -3,6 +3,7 @@
 Called inside ``record_event``'s transaction, so a derived row exists exactly when
 its event does.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,9 +25,13 @@ def apply_event(run_id: int, event: dict[str, Any]) -> None:
         _metric(run_id, job, event)
     elif kind == "artifact" and job:
         Artifact.objects.create(
-            run_id=run_id, job_id=job, kind=str(event.get("kind", "")),
-            path=str(event.get("path", "")), size_bytes=_int_or_none(event.get("size_bytes")),
-            step=_int_or_none(event.get("step")))
+            run_id=run_id,
+            job_id=job,
+            kind=str(event.get("kind", "")),
+            path=str(event.get("path", "")),
+            size_bytes=_int_or_none(event.get("size_bytes")),
+            step=_int_or_none(event.get("step")),
+        )
     elif kind == "status" and job:
         _status(run_id, job, event)
     elif kind == "progress" and job:
@@ -35,7 +40,8 @@ def apply_event(run_id: int, event: dict[str, Any]) -> None:
             progress_current=_int_or_none(event.get("current")),
             progress_total=_int_or_none(event.get("total")),
             progress_unit=str(event.get("unit") or "")[:20],
-            progress_stage=str(event.get("stage") or "")[:100])
+            progress_stage=str(event.get("stage") or "")[:100],
+        )
     elif kind == "config" and job:
         JobRun.objects.filter(pk=_job(run_id, job).pk).update(config=event.get("values"))
     elif kind == "output" and job:
@@ -49,7 +55,8 @@ def remember_dataset(ref: dict[str, Any], workspace_id: int) -> MaterializedData
     """Upsert the data set a job of ``workspace_id`` materialized (a reused one only gets
     ``last_used`` bumped)."""
     dataset, _ = MaterializedDataset.objects.update_or_create(
-        workspace_id=workspace_id, fingerprint=str(ref["fingerprint"]),
+        workspace_id=workspace_id,
+        fingerprint=str(ref["fingerprint"]),
         defaults={
             "path": str(ref.get("path", "")),
             "num_rows": _int_or_none(ref.get("num_rows")),
@@ -90,9 +97,15 @@ def _metric(run_id: int, job: str, event: dict[str, Any]) -> None:
     epoch = event.get("epoch")
     split = str(event.get("split") or "train")[:10]
     points = [
-        MetricPoint(run_id=run_id, job_id=job, step=step, split=split, name=str(name)[:50],
-                    epoch=epoch if isinstance(epoch, (int, float)) else None,
-                    value=_finite(value))
+        MetricPoint(
+            run_id=run_id,
+            job_id=job,
+            step=step,
+            split=split,
+            name=str(name)[:50],
+            epoch=epoch if isinstance(epoch, (int, float)) else None,
+            value=_finite(value),
+        )
         for name, value in (event.get("values") or {}).items()
     ]
     MetricPoint.objects.bulk_create(points)

@@ -1,4 +1,5 @@
 """State changes of compose documents."""
+
 from __future__ import annotations
 
 from django.db import transaction
@@ -12,13 +13,16 @@ def create_document(workspace: Workspace, user, name: str, yaml_text: str) -> Co
     so an import with errors keeps the text)."""
     with transaction.atomic():
         return ComposeDocument.objects.create(
-            workspace=workspace, name=name, yaml_text=yaml_text, definition=summarize(yaml_text),
-            created_by=user, updated_by=user,
+            workspace=workspace,
+            name=name,
+            yaml_text=yaml_text,
+            definition=summarize(yaml_text),
+            created_by=user,
+            updated_by=user,
         )
 
 
-def update_document(document: ComposeDocument, user, yaml_text: str,
-                    name: str | None = None) -> ComposeDocument:
+def update_document(document: ComposeDocument, user, yaml_text: str, name: str | None = None) -> ComposeDocument:
     with transaction.atomic():
         document.yaml_text = yaml_text
         document.definition = summarize(yaml_text)

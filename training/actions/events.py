@@ -1,8 +1,9 @@
 """Recording what a run reports: one numbered event at a time."""
+
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import F
@@ -56,10 +57,15 @@ def _insert(run: Run, event: ev.Event) -> RunEvent:
         Run.objects.filter(pk=run.pk).update(last_seq=F("last_seq") + 1)
         seq = Run.objects.filter(pk=run.pk).values_list("last_seq", flat=True).get()
         ts = event.get("ts")
-        when = (datetime.fromtimestamp(ts, tz=dt_timezone.utc)
-                if isinstance(ts, (int, float)) else timezone.now())
+        when = datetime.fromtimestamp(ts, tz=UTC) if isinstance(ts, (int, float)) else timezone.now()
         event = jsonable(event)
-        row = RunEvent.objects.create(run_id=run.pk, seq=seq, type=str(event.get("type", "log")),
-                                      job_id=str(event.get("job") or ""), payload=event, ts=when)
+        row = RunEvent.objects.create(
+            run_id=run.pk,
+            seq=seq,
+            type=str(event.get("type", "log")),
+            job_id=str(event.get("job") or ""),
+            payload=event,
+            ts=when,
+        )
         apply_event(run.pk, event)
     return row

@@ -5,6 +5,7 @@ What goes is decided by :func:`plan_deletion`, so the confirmation page lists ex
 removed, and none that holds another run's folder or the workspace's data set storage:
 a materialized data set is shared by every run that reuses its fingerprint, so it is kept.
 """
+
 from __future__ import annotations
 
 import logging
@@ -93,8 +94,14 @@ def delete_outputs(run: Run, user) -> OutputsPlan:
             plan.failed.append(f"{target}: {exc.strerror or exc}")
     gone = [pk for pk, target in _artifact_targets(run, plan.artifact_ids) if not os.path.lexists(target)]
     Artifact.objects.filter(pk__in=gone, deleted__isnull=True).update(deleted=timezone.now())
-    log.info("outputs of run %s deleted by %s: %d bytes, %d artifact(s), %d failure(s)",
-             run.pk, getattr(user, "username", user), plan.bytes, len(gone), len(plan.failed))
+    log.info(
+        "outputs of run %s deleted by %s: %d bytes, %d artifact(s), %d failure(s)",
+        run.pk,
+        getattr(user, "username", user),
+        plan.bytes,
+        len(gone),
+        len(plan.failed),
+    )
     return plan
 
 

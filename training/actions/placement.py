@@ -11,15 +11,16 @@ The GPUs are let go in the transaction that ends the run (:func:`release_gpus`).
 Placement is on with ``COMPOSE_PLACEMENT`` (the default when ``DATABASE_URL`` is set);
 the embedded default (SQLite, one worker) keeps its one-run-per-task claim.
 """
+
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from compose import events as ev
@@ -88,6 +89,7 @@ def stored_need(run: Run) -> Need:
 
 # --- workers ----------------------------------------------------------------------
 
+
 def live_workers():
     cutoff = timezone.now() - timezone.timedelta(seconds=settings.COMPOSE_STALE_AFTER_S)
     return Worker.objects.filter(status=WorkerStatus.ONLINE, last_seen__gte=cutoff)
@@ -108,8 +110,10 @@ def refusal(need: Need, workspace: Workspace | None = None) -> str | None:
     if not settings.COMPOSE_PLACEMENT or (need.gpus == 0 and not need.labels):
         return None
     if workspace is not None and workspace.gpu_limit is not None and need.gpus > workspace.gpu_limit:
-        return (f"needs {need.gpus} GPU{'s' if need.gpus != 1 else ''}; the workspace may hold "
-                f"{workspace.gpu_limit} at once")
+        return (
+            f"needs {need.gpus} GPU{'s' if need.gpus != 1 else ''}; the workspace may hold "
+            f"{workspace.gpu_limit} at once"
+        )
     workers = list(live_workers().prefetch_related("gpus"))
     if not workers:
         return None
@@ -117,8 +121,7 @@ def refusal(need: Need, workspace: Workspace | None = None) -> str | None:
         return None
     largest = max(len(w.gpus.all()) for w in workers)
     if need.gpus > largest:
-        return (f"needs {need.gpus} GPU{'s' if need.gpus != 1 else ''}; the largest worker has "
-                f"{largest}")
+        return f"needs {need.gpus} GPU{'s' if need.gpus != 1 else ''}; the largest worker has {largest}"
     return f"needs {need.describe()}; no registered worker has that"
 
 
@@ -130,6 +133,7 @@ def check_placeable(need: Need, workspace: Workspace | None = None) -> None:
 
 # --- claim and release ------------------------------------------------------------
 
+
 def place_next(worker: Worker, only_run: int | None = None) -> tuple[int, list[int]] | None:
     """Claim for ``worker`` the first queued run it can hold now, and its GPUs.
 
@@ -140,8 +144,9 @@ def place_next(worker: Worker, only_run: int | None = None) -> tuple[int, list[i
     with transaction.atomic():
         mine = list(Gpu.objects.select_for_update().filter(worker=worker).order_by("index"))
         free = [g for g in mine if g.run_id is None]
-        queued = (Run.objects.filter(status=RunStatus.QUEUED, workspace__queue_paused=False)
-                  .order_by("-priority", "created", "pk"))
+        queued = Run.objects.filter(status=RunStatus.QUEUED, workspace__queue_paused=False).order_by(
+            "-priority", "created", "pk"
+        )
         if only_run is not None:
             queued = queued.filter(pk=only_run)
         for pk in list(queued.values_list("pk", flat=True)[:100]):
@@ -161,9 +166,10 @@ def place_next(worker: Worker, only_run: int | None = None) -> tuple[int, list[i
                 continue
             now = timezone.now()
             if not Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-                    status=RunStatus.RUNNING, worker=worker.name, started=now, heartbeat_at=now):
+                status=RunStatus.RUNNING, worker=worker.name, started=now, heartbeat_at=now
+            ):
                 continue
-            chosen = usable[:need.gpus]
+            chosen = usable[: need.gpus]
             Gpu.objects.filter(pk__in=[g.pk for g in chosen]).update(run_id=run.pk, claimed_at=now)
             indices = [g.index for g in chosen]
             where = f" on GPU {', '.join(map(str, indices))}" if indices else ""
@@ -200,8 +206,7 @@ def claim_gpus_embedded(run_id: int, worker: Worker, count: int) -> list[int]:
     if not count:
         return []
     with transaction.atomic():
-        free = list(Gpu.objects.select_for_update().filter(worker=worker, run__isnull=True)
-                    .order_by("index")[:count])
+        free = list(Gpu.objects.select_for_update().filter(worker=worker, run__isnull=True).order_by("index")[:count])
         if len(free) < count:
             return []
         Gpu.objects.filter(pk__in=[g.pk for g in free]).update(run_id=run_id, claimed_at=timezone.now())
@@ -214,6 +219,7 @@ def release_gpus(run_id: int) -> int:
 
 
 # --- why a run waits --------------------------------------------------------------
+
 
 @dataclass
 class QueueEntry:
@@ -238,19 +244,27 @@ def waiting_reason(run: Run) -> str:
     if need.gpus and run.workspace.gpu_limit is not None:
         held = Gpu.objects.filter(run__workspace_id=run.workspace_id).count()
         if held + need.gpus > run.workspace.gpu_limit:
-            return (f"waiting for the workspace's GPU limit: {held} of {run.workspace.gpu_limit} "
-                    f"in use, needs {need.gpus}")
+            return (
+                f"waiting for the workspace's GPU limit: {held} of {run.workspace.gpu_limit} in use, needs {need.gpus}"
+            )
     gpus = [g for w in workers for g in w.gpus.all() if _fits_worker(Need(0, need.labels), set(w.labels or ()), [])]
     busy = [g for g in gpus if g.run_id is not None]
     if need.gpus:
         holders = ", ".join(f"#{pk}" for pk in sorted({g.run_id for g in busy}))
         plural = "s" if need.gpus != 1 else ""
-        return (f"waiting for {need.gpus} GPU{plural}; {len(busy)} of {len(gpus)} busy"
-                + (f": {holders}" if holders else ""))
-    ahead = Run.objects.filter(status=RunStatus.QUEUED).filter(
-        Q(priority__gt=run.priority) | Q(priority=run.priority, created__lt=run.created)).count()
-    return f"waiting for a free worker; {ahead} run{'s' if ahead != 1 else ''} ahead" if ahead else \
-        "waiting for a free worker"
+        return f"waiting for {need.gpus} GPU{plural}; {len(busy)} of {len(gpus)} busy" + (
+            f": {holders}" if holders else ""
+        )
+    ahead = (
+        Run.objects.filter(status=RunStatus.QUEUED)
+        .filter(Q(priority__gt=run.priority) | Q(priority=run.priority, created__lt=run.created))
+        .count()
+    )
+    return (
+        f"waiting for a free worker; {ahead} run{'s' if ahead != 1 else ''} ahead"
+        if ahead
+        else "waiting for a free worker"
+    )
 
 
 def queue_for(workspaces) -> list[QueueEntry]:
@@ -263,13 +277,17 @@ def queue_for(workspaces) -> list[QueueEntry]:
 
 # --- steering ---------------------------------------------------------------------
 
+
 def move_run(run: Run, where: str, user) -> bool:
     """Put a queued run first or last in the queue; False when it is no longer queued."""
     if where not in ("top", "bottom"):
         raise ValueError(where)
     with transaction.atomic():
-        bounds = Run.objects.filter(status=RunStatus.QUEUED).exclude(pk=run.pk).aggregate(
-            hi=Max("priority"), lo=Min("priority"))
+        bounds = (
+            Run.objects.filter(status=RunStatus.QUEUED)
+            .exclude(pk=run.pk)
+            .aggregate(hi=Max("priority"), lo=Min("priority"))
+        )
         if where == "top":
             priority = (bounds["hi"] if bounds["hi"] is not None else 0) + 1
         else:
@@ -286,7 +304,11 @@ def set_queue_paused(workspace: Workspace, paused: bool, user) -> None:
     Workspace.objects.filter(pk=workspace.pk).update(queue_paused=paused)
     workspace.queue_paused = paused
     if not paused:  # wake a worker for what waited
-        first = Run.objects.filter(workspace=workspace, status=RunStatus.QUEUED).order_by(
-            "-priority", "created").values_list("pk", flat=True).first()
+        first = (
+            Run.objects.filter(workspace=workspace, status=RunStatus.QUEUED)
+            .order_by("-priority", "created")
+            .values_list("pk", flat=True)
+            .first()
+        )
         if first is not None:
             transaction.on_commit(lambda: run_queue.schedule_run(first))

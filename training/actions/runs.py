@@ -4,6 +4,7 @@ Each writes the row with a conditional UPDATE (so a cancel racing a worker's cla
 has one winner), records what happened as a run event, and wakes the run's open
 pages after commit. The worker's side is in ``training.actions.worker``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,10 @@ from training.actions.events import record_event
 from training.actions.placement import Need, check_placeable, run_need
 from training.models import ComposeDocument, Run, RunStatus, Workspace
 
-def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
-                 inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+
+def validate_run(
+    workspace: Workspace, yaml_text: str, workflow_id: str | None, inputs: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """Check a run before it is queued; return the workflow id and the coerced inputs.
 
     Raises :class:`RunRefused` listing every problem: the file, the inputs, and what the
@@ -38,14 +41,16 @@ def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
         known = ", ".join(w.id for w in doc.workflows) or "none"
         wanted = f"workflow {workflow_id!r}" if workflow_id else "a workflow (there are several and none is default)"
         raise RunRefused([Problem("workflows", f"no {wanted}; this file has: {known}")])
-    problems: list[Problem] = list(
-        preflight(doc, workflow.id, inputs, default_models=workspace.default_models()))
+    problems: list[Problem] = list(preflight(doc, workflow.id, inputs, default_models=workspace.default_models()))
     if not workspace.allow_remote_code:
         for index, component in enumerate(doc.components):
             if component.fields.get("trust_remote_code") is True:
-                problems.append(Problem(
-                    f"components[{index}].trust_remote_code",
-                    "this workspace does not allow remote code; an admin can enable it"))
+                problems.append(
+                    Problem(
+                        f"components[{index}].trust_remote_code",
+                        "this workspace does not allow remote code; an admin can enable it",
+                    )
+                )
     errors = [p for p in problems if p.is_error]
     if errors:
         raise RunRefused(errors)
@@ -56,8 +61,7 @@ def validate_run(workspace: Workspace, yaml_text: str, workflow_id: str | None,
     return workflow.id, values
 
 
-def enqueue_run(document: ComposeDocument, workflow_id: str | None, inputs: dict[str, Any],
-                user) -> Run:
+def enqueue_run(document: ComposeDocument, workflow_id: str | None, inputs: dict[str, Any], user) -> Run:
     """Validate, store a queued run with a snapshot of the file, start it after commit."""
     workflow, values = validate_run(document.workspace, document.yaml_text, workflow_id, inputs)
     return _create_run(document.workspace, document, workflow, document.yaml_text, values, user)
@@ -66,8 +70,7 @@ def enqueue_run(document: ComposeDocument, workflow_id: str | None, inputs: dict
 def rerun(run: Run, user) -> Run:
     """A new run of the same snapshot, workflow and inputs (validated again)."""
     workflow, values = validate_run(run.workspace, run.yaml_snapshot, run.workflow_id, run.inputs)
-    return _create_run(run.workspace, run.document, workflow, run.yaml_snapshot, values, user,
-                       rerun_of=run)
+    return _create_run(run.workspace, run.document, workflow, run.yaml_snapshot, values, user, rerun_of=run)
 
 
 RESUMABLE = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED})
@@ -80,11 +83,17 @@ def resume(run: Run, user) -> Run:
         raise InvalidTransition(run.pk, run.status, "resumed")
     child = run.resumed_as.order_by("-pk").first()
     if child is not None:  # a second branch from the same checkpoint is almost never meant
-        raise RunRefused([Problem("", f"run {run.pk} was already resumed as run {child.pk}; "
-                                      f"resume that one, or use Rerun for a fresh start")])
+        raise RunRefused(
+            [
+                Problem(
+                    "",
+                    f"run {run.pk} was already resumed as run {child.pk}; "
+                    f"resume that one, or use Rerun for a fresh start",
+                )
+            ]
+        )
     workflow, values = validate_run(run.workspace, run.yaml_snapshot, run.workflow_id, run.inputs)
-    return _create_run(run.workspace, run.document, workflow, run.yaml_snapshot, values, user,
-                       resumed_from=run)
+    return _create_run(run.workspace, run.document, workflow, run.yaml_snapshot, values, user, resumed_from=run)
 
 
 def rerun_with_document(run: Run, user) -> Run:
@@ -93,24 +102,43 @@ def rerun_with_document(run: Run, user) -> Run:
     if document is None:
         raise RunRefused([Problem("document", "the run's document was deleted")])
     workflow, values = validate_run(document.workspace, document.yaml_text, run.workflow_id, run.inputs)
-    return _create_run(document.workspace, document, workflow, document.yaml_text, values, user,
-                       rerun_of=run)
+    return _create_run(document.workspace, document, workflow, document.yaml_text, values, user, rerun_of=run)
 
 
-def _create_run(workspace: Workspace, document: ComposeDocument | None, workflow_id: str,
-                yaml_text: str, inputs: dict[str, Any], user, rerun_of: Run | None = None,
-                resumed_from: Run | None = None) -> Run:
+def _create_run(
+    workspace: Workspace,
+    document: ComposeDocument | None,
+    workflow_id: str,
+    yaml_text: str,
+    inputs: dict[str, Any],
+    user,
+    rerun_of: Run | None = None,
+    resumed_from: Run | None = None,
+) -> Run:
     need = need_of(yaml_text, workflow_id)
     check_placeable(need, workspace)  # refused now, with the reason, when no worker could ever hold it
     with transaction.atomic():
-        run = Run.objects.create(workspace=workspace, document=document, workflow_id=workflow_id,
-                                 yaml_snapshot=yaml_text, inputs=inputs, created_by=user,
-                                 rerun_of=rerun_of, resumed_from=resumed_from,
-                                 need_gpus=need.gpus, need_labels=list(need.labels),
-                                 need_gpu_memory_gb=need.gpu_memory_gb)
+        run = Run.objects.create(
+            workspace=workspace,
+            document=document,
+            workflow_id=workflow_id,
+            yaml_snapshot=yaml_text,
+            inputs=inputs,
+            created_by=user,
+            rerun_of=rerun_of,
+            resumed_from=resumed_from,
+            need_gpus=need.gpus,
+            need_labels=list(need.labels),
+            need_gpu_memory_gb=need.gpu_memory_gb,
+        )
         who = getattr(user, "username", None) or "someone"
-        note = (f" (rerun of run {rerun_of.pk})" if rerun_of else
-                f" (resumes run {resumed_from.pk} from its last checkpoint)" if resumed_from else "")
+        note = (
+            f" (rerun of run {rerun_of.pk})"
+            if rerun_of
+            else f" (resumes run {resumed_from.pk} from its last checkpoint)"
+            if resumed_from
+            else ""
+        )
         record_event(run, ev.log("", f"Queued by {who}{note}"))
         run_id = run.pk
         transaction.on_commit(lambda: run_queue.schedule_run(run_id))
@@ -132,10 +160,12 @@ def request_cancel(run: Run, user) -> Run:
     with transaction.atomic():
         now = timezone.now()
         if Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-                status=RunStatus.CANCELLED, cancel_requested=True, finished=now):
+            status=RunStatus.CANCELLED, cancel_requested=True, finished=now
+        ):
             record_event(run, ev.log("", f"Cancelled by {who} before it started"))
         elif Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, cancel_requested=False).update(
-                cancel_requested=True):
+            cancel_requested=True
+        ):
             record_event(run, ev.log("", f"Cancel requested by {who}; stopping the running jobs"))
         elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).exists():
             current = Run.objects.values_list("status", flat=True).get(pk=run.pk)

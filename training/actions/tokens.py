@@ -1,4 +1,5 @@
 """Making, using and revoking API tokens (``training.models.tokens``)."""
+
 from __future__ import annotations
 
 import secrets
@@ -18,8 +19,9 @@ def create_token(user, name: str) -> tuple[ApiToken, str]:
     body = secrets.token_urlsafe(32)
     raw = TOKEN_PREFIX + body
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name.strip()[:100] or "token",
-                                        hint=body[:8], digest=token_digest(raw))
+        token = ApiToken.objects.create(
+            user=user, name=name.strip()[:100] or "token", hint=body[:8], digest=token_digest(raw)
+        )
     return token, raw
 
 
@@ -34,8 +36,7 @@ def authenticate_token(raw: str) -> ApiToken | None:
     """The active token whose text is ``raw`` (its user loaded), or None; notes the use."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = (ApiToken.objects.select_related("user")
-             .filter(digest=token_digest(raw), revoked__isnull=True).first())
+    token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw), revoked__isnull=True).first()
     if token is None or not token.user.is_active:
         return None
     now = timezone.now()

@@ -4,6 +4,7 @@ Every function changes ``Run.status`` with a conditional UPDATE and checks the r
 count, so two processes racing on one run (two workers, a worker and a stale check)
 have exactly one winner.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,7 +36,8 @@ def claim_run(run_id: int, worker: str) -> bool:
         return False
     with transaction.atomic():
         claimed = Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.RUNNING, worker=worker, started=now, heartbeat_at=now)
+            status=RunStatus.RUNNING, worker=worker, started=now, heartbeat_at=now
+        )
         if claimed:
             record_event(Run(pk=run_id), ev.log("", f"Started on worker {worker}"))
             notify.notify_run(run_id, notify.STATUS)
@@ -61,13 +63,16 @@ def finish_run(run: Run, status: str, *, output: Any = None, error: str = "") ->
     with transaction.atomic():
         # ``attempt``: a stalled worker whose run went on elsewhere must not end the new attempt.
         done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt).update(
-            status=status, finished=timezone.now(), output=output, error=error)
+            status=status, finished=timezone.now(), output=output, error=error
+        )
         if done:
             release_gpus(run.pk)
             _close_open_jobs(run.pk, status)
-            message = {RunStatus.SUCCEEDED: "Run succeeded",
-                       RunStatus.CANCELLED: "Run cancelled",
-                       RunStatus.FAILED: f"Run failed: {error}"}[status]
+            message = {
+                RunStatus.SUCCEEDED: "Run succeeded",
+                RunStatus.CANCELLED: "Run cancelled",
+                RunStatus.FAILED: f"Run failed: {error}",
+            }[status]
             record_event(run, ev.log("", message, "error" if status == RunStatus.FAILED else "info"))
             notify.notify_run(run.pk, notify.STATUS)
     return bool(done)
@@ -79,7 +84,8 @@ def mark_interrupted(run: Run, reason: str) -> bool:
     The run is then queued again by itself while attempts are left (:func:`retry`)."""
     with transaction.atomic():
         done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, attempt=run.attempt).update(
-            status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
+            status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason
+        )
         if done:
             release_gpus(run.pk)
             _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
@@ -95,15 +101,20 @@ def retry(run_id: int) -> bool:
     finished jobs and resumes trainers from their last checkpoint."""
     limit = settings.COMPOSE_MAX_ATTEMPTS
     with transaction.atomic():
-        queued = Run.objects.filter(pk=run_id, status=RunStatus.INTERRUPTED, cancel_requested=False,
-                                    attempt__lt=limit).update(
-            status=RunStatus.QUEUED, attempt=F("attempt") + 1, finished=None, worker="",
-            heartbeat_at=None)
+        queued = Run.objects.filter(
+            pk=run_id, status=RunStatus.INTERRUPTED, cancel_requested=False, attempt__lt=limit
+        ).update(status=RunStatus.QUEUED, attempt=F("attempt") + 1, finished=None, worker="", heartbeat_at=None)
         if queued:
             attempt = Run.objects.values_list("attempt", flat=True).get(pk=run_id)
-            record_event(Run(pk=run_id), ev.log(
-                "", f"Queued again by itself: attempt {attempt} of {limit}. Finished jobs are kept and "
-                    "training continues from its last checkpoint.", "warning"))
+            record_event(
+                Run(pk=run_id),
+                ev.log(
+                    "",
+                    f"Queued again by itself: attempt {attempt} of {limit}. Finished jobs are kept and "
+                    "training continues from its last checkpoint.",
+                    "warning",
+                ),
+            )
             notify.notify_run(run_id, notify.STATUS)
             transaction.on_commit(lambda: run_queue.schedule_run(run_id))
     return bool(queued)
@@ -113,16 +124,18 @@ def mark_stale_runs(stale_after_s: float, now: datetime | None = None) -> list[i
     """Mark interrupted every running run whose heartbeat is older than ``stale_after_s``."""
     cutoff = (now or timezone.now()) - timedelta(seconds=stale_after_s)
     stale = Run.objects.filter(status=RunStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started__lt=cutoff))
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started__lt=cutoff)
+    )
     marked = []
     for run in stale.only("pk", "worker", "heartbeat_at"):
-        reason = (f"worker {run.worker or '?'} stopped sending heartbeats "
-                  f"(none for over {int(stale_after_s)} s)")
+        reason = f"worker {run.worker or '?'} stopped sending heartbeats (none for over {int(stale_after_s)} s)"
         # Re-check the heartbeat in the UPDATE: it may have beaten since we looked.
         with transaction.atomic():
-            done = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).filter(
-                Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)).update(
-                status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
+            done = (
+                Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING)
+                .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True))
+                .update(status=RunStatus.INTERRUPTED, finished=timezone.now(), error=reason)
+            )
             if done:
                 release_gpus(run.pk)
                 _close_open_jobs(run.pk, RunStatus.INTERRUPTED)
@@ -141,7 +154,5 @@ def release_gpus(run_id: int) -> None:
 
 
 def _close_open_jobs(run_id: int, run_status: str) -> None:
-    job_status = (JobRunStatus.CANCELLED if run_status == RunStatus.CANCELLED
-                  else JobRunStatus.FAILED)
-    JobRun.objects.filter(run_id=run_id, status=JobRunStatus.RUNNING).update(
-        status=job_status, finished=timezone.now())
+    job_status = JobRunStatus.CANCELLED if run_status == RunStatus.CANCELLED else JobRunStatus.FAILED
+    JobRun.objects.filter(run_id=run_id, status=JobRunStatus.RUNNING).update(status=job_status, finished=timezone.now())

@@ -1,4 +1,5 @@
 """``/api/v1/``: the REST API (django-ninja), described at ``/api/v1/openapi.json``."""
+
 from training.api import documents, events, runs
 from training.api.core import api
 

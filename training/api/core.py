@@ -3,9 +3,11 @@
 Every error answers ``{"errors": [{"path", "message", "line", "column"}]}``: a bad field
 of a request names it in ``path``; a compose file's problems carry their line and column.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
@@ -26,8 +28,8 @@ BAD_TOKEN_WINDOW_S = 60
 class ErrorItem(Schema):
     path: str = ""
     message: str
-    line: Optional[int] = None
-    column: Optional[int] = None
+    line: int | None = None
+    column: int | None = None
 
 
 class ErrorBody(Schema):
@@ -85,25 +87,33 @@ class RunCreateThrottle(SimpleRateThrottle):
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request)
 
-    def get_cache_key(self, request: HttpRequest) -> Optional[str]:
+    def get_cache_key(self, request: HttpRequest) -> str | None:
         token = getattr(request, "auth", None)
         ident = f"token-{token.pk}" if token is not None else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 api = NinjaAPI(
-    title="compose-web API", version="1",
-    description=("Workspaces, compose documents, runs, their events, metrics and artifacts. "
-                 "Send an API token as `Authorization: Bearer <token>`; make one on the "
-                 "Tokens page. Errors answer `{\"errors\": [{\"path\", \"message\", \"line\", \"column\"}]}`."),
-    auth=TokenAuth(), urls_namespace="api-v1", docs_url="/docs",
+    title="compose-web API",
+    version="1",
+    description=(
+        "Workspaces, compose documents, runs, their events, metrics and artifacts. "
+        "Send an API token as `Authorization: Bearer <token>`; make one on the "
+        'Tokens page. Errors answer `{"errors": [{"path", "message", "line", "column"}]}`.'
+    ),
+    auth=TokenAuth(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
 )
 
 
-def error_response(request: HttpRequest, status: int, items: Iterable[dict[str, Any]],
-                   headers: Optional[dict[str, str]] = None) -> HttpResponse:
-    errors = [{"path": i.get("path") or "", "message": i.get("message", ""),
-               "line": i.get("line"), "column": i.get("column")} for i in items]
+def error_response(
+    request: HttpRequest, status: int, items: Iterable[dict[str, Any]], headers: dict[str, str] | None = None
+) -> HttpResponse:
+    errors = [
+        {"path": i.get("path") or "", "message": i.get("message", ""), "line": i.get("line"), "column": i.get("column")}
+        for i in items
+    ]
     response = api.create_response(request, {"errors": errors}, status=status)
     for name, value in (headers or {}).items():
         response[name] = value
@@ -111,8 +121,7 @@ def error_response(request: HttpRequest, status: int, items: Iterable[dict[str, 
 
 
 def problem_items(problems: Iterable[Problem]) -> list[dict[str, Any]]:
-    return [{"path": p.path, "message": p.message, "line": p.line, "column": p.column}
-            for p in problems]
+    return [{"path": p.path, "message": p.message, "line": p.line, "column": p.column} for p in problems]
 
 
 def refuse(status: int, message: str, path: str = "") -> HttpError:
@@ -142,14 +151,22 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, 401, [{"message": "send a valid API token: Authorization: Bearer <token>"}],
-                          {"WWW-Authenticate": "Bearer"})
+    return error_response(
+        request,
+        401,
+        [{"message": "send a valid API token: Authorization: Bearer <token>"}],
+        {"WWW-Authenticate": "Bearer"},
+    )
 
 
 @api.exception_handler(TooManyBadTokens)
 def _too_many_bad(request: HttpRequest, exc: TooManyBadTokens) -> HttpResponse:
-    return error_response(request, 429, [{"message": "too many wrong tokens from this address; wait a minute"}],
-                          {"Retry-After": str(BAD_TOKEN_WINDOW_S)})
+    return error_response(
+        request,
+        429,
+        [{"message": "too many wrong tokens from this address; wait a minute"}],
+        {"Retry-After": str(BAD_TOKEN_WINDOW_S)},
+    )
 
 
 @api.exception_handler(ValidationError)
@@ -170,8 +187,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     headers = {}
     if exc.status_code == 429:
         headers["Retry-After"] = "60"
-    return error_response(request, exc.status_code, [{"path": getattr(exc, "path", ""), "message": str(exc)}],
-                          headers)
+    return error_response(request, exc.status_code, [{"path": getattr(exc, "path", ""), "message": str(exc)}], headers)
 
 
 @api.exception_handler(ProblemsError)

@@ -1,7 +1,7 @@
 """Workspaces and compose documents: list, create from YAML, get, replace, validate, export."""
 
 import re
-from typing import Literal, Optional
+from typing import Literal
 
 from django.db import IntegrityError
 from django.db.models import F
@@ -14,7 +14,13 @@ from compose.yamlio.limits import size_problem, text_size
 from training import actions
 from training.api.core import ErrorBody, ProblemsError, refuse
 from training.api.schemas import (
-    DocumentCreate, DocumentOut, DocumentReplace, DocumentSummary, ValidateIn, ValidateOut, WorkspaceOut,
+    DocumentCreate,
+    DocumentOut,
+    DocumentReplace,
+    DocumentSummary,
+    ValidateIn,
+    ValidateOut,
+    WorkspaceOut,
 )
 from training.models import ComposeDocument, Membership
 from training.models.access import documents_for, get_document_or_404, get_workspace_or_404
@@ -28,13 +34,16 @@ ERRORS = {400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: E
 @paginate(CursorPagination, ordering=("slug",))
 def list_workspaces(request: HttpRequest):
     """The workspaces the token's user belongs to."""
-    return (Membership.objects.filter(user=request.user).select_related("workspace")
-            .annotate(slug=F("workspace__slug"), name=F("workspace__name")))
+    return (
+        Membership.objects.filter(user=request.user)
+        .select_related("workspace")
+        .annotate(slug=F("workspace__slug"), name=F("workspace__name"))
+    )
 
 
 class DocumentFilters(Schema):
-    workspace: Optional[str] = None
-    name: Optional[str] = None
+    workspace: str | None = None
+    name: str | None = None
 
 
 @router.get("/documents", response={200: list[DocumentSummary], 401: ErrorBody, 404: ErrorBody})
@@ -81,8 +90,11 @@ def get_document(request: HttpRequest, document_id: int):
 def replace_document(request: HttpRequest, document_id: int, payload: DocumentReplace):
     """Replace the YAML (and the name, when given). A text with errors is refused, unsaved."""
     document = get_document_or_404(request.user, document_id)
-    if payload.name and payload.name != document.name and ComposeDocument.objects.filter(
-            workspace=document.workspace, name=payload.name).exists():
+    if (
+        payload.name
+        and payload.name != document.name
+        and ComposeDocument.objects.filter(workspace=document.workspace, name=payload.name).exists()
+    ):
         raise refuse(409, f"the workspace already has a document named {payload.name!r}", "name")
     _checked(payload.yaml, payload.name or document.name)
     return actions.update_document(document, request.user, payload.yaml, name=payload.name)
@@ -98,9 +110,18 @@ def validate(request: HttpRequest, payload: ValidateIn):
     return {"ok": not parsed.errors, "problems": [p.to_dict() for p in parsed.problems]}
 
 
-@router.get("/documents/{document_id}/export", response={200: None, **ERRORS},
-            openapi_extra={"responses": {200: {"description": "the compose file as YAML",
-                                               "content": {"application/yaml": {"schema": {"type": "string"}}}}}})
+@router.get(
+    "/documents/{document_id}/export",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "the compose file as YAML",
+                "content": {"application/yaml": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
 def export_document(request: HttpRequest, document_id: int, dialect: Literal["seed", "nested"] = "seed"):
     """The document in the seed or the nested dialect (comments kept in its own dialect)."""
     from compose.errors import ComposeError
@@ -116,5 +137,6 @@ def export_document(request: HttpRequest, document_id: int, dialect: Literal["se
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", document.name).strip("-") or "compose"
     response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = (
-        f'attachment; filename="{base}.yaml"' if dialect == "seed" else f'attachment; filename="{base}.nested.yaml"')
+        f'attachment; filename="{base}.yaml"' if dialect == "seed" else f'attachment; filename="{base}.nested.yaml"'
+    )
     return response

@@ -3,7 +3,8 @@ series, and its artifacts (listed, and downloaded as on the run page)."""
 
 import asyncio
 import json
-from typing import Any, AsyncIterator, Optional
+from collections.abc import AsyncIterator
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -26,8 +27,7 @@ KEEPALIVE_S = 15.0
 
 
 def _event_dict(row: Any) -> dict[str, Any]:
-    return {"seq": row.seq, "type": row.type, "job": row.job_id, "ts": row.ts.isoformat(),
-            "event": row.payload}
+    return {"seq": row.seq, "type": row.type, "job": row.job_id, "ts": row.ts.isoformat(), "event": row.payload}
 
 
 @router.get("/runs/{run_id}/events", response={200: EventPage, **ERRORS})
@@ -38,12 +38,17 @@ def run_events(request: HttpRequest, run_id: int, after: int = 0, limit: int = 5
     rows = events_after(run, max(0, after), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return {"events": [_event_dict(r) for r in rows], "last_seq": rows[-1].seq if rows else max(0, after),
-            "more": more, "status": run.status, "final": run.is_final}
+    return {
+        "events": [_event_dict(r) for r in rows],
+        "last_seq": rows[-1].seq if rows else max(0, after),
+        "more": more,
+        "status": run.status,
+        "final": run.is_final,
+    }
 
 
 @database_sync_to_async  # closes stale connections around each read, as the run page's consumer
-def _poll(run_id: int, after: int) -> tuple[Optional[str], list[dict[str, Any]]]:
+def _poll(run_id: int, after: int) -> tuple[str | None, list[dict[str, Any]]]:
     # The status is read before the events: an event written before the run ended is then
     # always seen before the stream says it has ended. None: the run was deleted.
     status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
@@ -73,14 +78,25 @@ async def _sse(run_id: int, after: int) -> AsyncIterator[bytes]:
             yield b": keepalive\n\n"
 
 
-@router.get("/runs/{run_id}/events/stream", response={200: None, **ERRORS}, openapi_extra={
-    "responses": {200: {"description": (
-        "Server-sent events: `event: event` with an event object (as in the paged list) per "
-        "record, its `seq` as the `id`; `event: end` with `{status, last_seq}` once the run has "
-        "ended. Resume with `after` or the `Last-Event-ID` header."),
-        "content": {"text/event-stream": {"schema": {"type": "string"}}}}}})
-async def run_event_stream(request: HttpRequest, run_id: int, after: int = 0,
-                           last_event_id: Optional[str] = Header(None, alias="Last-Event-ID")):
+@router.get(
+    "/runs/{run_id}/events/stream",
+    response={200: None, **ERRORS},
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": (
+                    "Server-sent events: `event: event` with an event object (as in the paged list) per "
+                    "record, its `seq` as the `id`; `event: end` with `{status, last_seq}` once the run has "
+                    "ended. Resume with `after` or the `Last-Event-ID` header."
+                ),
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+async def run_event_stream(
+    request: HttpRequest, run_id: int, after: int = 0, last_event_id: str | None = Header(None, alias="Last-Event-ID")
+):
     """Follow a run live (``curl -N``): what is stored after ``after`` first, then each new event."""
     run = await sync_to_async(get_run_or_404)(request.user, run_id)
     if last_event_id and last_event_id.isdigit():
@@ -98,28 +114,46 @@ def run_metrics(request: HttpRequest, run_id: int):
     series: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for point in MetricPoint.objects.filter(run=run).order_by("job_id", "name", "split", "step", "id"):
         series.setdefault((point.job_id, point.name, point.split), []).append(
-            {"step": point.step, "epoch": point.epoch, "value": point.value})
-    return {"series": [{"job": job, "name": name, "split": split, "points": points}
-                       for (job, name, split), points in series.items()]}
+            {"step": point.step, "epoch": point.epoch, "value": point.value}
+        )
+    return {
+        "series": [
+            {"job": job, "name": name, "split": split, "points": points}
+            for (job, name, split), points in series.items()
+        ]
+    }
 
 
 @router.get("/runs/{run_id}/artifacts", response={200: list[ArtifactOut], **ERRORS})
 def run_artifacts(request: HttpRequest, run_id: int):
     """The run's checkpoints, models, adapters and data sets whose files are still there."""
     run = get_run_or_404(request.user, run_id)
-    return [{"id": a.pk, "job": a.job_id, "kind": a.kind, "path": a.path, "size_bytes": a.size_bytes,
-             "step": a.step, "created": a.created,
-             "download": reverse("api-v1:download_artifact", kwargs={"run_id": run.pk, "artifact_id": a.pk})}
-            for a in run.artifacts.filter(deleted__isnull=True).order_by("created", "id")]
+    return [
+        {
+            "id": a.pk,
+            "job": a.job_id,
+            "kind": a.kind,
+            "path": a.path,
+            "size_bytes": a.size_bytes,
+            "step": a.step,
+            "created": a.created,
+            "download": reverse("api-v1:download_artifact", kwargs={"run_id": run.pk, "artifact_id": a.pk}),
+        }
+        for a in run.artifacts.filter(deleted__isnull=True).order_by("created", "id")
+    ]
 
 
-_BINARY = {"responses": {200: {"description": "the file, or a folder as a zip archive",
-                               "content": {"application/octet-stream": {"schema": {"type": "string",
-                                                                                   "format": "binary"}}}}}}
+_BINARY = {
+    "responses": {
+        200: {
+            "description": "the file, or a folder as a zip archive",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
 
 
-@router.get("/runs/{run_id}/artifacts/{artifact_id}/download", response={200: None, **ERRORS},
-            openapi_extra=_BINARY)
+@router.get("/runs/{run_id}/artifacts/{artifact_id}/download", response={200: None, **ERRORS}, openapi_extra=_BINARY)
 def download_artifact(request: HttpRequest, run_id: int, artifact_id: int):
     """An artifact as on the run page: a file as itself, a folder as a zip built while it is sent."""
     return downloads.artifact_download(request, run_id, artifact_id)

@@ -1,7 +1,6 @@
 """Runs: create from a document's workflow, list with filters, get, cancel, resume, rerun."""
 
 from datetime import datetime
-from typing import Optional
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
@@ -26,12 +25,12 @@ def create_run(request: HttpRequest, payload: RunCreate):
 
 
 class RunFilters(Schema):
-    workspace: Optional[str] = None
-    status: Optional[list[RunStatus]] = None
-    document: Optional[int] = None
-    user: Optional[str] = None
-    created_after: Optional[datetime] = None
-    created_before: Optional[datetime] = None
+    workspace: str | None = None
+    status: list[RunStatus] | None = None
+    document: int | None = None
+    user: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 @router.get("/runs", response={200: list[RunOut], 401: ErrorBody, 404: ErrorBody, 422: ErrorBody})

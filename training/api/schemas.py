@@ -1,8 +1,9 @@
 """Request and response shapes of ``/api/v1/`` (pydantic, through django-ninja)."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -16,8 +17,8 @@ class WorkspaceOut(Schema):
 class ProblemOut(Schema):
     path: str
     message: str
-    line: Optional[int] = None
-    column: Optional[int] = None
+    line: int | None = None
+    column: int | None = None
     severity: Literal["error", "warning"] = "error"
 
 
@@ -63,7 +64,7 @@ class DocumentCreate(Schema):
 
 class DocumentReplace(Schema):
     yaml: str
-    name: Optional[str] = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=200)
 
 
 class ValidateIn(Schema):
@@ -80,31 +81,31 @@ class JobOut(Schema):
     component: str
     status: str
     message: str
-    progress_current: Optional[int] = None
-    progress_total: Optional[int] = None
+    progress_current: int | None = None
+    progress_total: int | None = None
     progress_unit: str = ""
-    started: Optional[datetime] = None
-    finished: Optional[datetime] = None
-    output: Optional[Any] = None
+    started: datetime | None = None
+    finished: datetime | None = None
+    output: Any | None = None
 
 
 class RunOut(Schema):
     id: int
     workspace: str
-    document: Optional[int] = None
-    document_name: Optional[str] = None
+    document: int | None = None
+    document_name: str | None = None
     workflow: str
     status: str
     inputs: dict[str, Any]
-    created_by: Optional[str] = None
+    created_by: str | None = None
     created: datetime
-    started: Optional[datetime] = None
-    finished: Optional[datetime] = None
+    started: datetime | None = None
+    finished: datetime | None = None
     attempt: int
     cancel_requested: bool
     error: str
-    rerun_of: Optional[int] = None
-    resumed_from: Optional[int] = None
+    rerun_of: int | None = None
+    resumed_from: int | None = None
     last_seq: int = Field(description="the highest event seq written so far")
 
     @staticmethod
@@ -112,11 +113,11 @@ class RunOut(Schema):
         return run.workspace.slug
 
     @staticmethod
-    def resolve_document(run: Any) -> Optional[int]:
+    def resolve_document(run: Any) -> int | None:
         return run.document_id
 
     @staticmethod
-    def resolve_document_name(run: Any) -> Optional[str]:
+    def resolve_document_name(run: Any) -> str | None:
         return run.document.name if run.document_id else None
 
     @staticmethod
@@ -124,33 +125,44 @@ class RunOut(Schema):
         return run.workflow_id
 
     @staticmethod
-    def resolve_created_by(run: Any) -> Optional[str]:
+    def resolve_created_by(run: Any) -> str | None:
         return run.created_by.username if run.created_by_id else None
 
     @staticmethod
-    def resolve_rerun_of(run: Any) -> Optional[int]:
+    def resolve_rerun_of(run: Any) -> int | None:
         return run.rerun_of_id
 
     @staticmethod
-    def resolve_resumed_from(run: Any) -> Optional[int]:
+    def resolve_resumed_from(run: Any) -> int | None:
         return run.resumed_from_id
 
 
 class RunDetail(RunOut):
-    output: Optional[Any] = None
+    output: Any | None = None
     jobs: list[JobOut]
 
     @staticmethod
     def resolve_jobs(run: Any) -> list[dict[str, Any]]:
-        return [{"job": j.job_id, "component": j.component_id, "status": j.status, "message": j.message,
-                 "progress_current": j.progress_current, "progress_total": j.progress_total,
-                 "progress_unit": j.progress_unit, "started": j.started, "finished": j.finished,
-                 "output": j.output} for j in run.job_runs.all()]
+        return [
+            {
+                "job": j.job_id,
+                "component": j.component_id,
+                "status": j.status,
+                "message": j.message,
+                "progress_current": j.progress_current,
+                "progress_total": j.progress_total,
+                "progress_unit": j.progress_unit,
+                "started": j.started,
+                "finished": j.finished,
+                "output": j.output,
+            }
+            for j in run.job_runs.all()
+        ]
 
 
 class RunCreate(Schema):
     document: int = Field(description="the document's id")
-    workflow: Optional[str] = Field(None, description="the workflow's id; empty for the default")
+    workflow: str | None = Field(None, description="the workflow's id; empty for the default")
     inputs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -172,8 +184,8 @@ class EventPage(Schema):
 
 class MetricPointOut(Schema):
     step: int
-    epoch: Optional[float] = None
-    value: Optional[float] = None
+    epoch: float | None = None
+    value: float | None = None
 
 
 class MetricSeries(Schema):
@@ -192,7 +204,7 @@ class ArtifactOut(Schema):
     job: str
     kind: str
     path: str
-    size_bytes: Optional[int] = None
-    step: Optional[int] = None
+    size_bytes: int | None = None
+    step: int | None = None
     created: datetime
     download: str = Field(description="the API path that downloads it (a folder comes as a zip)")

@@ -2,6 +2,7 @@
 
 Views call these instead of filtering by hand, so the rule lives in one place.
 """
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -28,13 +29,17 @@ def runs_for(user) -> QuerySet[Run]:
 
 
 def is_member(user, workspace: Workspace) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and Membership.objects.filter(
-        user=user, workspace=workspace).exists()
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and Membership.objects.filter(user=user, workspace=workspace).exists()
+    )
 
 
 def is_owner(user, workspace: Workspace) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and Membership.objects.filter(
-        user=user, workspace=workspace, role=Membership.Role.OWNER).exists()
+    return (
+        bool(getattr(user, "is_authenticated", False))
+        and Membership.objects.filter(user=user, workspace=workspace, role=Membership.Role.OWNER).exists()
+    )
 
 
 def may_delete_outputs(user, run: Run) -> bool:

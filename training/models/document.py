@@ -18,10 +18,12 @@ class ComposeDocument(models.Model):
     name = models.CharField(max_length=200)
     yaml_text = models.TextField(blank=True)
     definition = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -36,8 +38,7 @@ class ComposeDocument(models.Model):
 
     @property
     def is_valid(self) -> bool:
-        return not any(p.get("severity", "error") == "error"
-                       for p in self.definition.get("problems", []))
+        return not any(p.get("severity", "error") == "error" for p in self.definition.get("problems", []))
 
     def workflow_ids(self) -> list[str]:
         return [w["id"] for w in self.definition.get("workflows", [])]

@@ -1,4 +1,5 @@
 """What a run reported: every event in order, plus tables derived for charts and lists."""
+
 from __future__ import annotations
 
 from django.db import models

@@ -6,6 +6,7 @@ follow the interrupted path (``training.actions.worker.mark_stale_runs``). A GPU
 held by at most one run at a time: ``Gpu.run`` is set in the claim's transaction and
 cleared in the same transaction as the run's end, however it ends.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -55,8 +56,7 @@ class Gpu(models.Model):
     index = models.PositiveIntegerField()  # as CUDA_VISIBLE_DEVICES names it
     name = models.CharField(max_length=200, blank=True)
     memory_mb = models.PositiveIntegerField(default=0)
-    run = models.ForeignKey("training.Run", null=True, blank=True, on_delete=models.SET_NULL,
-                            related_name="gpus")
+    run = models.ForeignKey("training.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="gpus")
     claimed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

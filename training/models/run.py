@@ -41,31 +41,31 @@ class Run(models.Model):
     """
 
     Status = RunStatus
-    FINAL: frozenset[str] = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED,
-                                       RunStatus.CANCELLED, RunStatus.INTERRUPTED})
+    FINAL: frozenset[str] = frozenset(
+        {RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.INTERRUPTED}
+    )
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
-    document = models.ForeignKey(ComposeDocument, null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="runs")
+    document = models.ForeignKey(ComposeDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     workflow_id = models.CharField(max_length=200)
     # The compose file exactly as it was when the run was queued.
     yaml_snapshot = models.TextField()
     inputs = models.JSONField(default=dict, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="runs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     # A run made by Resume continues this one from its last checkpoint.
-    resumed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="resumed_as")
+    resumed_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resumed_as"
+    )
     # Which try this is: a run interrupted by a lost worker is queued again by itself, up
     # to COMPOSE_MAX_ATTEMPTS, and continues where its jobs stopped.
     attempt = models.PositiveIntegerField(default=1)
-    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="reruns")
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=RunStatus.choices,
-                              default=RunStatus.QUEUED, db_index=True)
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
@@ -105,9 +105,12 @@ class Run(models.Model):
             "finished": self.finished.isoformat() if self.finished else None,
             "cancel_requested": self.cancel_requested,
             "error": self.error,
-            "jobs": [{"job": job_id, "component": component_id, "status": status, "message": message}
-                     for job_id, component_id, status, message in self.job_runs.values_list(
-                         "job_id", "component_id", "status", "message")],
+            "jobs": [
+                {"job": job_id, "component": component_id, "status": status, "message": message}
+                for job_id, component_id, status, message in self.job_runs.values_list(
+                    "job_id", "component_id", "status", "message"
+                )
+            ],
         }
 
     @property
@@ -134,8 +137,7 @@ class JobRun(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="job_runs")
     job_id = models.CharField(max_length=200)
     component_id = models.CharField(max_length=200, blank=True)
-    status = models.CharField(max_length=20, choices=JobRunStatus.choices,
-                              default=JobRunStatus.PENDING)
+    status = models.CharField(max_length=20, choices=JobRunStatus.choices, default=JobRunStatus.PENDING)
     message = models.TextField(blank=True)
     progress_current = models.BigIntegerField(null=True, blank=True)
     progress_total = models.BigIntegerField(null=True, blank=True)

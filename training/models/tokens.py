@@ -4,6 +4,7 @@ The token itself is shown once, when it is made; only its SHA-256 digest is stor
 token carries 256 random bits, so a fast unsalted hash is enough: there is nothing to
 brute-force that a slow hash would protect (unlike a password someone chose).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,8 +27,7 @@ class ApiToken(models.Model):
     every request.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     # The first characters after the prefix, shown in lists so a user can tell tokens apart.
     hint = models.CharField(max_length=12)

@@ -1,4 +1,5 @@
 """Workspaces: who may see which documents and runs, and where their files live."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,22 +13,24 @@ from training import secret_box
 class Workspace(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership",
-                                     related_name="workspaces")
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces")
     default_sft_model = models.CharField(
-        max_length=500, blank=True,
-        help_text="Base model for SFT trainers that leave model: empty (hub id or a folder).")
+        max_length=500,
+        blank=True,
+        help_text="Base model for SFT trainers that leave model: empty (hub id or a folder).",
+    )
     default_classification_model = models.CharField(
-        max_length=500, blank=True,
-        help_text="Base model for classification trainers that leave model: empty.")
+        max_length=500, blank=True, help_text="Base model for classification trainers that leave model: empty."
+    )
     allow_remote_code = models.BooleanField(
-        default=False,
-        help_text="Let documents in this workspace set trust_remote_code: true. Admins only.")
+        default=False, help_text="Let documents in this workspace set trust_remote_code: true. Admins only."
+    )
     gpu_limit = models.PositiveIntegerField(
-        null=True, blank=True,
-        help_text="GPUs this workspace's runs may hold at once across the fleet (empty: no limit).")
-    queue_paused = models.BooleanField(
-        default=False, help_text="Queued runs wait; running ones go on.")
+        null=True,
+        blank=True,
+        help_text="GPUs this workspace's runs may hold at once across the fleet (empty: no limit).",
+    )
+    queue_paused = models.BooleanField(default=False, help_text="Queued runs wait; running ones go on.")
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -51,8 +54,7 @@ class Workspace(models.Model):
         """Task -> base model for trainers without ``model:`` (empty entries left out)."""
         defaults = {
             "sft": self.default_sft_model or settings.COMPOSE_DEFAULT_SFT_MODEL,
-            "classification": (self.default_classification_model
-                               or settings.COMPOSE_DEFAULT_CLASSIFICATION_MODEL),
+            "classification": (self.default_classification_model or settings.COMPOSE_DEFAULT_CLASSIFICATION_MODEL),
         }
         return {task: model for task, model in defaults.items() if model}
 
@@ -67,8 +69,7 @@ class Membership(models.Model):
         OWNER = "owner", "Owner"
         MEMBER = "member", "Member"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
 
@@ -80,10 +81,11 @@ class Membership(models.Model):
 
 
 class WorkspaceSecretManager(models.Manager):
-    def put(self, workspace: Workspace, name: str, value: str) -> "WorkspaceSecret":
+    def put(self, workspace: Workspace, name: str, value: str) -> WorkspaceSecret:
         """Create or replace the secret ``name`` of ``workspace``."""
-        secret, _ = self.update_or_create(workspace=workspace, name=name,
-                                          defaults={"sealed_value": secret_box.seal(value)})
+        secret, _ = self.update_or_create(
+            workspace=workspace, name=name, defaults={"sealed_value": secret_box.seal(value)}
+        )
         return secret
 
 

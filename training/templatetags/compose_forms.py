@@ -1,4 +1,5 @@
 """Template helpers for the schema-built editor forms."""
+
 from __future__ import annotations
 
 from typing import Any

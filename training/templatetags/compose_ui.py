@@ -1,9 +1,10 @@
 """Display helpers shared by every page: times, durations, numbers, status badges."""
+
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -16,8 +17,12 @@ from compose.humanize import human_duration, round_half_up
 register = template.Library()
 
 STATUS_CLASSES = {
-    "queued": "badge-queued", "running": "badge-running", "succeeded": "badge-ok",
-    "failed": "badge-failed", "cancelled": "badge-cancelled", "interrupted": "badge-failed",
+    "queued": "badge-queued",
+    "running": "badge-running",
+    "succeeded": "badge-ok",
+    "failed": "badge-failed",
+    "cancelled": "badge-cancelled",
+    "interrupted": "badge-failed",
     "skipped": "badge-skipped",
 }
 
@@ -99,15 +104,18 @@ def reltime(moment: datetime | None) -> str:
     local = timezone.localtime(moment)
     return format_html(
         '<time datetime="{}" title="{}" data-relative>{}</time>',
-        moment.isoformat(), local.strftime("%Y-%m-%d %H:%M:%S %Z"), relative_time(moment),
+        moment.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        relative_time(moment),
     )
 
 
 @register.simple_tag
 def status_badge(status: str | None) -> str:
     status = status or "unknown"
-    return format_html('<span class="badge {}" data-status="{}">{}</span>',
-                       STATUS_CLASSES.get(status, "badge-queued"), status, status)
+    return format_html(
+        '<span class="badge {}" data-status="{}">{}</span>', STATUS_CLASSES.get(status, "badge-queued"), status, status
+    )
 
 
 # Every status a badge may show: a job's first one is pending (a run's never is).
@@ -118,8 +126,10 @@ BADGE_STATUSES = ("pending", *STATUS_CLASSES)
 def status_badge_templates() -> str:
     """Each status's badge inside an inert ``<template>``: the run page's script clones the
     one it needs, so a badge is only ever drawn by :func:`status_badge`."""
-    return format_html('<template id="status-badges">{}</template>',
-                       mark_safe("".join(status_badge(status) for status in BADGE_STATUSES)))
+    return format_html(
+        '<template id="status-badges">{}</template>',
+        mark_safe("".join(status_badge(status) for status in BADGE_STATUSES)),
+    )
 
 
 @register.simple_tag

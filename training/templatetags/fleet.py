@@ -1,4 +1,5 @@
 """What a run needs and why it waits, for the run form and the run page."""
+
 from __future__ import annotations
 
 from django import template

@@ -1,4 +1,5 @@
 """The run page's outputs block: the run folder's size on disk, its download, deleting it."""
+
 from __future__ import annotations
 
 import os

@@ -1,7 +1,9 @@
 """Helpers the views share: parsing a document's text and shaping problems for pages and JSON."""
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
@@ -35,7 +37,7 @@ def with_headline(runs: QuerySet) -> QuerySet:
     return runs.annotate(**{f"headline_{name}": last(name) for name in HEADLINE_METRICS})
 
 
-def headline_metric(run: Any) -> Optional[tuple[str, float]]:
+def headline_metric(run: Any) -> tuple[str, float] | None:
     """The number a run list shows: the last eval accuracy (classification), else the last
     eval loss, else the last training loss. ``run`` comes from :func:`with_headline`."""
     for name in HEADLINE_METRICS:

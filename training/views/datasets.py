@@ -4,6 +4,7 @@ A page of the training app, not of ``datasets_app``: it lists the runs that made
 and ``datasets_app`` (the model, its admin, the component's form layout) imports nothing
 from ``training``.
 """
+
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -30,7 +31,11 @@ def dataset_detail(request: HttpRequest, fingerprint: str) -> HttpResponse:
     columns = list(dataset.columns.keys()) if isinstance(dataset.columns, dict) else []
     if not columns and dataset.preview:
         columns = list(dataset.preview[0].keys())
-    runs = (JobRun.objects.filter(run__in=runs_for(request.user), run__workspace=dataset.workspace,
-                                  output__fingerprint=fingerprint)
-            .select_related("run").order_by("-run__created")[:20])
+    runs = (
+        JobRun.objects.filter(
+            run__in=runs_for(request.user), run__workspace=dataset.workspace, output__fingerprint=fingerprint
+        )
+        .select_related("run")
+        .order_by("-run__created")[:20]
+    )
     return render(request, "datasets_app/detail.html", {"dataset": dataset, "columns": columns, "job_runs": runs})

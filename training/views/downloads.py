@@ -6,12 +6,13 @@ built while it is sent (``training.zipstream``). Django's ASGI handler would rea
 iterator to its end before sending the first byte, so under ASGI (daphne) the chunks are
 pulled one at a time from a worker thread instead.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import AsyncIterator, Iterable, Iterator, Sequence
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -65,12 +66,11 @@ def _file_response(request: HttpRequest, handle, filename: str) -> FileResponse:
     return response
 
 
-def _zip_response(request: HttpRequest, folder: Path, roots: Sequence[Path],
-                  filename: str) -> StreamingHttpResponse:
+def _zip_response(request: HttpRequest, folder: Path, roots: Sequence[Path], filename: str) -> StreamingHttpResponse:
     chunks = stream_zip(folder_entries(folder), partial(open_inside, roots=roots))
     response = StreamingHttpResponse(
-        _pulled(chunks) if isinstance(request, ASGIRequest) else chunks,
-        content_type="application/zip")
+        _pulled(chunks) if isinstance(request, ASGIRequest) else chunks, content_type="application/zip"
+    )
     response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 

@@ -1,5 +1,6 @@
 """The Fleet page (workers, their GPUs, who holds which) and the Queue page (order, needs,
 why each run waits) with its steering: move to top or bottom, cancel, pause a workspace."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -28,10 +29,15 @@ def fleet(request: HttpRequest) -> HttpResponse:
             # A run of another team is named by number only.
             gpu.visible_run = gpu.run if gpu.run and (request.user.is_staff or gpu.run.workspace_id in mine) else None
         worker.busy = sum(1 for g in worker.gpus.all() if g.run_id)
-    return render(request, "training/fleet.html", {
-        "workers": workers, "total_gpus": Gpu.objects.count(),
-        "busy_gpus": Gpu.objects.filter(run__isnull=False).count(),
-    })
+    return render(
+        request,
+        "training/fleet.html",
+        {
+            "workers": workers,
+            "total_gpus": Gpu.objects.count(),
+            "busy_gpus": Gpu.objects.filter(run__isnull=False).count(),
+        },
+    )
 
 
 def queue(request: HttpRequest) -> HttpResponse:
@@ -40,9 +46,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     for entry in entries:
         entry.may_steer = _may_steer(request.user, entry.run.workspace)
     steerable = [ws for ws in spaces if _may_steer(request.user, ws)]
-    return render(request, "training/queue.html", {
-        "entries": entries, "workspaces": spaces, "steerable": steerable,
-    })
+    return render(
+        request,
+        "training/queue.html",
+        {
+            "entries": entries,
+            "workspaces": spaces,
+            "steerable": steerable,
+        },
+    )
 
 
 @require_POST
@@ -73,8 +85,11 @@ def queue_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def queue_pause(request: HttpRequest, slug: str, state: str) -> HttpResponse:
-    ws = get_workspace_or_404(request.user, slug) if not request.user.is_staff else \
-        Workspace.objects.filter(slug=slug).first()
+    ws = (
+        get_workspace_or_404(request.user, slug)
+        if not request.user.is_staff
+        else Workspace.objects.filter(slug=slug).first()
+    )
     if ws is None or state not in ("pause", "resume"):
         raise Http404
     if not _may_steer(request.user, ws):

@@ -1,8 +1,10 @@
 """Layout of a workflow's jobs as a left-to-right graph, drawn as inline SVG."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 160, 44, 56, 14, 12
 

@@ -1,4 +1,5 @@
 """The list of a user's workspaces, and a workspace's home page."""
+
 from __future__ import annotations
 
 from django.db.models import OuterRef, Subquery
@@ -23,13 +24,24 @@ def home(request: HttpRequest) -> HttpResponse:
 def workspace(request: HttpRequest, slug: str) -> HttpResponse:
     ws = get_workspace_or_404(request.user, slug)
     latest = Run.objects.filter(document=OuterRef("pk")).order_by("-created")
-    documents = (ws.documents.select_related("updated_by").order_by("-updated_at")
-                 .annotate(last_run_id=Subquery(latest.values("pk")[:1]),
-                           last_run_status=Subquery(latest.values("status")[:1]),
-                           last_run_created=Subquery(latest.values("created")[:1])))
+    documents = (
+        ws.documents.select_related("updated_by")
+        .order_by("-updated_at")
+        .annotate(
+            last_run_id=Subquery(latest.values("pk")[:1]),
+            last_run_status=Subquery(latest.values("status")[:1]),
+            last_run_created=Subquery(latest.values("created")[:1]),
+        )
+    )
     runs = list(with_headline(ws.runs.select_related("document", "created_by")).order_by("-created")[:LATEST_RUNS])
     for run in runs:
         run.headline = headline_metric(run)
-    return render(request, "training/workspace.html", {
-        "workspace": ws, "documents": documents, "runs": runs,
-    })
+    return render(
+        request,
+        "training/workspace.html",
+        {
+            "workspace": ws,
+            "documents": documents,
+            "runs": runs,
+        },
+    )

@@ -1,18 +1,22 @@
 """A resumed run's past: the step it continues from and the curves of the runs before it."""
+
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from training.models import Artifact, MetricPoint, Run
 
 
-def resumed_step(run: Run) -> Optional[int]:
+def resumed_step(run: Run) -> int | None:
     """The step of the checkpoint a resumed run continues: the newest one its line saved."""
     ancestor, seen = run.resumed_from, set()
     while ancestor is not None and ancestor.pk not in seen:
         seen.add(ancestor.pk)
-        steps = list(Artifact.objects.filter(run=ancestor, kind=Artifact.Kind.CHECKPOINT, deleted=None)
-                     .exclude(step=None).values_list("step", flat=True))
+        steps = list(
+            Artifact.objects.filter(run=ancestor, kind=Artifact.Kind.CHECKPOINT, deleted=None)
+            .exclude(step=None)
+            .values_list("step", flat=True)
+        )
         if steps:
             return max(steps)
         ancestor = ancestor.resumed_from
@@ -22,7 +26,7 @@ def resumed_step(run: Run) -> Optional[int]:
 def earlier_metrics(run: Run) -> list[dict[str, Any]]:
     """Metric events of the runs ``run`` continues, each cut at the step the next one took
     over, oldest first, shaped as the run page's live metric events."""
-    chain: list[tuple[Run, Optional[int]]] = []
+    chain: list[tuple[Run, int | None]] = []
     child, seen = run, {run.pk}
     while child.resumed_from_id is not None and child.resumed_from_id not in seen:
         parent = child.resumed_from
@@ -36,9 +40,11 @@ def earlier_metrics(run: Run) -> list[dict[str, Any]]:
             points = points.filter(step__lte=until)
         grouped: dict[tuple[str, int, str], dict[str, Any]] = {}
         for job_id, step, split, name, value in points.order_by("step", "id").values_list(
-                "job_id", "step", "split", "name", "value"):
-            event = grouped.setdefault((job_id, step, split), {
-                "type": "metric", "job": job_id, "step": step, "split": split, "values": {}})
+            "job_id", "step", "split", "name", "value"
+        ):
+            event = grouped.setdefault(
+                (job_id, step, split), {"type": "metric", "job": job_id, "step": step, "split": split, "values": {}}
+            )
             event["values"][name] = value
         out.extend(grouped.values())
     return out

@@ -1,5 +1,6 @@
 """A run's outputs: the run page's artifacts part, and deleting them (a page that lists what
 goes, and the POST that removes it)."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -19,9 +20,14 @@ def run_files(request: HttpRequest, pk: int) -> HttpResponse:
     page's script fetches it when a job writes an artifact and when the run ends: its download
     links, the run folder's disk use and Delete outputs… come from here, not from the events."""
     run = get_run_or_404(request.user, pk)
-    return render(request, "training/_run_files.html", {
-        "run": run, "artifacts": list(run.artifacts.order_by("created", "id")),
-    })
+    return render(
+        request,
+        "training/_run_files.html",
+        {
+            "run": run,
+            "artifacts": list(run.artifacts.order_by("created", "id")),
+        },
+    )
 
 
 def run_delete_outputs(request: HttpRequest, pk: int) -> HttpResponse:
@@ -43,6 +49,12 @@ def run_delete_outputs(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, f"Not removed: {failure}")
             messages.success(request, f"Deleted this run's outputs: {filesizeformat(done.bytes)} freed.")
         return redirect("training:run", pk=run.pk)
-    return render(request, "training/run_delete_outputs.html", {
-        "run": run, "workspace": run.workspace, "plan": plan_deletion(run),
-    })
+    return render(
+        request,
+        "training/run_delete_outputs.html",
+        {
+            "run": run,
+            "workspace": run.workspace,
+            "plan": plan_deletion(run),
+        },
+    )

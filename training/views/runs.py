@@ -1,4 +1,5 @@
 """Run form, run page, the event replay endpoint, cancel and rerun."""
+
 from __future__ import annotations
 
 import difflib
@@ -58,22 +59,42 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     else:
         form = RunForm(specs=specs, describe=partial(readable_path, parsed.file))
         status = 200
-    return render(request, "training/run_form.html", {
-        "document": doc, "workspace": doc.workspace, "workflow_id": workflow_id, "form": form,
-        "specs": specs, "problems": problems,
-    }, status=status)
+    return render(
+        request,
+        "training/run_form.html",
+        {
+            "document": doc,
+            "workspace": doc.workspace,
+            "workflow_id": workflow_id,
+            "form": form,
+            "specs": specs,
+            "problems": problems,
+        },
+        status=status,
+    )
 
 
 def _config_diff(run: Any) -> list[tuple[str, str]]:
     """Lines of a unified diff from the run's snapshot to the document as it is now."""
     if run.document is None or run.document.yaml_text == run.yaml_snapshot:
         return []
-    lines = difflib.unified_diff(run.yaml_snapshot.splitlines(), run.document.yaml_text.splitlines(),
-                                 "this run", "document now", lineterm="", n=2)
+    lines = difflib.unified_diff(
+        run.yaml_snapshot.splitlines(),
+        run.document.yaml_text.splitlines(),
+        "this run",
+        "document now",
+        lineterm="",
+        n=2,
+    )
     out = []
     for line in lines:
-        kind = "add" if line.startswith("+") and not line.startswith("+++") else \
-            "del" if line.startswith("-") and not line.startswith("---") else ""
+        kind = (
+            "add"
+            if line.startswith("+") and not line.startswith("+++")
+            else "del"
+            if line.startswith("-") and not line.startswith("---")
+            else ""
+        )
         out.append((kind, line))
     return out
 
@@ -85,8 +106,9 @@ def _datasets(run: Any, job_runs: list[Any]) -> list[dict[str, Any]]:
         ref = job.output if isinstance(job.output, dict) else None
         if not ref or ref.get("type") != "dataset":
             continue
-        stored = MaterializedDataset.objects.filter(workspace_id=run.workspace_id,
-                                                    fingerprint=ref.get("fingerprint")).first()
+        stored = MaterializedDataset.objects.filter(
+            workspace_id=run.workspace_id, fingerprint=ref.get("fingerprint")
+        ).first()
         preview = (stored.preview if stored else None) or ref.get("preview") or []
         columns = list((ref.get("columns") or {}).keys()) or (list(preview[0].keys()) if preview else [])
         out.append({"job": job.job_id, "ref": ref, "preview": preview, "columns": columns, "stored": stored})
@@ -96,18 +118,26 @@ def _datasets(run: Any, job_runs: list[Any]) -> list[dict[str, Any]]:
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_run_or_404(request.user, pk)
     job_runs = list(run.job_runs.all())
-    return render(request, "training/run.html", {
-        "run": run, "workspace": run.workspace, "document": run.document, "jobs": job_runs,
-        "artifacts": list(run.artifacts.order_by("created", "id")), "datasets": _datasets(run, job_runs),
-        "blank_job": JobRun(status=JobRunStatus.PENDING),  # the card the page clones for a new job
-        "diff": _config_diff(run),
-        "resumable": run.status in actions.RESUMABLE and not run.resumed_as.exists(),
-        "resumed_as": list(run.resumed_as.order_by("pk").only("pk")),
-        "max_attempts": settings.COMPOSE_MAX_ATTEMPTS,
-        "earlier": earlier_metrics(run),
-        "resumed_step": resumed_step(run),
-        **_configs(job_runs),
-    })
+    return render(
+        request,
+        "training/run.html",
+        {
+            "run": run,
+            "workspace": run.workspace,
+            "document": run.document,
+            "jobs": job_runs,
+            "artifacts": list(run.artifacts.order_by("created", "id")),
+            "datasets": _datasets(run, job_runs),
+            "blank_job": JobRun(status=JobRunStatus.PENDING),  # the card the page clones for a new job
+            "diff": _config_diff(run),
+            "resumable": run.status in actions.RESUMABLE and not run.resumed_as.exists(),
+            "resumed_as": list(run.resumed_as.order_by("pk").only("pk")),
+            "max_attempts": settings.COMPOSE_MAX_ATTEMPTS,
+            "earlier": earlier_metrics(run),
+            "resumed_step": resumed_step(run),
+            **_configs(job_runs),
+        },
+    )
 
 
 def _configs(job_runs: list[Any]) -> dict[str, Any]:
@@ -128,8 +158,9 @@ def run_configs(request: HttpRequest, pk: int) -> HttpResponse:
 def run_datasets(request: HttpRequest, pk: int) -> HttpResponse:
     """The run page's data set cards, fetched again when a job reports a new data set."""
     run = get_run_or_404(request.user, pk)
-    return render(request, "training/_run_datasets.html", {
-        "run": run, "datasets": _datasets(run, list(run.job_runs.all()))})
+    return render(
+        request, "training/_run_datasets.html", {"run": run, "datasets": _datasets(run, list(run.job_runs.all()))}
+    )
 
 
 def run_events(request: HttpRequest, pk: int) -> JsonResponse:
@@ -143,12 +174,14 @@ def run_events(request: HttpRequest, pk: int) -> JsonResponse:
     rows = events_after(run, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return JsonResponse({
-        "events": [{"seq": r.seq, "event": r.payload} for r in rows],
-        "last_seq": rows[-1].seq if rows else after,
-        "more": more,
-        "run": run_state(run),
-    })
+    return JsonResponse(
+        {
+            "events": [{"seq": r.seq, "event": r.payload} for r in rows],
+            "last_seq": rows[-1].seq if rows else after,
+            "more": more,
+            "run": run_state(run),
+        }
+    )
 
 
 def run_state(run: Any) -> dict[str, Any]:

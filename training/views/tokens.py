@@ -1,4 +1,5 @@
 """The API tokens page: make a named token (shown once), see when each was last used, revoke."""
+
 from __future__ import annotations
 
 import secrets
@@ -44,8 +45,10 @@ def tokens(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = TokenForm(request.POST)
         if _used_before(request):
-            messages.info(request, "This form was sent before: that token was made then and shown once. "
-                                   "Make a new one if you need it.")
+            messages.info(
+                request,
+                "This form was sent before: that token was made then and shown once. Make a new one if you need it.",
+            )
             form = TokenForm()
         elif form.is_valid():
             token, new_token = create_token(request.user, form.cleaned_data["name"])
@@ -54,11 +57,17 @@ def tokens(request: HttpRequest) -> HttpResponse:
         form = TokenForm()
     # The new token is in this response only: no redirect, so it is never stored anywhere;
     # the form's one-time mark keeps a resent POST from making a second token.
-    response = render(request, "training/tokens.html", {
-        "form": form, "new_token": new_token, "once": _mark_form(request),
-        "tokens": ApiToken.objects.filter(user=request.user),
-        "api_base": request.build_absolute_uri("/"),
-    })
+    response = render(
+        request,
+        "training/tokens.html",
+        {
+            "form": form,
+            "new_token": new_token,
+            "once": _mark_form(request),
+            "tokens": ApiToken.objects.filter(user=request.user),
+            "api_base": request.build_absolute_uri("/"),
+        },
+    )
     if new_token:
         response["Cache-Control"] = "no-store"
     return response

@@ -1,4 +1,5 @@
 """Workflow editor: jobs, their components, methods, input bindings and dependencies."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from compose.errors import Problem
+from compose.exporter import append_item, remove_item
 from compose.loader import ParseResult
 from training import actions
-from compose.exporter import append_item, remove_item
 from training.forms.apply import apply_changes
 from training.forms.workflow import WorkflowForm
 from training.models.access import get_document_or_404
@@ -40,7 +41,7 @@ def place_job_problems(problems: list[Problem], base: str) -> tuple[dict[str, li
     rest = []
     for p in problems:
         path = p.path or ""
-        match = JOB_PART.match(path[len(base) + 1:]) if path.startswith(base + ".") else None
+        match = JOB_PART.match(path[len(base) + 1 :]) if path.startswith(base + ".") else None
         if match:
             by_field.setdefault(f"job{match.group(1)}-{match.group(2)}", []).append(p.message)
         else:
@@ -72,8 +73,7 @@ def evaluate(text: str, result: ParseResult, index: int, form: WorkflowForm) -> 
     workflow = parsed.file.workflows[index] if parsed.file and len(parsed.file.workflows) > index else None
     graph = ""
     if workflow is not None:
-        graph = render_to_string("training/_graph.html", {"graph": layout(workflow.jobs),
-                                                          "workflow_id": workflow.id})
+        graph = render_to_string("training/_graph.html", {"graph": layout(workflow.jobs), "workflow_id": workflow.id})
     ok = valid and not placed and not new_errors(result, other)
     return {"yaml": new_text, "field_errors": field_errors, "problems": other, "ok": ok, "graph": graph}
 
@@ -85,14 +85,21 @@ def workflow_edit(request: HttpRequest, pk: int, workflow_id: str) -> HttpRespon
     if request.method != "POST":
         form = WorkflowForm(workflow=workflow, components=components)
         graph = render_to_string("training/_graph.html", {"graph": layout(workflow.jobs), "workflow_id": workflow.id})
-        return _render(request, doc, workflow, form, {"yaml": doc.yaml_text, "field_errors": {},
-                                                      "problems": [], "graph": graph})
+        return _render(
+            request, doc, workflow, form, {"yaml": doc.yaml_text, "field_errors": {}, "problems": [], "graph": graph}
+        )
     form = WorkflowForm(request.POST, workflow=workflow, components=components)
     result = evaluate(doc.yaml_text, parsed, index, form)
     if request.GET.get("preview") == "1":
-        return JsonResponse({"yaml": result["yaml"], "ok": result["ok"], "graph": result["graph"],
-                             "field_errors": result["field_errors"],
-                             "problems": problem_dicts(result["problems"])})
+        return JsonResponse(
+            {
+                "yaml": result["yaml"],
+                "ok": result["ok"],
+                "graph": result["graph"],
+                "field_errors": result["field_errors"],
+                "problems": problem_dicts(result["problems"]),
+            }
+        )
     if not result["ok"]:
         return _render(request, doc, workflow, form, result, status=400)
     if result["yaml"] != doc.yaml_text:
@@ -101,10 +108,21 @@ def workflow_edit(request: HttpRequest, pk: int, workflow_id: str) -> HttpRespon
     return redirect(reverse("training:document", args=[doc.pk]) + "#workflows")
 
 
-def _render(request: HttpRequest, doc: Any, workflow: Any, form: WorkflowForm, result: dict[str, Any],
-            status: int = 200) -> HttpResponse:
-    return render(request, "training/workflow_edit.html", {
-        "document": doc, "workspace": doc.workspace, "workflow": workflow, "form": form,
-        "field_errors": result["field_errors"], "problems": result["problems"], "yaml": result["yaml"],
-        "graph": result["graph"],
-    }, status=status)
+def _render(
+    request: HttpRequest, doc: Any, workflow: Any, form: WorkflowForm, result: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "training/workflow_edit.html",
+        {
+            "document": doc,
+            "workspace": doc.workspace,
+            "workflow": workflow,
+            "form": form,
+            "field_errors": result["field_errors"],
+            "problems": result["problems"],
+            "yaml": result["yaml"],
+            "graph": result["graph"],
+        },
+        status=status,
+    )

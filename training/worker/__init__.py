@@ -4,6 +4,7 @@ Modules import downward only: ``fleet`` (this process in the fleet, and the task
 :func:`execute_run`) -> ``execute`` (one claimed run) -> ``heartbeat``, ``recorder``,
 ``hardware`` -> :mod:`training.actions`.
 """
+
 from training.worker.execute import stop_active_runs, worker_name
 from training.worker.fleet import execute_run
 

@@ -4,6 +4,7 @@ Here the worker meets the runner: this module imports :mod:`runner.launch` to st
 job as its own process (the web side imports the runner nowhere else but ``runner.cli``,
 behind ``manage.py compose``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -76,8 +78,11 @@ def job_env() -> dict[str, str]:
 def default_executor(gpus: list[int] | None = None) -> JobExecutor:
     if settings.COMPOSE_EXECUTOR == "inprocess":
         return InProcessExecutor()
-    return SubprocessExecutor(base_env=gpu_env(job_env(), gpus), memory_mb=settings.COMPOSE_JOB_MEMORY_MB,
-                              timeout_s=settings.COMPOSE_JOB_TIMEOUT_S)
+    return SubprocessExecutor(
+        base_env=gpu_env(job_env(), gpus),
+        memory_mb=settings.COMPOSE_JOB_MEMORY_MB,
+        timeout_s=settings.COMPOSE_JOB_TIMEOUT_S,
+    )
 
 
 def gpu_env(env: dict[str, str], gpus: list[int] | None) -> dict[str, str]:
@@ -119,8 +124,7 @@ class WorkspaceGuard:
         return self.inner.execute(spec, on_event, cancel)
 
 
-def run_claimed(run_id: int, worker: str, *, gpus: list[int] | None = None,
-                executor: JobExecutor | None = None) -> str:
+def run_claimed(run_id: int, worker: str, *, gpus: list[int] | None = None, executor: JobExecutor | None = None) -> str:
     """Execute a run this worker has claimed, on ``gpus`` (see :func:`gpu_env`)."""
     cancel, done = threading.Event(), threading.Event()
     with _active.lock:
@@ -139,14 +143,16 @@ def _let_go(run_id: int, worker: str) -> None:
     """However the run ended, what it held on this worker is free again (the ending
     transaction already did this; a crash between the two must not keep them)."""
     try:
-        Gpu.objects.filter(run_id=run_id, worker__name=worker).exclude(
-            run__status=RunStatus.RUNNING).update(run=None, claimed_at=None)
+        Gpu.objects.filter(run_id=run_id, worker__name=worker).exclude(run__status=RunStatus.RUNNING).update(
+            run=None, claimed_at=None
+        )
     except Exception:
         log.warning("could not let go of the GPUs of run %s", run_id, exc_info=True)
 
 
-def _execute(run_id: int, worker: str, cancel: threading.Event,
-             executor: JobExecutor | None, gpus: list[int] | None = None) -> str:
+def _execute(
+    run_id: int, worker: str, cancel: threading.Event, executor: JobExecutor | None, gpus: list[int] | None = None
+) -> str:
     run = Run.objects.select_related("workspace").get(pk=run_id)
     workspace = run.workspace
     try:
@@ -167,12 +173,20 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
         storage = workspace.storage
         storage.mkdir(parents=True, exist_ok=True)
         output = run_workflow(
-            doc, run.workflow_id, run.inputs,
+            doc,
+            run.workflow_id,
+            run.inputs,
             executor=WorkspaceGuard(executor or default_executor(gpus), workspace.allow_remote_code),
-            base_dir=str(root), storage_dir=str(storage),
-            env=gpu_env({**job_env(), **secrets}, gpus), secrets=list(secrets.values()),
-            run_id=str(run.pk), on_event=recorder, cancel=cancel,
-            default_models=workspace.default_models(), write_dir=run.folder, resume=plan,
+            base_dir=str(root),
+            storage_dir=str(storage),
+            env=gpu_env({**job_env(), **secrets}, gpus),
+            secrets=list(secrets.values()),
+            run_id=str(run.pk),
+            on_event=recorder,
+            cancel=cancel,
+            default_models=workspace.default_models(),
+            write_dir=run.folder,
+            resume=plan,
         )
     except (WorkflowCancelled, JobCancelled):
         status, result, error = RunStatus.CANCELLED, None, ""
@@ -194,8 +208,7 @@ def _execute(run_id: int, worker: str, cancel: threading.Event,
     if status != RunStatus.SUCCEEDED and _active.stopping.is_set():
         mark_interrupted(run, f"the worker {worker} was stopped while the run was going on")
         return str(RunStatus.INTERRUPTED)
-    finish_run(run, status, output=redact(result, secrets.values()),
-               error=redact(error, secrets.values()))
+    finish_run(run, status, output=redact(result, secrets.values()), error=redact(error, secrets.values()))
     return str(status)
 
 
@@ -234,8 +247,13 @@ def _create_job_rows(run: Run, doc: Any) -> None:
         defaults: dict[str, Any] = {"component_id": job.component, "position": position}
         earlier = reused.get(job.id)
         if earlier is not None:
-            defaults.update(status=JobRunStatus.SUCCEEDED, output=earlier.output, config=earlier.config,
-                            message=f"finished in run {run.resumed_from_id}; its output is used again",
-                            progress_current=earlier.progress_current, progress_total=earlier.progress_total,
-                            progress_unit=earlier.progress_unit)
+            defaults.update(
+                status=JobRunStatus.SUCCEEDED,
+                output=earlier.output,
+                config=earlier.config,
+                message=f"finished in run {run.resumed_from_id}; its output is used again",
+                progress_current=earlier.progress_current,
+                progress_total=earlier.progress_total,
+                progress_unit=earlier.progress_unit,
+            )
         JobRun.objects.get_or_create(run=run, job_id=job.id, defaults=defaults)

@@ -6,6 +6,7 @@ refreshed every ``COMPOSE_HEARTBEAT_S`` by :class:`FleetBeat`. With placement on
 beat also takes the next run this worker can hold whenever it has a free slot, so a
 run waiting for GPUs starts as soon as they are let go, whichever worker's task woke.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ FORGET_AFTER = timedelta(days=1)
 
 _lock = threading.Lock()
 _registered: dict[str, Worker] = {}
-_beat: "FleetBeat | None" = None
+_beat: FleetBeat | None = None
 
 
 def register(name: str) -> Worker:
@@ -46,12 +47,21 @@ def register(name: str) -> Worker:
         gpus, fake = hardware.inventory(settings.COMPOSE_FAKE_GPUS)
         now = timezone.now()
         with transaction.atomic():
-            worker, _ = Worker.objects.update_or_create(name=name, defaults=dict(
-                host=socket.gethostname(), pid=os.getpid(), cpu_count=hardware.cpu_count(),
-                disk_free_bytes=hardware.disk_free_bytes(settings.COMPOSE_STORAGE_DIR),
-                labels=list(settings.COMPOSE_WORKER_LABELS), fake_gpus=fake,
-                slots=max(1, int(settings.HUEY.get("consumer", {}).get("workers", 1))),
-                status=WorkerStatus.ONLINE, started=now, last_seen=now))
+            worker, _ = Worker.objects.update_or_create(
+                name=name,
+                defaults=dict(
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    cpu_count=hardware.cpu_count(),
+                    disk_free_bytes=hardware.disk_free_bytes(settings.COMPOSE_STORAGE_DIR),
+                    labels=list(settings.COMPOSE_WORKER_LABELS),
+                    fake_gpus=fake,
+                    slots=max(1, int(settings.HUEY.get("consumer", {}).get("workers", 1))),
+                    status=WorkerStatus.ONLINE,
+                    started=now,
+                    last_seen=now,
+                ),
+            )
             known = {g.index: g for g in Gpu.objects.select_for_update().filter(worker=worker)}
             for gpu in gpus:
                 row = known.pop(gpu.index, None)
@@ -62,17 +72,20 @@ def register(name: str) -> Worker:
             Gpu.objects.filter(pk__in=[g.pk for g in known.values()]).delete()
             # A restarted worker of the same name holds nothing yet: what an earlier process
             # of it held belongs to runs that are ending (their heartbeat stopped).
-            Gpu.objects.filter(worker=worker).exclude(run__status=RunStatus.RUNNING).update(
-                run=None, claimed_at=None)
+            Gpu.objects.filter(worker=worker).exclude(run__status=RunStatus.RUNNING).update(run=None, claimed_at=None)
         _registered[name] = worker
         return worker
 
 
 def beat(name: str) -> bool:
     """Refresh this worker's row; False when it is gone (forgotten while this process stalled)."""
-    return bool(Worker.objects.filter(name=name).update(
-        last_seen=timezone.now(), status=WorkerStatus.ONLINE,
-        disk_free_bytes=hardware.disk_free_bytes(settings.COMPOSE_STORAGE_DIR)))
+    return bool(
+        Worker.objects.filter(name=name).update(
+            last_seen=timezone.now(),
+            status=WorkerStatus.ONLINE,
+            disk_free_bytes=hardware.disk_free_bytes(settings.COMPOSE_STORAGE_DIR),
+        )
+    )
 
 
 def goodbye(name: str) -> None:
@@ -83,14 +96,14 @@ def mark_lost_workers(stale_after_s: float) -> list[str]:
     """Workers silent for longer than ``stale_after_s`` are lost; their runs are marked
     interrupted by the same check on the runs' own heartbeats."""
     cutoff = timezone.now() - timedelta(seconds=stale_after_s)
-    lost = list(Worker.objects.filter(status=WorkerStatus.ONLINE, last_seen__lt=cutoff)
-                .values_list("name", flat=True))
+    lost = list(Worker.objects.filter(status=WorkerStatus.ONLINE, last_seen__lt=cutoff).values_list("name", flat=True))
     if lost:
         Worker.objects.filter(name__in=lost, last_seen__lt=cutoff).update(status=WorkerStatus.LOST)
         log.warning("lost worker(s): %s", lost)
     # A worker named host:pid gets a new row each start: forget the old ones after a day.
-    Worker.objects.exclude(status=WorkerStatus.ONLINE).filter(
-        last_seen__lt=timezone.now() - FORGET_AFTER).exclude(gpus__run__isnull=False).delete()
+    Worker.objects.exclude(status=WorkerStatus.ONLINE).filter(last_seen__lt=timezone.now() - FORGET_AFTER).exclude(
+        gpus__run__isnull=False
+    ).delete()
     return lost
 
 
@@ -98,8 +111,7 @@ def free_slots(worker: Worker) -> int:
     return worker.slots - active_count()
 
 
-def execute_run(run_id: int, *, executor: JobExecutor | None = None,
-                worker: str | None = None) -> str:
+def execute_run(run_id: int, *, executor: JobExecutor | None = None, worker: str | None = None) -> str:
     """Claim run ``run_id`` and run its workflow; return the status it ended with.
 
     Returns ``"skipped"`` when the run was not queued (another worker took it, or it

@@ -3,6 +3,7 @@
 ``COMPOSE_FAKE_GPUS=N`` pretends N GPUs (tests and demos on a machine without any); the
 worker registers them marked as fake and the Fleet page says so.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,13 @@ def detect_gpus() -> list[GpuInfo]:
     if exe is None:
         return []
     try:
-        out = subprocess.run([exe, "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=20, check=True).stdout
+        out = subprocess.run(
+            [exe, "--query-gpu=index,name,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     gpus = []

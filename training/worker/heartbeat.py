@@ -1,4 +1,5 @@
 """A thread that keeps a run's heartbeat fresh and turns a cancel request into a signal."""
+
 from __future__ import annotations
 
 import logging

@@ -1,10 +1,12 @@
 """Turns the engine's events into RunEvent rows, in arrival order, from one writer thread."""
+
 from __future__ import annotations
 
 import logging
 import queue
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import connection
 
@@ -33,8 +35,7 @@ class EventRecorder:
         self.secrets = [s for s in secrets if s]
         self.failures = 0
         self._queue: queue.Queue[Any] = queue.Queue()
-        self._writer = threading.Thread(target=self._write_all, name=f"events-run-{run.pk}",
-                                        daemon=True)
+        self._writer = threading.Thread(target=self._write_all, name=f"events-run-{run.pk}", daemon=True)
         self._writer.start()
 
     def __call__(self, event: Event) -> None:

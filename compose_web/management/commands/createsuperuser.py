@@ -3,6 +3,7 @@
 Django's checks the password it prompts for but takes the one from the environment
 (``--noinput``) as it is, so a scripted install could create an admin with "12345678".
 """
+
 from __future__ import annotations
 
 import os

@@ -1,10 +1,11 @@
 """Run datasets jobs in-process against data files the tests write themselves."""
+
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -20,13 +21,22 @@ class DatasetJobs:
         self.events: list[dict[str, Any]] = []
         self._count = 0
 
-    def spec(self, method: str, env: Optional[dict[str, str]] = None,
-             secrets: Optional[list[str]] = None, **config: Any) -> JobSpec:
+    def spec(
+        self, method: str, env: dict[str, str] | None = None, secrets: list[str] | None = None, **config: Any
+    ) -> JobSpec:
         self._count += 1
-        return JobSpec(run_id="run-1", job_id=f"job-{self._count}", component_id="data",
-                       component_type="datasets", method=method,
-                       config={"id": "data", **config}, base_dir=str(self.base),
-                       storage_dir=str(self.storage), secrets=list(secrets or []), env=dict(env or {}))
+        return JobSpec(
+            run_id="run-1",
+            job_id=f"job-{self._count}",
+            component_id="data",
+            component_type="datasets",
+            method=method,
+            config={"id": "data", **config},
+            base_dir=str(self.base),
+            storage_dir=str(self.storage),
+            secrets=list(secrets or []),
+            env=dict(env or {}),
+        )
 
     def run(self, method: str, **config: Any) -> dict[str, Any]:
         from runner.main import run_job
@@ -49,7 +59,7 @@ class DatasetJobs:
 
         return load_reference(ref, str(self.storage)).to_list()
 
-    def of_type(self, kind: str, job: Optional[str] = None) -> list[dict[str, Any]]:
+    def of_type(self, kind: str, job: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == kind and (job is None or e["job"] == job)]
 
     # --- writing data files ---------------------------------------------------
@@ -96,8 +106,14 @@ def jobs(tmp_path: Path) -> DatasetJobs:
 
 def alpaca_rows(n: int, start: int = 0) -> list[dict[str, Any]]:
     """Instruction rows whose values depend on the index, so any row can be recomputed."""
-    return [{"instruction": f"task {i}", "input": "" if i % 3 == 0 else f"context {i}",
-             "output": "answer " + "x" * (i % 40)} for i in range(start, start + n)]
+    return [
+        {
+            "instruction": f"task {i}",
+            "input": "" if i % 3 == 0 else f"context {i}",
+            "output": "answer " + "x" * (i % 40),
+        }
+        for i in range(start, start + n)
+    ]
 
 
 @pytest.fixture(name="alpaca_rows")

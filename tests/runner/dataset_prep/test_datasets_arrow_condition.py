@@ -1,4 +1,5 @@
 """Conditions run on Arrow kernels only where the answer is Python's, value for value."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -16,22 +17,25 @@ ROWS = {
 KINDS = {"text": "str", "n": "num", "x": "num", "flag": "bool"}
 
 
-@pytest.mark.parametrize("source", [
-    'len(text) > 4 and text != ""',
-    'text < "a"',
-    '"é" in text or "needle" in text',
-    'text in ["Hello", "ß"]',
-    'text not in ("", "Zebra")',
-    'n * 3 - 1 >= 8',
-    '-n < 0',
-    '0 <= n < 8',
-    'x > n',
-    'n in [3, 10]',
-    'flag == True or not flag and n > 2',
-    'text.startswith("h") or text.endswith("a")',
-    'contains(text, "ll")',
-    'len(text) == 1',
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        'len(text) > 4 and text != ""',
+        'text < "a"',
+        '"é" in text or "needle" in text',
+        'text in ["Hello", "ß"]',
+        'text not in ("", "Zebra")',
+        "n * 3 - 1 >= 8",
+        "-n < 0",
+        "0 <= n < 8",
+        "x > n",
+        "n in [3, 10]",
+        "flag == True or not flag and n > 2",
+        'text.startswith("h") or text.endswith("a")',
+        'contains(text, "ll")',
+        "len(text) == 1",
+    ],
+)
 def test_same_answer_as_python(source):
     arrow = compile_arrow(source, KINDS)
     assert arrow is not None, "expected an Arrow plan"
@@ -40,17 +44,20 @@ def test_same_answer_as_python(source):
     assert arrow(pa.table(ROWS)).to_pylist() == [bool(v) for v in python(ROWS, n)]
 
 
-@pytest.mark.parametrize("source", [
-    "lower(text) == 'hello'",  # Unicode case mapping differs in details
-    "text.strip() == ''",
-    "n / 2 > 1",  # integer division in Arrow
-    "n % 2 == 0",
-    "text",  # truthiness of text
-    "len(text)",  # not a condition
-    "text == 3",  # text against a number: Python says False, Arrow would refuse
-    "True",
-    "text + 'x' == 'ax'",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "lower(text) == 'hello'",  # Unicode case mapping differs in details
+        "text.strip() == ''",
+        "n / 2 > 1",  # integer division in Arrow
+        "n % 2 == 0",
+        "text",  # truthiness of text
+        "len(text)",  # not a condition
+        "text == 3",  # text against a number: Python says False, Arrow would refuse
+        "True",
+        "text + 'x' == 'ax'",
+    ],
+)
 def test_left_to_python(source):
     assert compile_arrow(source, KINDS) is None
 
@@ -65,6 +72,7 @@ def test_overflow_falls_back_to_python(jobs):
 def test_batches_with_nulls_use_python(jobs, monkeypatch):
     # 2,500 rows in chunks of 1,000: the chunk holding the null runs in Python, the others on Arrow.
     from runner.dataset_prep import ops
+
     monkeypatch.setattr(ops, "FILTER_CHUNK_ROWS", 1000)
     rows = [{"t": f"row {i}" if i != 1500 else None, "n": i} for i in range(2500)]
     jobs.write_jsonl("n.jsonl", rows)

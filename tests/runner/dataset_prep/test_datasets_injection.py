@@ -6,13 +6,15 @@ Two canaries watch for code running that no expression should run: a file the pa
 try to write, and an audit hook (:func:`sys.addaudithook`) that records process, file,
 socket and dynamic-code events in ``FIRED`` while a case runs.
 """
+
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -25,15 +27,32 @@ from runner.dataset_prep.template import TemplateError, check_columns, parse_tem
 from runner.dataset_prep.where import compile_where
 
 COLUMNS = ["text", "n", "flag", "tags"]
-BATCH = {"text": ["hello", "", "x" * 3_000], "n": [3, -2, 10], "flag": [True, False, True],
-         "tags": [["a"], [], ["b", "c"]]}
+BATCH = {
+    "text": ["hello", "", "x" * 3_000],
+    "n": [3, -2, 10],
+    "flag": [True, False, True],
+    "tags": [["a"], [], ["b", "c"]],
+}
 KINDS = {"text": "str", "n": "num", "flag": "bool"}
 CEILING_S = 5.0  # each case is linear now; the slow ones took minutes (or gigabytes) before
 
 FIRED: list[str] = []
 _WATCH: dict[str, Any] = {"armed": False, "canary": ""}
-_EVENTS = {"os.system", "subprocess.Popen", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
-           "pty.spawn", "ctypes.dlopen", "socket.connect", "builtins.breakpoint", "builtins.input", "os.kill"}
+_EVENTS = {
+    "os.system",
+    "subprocess.Popen",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
+    "pty.spawn",
+    "ctypes.dlopen",
+    "socket.connect",
+    "builtins.breakpoint",
+    "builtins.input",
+    "os.kill",
+}
 
 
 def _audit(event: str, args: tuple) -> None:
@@ -51,6 +70,7 @@ sys.addaudithook(_audit)
 
 
 # --- entry points: compile, then evaluate ------------------------------------------
+
 
 def condition(payload: str) -> Callable[[], Any]:
     compiled = compile_condition(payload, COLUMNS)
@@ -96,7 +116,7 @@ class Case:
     payload: Any
     outcome: str  # "refused" when compiled, "limited" when evaluated, or "harmless"
     says: str = ""  # part of the error message, or the first value for a harmless case
-    expected: Optional[Any] = None  # the text column for this case, when not BATCH's
+    expected: Any | None = None  # the text column for this case, when not BATCH's
     name: str = ""  # for a payload whose repr is too deep to print
 
     def __str__(self) -> str:
@@ -217,8 +237,13 @@ CASES = [
 @pytest.fixture(scope="module", autouse=True)
 def warmed():
     # Lazy imports (Arrow kernels, RE2) run module code; they happen here, before the canaries watch.
-    for entry, payload in ((condition, "n > 1"), (arrow, "len(text) > 1"), (match, "a"),
-                           (where, {"column": "n", "operator": "gt", "value": 1}), (template, "{text}")):
+    for entry, payload in (
+        (condition, "n > 1"),
+        (arrow, "len(text) > 1"),
+        (match, "a"),
+        (where, {"column": "n", "operator": "gt", "value": 1}),
+        (template, "{text}"),
+    ):
         entry(payload)()
 
 
@@ -270,4 +295,4 @@ def test_the_canaries_see_code_running(tmp_path: Path):
         open(tmp_path / "canary", "w").close()
     finally:
         _WATCH["armed"] = False
-    assert FIRED == ["exec of dynamic code", "os.system", f"open {tmp_path / 'canary'}"]
+    assert ["exec of dynamic code", "os.system", f"open {tmp_path / 'canary'}"] == FIRED

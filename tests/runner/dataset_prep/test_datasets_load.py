@@ -1,4 +1,5 @@
 """Loading local files: every loader, data_files shapes, data_dir, split choice, fraction, shuffle."""
+
 from __future__ import annotations
 
 import math
@@ -32,8 +33,7 @@ def test_csv_list_of_files_is_concatenated_into_train(jobs):
     validation = [{"text": f"v{i}", "label": 1} for i in range(2)]
     jobs.write_csv("data/train.csv", train)
     jobs.write_csv("data/validation.csv", validation)
-    ref = jobs.run("load", provider="local", loader="csv",
-                   data_files=["./data/train.csv", "./data/validation.csv"])
+    ref = jobs.run("load", provider="local", loader="csv", data_files=["./data/train.csv", "./data/validation.csv"])
     assert jobs.rows(ref) == train + validation
     assert ref["columns"] == {"text": "string", "label": "int64"}
 

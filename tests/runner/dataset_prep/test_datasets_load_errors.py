@@ -1,4 +1,5 @@
 """Bad input: the message says what is wrong and where, and nothing half-made is left behind."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Which files a local load reads when more than one field names them."""
+
 from __future__ import annotations
 
 import json
@@ -99,8 +100,9 @@ def test_the_model_refuses_a_known_local_path_beside_data_dir():
 
 def test_hub_only_fields_on_a_local_load_log_a_warning(jobs):
     jobs.write_jsonl("a.jsonl", [{"text": "a"}])
-    ref = jobs.run("load", provider="local", data_files="a.jsonl", revision="main", token="tok-abc",
-                   trust_remote_code=True)
+    ref = jobs.run(
+        "load", provider="local", data_files="a.jsonl", revision="main", token="tok-abc", trust_remote_code=True
+    )
     assert jobs.rows(ref) == [{"text": "a"}]
     warnings = [e["message"] for e in jobs.of_type("log") if e.get("level") == "warning"]
     for name in ("revision", "token", "trust_remote_code"):

@@ -1,4 +1,5 @@
 """Materialization: content fingerprints, reuse, atomic folders, summaries, references."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,8 @@ def test_rerun_reuses_the_materialized_folder(jobs, alpaca_rows):
     second = jobs.run("load", loader="json", data_files="d.jsonl")
     assert second == {**first, "reused": True}
     assert f"reusing materialized data set {first['fingerprint']} (6 rows)" in [
-        e["message"] for e in jobs.of_type("log")]
+        e["message"] for e in jobs.of_type("log")
+    ]
     assert (folder / "state.json").stat().st_mtime_ns == stamp  # not written again
     [artifact] = jobs.of_type("artifact")
     assert artifact["kind"] == "dataset" and artifact["path"] == str(folder)
@@ -71,7 +73,8 @@ def test_no_temporary_or_scratch_folders_are_left(jobs, alpaca_rows):
     assert names and all(not n.startswith(".") for n in names)
     # Operations never write cache files into their input's folder.
     assert sorted(os.listdir(dataset_dir(jobs.storage, ref["fingerprint"]))) == sorted(
-        ["data-00000-of-00001.arrow", "dataset_info.json", "state.json", SUMMARY_FILE])
+        ["data-00000-of-00001.arrow", "dataset_info.json", "state.json", SUMMARY_FILE]
+    )
 
 
 def test_a_folder_without_its_summary_is_not_reused(jobs):
@@ -91,7 +94,8 @@ def test_save_failure_leaves_nothing_under_the_fingerprint(tmp_path):
     class Broken:
         def save_to_disk(self, path):
             os.makedirs(path)
-            open(os.path.join(path, "data-00000-of-00001.arrow"), "wb").write(b"half")
+            with open(os.path.join(path, "data-00000-of-00001.arrow"), "wb") as half:
+                half.write(b"half")
             raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):

@@ -1,4 +1,5 @@
 """Progress events for maps, filters and streamed loads; cancel stops an operation."""
+
 from __future__ import annotations
 
 import threading
@@ -62,8 +63,11 @@ def test_progress_reports_every_batch_when_slow_enough():
     for _ in range(3):
         progress.advance(10)
     progress.finish()
-    assert [(e["current"], e["total"], e["eta_s"]) for e in ctx.events] == [(10, None, None), (20, None, None),
-                                                                          (30, None, None)]
+    assert [(e["current"], e["total"], e["eta_s"]) for e in ctx.events] == [
+        (10, None, None),
+        (20, None, None),
+        (30, None, None),
+    ]
 
 
 def test_cancel_stops_a_map(jobs):

@@ -1,4 +1,5 @@
 """``match`` in a where tree runs on RE2: Python's answers for ordinary patterns, linear time for all."""
+
 from __future__ import annotations
 
 import json
@@ -17,15 +18,58 @@ REPO = Path(__file__).resolve().parents[3]
 
 # Patterns people write in data preparation, on text that exercises them; RE2 must agree with re.
 PATTERNS = [
-    "x{5}$", r"^task \d+$", "(?i)hello", r"\bcat\b", "[A-Z][a-z]+", "colou?r", "a.c", "^$", r"\.",
-    "foo|bar", "(ab)+", "[^aeiou]{3}", r"\s+$", r"^\s*$", "é+", "(?s)a.b", "(?m)^b", r"\d{3}-\d{4}",
-    r"^\[INST\]", r"https?://\S+", r"(?P<word>\w+)@", "[0-9a-f]{8}", "^(?:yes|no)$", r"\$\d+\.\d\d",
+    "x{5}$",
+    r"^task \d+$",
+    "(?i)hello",
+    r"\bcat\b",
+    "[A-Z][a-z]+",
+    "colou?r",
+    "a.c",
+    "^$",
+    r"\.",
+    "foo|bar",
+    "(ab)+",
+    "[^aeiou]{3}",
+    r"\s+$",
+    r"^\s*$",
+    "é+",
+    "(?s)a.b",
+    "(?m)^b",
+    r"\d{3}-\d{4}",
+    r"^\[INST\]",
+    r"https?://\S+",
+    r"(?P<word>\w+)@",
+    "[0-9a-f]{8}",
+    "^(?:yes|no)$",
+    r"\$\d+\.\d\d",
 ]
 TEXTS = [
-    "", "task 12", "task 12b", "Hello World", "a cat sat", "concatenate", "color colour", "abc a-c",
-    "end.", "foobar", "ababab", "rhythm", "trailing  ", "   ", "café", "a\nb", "a\nb\nc", "555-1234",
-    "[INST] hi", "see https://example.org/x?y=1 now", "mail me@example.org", "deadbeef99", "yes", "$12.50",
-    "xxxxx", "answer xxxxxxx",
+    "",
+    "task 12",
+    "task 12b",
+    "Hello World",
+    "a cat sat",
+    "concatenate",
+    "color colour",
+    "abc a-c",
+    "end.",
+    "foobar",
+    "ababab",
+    "rhythm",
+    "trailing  ",
+    "   ",
+    "café",
+    "a\nb",
+    "a\nb\nc",
+    "555-1234",
+    "[INST] hi",
+    "see https://example.org/x?y=1 now",
+    "mail me@example.org",
+    "deadbeef99",
+    "yes",
+    "$12.50",
+    "xxxxx",
+    "answer xxxxxxx",
 ]
 
 
@@ -41,18 +85,21 @@ def test_perl_classes_are_ascii_and_unicode_classes_are_spelled_out():
     assert not compile_search(r"\d")("٣") and compile_search(r"\p{Nd}")("٣")
 
 
-@pytest.mark.parametrize("pattern, reason", [
-    (r"(a)\1", r"has no backreferences (\1)"),
-    ("(?P<x>a)(?P=x)", "has no backreferences (?P=name)"),
-    ("foo(?=bar)", "has no lookahead (?=...)"),
-    ("foo(?!bar)", "has no negative lookahead (?!...)"),
-    ("(?<=a)b", "has no lookbehind (?<=...)"),
-    ("(?<!a)b", "has no negative lookbehind (?<!...)"),
-    (r"end\Z", r"writes the end of the text as \z"),
-    ("a++", "no nested or possessive repetition"),
-    ("a{1001}", "counts repetitions up to {1000}"),
-    ("(", "missing ): ("),
-])
+@pytest.mark.parametrize(
+    "pattern, reason",
+    [
+        (r"(a)\1", r"has no backreferences (\1)"),
+        ("(?P<x>a)(?P=x)", "has no backreferences (?P=name)"),
+        ("foo(?=bar)", "has no lookahead (?=...)"),
+        ("foo(?!bar)", "has no negative lookahead (?!...)"),
+        ("(?<=a)b", "has no lookbehind (?<=...)"),
+        ("(?<!a)b", "has no negative lookbehind (?<!...)"),
+        (r"end\Z", r"writes the end of the text as \z"),
+        ("a++", "no nested or possessive repetition"),
+        ("a{1001}", "counts repetitions up to {1000}"),
+        ("(", "missing ): ("),
+    ],
+)
 def test_refused_patterns_name_the_pattern_and_why(pattern, reason):
     with pytest.raises(ExpressionError) as info:
         compile_where({"any": [{"column": "t", "operator": "match", "value": pattern}]}, ["t"])
@@ -87,16 +134,25 @@ print(json.dumps([matched[0], time.monotonic() - start]))
 """
 
 
-@pytest.mark.parametrize("pattern, text", [
-    (r"^(a+)+$", "a" * 32 + "!"),
-    (r"^(a|a?)+$", "a" * 32 + "!"),
-    (r"^(\w+\s?)*$", "a" * 32 + "!"),
-    (r"(x+x+)+y", "x" * 32),
-])
+@pytest.mark.parametrize(
+    "pattern, text",
+    [
+        (r"^(a+)+$", "a" * 32 + "!"),
+        (r"^(a|a?)+$", "a" * 32 + "!"),
+        (r"^(\w+\s?)*$", "a" * 32 + "!"),
+        (r"(x+x+)+y", "x" * 32),
+    ],
+)
 def test_catastrophic_patterns_run_in_linear_time(pattern, text):
     # Python's re needs minutes here and cannot be interrupted, so the case runs in a child process.
-    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps([pattern, text])], cwd=REPO,
-                          capture_output=True, text=True, timeout=30, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, json.dumps([pattern, text])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     matched, seconds = json.loads(done.stdout)
     assert matched is False and seconds < 5
 
@@ -107,8 +163,9 @@ def test_where_nesting_is_limited_with_its_path():
         tree = {"not": tree}
     with pytest.raises(ExpressionError) as info:
         compile_where({"all": [tree]}, ["t"])
-    assert str(info.value) == ("where.all[0].not.not.…(94 more).not.not.not: "
-                               "the where tree nests more than 100 levels deep")
+    assert str(info.value) == (
+        "where.all[0].not.not.…(94 more).not.not.not: the where tree nests more than 100 levels deep"
+    )
 
 
 def test_where_nesting_up_to_the_limit_works():

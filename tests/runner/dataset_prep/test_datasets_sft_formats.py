@@ -1,4 +1,5 @@
 """SFT format detection on a data set's columns (seed §9.2.5) and the trainer fields it suggests."""
+
 from __future__ import annotations
 
 import doctest
@@ -9,17 +10,25 @@ import compose.sft_formats
 from compose.sft_formats import detect_sft_format, suggested_trainer_columns
 
 
-@pytest.mark.parametrize("columns, fmt, suggested", [
-    (["text"], "text", {"text_column": "text"}),
-    (["prompt", "response"], "prompt-response", {"prompt_column": "prompt", "response_column": "response"}),
-    (["instruction", "input", "output"], "instruction",
-     {"prompt_column": "instruction", "response_column": "output"}),
-    (["system", "prompt", "response", "id"], "system-prompt-response",
-     {"system_column": "system", "prompt_column": "prompt", "response_column": "response"}),
-    (["text", "prompt", "response"], "prompt-response",
-     {"prompt_column": "prompt", "response_column": "response"}),
-    (["question", "answer"], None, {}),
-])
+@pytest.mark.parametrize(
+    "columns, fmt, suggested",
+    [
+        (["text"], "text", {"text_column": "text"}),
+        (["prompt", "response"], "prompt-response", {"prompt_column": "prompt", "response_column": "response"}),
+        (
+            ["instruction", "input", "output"],
+            "instruction",
+            {"prompt_column": "instruction", "response_column": "output"},
+        ),
+        (
+            ["system", "prompt", "response", "id"],
+            "system-prompt-response",
+            {"system_column": "system", "prompt_column": "prompt", "response_column": "response"},
+        ),
+        (["text", "prompt", "response"], "prompt-response", {"prompt_column": "prompt", "response_column": "response"}),
+        (["question", "answer"], None, {}),
+    ],
+)
 def test_formats(columns, fmt, suggested):
     assert detect_sft_format(columns) == fmt
     assert suggested_trainer_columns(fmt) == suggested

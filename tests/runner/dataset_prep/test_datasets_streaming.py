@@ -1,4 +1,5 @@
 """streaming: true reads rows lazily and materializes them batch by batch."""
+
 from __future__ import annotations
 
 import pytest

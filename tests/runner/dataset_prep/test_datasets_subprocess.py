@@ -1,4 +1,5 @@
 """``python -m runner --spec job.json`` runs a datasets job and prints its events on stdout."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_runner_process_loads_and_reports(jobs, tmp_path):
     jobs.write_jsonl("d.jsonl", [{"prompt": "p1", "response": "r1"}, {"prompt": "p2", "response": "r2"}])
     spec_file = jobs.spec("load", provider="local", loader="json", data_files="d.jsonl").write(tmp_path / "job.json")
-    done = subprocess.run([sys.executable, "-m", "runner", "--spec", str(spec_file)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "--spec", str(spec_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     events = list(read_events(done.stdout.splitlines()))
     assert [e["status"] for e in events if e["type"] == "status"] == ["running", "succeeded"]
@@ -31,8 +37,13 @@ def test_runner_process_loads_and_reports(jobs, tmp_path):
 @pytest.mark.slow
 def test_runner_process_failure_exit_code(jobs, tmp_path):
     spec_file = jobs.spec("load", loader="json", data_files="missing.json").write(tmp_path / "job.json")
-    done = subprocess.run([sys.executable, "-m", "runner", "--spec", str(spec_file)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "--spec", str(spec_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     events = list(read_events(done.stdout.splitlines()))
     assert events[-1]["status"] == "failed" and "data file 'missing.json' not found" in events[-1]["message"]

@@ -1,4 +1,5 @@
 """A map template cannot multiply a row's text past the limits, in Python or on Arrow."""
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,9 @@ from runner.dataset_prep.template import TemplateError, parse_template, render_a
 def test_a_row_past_the_limit_is_refused_before_rendering():
     template = parse_template("{t}" * 20_000)  # 60,000 characters of template
     batch = {"t": ["short", "x" * 600]}
-    with pytest.raises(JobFailed, match="map template: a row would be a string of 12,000,000 characters; "
-                                        "the limit is 10,000,000"):
+    with pytest.raises(
+        JobFailed, match="map template: a row would be a string of 12,000,000 characters; the limit is 10,000,000"
+    ):
         template.render(batch, 2)
     with pytest.raises(JobFailed, match="a row would be a string of 12,000,000 characters"):
         render_arrow(template, {"t": pa.array(batch["t"])})
@@ -26,8 +28,11 @@ def test_the_batch_budget_counts_literals_and_repeated_columns(monkeypatch):
     repeated = parse_template("{t} {t} {t}")  # 2 literal characters and 2 extra copies of t a row
     assert len(repeated.render({"t": ["y" * 100] * 39}, 39)) == 39  # 7,878 built
     batch = {"t": ["y" * 100] * 40}
-    with pytest.raises(JobFailed, match="map template: 40 rows would build 8,080 characters beyond their "
-                                        "own values; the limit for a batch is 8,000"):
+    with pytest.raises(
+        JobFailed,
+        match="map template: 40 rows would build 8,080 characters beyond their "
+        "own values; the limit for a batch is 8,000",
+    ):
         repeated.render(batch, 40)
     with pytest.raises(JobFailed, match="40 rows would build 8,080 characters"):
         render_arrow(repeated, {"t": pa.array(batch["t"], pa.large_string())})

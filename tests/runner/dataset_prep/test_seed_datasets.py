@@ -5,6 +5,7 @@ are swapped for local JSON Lines files, since nothing here reaches the hub; ever
 field stays as written. Blocks that hold only components get a one-job workflow; blocks
 that hold only a workflow get the components the chapter defines for them.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ BARE_OPS = {"id": "dataset-ops", "type": "datasets"}
 
 
 def alpaca(n: int, tag: str) -> list[dict[str, str]]:
-    return [{"instruction": f"{tag} task {i}", "input": "" if i % 2 else f"context {i}",
-             "output": f"{tag} answer " + "z" * (i * 3)} for i in range(n)]
+    return [
+        {
+            "instruction": f"{tag} task {i}",
+            "input": "" if i % 2 else f"context {i}",
+            "output": f"{tag} answer " + "z" * (i * 3),
+        }
+        for i in range(n)
+    ]
 
 
 ALPACA = alpaca(12, "a")
@@ -52,8 +59,9 @@ def local(text: str) -> str:
 
 def compose_file(project: Path, components: list[dict[str, Any]], workflows: list[dict[str, Any]]) -> Path:
     path = project / "compose.yaml"
-    path.write_text(yaml.safe_dump({"components": components, "workflows": workflows}, allow_unicode=True,
-                                   sort_keys=False))
+    path.write_text(
+        yaml.safe_dump({"components": components, "workflows": workflows}, allow_unicode=True, sort_keys=False)
+    )
     return path
 
 
@@ -114,7 +122,9 @@ def test_local_csv_files_are_concatenated(project, capsys):
     components = yaml.safe_load(block("9.2.3", "CSV").text)["components"]
     out, _ = run(project, compose_file(project, components, one_job("local-dataset")), capsys)
     # A plain list of files is one train split, in the order listed.
-    assert rows(project, out) == [dict(zip(("instruction", "input", "output"), r)) for r in train + validation]
+    assert rows(project, out) == [
+        dict(zip(("instruction", "input", "output"), r, strict=True)) for r in train + validation
+    ]
 
 
 def test_local_directory_of_json_files(project, capsys):
@@ -148,15 +158,27 @@ def test_select_first_five_rows(project, capsys):
 
 
 def _load_then(component_id: str, **job_input: str) -> list[dict[str, Any]]:
-    return [{"id": "prepare", "jobs": [
-        {"id": "load", "component": "dataset-loader"},
-        {"id": "op", "component": component_id,
-         "input": {"dataset": "${jobs.load.output}", **job_input}, "depends_on": ["load"]}]}]
+    return [
+        {
+            "id": "prepare",
+            "jobs": [
+                {"id": "load", "component": "dataset-loader"},
+                {
+                    "id": "op",
+                    "component": component_id,
+                    "input": {"dataset": "${jobs.load.output}", **job_input},
+                    "depends_on": ["load"],
+                },
+            ],
+        }
+    ]
 
 
 def test_filter_component(project, capsys):
-    components = yaml.safe_load(local(block("9.2.2", "기본").text))["components"] + \
-        yaml.safe_load(block("9.2.4", "필터링").text)["components"]
+    components = (
+        yaml.safe_load(local(block("9.2.2", "기본").text))["components"]
+        + yaml.safe_load(block("9.2.4", "필터링").text)["components"]
+    )
     path = compose_file(project, components, _load_then("dataset-ops", condition="${input.condition}"))
     out, _ = run(project, path, capsys, "--input", 'condition=len(output) > 20 and input == ""')
     expected = [r for r in ALPACA if len(r["output"]) > 20 and r["input"] == ""]
@@ -164,9 +186,12 @@ def test_filter_component(project, capsys):
 
 
 def test_map_component(project, capsys):
-    components = yaml.safe_load(local(block("9.2.2", "기본").text))["components"] + \
-        yaml.safe_load(block("9.2.4", "매핑").text)["components"]
+    components = (
+        yaml.safe_load(local(block("9.2.2", "기본").text))["components"]
+        + yaml.safe_load(block("9.2.4", "매핑").text)["components"]
+    )
     path = compose_file(project, components, _load_then("dataset-ops", template="${input.template}"))
     out, _ = run(project, path, capsys, "--input", "template=### {instruction}\n{input} -> {output} {{done}}")
     assert rows(project, out) == [
-        {**r, "text": f"### {r['instruction']}\n{r['input']} -> {r['output']} {{done}}"} for r in ALPACA]
+        {**r, "text": f"### {r['instruction']}\n{r['input']} -> {r['output']} {{done}}"} for r in ALPACA
+    ]

@@ -1,11 +1,12 @@
 """Our fields land in SFTConfig / TrainingArguments as the seed describes them."""
+
 from __future__ import annotations
 
 import pytest
 
 from compose.schema.components import TrainerComponent
-from runner.finetune.errors import ConfigProblem
 from runner.finetune import args as trainer_args
+from runner.finetune.errors import ConfigProblem
 
 CPU = trainer_args.Hardware(cuda=False, bf16_supported=True)
 
@@ -15,13 +16,38 @@ def _cfg(**fields) -> TrainerComponent:
 
 
 def test_every_training_field_is_mapped(tmp_path) -> None:
-    cfg = _cfg(learning_rate="2e-4", per_device_train_batch_size=3, per_device_eval_batch_size=5, num_epochs=2,
-               optimizer="schedule_free_radamw", optimizer_args={"warmup_steps": 2}, lr_scheduler_type="cosine",
-               lr_scheduler_kwargs={"num_cycles": 0.25}, warmup_steps=7, weight_decay=0.01, max_grad_norm=0.5,
-               gradient_accumulation_steps=4, eval_steps=11, save_steps=13, logging_steps=3,
-               gradient_checkpointing=True, bf16=True, seed=9, text_column="text", max_seq_length=77, packing=True)
-    config = trainer_args.sft_config(cfg, text_field="text", prompt_completion=False, output_dir=str(tmp_path),
-                                     has_eval=True, hw=CPU, target_modules=None)
+    cfg = _cfg(
+        learning_rate="2e-4",
+        per_device_train_batch_size=3,
+        per_device_eval_batch_size=5,
+        num_epochs=2,
+        optimizer="schedule_free_radamw",
+        optimizer_args={"warmup_steps": 2},
+        lr_scheduler_type="cosine",
+        lr_scheduler_kwargs={"num_cycles": 0.25},
+        warmup_steps=7,
+        weight_decay=0.01,
+        max_grad_norm=0.5,
+        gradient_accumulation_steps=4,
+        eval_steps=11,
+        save_steps=13,
+        logging_steps=3,
+        gradient_checkpointing=True,
+        bf16=True,
+        seed=9,
+        text_column="text",
+        max_seq_length=77,
+        packing=True,
+    )
+    config = trainer_args.sft_config(
+        cfg,
+        text_field="text",
+        prompt_completion=False,
+        output_dir=str(tmp_path),
+        has_eval=True,
+        hw=CPU,
+        target_modules=None,
+    )
     assert config.learning_rate == 2e-4
     assert (config.per_device_train_batch_size, config.per_device_eval_batch_size) == (3, 5)
     assert config.num_train_epochs == 2 and config.max_steps == -1
@@ -42,8 +68,15 @@ def test_every_training_field_is_mapped(tmp_path) -> None:
 
 def test_trl_defaults_do_not_leak_in(tmp_path) -> None:
     # SFTConfig alone turns on bf16 and gradient checkpointing; the seed's defaults are off.
-    config = trainer_args.sft_config(_cfg(text_column="text"), text_field="text", prompt_completion=False,
-                                     output_dir=str(tmp_path), has_eval=False, hw=CPU, target_modules=None)
+    config = trainer_args.sft_config(
+        _cfg(text_column="text"),
+        text_field="text",
+        prompt_completion=False,
+        output_dir=str(tmp_path),
+        has_eval=False,
+        hw=CPU,
+        target_modules=None,
+    )
     assert config.bf16 is False and config.fp16 is False
     assert config.gradient_checkpointing is False
     assert config.eval_strategy == "no"
@@ -51,8 +84,7 @@ def test_trl_defaults_do_not_leak_in(tmp_path) -> None:
 
 def test_eval_without_eval_steps_runs_each_epoch_and_no_save_steps_saves_nothing(tmp_path) -> None:
     cfg = TrainerComponent(id="t", task="classification", save_steps=None, max_steps=20)
-    config = trainer_args.training_arguments(cfg, output_dir=str(tmp_path), has_eval=True, hw=CPU,
-                                             target_modules=None)
+    config = trainer_args.training_arguments(cfg, output_dir=str(tmp_path), has_eval=True, hw=CPU, target_modules=None)
     assert config.eval_strategy == "epoch"
     assert config.save_strategy == "no"
     assert config.max_steps == 20
@@ -60,8 +92,12 @@ def test_eval_without_eval_steps_runs_each_epoch_and_no_save_steps_saves_nothing
 
 def test_galore_gets_target_modules(tmp_path) -> None:
     config = trainer_args.training_arguments(
-        TrainerComponent(id="t", task="classification", optimizer="galore_adamw"), output_dir=str(tmp_path),
-        has_eval=False, hw=CPU, target_modules=["query", "value"])
+        TrainerComponent(id="t", task="classification", optimizer="galore_adamw"),
+        output_dir=str(tmp_path),
+        has_eval=False,
+        hw=CPU,
+        target_modules=["query", "value"],
+    )
     assert config.optim == "galore_adamw" and config.optim_target_modules == ["query", "value"]
 
 
@@ -85,18 +121,17 @@ def test_liger_kernels_are_used_on_a_gpu_when_installed(tmp_path, monkeypatch) -
     monkeypatch.delenv("COMPOSE_LIGER_KERNEL", raising=False)
 
     cfg = TrainerComponent(id="t", task="sft")
-    kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU,
-                                        target_modules=None)
+    kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=CPU, target_modules=None)
     assert kwargs["use_liger_kernel"] is False
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: object() if name == "liger_kernel" else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: object() if name == "liger_kernel" else real_find_spec(name, *a)
+    )
     gpu = trainer_args.Hardware.detect()
     assert gpu.liger is True
-    kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=gpu,
-                                        target_modules=None)
+    kwargs = trainer_args.common_kwargs(cfg, output_dir=str(tmp_path), has_eval=False, hw=gpu, target_modules=None)
     assert kwargs["use_liger_kernel"] is True
     for off in ("0", "false", "No", " off "):
         monkeypatch.setenv("COMPOSE_LIGER_KERNEL", off)

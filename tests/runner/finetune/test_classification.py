@@ -1,4 +1,5 @@
 """Classification jobs: labels from the data, accuracy and macro F1 at each eval."""
+
 from __future__ import annotations
 
 import json
@@ -11,15 +12,22 @@ from tests.fixtures.training import metrics, run_trainer, trainer_spec
 
 pytestmark = pytest.mark.slow
 
-FAST = dict(max_steps=4, per_device_train_batch_size=4, logging_steps=2, eval_steps=2, save_steps=None,
-            learning_rate=1e-3)
+FAST = dict(
+    max_steps=4, per_device_train_batch_size=4, logging_steps=2, eval_steps=2, save_steps=None, learning_rate=1e-3
+)
 
 
 def test_string_labels_are_named_in_the_saved_model(tmp_path: Path, tiny_classifier_dir: Path) -> None:
     from transformers import AutoModelForSequenceClassification
 
-    spec = trainer_spec(tmp_path, tiny_classifier_dir, data.classification_rows(16), task="classification",
-                        eval_rows=data.classification_rows(8), **FAST)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_classifier_dir,
+        data.classification_rows(16),
+        task="classification",
+        eval_rows=data.classification_rows(8),
+        **FAST,
+    )
     output, seen = run_trainer(spec)
 
     evals = metrics(seen, "eval")
@@ -38,10 +46,21 @@ def test_string_labels_are_named_in_the_saved_model(tmp_path: Path, tiny_classif
 def test_integer_labels_and_a_text_pair(tmp_path: Path, tiny_classifier_dir: Path) -> None:
     from transformers import AutoConfig
 
-    rows = [{"premise": r["text"], "hypothesis": "it is good", "y": r["label"]}
-            for r in data.classification_rows(16, int_labels=True)]
-    spec = trainer_spec(tmp_path, tiny_classifier_dir, rows, task="classification", eval_rows=rows[:4],
-                        text_column="premise", text_pair_column="hypothesis", label_column="y", **FAST)
+    rows = [
+        {"premise": r["text"], "hypothesis": "it is good", "y": r["label"]}
+        for r in data.classification_rows(16, int_labels=True)
+    ]
+    spec = trainer_spec(
+        tmp_path,
+        tiny_classifier_dir,
+        rows,
+        task="classification",
+        eval_rows=rows[:4],
+        text_column="premise",
+        text_pair_column="hypothesis",
+        label_column="y",
+        **FAST,
+    )
     output, _ = run_trainer(spec)
     assert output["global_step"] == 4
     config = AutoConfig.from_pretrained(tmp_path / "out")
@@ -57,8 +76,9 @@ def test_the_text_pair_is_encoded_as_the_second_segment(tiny_classifier_dir: Pat
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_classifier_dir)
     rows = Dataset.from_list([{"premise": "great acting", "hypothesis": "it is good", "y": "positive"}])
-    cfg = TrainerComponent(id="t", task="classification", text_column="premise",
-                           text_pair_column="hypothesis", label_column="y")
+    cfg = TrainerComponent(
+        id="t", task="classification", text_column="premise", text_pair_column="hypothesis", label_column="y"
+    )
     encoded = classification_rows(rows, cfg, tokenizer, {"positive": 0})[0]
     assert encoded["input_ids"] == tokenizer("great acting", "it is good")["input_ids"]
     assert encoded["input_ids"] != tokenizer("great acting")["input_ids"]
@@ -67,17 +87,34 @@ def test_the_text_pair_is_encoded_as_the_second_segment(tiny_classifier_dir: Pat
 
 def test_learns_a_separable_task(tmp_path: Path, tiny_classifier_dir: Path) -> None:
     rows = data.classification_rows(16)
-    spec = trainer_spec(tmp_path, tiny_classifier_dir, rows, task="classification", eval_rows=rows[:8],
-                        max_steps=40, per_device_train_batch_size=8, logging_steps=10, eval_steps=40,
-                        save_steps=None, learning_rate=3e-3)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_classifier_dir,
+        rows,
+        task="classification",
+        eval_rows=rows[:8],
+        max_steps=40,
+        per_device_train_batch_size=8,
+        logging_steps=10,
+        eval_steps=40,
+        save_steps=None,
+        learning_rate=3e-3,
+    )
     output, _ = run_trainer(spec)
     assert output["metrics"]["accuracy"] == 1.0 and output["metrics"]["f1"] == 1.0
 
 
-THREE_CLASSES = [{"text": text, "label": label} for text, label in [
-    ("I loved this movie, it was great", "positive"), ("terrible film, I hated it", "negative"),
-    ("it was a film with actors in it", "neutral"), ("great acting and a great story", "positive"),
-    ("boring and terrible", "negative"), ("a movie of average length", "neutral")]] * 2
+THREE_CLASSES = [
+    {"text": text, "label": label}
+    for text, label in [
+        ("I loved this movie, it was great", "positive"),
+        ("terrible film, I hated it", "negative"),
+        ("it was a film with actors in it", "neutral"),
+        ("great acting and a great story", "positive"),
+        ("boring and terrible", "negative"),
+        ("a movie of average length", "neutral"),
+    ]
+] * 2
 
 
 def test_lora_classifier_reloads_with_its_label_names(tmp_path: Path, tiny_classifier_dir: Path) -> None:
@@ -88,8 +125,9 @@ def test_lora_classifier_reloads_with_its_label_names(tmp_path: Path, tiny_class
     from safetensors.torch import load_file
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    spec = trainer_spec(tmp_path, tiny_classifier_dir, THREE_CLASSES, task="classification",
-                        peft_adapter="lora", lora_r=4, **FAST)
+    spec = trainer_spec(
+        tmp_path, tiny_classifier_dir, THREE_CLASSES, task="classification", peft_adapter="lora", lora_r=4, **FAST
+    )
     output, _ = run_trainer(spec)
     out = tmp_path / "out"
     assert output["adapter"] is True and output["labels"] == ["negative", "neutral", "positive"]
@@ -101,13 +139,20 @@ def test_lora_classifier_reloads_with_its_label_names(tmp_path: Path, tiny_class
     assert names == ["negative", "neutral", "positive"]
     tokenizer = AutoTokenizer.from_pretrained(out)
     base = AutoModelForSequenceClassification.from_pretrained(  # as docs/training.md shows it
-        tiny_classifier_dir, num_labels=len(names), id2label=dict(enumerate(names)),
-        label2id={name: i for i, name in enumerate(names)}, ignore_mismatched_sizes=True)
+        tiny_classifier_dir,
+        num_labels=len(names),
+        id2label=dict(enumerate(names)),
+        label2id={name: i for i, name in enumerate(names)},
+        ignore_mismatched_sizes=True,
+    )
     base.config.pad_token_id = tokenizer.pad_token_id
     model = PeftModel.from_pretrained(base, out)
     assert model.config.id2label == {0: "negative", 1: "neutral", 2: "positive"}
-    saved = {name: tensor for name, tensor in load_file(out / "adapter_model.safetensors").items()
-             if "classifier" in name and name.endswith("weight")}
+    saved = {
+        name: tensor
+        for name, tensor in load_file(out / "adapter_model.safetensors").items()
+        if "classifier" in name and name.endswith("weight")
+    }
     assert saved and all(tensor.shape[0] == 3 for tensor in saved.values())
     head = model.base_model.model.classifier.modules_to_save["default"].weight
     assert any(torch.equal(head, tensor) for tensor in saved.values())
@@ -132,7 +177,13 @@ def test_f1_is_the_macro_average_over_classes() -> None:
 def test_unknown_label_column_names_the_field(tmp_path: Path, tiny_classifier_dir: Path) -> None:
     from compose.jobspec import JobFailed
 
-    spec = trainer_spec(tmp_path, tiny_classifier_dir, data.classification_rows(4), task="classification",
-                        label_column="sentiment", **FAST)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_classifier_dir,
+        data.classification_rows(4),
+        task="classification",
+        label_column="sentiment",
+        **FAST,
+    )
     with pytest.raises(JobFailed, match="label_column: column 'sentiment' is not in the training data set"):
         run_trainer(spec)

@@ -1,4 +1,5 @@
 """Training reads the materialized data sets and never writes beside them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,17 +20,30 @@ def stored_files(tmp_path: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("task", ["sft", "classification"])
-def test_training_leaves_the_data_set_folders_as_they_were(tmp_path: Path, task: str, tiny_causal_lm_dir: Path,
-                                                           tiny_classifier_dir: Path) -> None:
+def test_training_leaves_the_data_set_folders_as_they_were(
+    tmp_path: Path, task: str, tiny_causal_lm_dir: Path, tiny_classifier_dir: Path
+) -> None:
     from datasets import is_caching_enabled
 
     if task == "sft":
-        spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8),
-                            eval_rows=data.prompt_response_rows(4), prompt_column="prompt",
-                            response_column="response", **ONE_STEP)
+        spec = trainer_spec(
+            tmp_path,
+            tiny_causal_lm_dir,
+            data.prompt_response_rows(8),
+            eval_rows=data.prompt_response_rows(4),
+            prompt_column="prompt",
+            response_column="response",
+            **ONE_STEP,
+        )
     else:
-        spec = trainer_spec(tmp_path, tiny_classifier_dir, data.classification_rows(8), task="classification",
-                            eval_rows=data.classification_rows(4), **ONE_STEP)
+        spec = trainer_spec(
+            tmp_path,
+            tiny_classifier_dir,
+            data.classification_rows(8),
+            task="classification",
+            eval_rows=data.classification_rows(4),
+            **ONE_STEP,
+        )
     before = stored_files(tmp_path)
     for _ in range(2):  # a rerun on the same data adds nothing either
         run_trainer(spec)

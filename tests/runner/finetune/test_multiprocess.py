@@ -2,6 +2,7 @@
 
 Only rank 0 reports and writes; cancel reaches every process torchrun started.
 """
+
 from __future__ import annotations
 
 import threading
@@ -19,13 +20,23 @@ pytestmark = pytest.mark.slow
 
 
 def spec_for(tmp_path: Path, model_dir: Path, rows: int, launcher: str = "torchrun", **fields):
-    return trainer_spec(tmp_path, model_dir, data.prompt_response_rows(rows), prompt_column="prompt",
-                        response_column="response", per_device_train_batch_size=4, logging_steps=1,
-                        save_steps=None, resources={"processes": 2, "launcher": launcher}, **fields)
+    return trainer_spec(
+        tmp_path,
+        model_dir,
+        data.prompt_response_rows(rows),
+        prompt_column="prompt",
+        response_column="response",
+        per_device_train_batch_size=4,
+        logging_steps=1,
+        save_steps=None,
+        resources={"processes": 2, "launcher": launcher},
+        **fields,
+    )
 
 
-@pytest.mark.parametrize("launcher, module", [("torchrun", "torch.distributed.run"),
-                                              ("accelerate", "accelerate.commands.launch")])
+@pytest.mark.parametrize(
+    "launcher, module", [("torchrun", "torch.distributed.run"), ("accelerate", "accelerate.commands.launch")]
+)
 def test_two_processes_split_the_data_and_only_rank_zero_reports(tmp_path, tiny_causal_lm_dir, launcher, module):
     spec = spec_for(tmp_path, tiny_causal_lm_dir, rows=32, launcher=launcher, num_epochs=1)
     assert runner_command(spec)[1:3] == ["-m", module]

@@ -1,4 +1,5 @@
 """A trainer never silently trains over another run's checkpoints, and says which are its own."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Output files and checkpoint lookup, without training."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,17 @@ def test_a_folder_that_is_not_a_checkpoint_is_refused(tmp_path: Path) -> None:
 
 
 def test_run_files_redact_secrets_and_list_versions(tmp_path: Path) -> None:
-    spec = JobSpec(run_id="r", job_id="j", component_id="c", component_type="model-trainer", method="train",
-                   config={}, base_dir=str(tmp_path), storage_dir=str(tmp_path), secrets=["hf_s3cr3t"])
+    spec = JobSpec(
+        run_id="r",
+        job_id="j",
+        component_id="c",
+        component_type="model-trainer",
+        method="train",
+        config={},
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path),
+        secrets=["hf_s3cr3t"],
+    )
     ctx = RunContext(spec=spec, emit=lambda event: None)
     config = {"id": "trainer", "chat_template": "{{ 'hf_s3cr3t' }}", "learning_rate": 1e-4}
     config_path, versions_path = outputs.write_run_files(tmp_path / "out", config, ctx.redact)
@@ -49,7 +59,14 @@ def test_run_files_redact_secrets_and_list_versions(tmp_path: Path) -> None:
 
 
 def test_model_reference_shape(tmp_path: Path) -> None:
-    ref = outputs.model_reference(tmp_path, global_step=6, adapter=True, metrics={"train_loss": 1.5},
-                                  checkpoint_paths=[tmp_path / "checkpoint-6"])
-    assert ref == {"type": "model", "output_dir": str(tmp_path.resolve()), "global_step": 6, "adapter": True,
-                   "metrics": {"train_loss": 1.5}, "checkpoints": [str((tmp_path / "checkpoint-6").resolve())]}
+    ref = outputs.model_reference(
+        tmp_path, global_step=6, adapter=True, metrics={"train_loss": 1.5}, checkpoint_paths=[tmp_path / "checkpoint-6"]
+    )
+    assert ref == {
+        "type": "model",
+        "output_dir": str(tmp_path.resolve()),
+        "global_step": 6,
+        "adapter": True,
+        "metrics": {"train_loss": 1.5},
+        "checkpoints": [str((tmp_path / "checkpoint-6").resolve())],
+    }

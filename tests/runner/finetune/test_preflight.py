@@ -1,4 +1,5 @@
 """Problems reported before any model or data loads: offline hub ids, precision, config."""
+
 from __future__ import annotations
 
 import time
@@ -36,7 +37,8 @@ def test_hub_id_without_network_fails_fast_and_clearly(tmp_path: Path, hub_unrea
         run_trainer(spec)
     assert time.monotonic() - started < 10
     assert "'example-org/tiny-model' is not a local folder and the Hugging Face Hub cannot be reached" in str(
-        raised.value)
+        raised.value
+    )
     assert raised.value.message.startswith("model: ")
     assert os.environ["HF_HUB_OFFLINE"] == "1"
 
@@ -103,8 +105,11 @@ def test_invalid_config_is_a_plain_failure(tmp_path: Path, tiny_causal_lm_dir: P
 @pytest.mark.slow
 def test_missing_text_column_lists_the_columns(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(4), text_column="body")
-    with pytest.raises(JobFailed, match=r"text_column: column 'body' is not in the training data set "
-                                        r"\(its columns: prompt, response\)"):
+    with pytest.raises(
+        JobFailed,
+        match=r"text_column: column 'body' is not in the training data set "
+        r"\(its columns: prompt, response\)",
+    ):
         run_trainer(spec)
 
 

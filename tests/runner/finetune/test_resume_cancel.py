@@ -1,4 +1,5 @@
 """Cancel saves a checkpoint; resume (a path or ``latest``) reaches the same end as a run never stopped."""
+
 from __future__ import annotations
 
 import threading
@@ -12,8 +13,16 @@ from tests.fixtures.training import losses, run_trainer, trainer_spec
 
 pytestmark = pytest.mark.slow
 
-RUN = dict(max_steps=6, per_device_train_batch_size=2, logging_steps=1, save_steps=3, max_seq_length=32,
-           text_column="text", learning_rate=1e-3, seed=3)
+RUN = dict(
+    max_steps=6,
+    per_device_train_batch_size=2,
+    logging_steps=1,
+    save_steps=3,
+    max_seq_length=32,
+    text_column="text",
+    learning_rate=1e-3,
+    seed=3,
+)
 
 
 def _cancel_after(step: int, cancelled: threading.Event):
@@ -23,6 +32,7 @@ def _cancel_after(step: int, cancelled: threading.Event):
             thread = threading.Thread(target=cancelled.set)
             thread.start()
             thread.join()
+
     return on_event
 
 
@@ -33,8 +43,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory, tiny_causal_lm_dir: 
     return tmp, output, losses(seen)
 
 
-def test_cancel_saves_a_checkpoint_then_latest_resumes(tmp_path: Path, tiny_causal_lm_dir: Path,
-                                                       uninterrupted) -> None:
+def test_cancel_saves_a_checkpoint_then_latest_resumes(tmp_path: Path, tiny_causal_lm_dir: Path, uninterrupted) -> None:
     _, full_output, full_losses = uninterrupted
     cancelled = threading.Event()
     spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(12), **RUN)
@@ -59,8 +68,13 @@ def test_cancel_saves_a_checkpoint_then_latest_resumes(tmp_path: Path, tiny_caus
 
 def test_resume_from_a_path(tmp_path: Path, tiny_causal_lm_dir: Path, uninterrupted) -> None:
     full_dir, _, full_losses = uninterrupted
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(12),
-                        resume_from_checkpoint=str(full_dir / "out" / "checkpoint-3"), **RUN)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.text_rows(12),
+        resume_from_checkpoint=str(full_dir / "out" / "checkpoint-3"),
+        **RUN,
+    )
     output, seen = run_trainer(spec)
     assert output["global_step"] == 6
     assert losses(seen) == [(s, v) for s, v in full_losses if s > 3]

@@ -3,6 +3,7 @@
 Each snippet is the document's YAML; the test only points ``model`` at the tiny local
 model, binds ``dataset``/``eval_dataset`` to a small saved data set, and caps the steps.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +12,9 @@ import pytest
 
 from compose.jobspec import JobSpec
 from compose.schema.components import TrainerComponent
-from tests.fixtures import data
 from runner.finetune.errors import ConfigProblem
 from tests.compose.seed_blocks import seed_blocks
+from tests.fixtures import data
 from tests.fixtures.training import run_trainer, save_dataset
 
 pytestmark = pytest.mark.slow
@@ -60,8 +61,16 @@ def test_seed_snippet_runs(tmp_path: Path, tiny_causal_lm_dir: Path, name: str) 
         fields["eval_dataset"] = save_dataset(storage, rows[:4])
     fields.update(id="trainer", model=str(tiny_causal_lm_dir), max_steps=2)
     config = TrainerComponent.model_validate(fields).model_dump(mode="json")
-    spec = JobSpec(run_id="r", job_id="train", component_id="trainer", component_type="model-trainer",
-                   method="train", config=config, base_dir=str(tmp_path), storage_dir=str(storage))
+    spec = JobSpec(
+        run_id="r",
+        job_id="train",
+        component_id="trainer",
+        component_type="model-trainer",
+        method="train",
+        config=config,
+        base_dir=str(tmp_path),
+        storage_dir=str(storage),
+    )
 
     if "resume_from_checkpoint" in fields:
         # §9.7.2 names a checkpoint of an earlier run; in a fresh folder the run is refused

@@ -1,4 +1,5 @@
 """SFT jobs: the seed's data layouts train, report metrics and leave a reloadable model."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,15 @@ FAST = dict(max_steps=4, per_device_train_batch_size=4, logging_steps=1, save_st
 def test_text_column_trains_reports_and_saves(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(), eval_rows=data.text_rows(4),
-                        text_column="text", eval_steps=2, **FAST)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.text_rows(),
+        eval_rows=data.text_rows(4),
+        text_column="text",
+        eval_steps=2,
+        **FAST,
+    )
     output, seen = run_trainer(spec)
 
     out = tmp_path / "out"
@@ -30,8 +38,14 @@ def test_text_column_trains_reports_and_saves(tmp_path: Path, tiny_causal_lm_dir
     train = metrics(seen)
     assert [e["step"] for e in train] == [1, 2, 3, 4]
     for event in train:
-        assert set(event["values"]) == {"loss", "learning_rate", "grad_norm", "samples_per_second",
-                                        "tokens_per_second", "epoch"}
+        assert set(event["values"]) == {
+            "loss",
+            "learning_rate",
+            "grad_norm",
+            "samples_per_second",
+            "tokens_per_second",
+            "epoch",
+        }
         assert event["values"]["tokens_per_second"] > 0
     evals = metrics(seen, "eval")
     assert [e["step"] for e in evals] == [2, 4]
@@ -47,11 +61,12 @@ def test_text_column_trains_reports_and_saves(tmp_path: Path, tiny_causal_lm_dir
     model = AutoModelForCausalLM.from_pretrained(out)
     AutoTokenizer.from_pretrained(out)
     base = AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir)
-    assert any((a != b).any() for a, b in zip(model.parameters(), base.parameters()))
+    assert any((a != b).any() for a, b in zip(model.parameters(), base.parameters(), strict=True))
     config = json.loads((out / "compose-config.json").read_text())
     assert config["text_column"] == "text" and config["max_steps"] == 4
     assert {"torch", "transformers", "trl", "peft", "datasets", "python"} <= set(
-        json.loads((out / "versions.json").read_text()))
+        json.loads((out / "versions.json").read_text())
+    )
     # TensorBoard reads the same numbers the metric events carried.
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -59,15 +74,26 @@ def test_text_column_trains_reports_and_saves(tmp_path: Path, tiny_causal_lm_dir
     board = EventAccumulator(str(run))
     board.Reload()
     assert [(e.step, e.value) for e in board.Scalars("train/loss")] == [
-        (event["step"], pytest.approx(event["values"]["loss"])) for event in train]
+        (event["step"], pytest.approx(event["values"]["loss"])) for event in train
+    ]
     assert [(e.step, e.value) for e in board.Scalars("eval/loss")] == [
-        (event["step"], pytest.approx(event["values"]["eval_loss"])) for event in evals]
+        (event["step"], pytest.approx(event["values"]["eval_loss"])) for event in evals
+    ]
     assert (out / "checkpoint-2" / "optimizer.pt").is_file()
 
 
 def test_loss_falls_on_memorizable_data(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(8), text_column="text", max_steps=30,
-                        per_device_train_batch_size=8, logging_steps=5, save_steps=None, learning_rate=3e-3)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.text_rows(8),
+        text_column="text",
+        max_steps=30,
+        per_device_train_batch_size=8,
+        logging_steps=5,
+        save_steps=None,
+        learning_rate=3e-3,
+    )
     _, seen = run_trainer(spec)
     values = [loss for _, loss in losses(seen)]
     assert values[-1] < values[0] * 0.6
@@ -78,9 +104,19 @@ def test_lora_adapter_reloads_onto_the_base_model(tmp_path: Path, tiny_causal_lm
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8), prompt_column="prompt",
-                        response_column="response", peft_adapter="lora", lora_r=4, lora_alpha=8,
-                        lora_target_modules=["q_proj", "v_proj", "gate_proj"], lora_bias="lora_only", **FAST)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.prompt_response_rows(8),
+        prompt_column="prompt",
+        response_column="response",
+        peft_adapter="lora",
+        lora_r=4,
+        lora_alpha=8,
+        lora_target_modules=["q_proj", "v_proj", "gate_proj"],
+        lora_bias="lora_only",
+        **FAST,
+    )
     output, seen = run_trainer(spec)
     assert output["adapter"] is True
     assert any(e["type"] == "artifact" and e["kind"] == "adapter" for e in seen)
@@ -117,10 +153,20 @@ def test_separate_tokenizer_and_inline_chat_template(tmp_path: Path, tiny_causal
     config = json.loads(config_path.read_text())
     config["model_max_length"] = 4321
     config_path.write_text(json.dumps(config))
-    template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
-                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.prompt_response_rows(8), prompt_column="prompt",
-                        response_column="response", tokenizer="./tokenizer", chat_template=template, **FAST)
+    template = (
+        "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}"
+        "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+    )
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.prompt_response_rows(8),
+        prompt_column="prompt",
+        response_column="response",
+        tokenizer="./tokenizer",
+        chat_template=template,
+        **FAST,
+    )
     output, _ = run_trainer(spec)
     assert output["global_step"] == 4
     # The template used for training is saved with the model, so inference renders the same way.
@@ -131,10 +177,20 @@ def test_separate_tokenizer_and_inline_chat_template(tmp_path: Path, tiny_causal
 
 def test_epochs_batch_and_accumulation_set_the_step_count(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
     # 8 rows, 2 per batch, 2 batches per optimizer step: 2 steps an epoch, 4 in two epochs.
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(8), text_column="text", num_epochs=2,
-                        per_device_train_batch_size=2, gradient_accumulation_steps=2, logging_steps=1,
-                        save_steps=None, warmup_steps=2, lr_scheduler_type="constant_with_warmup",
-                        learning_rate=1e-3)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.text_rows(8),
+        text_column="text",
+        num_epochs=2,
+        per_device_train_batch_size=2,
+        gradient_accumulation_steps=2,
+        logging_steps=1,
+        save_steps=None,
+        warmup_steps=2,
+        lr_scheduler_type="constant_with_warmup",
+        learning_rate=1e-3,
+    )
     output, seen = run_trainer(spec)
     assert output["global_step"] == 4
     train = metrics(seen)
@@ -145,15 +201,24 @@ def test_epochs_batch_and_accumulation_set_the_step_count(tmp_path: Path, tiny_c
 
 
 def test_the_last_step_is_always_logged(tmp_path: Path, tiny_causal_lm_dir: Path) -> None:
-    spec = trainer_spec(tmp_path, tiny_causal_lm_dir, data.text_rows(8), text_column="text", max_steps=3,
-                        logging_steps=10, save_steps=None, per_device_train_batch_size=4)
+    spec = trainer_spec(
+        tmp_path,
+        tiny_causal_lm_dir,
+        data.text_rows(8),
+        text_column="text",
+        max_steps=3,
+        logging_steps=10,
+        save_steps=None,
+        per_device_train_batch_size=4,
+    )
     _, seen = run_trainer(spec)
     assert [e["step"] for e in metrics(seen)] == [3]
 
 
 @pytest.mark.parametrize("lora", [False, True])
-def test_gradient_checkpointing_recomputes_layers_in_backward(tmp_path: Path, tiny_causal_lm_dir: Path,
-                                                              monkeypatch, lora: bool) -> None:
+def test_gradient_checkpointing_recomputes_layers_in_backward(
+    tmp_path: Path, tiny_causal_lm_dir: Path, monkeypatch, lora: bool
+) -> None:
     """With checkpointing on, every decoder layer runs twice a step (once more during
     backward, instead of keeping its activations); off, once. Counted at each layer's MLP,
     since the layer's own forward is the checkpointing wrapper."""
@@ -172,9 +237,18 @@ def test_gradient_checkpointing_recomputes_layers_in_backward(tmp_path: Path, ti
     per_run = {}
     for checkpointing in (False, True):
         calls["n"] = 0
-        spec = trainer_spec(tmp_path / str(checkpointing), tiny_causal_lm_dir, data.text_rows(4), text_column="text",
-                            max_steps=2, per_device_train_batch_size=2, logging_steps=1, save_steps=None,
-                            gradient_checkpointing=checkpointing, **adapter)
+        spec = trainer_spec(
+            tmp_path / str(checkpointing),
+            tiny_causal_lm_dir,
+            data.text_rows(4),
+            text_column="text",
+            max_steps=2,
+            per_device_train_batch_size=2,
+            logging_steps=1,
+            save_steps=None,
+            gradient_checkpointing=checkpointing,
+            **adapter,
+        )
         run_trainer(spec)
         per_run[checkpointing] = calls["n"]
     layers = 2

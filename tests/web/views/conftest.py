@@ -1,10 +1,12 @@
 """Fixtures of the page tests: logged-in clients for alice (a member) and bob (not one),
 and a document holding the seed's §9.8.3 example."""
+
 from __future__ import annotations
 
 import functools
 
 import pytest
+
 from tests.compose.seed_blocks import seed_blocks
 
 
@@ -13,7 +15,8 @@ def seed_example() -> str:
     """The seed chapter's §9.8.3 example, read from the document, with a comment added so
     the editor tests can see comments survive (a test asking for it skips in a bare clone)."""
     return next(b.text for b in seed_blocks() if b.section == "9.8.3").replace(
-        "learning_rate: 5e-5\n", "learning_rate: 5e-5   # peak learning rate\n", 1)
+        "learning_rate: 5e-5\n", "learning_rate: 5e-5   # peak learning rate\n", 1
+    )
 
 
 @pytest.fixture

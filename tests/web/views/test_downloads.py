@@ -1,5 +1,6 @@
 """Downloads of a run's outputs: a file as itself, a folder as a zip built while it is sent,
 the whole run folder; nothing outside the workspace, nothing for strangers."""
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,9 @@ def run(workspace, alice):
     (ckpt / "nested" / "notes.txt").write_text("step 30\n")
     (run.folder / "output" / "trainer_config.yaml").write_text("learning_rate: 5.0e-05\n")
     Artifact.objects.create(run=run, job_id="train", kind="checkpoint", path=str(ckpt), step=30)
-    Artifact.objects.create(run=run, job_id="train", kind="config",
-                            path=str(run.folder / "output" / "trainer_config.yaml"))
+    Artifact.objects.create(
+        run=run, job_id="train", kind="config", path=str(run.folder / "output" / "trainer_config.yaml")
+    )
     return run
 
 
@@ -46,8 +48,11 @@ def artifact_url(run, kind: str) -> str:
 
 def on_disk(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (symlinks not followed) by its name relative to it."""
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
 
 
 def archive_of(response) -> tuple[zipfile.ZipFile, list[bytes]]:
@@ -132,8 +137,11 @@ def test_an_artifact_outside_the_workspace_is_not_served(alice_client, run, tmp_
 
 
 def test_strangers_get_404_on_every_download_and_on_delete(bob_client, run):
-    urls = [artifact_url(run, "checkpoint"), artifact_url(run, "config"),
-            reverse("training:run_download", args=[run.pk])]
+    urls = [
+        artifact_url(run, "checkpoint"),
+        artifact_url(run, "config"),
+        reverse("training:run_download", args=[run.pk]),
+    ]
     for url in urls:
         assert bob_client.get(url).status_code == 404
     delete = reverse("training:run_delete_outputs", args=[run.pk])

@@ -1,4 +1,5 @@
 """The component editor: fields from the schema, live YAML preview, errors beside fields, save."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,7 @@ def form_data(response) -> dict[str, str]:
     """What the browser would send back for the page's form as rendered."""
     form = response.context["form"]
     data = {}
-    for name, field in form.fields.items():
+    for name in form.fields:
         value = form[name].value()
         data[name] = "" if value is None else str(value)
     return data
@@ -39,8 +40,17 @@ def test_every_trainer_field_has_an_input_with_help_and_default(alice_client, do
     select = re.search(r'<select name="optimizer".*?</select>', html, re.S).group(0)
     assert all(f'value="{o}"' in select for o in OPTIMIZERS) and "__binding__" in select
     assert "Default: 5e-05" in html  # learning_rate's default, from the schema
-    for title in ("Learning rate and batch", "Optimizer", "Scheduler", "Evaluation and saving", "Memory",
-                  "Reproducibility", "LoRA", "Quantization (QLoRA)", "Processes"):
+    for title in (
+        "Learning rate and batch",
+        "Optimizer",
+        "Scheduler",
+        "Evaluation and saving",
+        "Memory",
+        "Reproducibility",
+        "LoRA",
+        "Quantization (QLoRA)",
+        "Processes",
+    ):
         assert f"<legend>{title}</legend>" in html
 
 
@@ -59,7 +69,7 @@ def test_preview_changes_only_the_edited_field_and_keeps_comments(alice_client, 
 
 def test_errors_appear_beside_the_field_they_concern(alice_client, document):
     data = form_data(alice_client.get(url(document, "custom-trainer")))
-    data["peft_adapter"] = ""           # lora_r without LoRA: a schema rule
+    data["peft_adapter"] = ""  # lora_r without LoRA: a schema rule
     data["per_device_train_batch_size"] = "eight"  # not a number: a form rule
     result = alice_client.post(url(document, "custom-trainer", preview=True), data).json()
     assert result["ok"] is False
@@ -91,8 +101,23 @@ def test_save_writes_the_document_and_a_bad_save_keeps_the_form(alice_client, do
 
 def test_datasets_component_fields_and_method_groups(alice_client, document):
     html = alice_client.get(url(document, "local-data")).content.decode()
-    for name in ("provider", "path", "loader", "data_files", "data_dir", "fraction", "datasets", "direction",
-                 "axis", "indices", "columns", "condition", "template", "output_column", "remove_columns"):
+    for name in (
+        "provider",
+        "path",
+        "loader",
+        "data_files",
+        "data_dir",
+        "fraction",
+        "datasets",
+        "direction",
+        "axis",
+        "indices",
+        "columns",
+        "condition",
+        "template",
+        "output_column",
+        "remove_columns",
+    ):
         assert f'name="{name}"' in html, name
     assert 'data-methods="map"' in html and 'data-methods="load"' in html
 
@@ -107,8 +132,9 @@ def test_datasets_list_fields_accept_comma_separated_values(alice_client, docume
 
 
 def test_adding_a_component_opens_its_editor(alice_client, document):
-    response = alice_client.post(reverse("training:component_new", args=[document.pk]),
-                                 {"id": "classifier", "type": "model-trainer"})
+    response = alice_client.post(
+        reverse("training:component_new", args=[document.pk]), {"id": "classifier", "type": "model-trainer"}
+    )
     assert response.status_code == 302 and response["Location"] == url(document, "classifier")
     document.refresh_from_db()
     assert "- id: classifier" in document.yaml_text and "# peak learning rate" in document.yaml_text

@@ -1,4 +1,5 @@
 """Materialized data sets: listed for the members of the workspaces whose runs made them."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,16 @@ from training.actions import claim_run, record_event
 pytestmark = pytest.mark.django_db
 
 FINGERPRINT = "cd" * 16
-REF = {"type": "dataset", "fingerprint": FINGERPRINT, "path": f"datasets/{FINGERPRINT}", "num_rows": 1,
-       "columns": {"text": "string"}, "preview": [{"text": "a first row"}], "sft_format": "text", "reused": False}
+REF = {
+    "type": "dataset",
+    "fingerprint": FINGERPRINT,
+    "path": f"datasets/{FINGERPRINT}",
+    "num_rows": 1,
+    "columns": {"text": "string"},
+    "preview": [{"text": "a first row"}],
+    "sft_format": "text",
+    "reused": False,
+}
 
 
 @pytest.fixture

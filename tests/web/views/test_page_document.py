@@ -1,4 +1,5 @@
 """The document page: component cards, workflow graph, YAML tab, runs tab."""
+
 from __future__ import annotations
 
 import pytest

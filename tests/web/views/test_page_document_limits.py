@@ -1,5 +1,6 @@
 """Saving and creating a document from hostile text: the page answers 400 with the located
 problem, keeps the text in the box and stores nothing; never a 500 or a hung worker."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """Refusals in the site's layout: a member who may not delete a run's outputs reads why (403),
 and a stranger's 404 says where to go next without saying whether the run exists."""
+
 from __future__ import annotations
 
 import pytest

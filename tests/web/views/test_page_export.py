@@ -1,4 +1,5 @@
 """Export in the seed and nested dialects as .yaml downloads."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Workspace list and workspace home."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,6 +53,11 @@ def test_the_headline_is_accuracy_else_the_last_eval_loss_else_the_last_loss(ali
         record_event(run, ev.metric("train", 2, {"loss": 0.000125}))
     record_event(evaluated, ev.metric("train", 2, {"eval_loss": 1.75}, split="eval"))
     record_event(classified, ev.metric("train", 2, {"eval_loss": 0.4, "accuracy": 0.875, "f1": 0.86}, split="eval"))
-    runs = {r.pk: r.headline for r in alice_client.get(reverse("training:workspace", args=[workspace.slug])).context["runs"]}
-    assert runs == {trained.pk: ("loss", 0.000125), evaluated.pk: ("eval_loss", 1.75),
-                    classified.pk: ("accuracy", 0.875)}
+    runs = {
+        r.pk: r.headline for r in alice_client.get(reverse("training:workspace", args=[workspace.slug])).context["runs"]
+    }
+    assert runs == {
+        trained.pk: ("loss", 0.000125),
+        evaluated.pk: ("eval_loss", 1.75),
+        classified.pk: ("accuracy", 0.875),
+    }

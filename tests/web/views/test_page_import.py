@@ -1,4 +1,5 @@
 """Creating and importing documents: pasted or uploaded, errors at line and column."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Every page and JSON endpoint asks for a login first."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,11 @@ def test_every_page_redirects_anonymous_visitors_to_the_login(client, workspace,
     for url in urls:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
-    for url in (reverse("training:run_cancel", args=[run.pk]), reverse("training:run_rerun", args=[run.pk]),
-                reverse("training:document_save_yaml", args=[document.pk])):
+    for url in (
+        reverse("training:run_cancel", args=[run.pk]),
+        reverse("training:run_rerun", args=[run.pk]),
+        reverse("training:document_save_yaml", args=[document.pk]),
+    ):
         assert client.post(url).status_code == 302, url
     run.refresh_from_db()
     assert run.cancel_requested is False

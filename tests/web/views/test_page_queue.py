@@ -1,5 +1,6 @@
 """The queue page's layout: an owner's row actions sit side by side, and the site header
 wraps on a narrow screen instead of running off it."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,16 @@ CSS = Path(__file__).resolve().parents[3] / "static" / "css" / "app.css"
 def test_an_owners_queue_actions_are_one_row(alice_client, alice, workspace, document):
     from training.models import Run, RunStatus
 
-    run = Run.objects.create(workspace=workspace, document=document, workflow_id="train",
-                             yaml_snapshot=document.yaml_text, inputs={}, created_by=alice,
-                             status=RunStatus.QUEUED, need_gpus=1)
+    run = Run.objects.create(
+        workspace=workspace,
+        document=document,
+        workflow_id="train",
+        yaml_snapshot=document.yaml_text,
+        inputs={},
+        created_by=alice,
+        status=RunStatus.QUEUED,
+        need_gpus=1,
+    )
     page = alice_client.get("/queue/").content.decode()
     cell = re.search(r'<div class="row queue-actions">(.*?)</div>', page, re.S)
     assert cell, "the row's buttons are not in one flex row"

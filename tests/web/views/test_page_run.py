@@ -1,4 +1,5 @@
 """The run page, its event replay endpoint, cancel and rerun."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,11 +12,19 @@ from training.models import Run
 
 pytestmark = pytest.mark.django_db
 
-DATASET_REF = {"type": "dataset", "fingerprint": "ab" * 16, "path": "datasets/" + "ab" * 16, "num_rows": 2,
-               "columns": {"user_input": "string", "assistant_response": "string"},
-               "preview": [{"user_input": "hello there", "assistant_response": "hi"},
-                           {"user_input": "2+2?", "assistant_response": "4"}],
-               "sft_format": "prompt-response", "reused": False}
+DATASET_REF = {
+    "type": "dataset",
+    "fingerprint": "ab" * 16,
+    "path": "datasets/" + "ab" * 16,
+    "num_rows": 2,
+    "columns": {"user_input": "string", "assistant_response": "string"},
+    "preview": [
+        {"user_input": "hello there", "assistant_response": "hi"},
+        {"user_input": "2+2?", "assistant_response": "4"},
+    ],
+    "sft_format": "prompt-response",
+    "reused": False,
+}
 
 
 def job_card(html: str, job: str) -> str:
@@ -27,9 +36,14 @@ def job_card(html: str, job: str) -> str:
 
 @pytest.fixture
 def run(workspace, alice, document):
-    run = make_run(workspace, alice, document=document, workflow_id="train-custom",
-                   yaml_snapshot=document.yaml_text.replace("num_epochs: 5", "num_epochs: 7"),
-                   inputs={"template": "{user_input}"})
+    run = make_run(
+        workspace,
+        alice,
+        document=document,
+        workflow_id="train-custom",
+        yaml_snapshot=document.yaml_text.replace("num_epochs: 5", "num_epochs: 7"),
+        inputs={"template": "{user_input}"},
+    )
     claim_run(run.pk, "worker-1")
     record_event(run, ev.status("load", "running"))
     record_event(run, ev.progress("load", 2, 2, unit="rows", stage="load"))
@@ -52,7 +66,9 @@ def test_run_page_shows_header_jobs_datasets_artifacts_and_config_diff(alice_cli
     assert "hello there" in html and "prompt-response" in html  # the data set preview table
     assert "/ws/output/checkpoint-30" in html and "2.0\xa0KB" in html
     # the snapshot differs from the document now: the diff shows the change
-    assert '<span class="del">-    num_epochs: 7</span>' in html and '<span class="add">+    num_epochs: 5</span>' in html
+    assert (
+        '<span class="del">-    num_epochs: 7</span>' in html and '<span class="add">+    num_epochs: 5</span>' in html
+    )
     assert reverse("training:run_cancel", args=[run.pk]) in html
     assert "vendor/uPlot.iife.min.js" in html
 
@@ -107,11 +123,21 @@ def test_an_empty_queued_run_says_it_waits_for_a_worker(alice_client, workspace,
 
 
 def test_the_resolved_configuration_shows_each_job_as_it_started(alice_client, run):
-    record_event(run, ev.config("train", {"id": "custom-trainer", "model": "/ws/models/tiny", "token": "***",
-                                          "dataset": {"type": "dataset", "path": "datasets/ab", "num_rows": 2},
-                                          "lora_target_modules": ["q_proj", "v_proj"]}))
+    record_event(
+        run,
+        ev.config(
+            "train",
+            {
+                "id": "custom-trainer",
+                "model": "/ws/models/tiny",
+                "token": "***",
+                "dataset": {"type": "dataset", "path": "datasets/ab", "num_rows": 2},
+                "lora_target_modules": ["q_proj", "v_proj"],
+            },
+        ),
+    )
     html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()
-    block = html[html.index('data-job-config="train"'):]
+    block = html[html.index('data-job-config="train"') :]
     assert "model: /ws/models/tiny" in block and "token: &#x27;***&#x27;" in block
     assert "lora_target_modules:\n- q_proj\n- v_proj" in block
     assert 'id="job-configs-empty" hidden' in html
@@ -151,11 +177,15 @@ def test_the_configs_note_is_hidden_once_several_jobs_recorded_theirs(alice_clie
 
 def test_a_cancelled_job_says_where_its_checkpoint_went(alice_client, run):
     record_event(run, ev.progress("train", 8, 60, unit="steps", stage="train", eta_s=45))
-    record_event(run, ev.status("train", "cancelled",
-                                "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8"))
+    record_event(
+        run, ev.status("train", "cancelled", "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8")
+    )
     card = job_card(alice_client.get(reverse("training:run", args=[run.pk])).content.decode(), "train")
     assert 'data-status="cancelled"' in card
-    assert 'class="small job-message muted">job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8<' in card
+    assert (
+        'class="small job-message muted">job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8<'
+        in card
+    )
 
 
 def test_a_run_cancelled_before_a_worker_took_it_says_so_everywhere(alice_client, workspace, alice):
@@ -187,7 +217,8 @@ def test_the_replay_carries_the_job_plan_in_workflow_order(alice_client, workspa
     # A kept job's status and message come with the plan: no event will ever say them.
     assert state["jobs"] == [
         {"job": "load", "component": "load-component", "status": "succeeded", "message": "finished in run 3"},
-        {"job": "train", "component": "train-component", "status": "pending", "message": ""}]
+        {"job": "train", "component": "train-component", "status": "pending", "message": ""},
+    ]
     assert state["status"] == "running" and state["id"] == run.pk
 
 
@@ -199,8 +230,14 @@ def test_a_bar_moves_only_while_its_job_runs(alice_client, workspace, alice):
 
     run = make_run(workspace, alice, workflow_id="train-custom")
     claim_run(run.pk, "worker-1")
-    JobRun.objects.create(run=run, job_id="load", component_id="data", position=0, status="succeeded",
-                          message="finished in run 3; its output is used again")
+    JobRun.objects.create(
+        run=run,
+        job_id="load",
+        component_id="data",
+        position=0,
+        status="succeeded",
+        message="finished in run 3; its output is used again",
+    )
     JobRun.objects.create(run=run, job_id="train", component_id="trainer", position=1, status="running")
     JobRun.objects.create(run=run, job_id="export", component_id="exporter", position=2, status="pending")
     html = alice_client.get(reverse("training:run", args=[run.pk])).content.decode()

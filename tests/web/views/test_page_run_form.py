@@ -1,4 +1,5 @@
 """The run form: one typed input per workflow input; problems come back beside the input."""
+
 from __future__ import annotations
 
 import pytest

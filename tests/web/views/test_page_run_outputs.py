@@ -1,5 +1,6 @@
 """The run page's outputs: disk use, download links, and deleting the files with a
 confirmation page first."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,7 @@ def run(workspace, alice):
     (ckpt / "model.safetensors").write_bytes(b"\0" * 3000)
     (run.folder / "output" / "trainer_config.yaml").write_text("x" * 72)
     Artifact.objects.create(run=run, job_id="train", kind="checkpoint", path=str(ckpt), size_bytes=3000)
-    RunEvent.objects.create(run=run, seq=1, type="log", payload={"type": "log", "message": "hi"},
-                            ts=run.created)
+    RunEvent.objects.create(run=run, seq=1, type="log", payload={"type": "log", "message": "hi"}, ts=run.created)
     return run
 
 

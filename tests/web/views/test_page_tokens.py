@@ -1,5 +1,6 @@
 """The API tokens page: the name's help text sits under the field and is the text its
 aria-describedby names; times are relative with the exact time on hover, like every page."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,8 @@ def test_the_name_help_is_under_the_field_and_described_by_it(alice_client):
 def test_token_times_are_relative_with_the_exact_time_on_hover(alice_client):
     alice_client.post("/settings/tokens/", {"name": "laptop"})
     page = alice_client.get("/settings/tokens/").content.decode()
-    row = page[page.index("<td>laptop</td>"):]
-    row = row[:row.index("</tr>")]
+    row = page[page.index("<td>laptop</td>") :]
+    row = row[: row.index("</tr>")]
     assert "data-relative" in row and "just now" in row
 
 

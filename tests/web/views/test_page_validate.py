@@ -1,4 +1,5 @@
 """The validate-as-you-type endpoint."""
+
 from __future__ import annotations
 
 import json

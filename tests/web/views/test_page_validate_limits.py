@@ -1,6 +1,7 @@
 """/validate.json on hostile and broken text: alias bombs, text over the size limit, bodies
 over Django's limit, values YAML cannot build, and a sample of the mutant corpus. Every
 answer is JSON with located problems; none is a 500."""
+
 from __future__ import annotations
 
 import json
@@ -42,18 +43,31 @@ def test_an_alias_bomb_is_answered_at_once_with_its_line(alice_client, name):
 def test_text_over_the_size_limit_is_refused_unparsed_with_400(alice_client):
     response = check(alice_client, "a: " + "x" * MAX_BYTES)
     assert response.status_code == 400
-    assert response.json() == {"ok": False, "summary": None, "problems": [{
-        "path": "", "line": 1, "column": 1, "severity": "error",
-        "message": f"the file is {MAX_BYTES + 3:,} bytes; a compose file may be at most {MAX_BYTES:,} bytes, "
-                   "so it was not read"}]}
+    assert response.json() == {
+        "ok": False,
+        "summary": None,
+        "problems": [
+            {
+                "path": "",
+                "line": 1,
+                "column": 1,
+                "severity": "error",
+                "message": f"the file is {MAX_BYTES + 3:,} bytes; a compose file may be at most {MAX_BYTES:,} bytes, "
+                "so it was not read",
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize("as_json", [True, False])
 def test_a_body_over_the_request_limit_is_refused_with_400_json(alice_client, as_json):
     text = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)
     url = reverse("training:validate_yaml")
-    response = (alice_client.post(url, json.dumps({"text": text}), content_type="application/json") if as_json
-                else alice_client.post(url, {"text": text}))
+    response = (
+        alice_client.post(url, json.dumps({"text": text}), content_type="application/json")
+        if as_json
+        else alice_client.post(url, {"text": text})
+    )
     assert response.status_code == 400
     problems = response.json()["problems"]
     assert [(p["line"], p["column"]) for p in problems] == [(1, 1)] and "was not read" in problems[0]["message"]

@@ -1,4 +1,5 @@
 """The workflow editor: components, methods, inputs and dependencies per job; the graph redraws."""
+
 from __future__ import annotations
 
 import pytest
@@ -38,22 +39,34 @@ def test_dropping_a_needed_dependency_puts_the_error_beside_the_input(alice_clie
     data["job2-depends_on"] = []
     result = alice_client.post(url(document, preview=True), data).json()
     assert result["ok"] is False
-    messages = " ".join(result["field_errors"].get("job2-input", []) + result["field_errors"].get("job2-depends_on", []))
+    messages = " ".join(
+        result["field_errors"].get("job2-input", []) + result["field_errors"].get("job2-depends_on", [])
+    )
     assert "process" in messages and "depends_on" in messages
     assert 'data-edge="process->train"' not in result["graph"]  # the graph redraws without the arrow
 
 
 def test_adding_a_job_appends_it_and_saving_keeps_comments(alice_client, document):
     data = form_data(alice_client.get(url(document)))
-    data.update({"new-id": "select", "new-component": "data-processor", "new-method": "select",
-                 "new-input": "dataset: ${jobs.process.output}\naxis: rows\nindices: [0, 1]",
-                 "new-depends_on": ["process"]})
+    data.update(
+        {
+            "new-id": "select",
+            "new-component": "data-processor",
+            "new-method": "select",
+            "new-input": "dataset: ${jobs.process.output}\naxis: rows\nindices: [0, 1]",
+            "new-depends_on": ["process"],
+        }
+    )
     result = alice_client.post(url(document, preview=True), data).json()
     assert result["ok"], result
     jobs = yaml.safe_load(result["yaml"])["workflows"][0]["jobs"]
-    assert jobs[-1] == {"id": "select", "component": "data-processor", "method": "select",
-                        "input": {"dataset": "${jobs.process.output}", "axis": "rows", "indices": [0, 1]},
-                        "depends_on": ["process"]}
+    assert jobs[-1] == {
+        "id": "select",
+        "component": "data-processor",
+        "method": "select",
+        "input": {"dataset": "${jobs.process.output}", "axis": "rows", "indices": [0, 1]},
+        "depends_on": ["process"],
+    }
     assert 'data-edge="process->select"' in result["graph"]
     assert alice_client.post(url(document), data).status_code == 302
     document.refresh_from_db()
@@ -109,8 +122,15 @@ def test_a_new_job_can_pick_one_of_a_components_actions(alice_client, nested_doc
     html = alice_client.get(edit).content.decode()
     assert '<optgroup label="actions of data">' in html  # which component each action belongs to
     data = form_data(alice_client.get(edit))
-    data.update({"new-id": "filt", "new-component": "data", "new-method": "keep-long",
-                 "new-input": "dataset: ${jobs.load.output}", "new-depends_on": ["load"]})
+    data.update(
+        {
+            "new-id": "filt",
+            "new-component": "data",
+            "new-method": "keep-long",
+            "new-input": "dataset: ${jobs.load.output}",
+            "new-depends_on": ["load"],
+        }
+    )
     result = alice_client.post(edit + "?preview=1", data).json()
     assert result["ok"], result
     assert alice_client.post(edit, data).status_code == 302
@@ -122,8 +142,8 @@ def test_a_new_job_can_pick_one_of_a_components_actions(alice_client, nested_doc
 
 def test_a_component_with_several_actions_is_edited_as_yaml(alice_client, nested_document):
     page = alice_client.get(reverse("training:document", args=[nested_document.pk])).content.decode()
-    card = page[page.index('data-component="data"'):]
-    card = card[:card.index("</div>\n    </div>") if "</div>\n    </div>" in card else 2000]
+    card = page[page.index('data-component="data"') :]
+    card = card[: card.index("</div>\n    </div>") if "</div>\n    </div>" in card else 2000]
     assert "load-a" in card and "keep-long" in card and "edited in the YAML tab" in card
     assert reverse("training:component_edit", args=[nested_document.pk, "data"]) not in page
     refused = alice_client.get(reverse("training:component_edit", args=[nested_document.pk, "data"]))
@@ -133,11 +153,14 @@ def test_a_component_with_several_actions_is_edited_as_yaml(alice_client, nested
 def test_a_component_with_one_named_action_is_edited_as_yaml_too(alice_client, workspace, alice):
     from training.actions import create_document
 
-    single = NESTED.replace("""      - id: keep-long
+    single = NESTED.replace(
+        """      - id: keep-long
         method: filter
         dataset: ${input.dataset}
         condition: len(text) > 3
-""", "")
+""",
+        "",
+    )
     document = create_document(workspace, alice, "single", single)
     page = alice_client.get(reverse("training:document", args=[document.pk])).content.decode()
     assert "load-a" in page and "edited in the YAML tab" in page

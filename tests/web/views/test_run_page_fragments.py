@@ -1,6 +1,7 @@
 """The run page draws each fragment once: a job card, a status badge, a job's resolved config,
 an artifact row and a data set card that arrive live are the server's own markup (cloned from
 the page's <template> elements or fetched as a part), the same as a reload shows."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,10 +14,16 @@ from training.actions import claim_run, record_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DATASET_REF = {"type": "dataset", "fingerprint": "cd" * 16, "path": "datasets/" + "cd" * 16, "num_rows": 1,
-               "columns": {"question": "string", "meta": "dict"},
-               "preview": [{"question": "What is 2 + 2?", "meta": {"source": "x"}}],
-               "sft_format": None, "reused": False}
+DATASET_REF = {
+    "type": "dataset",
+    "fingerprint": "cd" * 16,
+    "path": "datasets/" + "cd" * 16,
+    "num_rows": 1,
+    "columns": {"question": "string", "meta": "dict"},
+    "preview": [{"question": "What is 2 + 2?", "meta": {"source": "x"}}],
+    "sft_format": None,
+    "reused": False,
+}
 OUTER = "el => el.outerHTML.replace(/\\s+/g, ' ')"
 
 
@@ -35,7 +42,9 @@ def test_the_data_set_partial_is_the_cards_of_the_run_page(alice_client, workspa
 def test_the_config_partial_is_the_configs_of_the_run_page(alice_client, workspace, alice):
     run = make_run(workspace, alice, workflow_id="train-custom")
     claim_run(run.pk, "worker-1")
-    assert "No job has started yet." in alice_client.get(reverse("training:run_configs", args=[run.pk])).content.decode()
+    assert (
+        "No job has started yet." in alice_client.get(reverse("training:run_configs", args=[run.pk])).content.decode()
+    )
     record_event(run, ev.status("train", "running"))
     record_event(run, ev.config("train", {"id": "custom-trainer", "learning_rate": 5e-5}))
     partial = alice_client.get(reverse("training:run_configs", args=[run.pk])).content.decode()
@@ -65,8 +74,9 @@ def test_fragments_drawn_live_match_a_reload(live_server, client, alice, workspa
         page.wait_for_selector("#job-configs [data-job-config='train'] pre", state="attached", timeout=20_000)
         page.wait_for_selector("#artifacts tr[data-path='/ws/output/checkpoint-10']", timeout=20_000)
         page.wait_for_selector(f"#datasets [data-dataset='{'cd' * 16}'] table.preview", timeout=20_000)
-        page.wait_for_function("() => document.querySelector(\".job[data-job='load']\").dataset.status"
-                               " === 'succeeded'", timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector(\".job[data-job='load']\").dataset.status === 'succeeded'", timeout=20_000
+        )
         live_dataset = page.eval_on_selector("#datasets .card", OUTER)
         live_badge = page.eval_on_selector(".job[data-job='load'] .job-status", OUTER)
         live_train_badge = page.eval_on_selector(".job[data-job='train'] .job-status", OUTER)

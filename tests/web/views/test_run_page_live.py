@@ -1,6 +1,7 @@
 """The run page's script in a real browser: a job that is cancelled while the page is open
 shows where its checkpoint went and drops its ETA; the waiting notes turn final; and
 Cancel asks before it stops a run."""
+
 from __future__ import annotations
 
 import pytest
@@ -55,23 +56,31 @@ def test_the_page_follows_a_cancel_to_its_final_state(live_server, client, alice
             assert run.cancel_requested is False and page.url.endswith(f"/runs/{run.pk}/")
 
             # The job stops (as the worker records it); the page learns it by polling.
-            record_event(run, ev.status("train", "cancelled",
-                                        "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8"))
+            record_event(
+                run,
+                ev.status(
+                    "train", "cancelled", "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8"
+                ),
+            )
             finish_run(Run.objects.get(pk=run.pk), "cancelled")
             page.wait_for_function(f"() => {CARD}.dataset.status === 'cancelled'", timeout=20_000)
             assert page.evaluate(f"() => {CARD}.querySelector('.job-count').textContent") == "8 / 60 steps"
             assert page.evaluate(f"() => {CARD}.querySelector('.job-message').textContent") == (
-                "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8")
-            page.wait_for_function("() => document.getElementById('charts-empty').textContent"
-                                   " === 'This run reported no metrics.'", timeout=20_000)
+                "job train cancelled at step 8; checkpoint saved in /ws/out/checkpoint-8"
+            )
+            page.wait_for_function(
+                "() => document.getElementById('charts-empty').textContent === 'This run reported no metrics.'",
+                timeout=20_000,
+            )
             assert page.evaluate("() => document.getElementById('cancel-form').hidden")
             assert errors == []
         finally:
             browser.close()
 
 
-def test_a_page_opened_while_queued_shows_the_whole_plan_once_the_run_starts(live_server, client, alice, workspace,
-                                                                            monkeypatch):
+def test_a_page_opened_while_queued_shows_the_whole_plan_once_the_run_starts(
+    live_server, client, alice, workspace, monkeypatch
+):
     from playwright.sync_api import sync_playwright
 
     from training.models import JobRun
@@ -82,8 +91,10 @@ def test_a_page_opened_while_queued_shows_the_whole_plan_once_the_run_starts(liv
     run = make_run(workspace, alice, workflow_id="train-custom")
     client.force_login(alice)
     cookie = client.cookies["sessionid"]
-    cards = "() => [...document.querySelectorAll('#jobs .job')].map(c => c.dataset.job + ':' + " \
-            "c.querySelector('.job-component').textContent)"
+    cards = (
+        "() => [...document.querySelectorAll('#jobs .job')].map(c => c.dataset.job + ':' + "
+        "c.querySelector('.job-component').textContent)"
+    )
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -96,8 +107,9 @@ def test_a_page_opened_while_queued_shows_the_whole_plan_once_the_run_starts(liv
 
             # A worker takes the run: one pending row per job, in workflow order.
             claim_run(run.pk, "worker-1")
-            for position, (job, component) in enumerate([("load", "data"), ("train", "trainer"),
-                                                         ("export", "exporter")]):
+            for position, (job, component) in enumerate(
+                [("load", "data"), ("train", "trainer"), ("export", "exporter")]
+            ):
                 JobRun.objects.create(run=run, job_id=job, component_id=component, position=position)
             record_event(run, ev.status("train", "running"))  # an event for the second job comes first
 

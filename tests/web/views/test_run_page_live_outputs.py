@@ -1,6 +1,7 @@
 """The run page's script in a real browser, as a run writes its outputs and ends: the
 download links, the run folder's size and download, the error line and the job cards
 follow without a reload."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -45,7 +46,8 @@ def run_page(live_server, client, user, run, monkeypatch):
 
 
 def test_a_checkpoint_written_live_can_be_downloaded_and_the_folder_once_the_run_ends(
-        live_server, client, alice, workspace, monkeypatch):
+    live_server, client, alice, workspace, monkeypatch
+):
     run = make_run(workspace, alice, workflow_id="train-custom")
     claim_run(run.pk, "worker-1")
     record_event(run, ev.status("train", "running"))
@@ -70,7 +72,8 @@ def test_a_checkpoint_written_live_can_be_downloaded_and_the_folder_once_the_run
 
 
 def test_an_error_that_a_retry_overcame_leaves_the_page_when_the_run_succeeds(
-        live_server, client, alice, workspace, monkeypatch):
+    live_server, client, alice, workspace, monkeypatch
+):
     """The second attempt of an interrupted run still carries the first one's error while it
     runs; the page must drop it once the run succeeded, as a reload would."""
     run = make_run(workspace, alice, workflow_id="train-custom")
@@ -79,8 +82,9 @@ def test_an_error_that_a_retry_overcame_leaves_the_page_when_the_run_succeeds(
     with run_page(live_server, client, alice, run, monkeypatch) as page:
         assert "stopped sending heartbeats" in page.inner_text("#run-error")
         finish_run(Run.objects.get(pk=run.pk), "succeeded")
-        page.wait_for_function("() => document.querySelector('#run-status [data-status]').dataset.status"
-                               " === 'succeeded'", timeout=20_000)
+        page.wait_for_function(
+            "() => document.querySelector('#run-status [data-status]').dataset.status === 'succeeded'", timeout=20_000
+        )
         assert page.inner_text("#run-error") == ""
 
 
@@ -100,7 +104,9 @@ def test_a_job_that_stopped_without_progress_has_a_still_bar(live_server, client
 def test_a_long_checkpoint_path_stays_inside_its_job_card(live_server, client, alice, workspace, monkeypatch):
     run = make_run(workspace, alice, workflow_id="train-custom")
     claim_run(run.pk, "worker-1")
-    path = "/srv/compose/var/workspaces/research/runs/12345/output/tiny_sft_long/checkpoint_188"  # no hyphen to break at
+    path = (
+        "/srv/compose/var/workspaces/research/runs/12345/output/tiny_sft_long/checkpoint_188"  # no hyphen to break at
+    )
     record_event(run, ev.status("train", "cancelled", f"job train cancelled at step 188; checkpoint saved in {path}"))
     with run_page(live_server, client, alice, run, monkeypatch) as page:
         page.set_viewport_size({"width": 1000, "height": 800})

@@ -1,5 +1,6 @@
 """The run page's event ordering (static/js/sequencer.js), run under Node: every event is
 shown once, in seq order, whatever mix of replay pages and websocket pushes delivers it."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,13 @@ const s = new Sequencer((seq, e) => shown.push(seq), fetchAfter, () => {});
 def test_events_are_shown_once_in_order_with_gaps_filled(tmp_path):
     harness = tmp_path / "harness.js"
     harness.write_text(HARNESS, encoding="utf-8")
-    out = subprocess.run([NODE, str(harness), str(ROOT / "static" / "js" / "sequencer.js")],
-                         capture_output=True, text=True, timeout=30, check=True)
+    out = subprocess.run(
+        [NODE, str(harness), str(ROOT / "static" / "js" / "sequencer.js")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
     result = json.loads(out.stdout)
     assert result["shown"] == list(range(1, 13))
     assert result["last"] == 12

@@ -3,6 +3,7 @@
 Running it again changes nothing that exists (a document edited in the browser keeps
 its text); it only adds what is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,9 @@ class Command(BaseCommand):
     help = "Create the admin login, a Demo workspace and the example documents (idempotent)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--no-models", action="store_true",
-                            help="skip the tiny model and copying example models (faster)")
+        parser.add_argument(
+            "--no-models", action="store_true", help="skip the tiny model and copying example models (faster)"
+        )
 
     def handle(self, *args, no_models: bool = False, **options) -> None:
         user = self._admin()
@@ -82,8 +84,7 @@ class Command(BaseCommand):
     def _workspace(self, user) -> Workspace:
         with transaction.atomic():
             workspace, created = Workspace.objects.get_or_create(slug="demo", defaults={"name": "Demo"})
-            Membership.objects.get_or_create(user=user, workspace=workspace,
-                                             defaults={"role": Membership.Role.OWNER})
+            Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.OWNER})
         if created:
             self.stdout.write("Created the Demo workspace")
         return workspace
@@ -123,12 +124,14 @@ class Command(BaseCommand):
                 shutil.copy2(path, data / path.name)
             return
         if make_data.exists():
-            proc = subprocess.run([sys.executable, str(make_data), "--out", str(data)],
-                                  capture_output=True, text=True, timeout=300)
+            proc = subprocess.run(
+                [sys.executable, str(make_data), "--out", str(data)], capture_output=True, text=True, timeout=300
+            )
             if proc.returncode != 0:
                 last_line = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
-                self.stdout.write(self.style.WARNING(
-                    f"Could not write the examples' data (pip install reasoning-gym?): {last_line}"))
+                self.stdout.write(
+                    self.style.WARNING(f"Could not write the examples' data (pip install reasoning-gym?): {last_line}")
+                )
 
     def _documents(self, workspace: Workspace, user) -> None:
         wanted = {_tiny.DOCUMENT_NAME: _tiny.DOCUMENT}

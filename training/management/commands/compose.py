@@ -3,6 +3,7 @@
 Everything after ``compose`` goes to :func:`runner.cli.main`, the ``compose`` command, untouched, so
 ``manage.py compose run file.yaml --input template=...`` behaves like ``compose run``.
 """
+
 from __future__ import annotations
 
 import argparse

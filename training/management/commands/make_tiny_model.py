@@ -9,8 +9,10 @@ from training.models import Workspace
 
 
 class Command(BaseCommand):
-    help = ("Write a tiny random Llama (models/tiny-llama) and a small data set "
-            "(data/tiny-sft.jsonl) into a workspace's folder, for a run that takes seconds.")
+    help = (
+        "Write a tiny random Llama (models/tiny-llama) and a small data set "
+        "(data/tiny-sft.jsonl) into a workspace's folder, for a run that takes seconds."
+    )
 
     def add_arguments(self, parser) -> None:
         where = parser.add_mutually_exclusive_group()

@@ -4,6 +4,7 @@ After a new key was put first (``COMPOSE_SECRETS_KEY=new,old``), this moves ever
 secret to it; then the old key can be dropped. A secret no key opens is named and left
 as it is, and the command exits non-zero.
 """
+
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
@@ -29,5 +30,4 @@ class Command(BaseCommand):
                 resealed += 1
         self.stdout.write(f"resealed {resealed} secret{'s' if resealed != 1 else ''} with the first key")
         if unreadable:
-            raise CommandError("some secrets could not be opened and were left as they were:\n"
-                               + "\n".join(unreadable))
+            raise CommandError("some secrets could not be opened and were left as they were:\n" + "\n".join(unreadable))
