@@ -6,11 +6,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from compose.jobspec import JobFailed
-from compose.schema.components import COMPONENT_ADAPTER, COMPONENT_TYPES, DATASET_METHODS
+from compose.schema.components import COMPONENT_ADAPTER
 
 M = TypeVar("M", bound=BaseModel)
-# The union's tags (a component type, then a datasets method) that lead an error's location.
-_TAGS = frozenset(COMPONENT_TYPES) | frozenset(DATASET_METHODS)
 
 
 def validated_config(model: type[M], config: dict[str, Any], what: str) -> M:
@@ -21,16 +19,12 @@ def validated_config(model: type[M], config: dict[str, Any], what: str) -> M:
     try:
         value = COMPONENT_ADAPTER.validate_python(config)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in _field_path(err['loc'])) or 'config'}: {err['msg']}"
+        # The location starts with the tags the union went by: the type, and a datasets method.
+        tags = 2 if config["type"] == "datasets" else 1
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'][tags:]) or 'config'}: {err['msg']}"
                              for err in exc.errors())
         raise JobFailed(f"invalid {what}: {problems}") from None
     if not isinstance(value, model):
         raise JobFailed(f"invalid {what}: a {type(value).__name__} config (type {config['type']!r}) was given")
     return value
 
-
-def _field_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    index = 0
-    while index < len(loc) and index < 2 and loc[index] in _TAGS:
-        index += 1
-    return loc[index:]
