@@ -34,6 +34,7 @@ from compose.engine import WorkflowCancelled, WorkflowFailed, run_workflow
 from compose.errors import ComposeError
 from compose.exporter import export_yaml
 from compose.inputs import workflow_inputs
+from compose.jobenv import DEFAULT_MODEL_ENV
 from compose.jobspec import JobExecutor
 from compose.loader import ParseResult, parse
 from compose.yamlio.limits import MAX_BYTES, size_problem
@@ -55,10 +56,6 @@ examples:
 
 exit codes: 0 ok, 1 invalid or failed, 2 usage, 130 cancelled (Ctrl-C)
 """
-DEFAULT_MODEL_ENV: dict[str, str] = {
-    "sft": "COMPOSE_DEFAULT_SFT_MODEL",
-    "classification": "COMPOSE_DEFAULT_CLASSIFICATION_MODEL",
-}
 
 
 def build_parser() -> argparse.ArgumentParser:

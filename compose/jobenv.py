@@ -13,6 +13,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 
+# Task -> the variable that names the base model of a trainer without ``model:`` (``compose
+# run``, and a job given none by its workspace).
+DEFAULT_MODEL_ENV: dict[str, str] = {
+    "sft": "COMPOSE_DEFAULT_SFT_MODEL",
+    "classification": "COMPOSE_DEFAULT_CLASSIFICATION_MODEL",
+}
+
 # Exact names, or shell-style patterns (``LC_*``).
 JOB_ENV_ALLOW: tuple[str, ...] = (
     "PATH",

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from compose import events
-from compose.cli import DEFAULT_MODEL_ENV
+from compose.jobenv import DEFAULT_MODEL_ENV
 from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.components import TrainerComponent
 from runner.config import validated_config

@@ -24,10 +24,10 @@ from compose.engine import ResumePlan, WorkflowCancelled, WorkflowFailed, run_wo
 from compose.errors import ComposeError
 from compose.jobenv import job_environment
 from compose.jobspec import REMOTE_CODE_ENV, JobCancelled, JobExecutor, JobFailed, JobSpec
+from compose.jsonvalue import jsonable
 from compose.loader import load_compose
 from runner.launch import InProcessExecutor, SubprocessExecutor
 from training.actions import finish_run, mark_interrupted
-from training.actions.definition import jsonable
 from training.models import Gpu, JobRun, JobRunStatus, Run, RunStatus
 from training.secret_box import SecretUnreadable
 from training.worker.heartbeat import Heartbeat
