@@ -37,6 +37,7 @@ from compose.inputs import workflow_inputs
 from compose.jobenv import DEFAULT_MODEL_ENV
 from compose.jobspec import JobExecutor
 from compose.loader import ParseResult, parse
+from compose.need import run_need
 from compose.yamlio.limits import MAX_BYTES, size_problem
 
 # What runs a job: the core never imports the runner, so whoever starts the command line
@@ -254,6 +255,12 @@ def _run(args: argparse.Namespace) -> int:
     models = default_models(args.model_default)
     printer = EventPrinter(sys.stderr, secrets=secrets)
     cancel = threading.Event()
+    labels = run_need(doc, args.workflow).labels
+    if labels:
+        printer.line(
+            f"compose: resources.labels ({', '.join(labels)}) choose a server's worker; "
+            "this run starts here, on this machine"
+        )
 
     def on_interrupt(signum: int, frame: Any) -> None:
         if cancel.is_set():

@@ -388,6 +388,14 @@ class ResourceSpec(_Model):
         "torchrun", help="How several processes start: torchrun or accelerate.", group="Processes")
     processes: Optional[int] = _field(help="Processes when no GPU is asked for (CPU data parallel over gloo).",
                                       group="Processes", unit="processes", ge=1)
+    labels: Optional[list[str]] = _field(
+        help="Worker labels the job needs, e.g. [a100, nvme]: the server runs it only on a worker that has "
+             "them all (COMPOSE_WORKER_LABELS).", group="Processes")
+    gpu_memory_gb: Optional[float] = _field(
+        help="Least memory of each GPU: the server runs it only on GPUs that have it, and the job fails "
+             "before loading on GPUs with less.", group="Processes", unit="GB", gt=0)
+
+    _numeric_string = field_validator("gpus", "processes", "gpu_memory_gb", mode="before")(_number_from_string)
 
 
 _MODEL = "Task and model"
@@ -683,6 +691,9 @@ def _resource_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
         out.append(("resources", "resources.processes has no effect with gpus (one process runs per GPU): "
                                  "it is for CPU jobs, gpus: 0"))
     several = gpus >= 2 or (gpus == 0 and (processes or 1) >= 2)
+    if r.gpu_memory_gb is not None and gpus == 0:
+        out.append(("resources", "resources.gpu_memory_gb has no effect with gpus: 0 (it is the memory each GPU "
+                                 "must have)"))
     if _is_set(r, "launcher") and not several:
         out.append(("resources", "resources.launcher has no effect: the job runs one process (it starts "
                                  "several with gpus: N >= 2, or processes: N >= 2 and gpus: 0)"))

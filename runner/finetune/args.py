@@ -25,6 +25,7 @@ class Hardware:
     # COMPOSE_LIGER_KERNEL=0 in the worker's environment turns them off.
     liger: bool = False
     gpu_count: int = 0
+    gpu_memory_mb: tuple[int, ...] = ()  # of each visible GPU
 
     @classmethod
     def detect(cls) -> "Hardware":
@@ -35,7 +36,9 @@ class Hardware:
         cuda = torch.cuda.is_available()
         return cls(cuda=cuda, bf16_supported=torch.cuda.is_bf16_supported() if cuda else True,
                    liger=cuda and liger_allowed() and importlib.util.find_spec("liger_kernel") is not None,
-                   gpu_count=torch.cuda.device_count() if cuda else 0)
+                   gpu_count=torch.cuda.device_count() if cuda else 0,
+                   gpu_memory_mb=tuple(torch.cuda.get_device_properties(i).total_memory // 2**20
+                                       for i in range(torch.cuda.device_count())) if cuda else ())
 
 
 def liger_allowed() -> bool:
@@ -107,12 +110,27 @@ def check_gpus(cfg: TrainerComponent, hw: Hardware) -> None:
     CPU unasked or failing later on a missing device."""
     wanted = cfg.resources.gpus
     if wanted <= hw.gpu_count:
+        _check_gpu_memory(cfg, hw)
         return
     has = f"{hw.gpu_count} visible" if hw.gpu_count else "none (no CUDA device)"
     hint = ("set gpus to at most that, or run it on a worker with more GPUs" if hw.gpu_count
             else "use gpus: 0 (with processes: N for data-parallel CPU training), or run it on a GPU worker")
     raise ConfigProblem("resources.gpus", f"asks for {wanted} GPU{'s' if wanted > 1 else ''}; this machine has "
                                           f"{has}: {hint}")
+
+
+def _check_gpu_memory(cfg: TrainerComponent, hw: Hardware) -> None:
+    """Refuse GPUs with less memory than ``resources.gpu_memory_gb`` before the model loads
+    (a placement that matched the need never gets here; a local run on a smaller card does)."""
+    needed = cfg.resources.gpu_memory_gb
+    if not needed or not cfg.resources.gpus:
+        return
+    small = [(i, mb) for i, mb in enumerate(hw.gpu_memory_mb[: cfg.resources.gpus]) if mb < needed * 1024]
+    if small:
+        index, mb = small[0]
+        raise ConfigProblem("resources.gpu_memory_gb", f"asks for GPUs of {needed:g} GB; cuda:{index} has "
+                                                       f"{mb / 1024:.1f} GB: lower gpu_memory_gb or run it on a "
+                                                       "worker with larger GPUs")
 
 
 def scheduler_kwargs(cfg: TrainerComponent, total_steps: int | None) -> dict[str, Any]:

@@ -193,6 +193,18 @@ def test_run_trainer_without_model_is_refused(project, capsys, in_process, monke
     assert "components[2].model" in err and "no base model" in err
 
 
+def test_run_says_that_worker_labels_choose_a_server_worker_not_this_machine(tmp_path, capsys, in_process):
+    path = tmp_path / "labels.yaml"
+    path.write_text(
+        "components:\n"
+        "  - {id: t, type: model-trainer, task: sft, resources: {labels: [a100]}}\n"
+        "workflows:\n"
+        "  - {id: w, jobs: [{id: train, component: t}]}\n"
+    )
+    main(["run", str(path)])
+    assert "resources.labels (a100) choose a server's worker; this run starts here" in capsys.readouterr().err
+
+
 def test_env_file_values_reach_the_job_as_secrets(project, capsys, monkeypatch):
     specs = []
 

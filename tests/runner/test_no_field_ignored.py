@@ -100,6 +100,8 @@ TABLE: dict[str, str] = {
     f"{T}.resources.gpus": "launch",
     f"{T}.resources.processes": "launch",
     f"{T}.resources.launcher": "launch",
+    f"{T}.resources.labels": "placement_need",
+    f"{T}.resources.gpu_memory_gb": "placement_need",
     # Datasets: loads and operations run as jobs.
     **{
         f"{D}.{name}": "load_jobs"
@@ -531,6 +533,28 @@ def test_launch(tmp_path: Path) -> None:
     proof(f"{T}.resources.processes", process_count(spec(processes=3)) == 3)
     torchrun, accelerate = runner_command(spec(processes=2)), runner_command(spec(processes=2, launcher="accelerate"))
     proof(f"{T}.resources.launcher", "torch.distributed.run" in torchrun and "accelerate.commands.launch" in accelerate)
+    proof.done()
+
+
+def test_placement_need() -> None:
+    from compose.loader import load_compose
+    from compose.need import run_need
+    from runner.finetune.args import ConfigProblem, Hardware, check_gpus
+
+    proof = Proof("placement_need")
+    doc = load_compose(textwrap.dedent("""
+        components:
+          - {id: t, type: model-trainer, task: sft, resources: {gpus: 1, labels: [a100, nvme], gpu_memory_gb: 40}}
+        workflows:
+          - {id: w, jobs: [{id: train, component: t}]}
+    """))
+    need = run_need(doc, "w")
+    proof(f"{T}.resources.labels", need.labels == ("a100", "nvme"))
+    cfg = _cfg(resources={"gpus": 1, "gpu_memory_gb": 40})
+    check_gpus(cfg, Hardware(cuda=True, bf16_supported=True, gpu_count=1, gpu_memory_mb=(80 * 1024,)))
+    with pytest.raises(ConfigProblem, match="cuda:0 has 24.0 GB"):
+        check_gpus(cfg, Hardware(cuda=True, bf16_supported=True, gpu_count=1, gpu_memory_mb=(24 * 1024,)))
+    proof(f"{T}.resources.gpu_memory_gb", need.gpu_memory_gb == 40)
     proof.done()
 
 

@@ -115,7 +115,7 @@ def test_the_need_is_stored_and_shown_and_an_impossible_run_is_refused(fleet_on,
 
 def test_labels_and_memory_are_read_from_the_file():
     from compose.loader import load_compose
-    from training.actions.placement import run_need
+    from compose.need import run_need
 
     doc = load_compose(trainer_document(1))
     doc.components[1].fields["resources"].update(labels=["a100"], gpu_memory_gb=40)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,62 +26,13 @@ from django.utils import timezone
 
 from compose import events as ev
 from compose.errors import Problem
+from compose.need import Need, run_need
 from training import notify, run_queue
 from training.actions.errors import RunRefused
 from training.actions.events import record_event
 from training.models import Gpu, Run, RunStatus, Worker, WorkerStatus, Workspace
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Need:
-    gpus: int = 0
-    labels: tuple[str, ...] = ()
-    gpu_memory_gb: float | None = None
-
-    def describe(self) -> str:
-        parts = [f"{self.gpus} GPU{'s' if self.gpus != 1 else ''}" if self.gpus else "no GPU"]
-        if self.gpu_memory_gb:
-            parts.append(f"{self.gpu_memory_gb:g} GB each")
-        if self.labels:
-            parts.append("labels " + ", ".join(self.labels))
-        return "; ".join(parts)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def run_need(doc: Any, workflow_id: str) -> Need:
-    """The most any one job of the workflow asks for (its jobs run one after another).
-
-    A trainer needs ``resources.gpus`` GPUs (``processes`` without GPUs needs none), on a
-    worker with every one of ``resources.labels`` and GPUs of ``resources.gpu_memory_gb``;
-    data set jobs need no GPU. A value left to a binding counts as none.
-    """
-    workflow = doc.workflow(workflow_id)
-    if workflow is None:
-        return Need()
-    components = {c.id: c for c in doc.components}
-    gpus, labels, memory = 0, set(), None
-    for job in workflow.jobs:
-        component = components.get(job.component)
-        if component is None or getattr(component, "type", "") != "model-trainer":
-            continue
-        resources = (component.fields or {}).get("resources")
-        if not isinstance(resources, dict):
-            continue
-        gpus = max(gpus, _int(resources.get("gpus")))
-        found = resources.get("labels")
-        if isinstance(found, str):
-            found = [found]
-        if isinstance(found, list):
-            labels.update(str(x) for x in found if isinstance(x, (str, int)))
-        gb = resources.get("gpu_memory_gb")
-        if isinstance(gb, (int, float)) and not isinstance(gb, bool) and gb > 0:
-            memory = max(memory or 0, float(gb))
-    return Need(gpus, tuple(sorted(labels)), memory)
 
 
 def stored_need(run: Run) -> Need:
@@ -91,7 +43,7 @@ def stored_need(run: Run) -> Need:
 
 
 def live_workers():
-    cutoff = timezone.now() - timezone.timedelta(seconds=settings.COMPOSE_STALE_AFTER_S)
+    cutoff = timezone.now() - timedelta(seconds=settings.COMPOSE_STALE_AFTER_S)
     return Worker.objects.filter(status=WorkerStatus.ONLINE, last_seen__gte=cutoff)
 
 
@@ -227,6 +179,7 @@ class QueueEntry:
     position: int
     need: Need
     reason: str = ""
+    may_steer: bool = False  # set by the queue page for the person looking at it
 
 
 def waiting_reason(run: Run) -> str:

@@ -17,10 +17,11 @@ from compose.engine import preflight
 from compose.errors import ComposeError, Problem
 from compose.inputs import coerce_inputs, workflow_inputs
 from compose.loader import load_compose
+from compose.need import Need, run_need
 from training import notify, run_queue
 from training.actions.errors import InvalidTransition, RunRefused
 from training.actions.events import record_event
-from training.actions.placement import Need, check_placeable, run_need
+from training.actions.placement import check_placeable
 from training.models import ComposeDocument, Run, RunStatus, Workspace
 
 

@@ -71,7 +71,7 @@ class Run(models.Model):
     cancel_requested = models.BooleanField(default=False)
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
-    # What it needs to run, from its jobs (training.actions.placement.run_need), fixed
+    # What it needs to run, from its jobs (compose.need.run_need), fixed
     # when it is queued: a worker takes it only when it can hold that now.
     need_gpus = models.PositiveIntegerField(default=0)
     need_labels = models.JSONField(default=list, blank=True)
