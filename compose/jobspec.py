@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from compose.events import Event
 
@@ -191,5 +191,5 @@ def _summarized(value: Any) -> Any:
     return value
 
 
-def is_dataset_ref(value: Any) -> bool:
+def is_dataset_ref(value: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(value, dict) and value.get("type") == DATASET_REF_TYPE and "path" in value

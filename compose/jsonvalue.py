@@ -27,7 +27,7 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if hasattr(value, "to_dict"):
         return jsonable(value.to_dict())
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # (classes: above)
         return jsonable(dataclasses.asdict(value))
     if hasattr(value, "model_dump"):
         return jsonable(value.model_dump(mode="json"))

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -202,7 +202,7 @@ def _error_line(error: Mapping[str, Any], source: str = "") -> str:
 
 def _sse(response: Any) -> Iterator[tuple[str, Any]]:
     """(event name, parsed data) of each server-sent event on ``response``."""
-    kind, data = "message", []
+    kind, data = "message", list[str]()
     while True:
         raw = response.readline()
         if not raw:
@@ -295,8 +295,9 @@ def add_parsers(commands: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    handler: Callable[[argparse.Namespace], int] = args.remote_handler
     try:
-        return args.remote_handler(args)
+        return handler(args)
     except RemoteError as exc:
         name = "remote login" if args.command == "remote" else args.command
         print(f"compose {name}: {exc}", file=sys.stderr)
@@ -365,12 +366,14 @@ def _submit(args: argparse.Namespace) -> int:
 def _upload(client: Client, workspace: str, name: str, text: str) -> dict[str, Any]:
     """The document ``name`` of ``workspace`` with ``text``: created, replaced or left as it is."""
     found = list(client.pages("/documents", workspace=workspace, name=name))
+    document: dict[str, Any]
     if not found:
-        return client.call("POST", "/documents", {"workspace": workspace, "name": name, "yaml": text})
-    document = client.call("GET", f"/documents/{found[0]['id']}")
-    if document["yaml"] == text:
+        document = client.call("POST", "/documents", {"workspace": workspace, "name": name, "yaml": text})
         return document
-    return client.call("PUT", f"/documents/{document['id']}", {"yaml": text})
+    document = client.call("GET", f"/documents/{found[0]['id']}")
+    if document["yaml"] != text:
+        document = client.call("PUT", f"/documents/{document['id']}", {"yaml": text})
+    return document
 
 
 def follow(

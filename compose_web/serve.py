@@ -43,7 +43,7 @@ class LimitedRequest(http_protocol.WebRequest):
             return
         super().handleContentChunk(data)
 
-    def process(self):  # type: ignore[override]
+    def process(self):
         if not self._refused:
             return super().process()
 
@@ -61,7 +61,8 @@ class LimitedRequest(http_protocol.WebRequest):
             from twisted.internet import reactor  # daphne installs its asyncio reactor first
 
             half_close()
-            reactor.callLater(LINGER_S, channel.transport.loseConnection)
+            # twisted types the reactor as its interface, whose methods declare no self
+            reactor.callLater(LINGER_S, channel.transport.loseConnection)  # type: ignore[arg-type]
         else:
             channel.transport.loseConnection()
 

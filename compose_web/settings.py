@@ -12,6 +12,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -112,7 +113,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_path("SQLITE_PATH", VAR_DIR / "db.sqlite3", base=BASE_DIR),
+            "NAME": str(env_path("SQLITE_PATH", VAR_DIR / "db.sqlite3", base=BASE_DIR)),
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
@@ -133,6 +134,7 @@ _huey_consumer = {
     # marked interrupted (training.tasks.stop_runs_on_shutdown) instead of waited for.
     "shutdown_timeout": 5,
 }
+HUEY: dict[str, Any]
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.PriorityRedisHuey",

@@ -10,7 +10,8 @@ def _api_urls():
     """The API's URLs: a token, not a login session, decides who may use them."""
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
-        pattern.callback = login_not_required(pattern.callback)
+        if (view := pattern.callback) is not None:
+            pattern.callback = login_not_required(view)
     return patterns, app_name, namespace
 
 

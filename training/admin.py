@@ -65,7 +65,7 @@ class WorkspaceAdmin(admin.ModelAdmin):
 class GpuInline(admin.TabularInline):
     model = Gpu
     extra = 0
-    fields = readonly_fields = ["index", "name", "memory_mb", "run", "claimed_at"]
+    fields = readonly_fields = ("index", "name", "memory_mb", "run", "claimed_at")
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -114,7 +114,7 @@ class _RecordedInline(admin.TabularInline):
 
 class JobRunInline(_RecordedInline):
     model = JobRun
-    fields = [
+    fields = (
         "job_id",
         "component_id",
         "status",
@@ -123,13 +123,13 @@ class JobRunInline(_RecordedInline):
         "started",
         "finished",
         "message",
-    ]
+    )
     readonly_fields = fields
 
 
 class ArtifactInline(_RecordedInline):
     model = Artifact
-    fields = ["job_id", "kind", "path", "size_bytes", "step", "deleted"]
+    fields = ("job_id", "kind", "path", "size_bytes", "step", "deleted")
     readonly_fields = fields
 
 
@@ -158,7 +158,7 @@ class RunAdmin(admin.ModelAdmin):
     date_hierarchy = "created"
     search_fields = ["workflow_id", "document__name", "worker", "error"]
     list_select_related = ["document", "workspace", "created_by"]
-    readonly_fields = [
+    readonly_fields = (
         "run_page",
         "workspace",
         "document",
@@ -180,7 +180,7 @@ class RunAdmin(admin.ModelAdmin):
         "last_seq",
         "records",
         "yaml_snapshot",
-    ]
+    )
     fields = readonly_fields
     inlines = [JobRunInline, ArtifactInline]
     actions = ["cancel_runs", "rerun_runs", "delete_run_outputs"]

@@ -69,6 +69,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # zipfile never closes a file it was handed; a writable file has this all the same
+
     def drain(self) -> Iterator[bytes]:
         if self._parts:
             data = b"".join(self._parts)
@@ -84,7 +87,7 @@ def stream_zip(entries: Iterator[Entry], open_file: Opener) -> Iterator[bytes]:
     so one still being appended to (a log) ends where its entry says it does.
     """
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, "w", allowZip64=True) as archive:
         for entry in entries:
             if not _encodable(entry.name):
                 continue  # a name that is not UTF-8 would break the archive half-way
@@ -135,7 +138,8 @@ def _mtime(path: Path) -> float:
 
 
 def _info(name: str, mtime: float, *, dir_mode: bool) -> zipfile.ZipInfo:
-    stamp = tuple(time.localtime(mtime)[:6])
+    t = time.localtime(mtime)
+    stamp = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
     # The zip format counts years from 1980 to 2107.
     stamp = max(min(stamp, (2107, 12, 31, 23, 59, 58)), (1980, 1, 1, 0, 0, 0))
     info = zipfile.ZipInfo(name, date_time=stamp)

@@ -69,15 +69,17 @@ def _leaf(node: dict[str, Any], columns: list[str], used: set[str], path: str):
         extra = f" (did you mean {hint[0]!r}?)" if hint else ""
         raise ExpressionError(f"{path}.column: unknown column {column!r}{extra}; the columns are: {', '.join(columns)}")
     used.add(column)
+    test: Callable[[Any, Any], bool]
     if op_name == "match":
         try:
             search = compile_search(str(value))
         except RegexError as exc:
             raise ExpressionError(f"{path}.value: {exc}") from None
 
-        def test(v: Any, _: Any) -> bool:
+        def matches(v: Any, _: Any) -> bool:
             return isinstance(v, str) and search(v)
 
+        test = matches
     elif op_name in _LEAF:
         test = _LEAF[op_name]
     else:

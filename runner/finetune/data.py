@@ -12,7 +12,7 @@ SFT rows become one of trl's two shapes:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -67,7 +67,9 @@ def _load_reference(ref: dict[str, Any], storage_dir: str):
     return load_reference(ref, storage_dir)
 
 
-def require_columns(dataset: Any, columns: list[str], field_of: dict[str, str], which: str) -> None:
+def require_columns(
+    dataset: Any, columns: Sequence[str | None], field_of: Mapping[str | None, str], which: str
+) -> None:
     missing = [c for c in columns if c not in dataset.column_names]
     if missing:
         column = missing[0]
@@ -94,7 +96,7 @@ def sft_rows(dataset: Any, cfg: TrainerComponent, *, conversational: bool, which
     require_columns(dataset, list(fields), fields, which)
     use_input = ALPACA_INPUT_COLUMN in dataset.column_names and ALPACA_INPUT_COLUMN not in fields
 
-    def shape(row: dict[str, Any]) -> dict[str, Any]:
+    def shape(row: dict[str | None, Any]) -> dict[str, Any]:
         prompt = str(row[cfg.prompt_column] or "")
         if use_input and row.get(ALPACA_INPUT_COLUMN):
             prompt = f"{prompt}\n\n{row[ALPACA_INPUT_COLUMN]}"
@@ -133,7 +135,7 @@ def classification_rows(
 ):
     """Tokenized rows with integer ``labels``."""
     text_column = cfg.effective_text_column or "text"
-    fields = {text_column: "text_column", cfg.label_column: "label_column"}
+    fields: dict[str | None, str] = {text_column: "text_column", cfg.label_column: "label_column"}
     if cfg.text_pair_column:
         fields[cfg.text_pair_column] = "text_pair_column"
     require_columns(dataset, list(fields), fields, which)

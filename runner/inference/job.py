@@ -51,7 +51,7 @@ def run(ctx) -> Any:
             )
     _quiet()
     loaded = load(cfg, ctx.resolve_path, hf_token(ctx.spec.env))
-    shown = cfg.model if isinstance(cfg.model, str) else cfg.model.model_dump(exclude_none=True)
+    shown = cfg.model if cfg.model is None or isinstance(cfg.model, str) else cfg.model.model_dump(exclude_none=True)
     names = [adapter_name(a, i) for i, a in enumerate(cfg.peft_adapters or [])]
     ctx.log(f"loaded {shown} on {loaded.device}" + (f" with adapters {', '.join(names)}" if names else ""))
     ctx.check_cancelled()
@@ -158,7 +158,7 @@ def _note_truncated(ctx, cfg: ModelComponent, count: int) -> None:
 def _model_stamp(config: dict[str, Any]) -> list[Any]:
     """Size and time of every file in the model and adapter folders: answers saved for a
     folder trained again since are not reused."""
-    found = []
+    found: list[list[tuple[str, int, int]] | str] = []
     values = [config.get("model"), *[a.get("model") for a in config.get("peft_adapters") or []]]
     for value in values:
         path = value.get("path") or value.get("repository") if isinstance(value, dict) else value

@@ -68,11 +68,12 @@ def finish_run(run: Run, status: str, *, output: Any = None, error: str = "") ->
         if done:
             release_gpus(run.pk)
             _close_open_jobs(run.pk, status)
-            message = {
+            messages: dict[str, str] = {
                 RunStatus.SUCCEEDED: "Run succeeded",
                 RunStatus.CANCELLED: "Run cancelled",
                 RunStatus.FAILED: f"Run failed: {error}",
-            }[status]
+            }
+            message = messages[status]
             record_event(run, ev.log("", message, "error" if status == RunStatus.FAILED else "info"))
             notify.notify_run(run.pk, notify.STATUS)
     return bool(done)

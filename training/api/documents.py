@@ -34,6 +34,7 @@ ERRORS = {400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: E
 @paginate(CursorPagination, ordering=("slug",))
 def list_workspaces(request: HttpRequest):
     """The workspaces the token's user belongs to."""
+    assert request.user.is_authenticated  # the token's user
     return (
         Membership.objects.filter(user=request.user)
         .select_related("workspace")

@@ -10,10 +10,14 @@ cleared in the same transaction as the run's end, however it ends.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from training.models.run import Run
 
 
 class WorkerStatus(models.TextChoices):
@@ -37,6 +41,7 @@ class Worker(models.Model):
     status = models.CharField(max_length=10, choices=WorkerStatus.choices, default=WorkerStatus.ONLINE)
     started = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+    busy: int  # not a column: the fleet page counts the GPUs held for its template
 
     class Meta:
         ordering = ["name"]
@@ -58,6 +63,8 @@ class Gpu(models.Model):
     memory_mb = models.PositiveIntegerField(default=0)
     run = models.ForeignKey("training.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="gpus")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Not a column: the run as the fleet page shows it to one person (None for another team's).
+    visible_run: Run | None
 
     class Meta:
         ordering = ["worker", "index"]

@@ -80,7 +80,7 @@ class Membership(models.Model):
         return f"{self.user} in {self.workspace} ({self.role})"
 
 
-class WorkspaceSecretManager(models.Manager):
+class WorkspaceSecretManager(models.Manager["WorkspaceSecret"]):
     def put(self, workspace: Workspace, name: str, value: str) -> WorkspaceSecret:
         """Create or replace the secret ``name`` of ``workspace``."""
         secret, _ = self.update_or_create(

@@ -78,10 +78,9 @@ def _zip_response(request: HttpRequest, folder: Path, roots: Sequence[Path], fil
 async def _pulled(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     """``chunks`` for the ASGI handler: each one read in a worker thread, so a slow disk
     never blocks the event loop and only one chunk is in memory at a time."""
-    pull = sync_to_async(next, thread_sensitive=False)
-    done = object()
+    pull = sync_to_async(lambda: next(chunks, None), thread_sensitive=False)
     try:
-        while (chunk := await pull(chunks, done)) is not done:
+        while (chunk := await pull()) is not None:
             yield chunk
     finally:
         _close(chunks)

@@ -68,7 +68,7 @@ def layout(jobs: Iterable[JobLike]) -> Graph:
         col = depth.get(job.id, 0)
         row = rows.get(col, 0)
         rows[col] = row + 1
-        sub = job.component + (f" · {job.method}" if getattr(job, "method", None) else "")
+        sub = job.component + (f" · {method}" if (method := getattr(job, "method", None)) else "")
         pos[job.id] = Node(job.id, job.id, sub, PAD + col * (NODE_W + GAP_X), PAD + row * (NODE_H + GAP_Y))
     edges = []
     for job in jobs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from training.models import Artifact, MetricPoint, Run
 
@@ -12,10 +12,14 @@ def resumed_step(run: Run) -> int | None:
     ancestor, seen = run.resumed_from, set()
     while ancestor is not None and ancestor.pk not in seen:
         seen.add(ancestor.pk)
-        steps = list(
-            Artifact.objects.filter(run=ancestor, kind=Artifact.Kind.CHECKPOINT, deleted=None)
-            .exclude(step=None)
-            .values_list("step", flat=True)
+        # step=None is excluded: what is left are numbers
+        steps = cast(
+            list[int],
+            list(
+                Artifact.objects.filter(run=ancestor, kind=Artifact.Kind.CHECKPOINT, deleted=None)
+                .exclude(step=None)
+                .values_list("step", flat=True)
+            ),
         )
         if steps:
             return max(steps)
@@ -30,6 +34,7 @@ def earlier_metrics(run: Run) -> list[dict[str, Any]]:
     child, seen = run, {run.pk}
     while child.resumed_from_id is not None and child.resumed_from_id not in seen:
         parent = child.resumed_from
+        assert parent is not None  # its id is set
         seen.add(parent.pk)
         chain.append((parent, resumed_step(child)))
         child = parent

@@ -41,6 +41,7 @@ def _used_before(request: HttpRequest) -> bool:
 
 
 def tokens(request: HttpRequest) -> HttpResponse:
+    assert request.user.is_authenticated  # a page behind the login
     new_token = None
     if request.method == "POST":
         form = TokenForm(request.POST)

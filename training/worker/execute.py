@@ -219,12 +219,13 @@ def resume_plan(run: Run) -> Any:
     if run.attempt > 1:
         done = dict(run.job_runs.filter(status=JobRunStatus.SUCCEEDED).values_list("job_id", "output"))
         return ResumePlan(done=done)
-    if run.resumed_from_id is None:
-        return None
     parent = run.resumed_from
+    if parent is None:
+        return None
     done = dict(parent.job_runs.filter(status=JobRunStatus.SUCCEEDED).values_list("job_id", "output"))
     lineage: dict[str, list[str]] = {}
-    ancestor, seen = parent, set()
+    ancestor: Run | None = parent
+    seen: set[int] = set()
     while ancestor is not None and ancestor.pk not in seen:
         seen.add(ancestor.pk)
         for job_id, config in ancestor.job_runs.values_list("job_id", "config"):
@@ -241,7 +242,7 @@ def _create_job_rows(run: Run, doc: Any) -> None:
     if workflow is None:
         return
     reused: dict[str, Any] = {}
-    if run.resumed_from_id is not None:
+    if run.resumed_from is not None:
         reused = {row.job_id: row for row in run.resumed_from.job_runs.filter(status=JobRunStatus.SUCCEEDED)}
     for position, job in enumerate(workflow.jobs):
         defaults: dict[str, Any] = {"component_id": job.component, "position": position}

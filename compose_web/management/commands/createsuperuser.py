@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.management.commands import createsuperuser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -18,11 +19,12 @@ class Command(createsuperuser.Command):
     def handle(self, *args, **options) -> None:
         password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
         if not options["interactive"] and password:
-            field = self.UserModel.USERNAME_FIELD
+            user_model = get_user_model()  # what self.UserModel is, typed as the concrete model
+            field = user_model.USERNAME_FIELD
             username = options.get(field) or os.environ.get(f"DJANGO_SUPERUSER_{field.upper()}", "")
             email = options.get("email") or os.environ.get("DJANGO_SUPERUSER_EMAIL", "")
             try:
-                validate_password(password, self.UserModel(**{field: username, "email": email}))
+                validate_password(password, user_model(**{field: username, "email": email}))
             except ValidationError as error:
                 raise CommandError("DJANGO_SUPERUSER_PASSWORD is refused: " + " ".join(error.messages)) from None
         super().handle(*args, **options)
