@@ -158,6 +158,15 @@ if REDIS_URL:
             },
         }
     }
+    # Counts every web process must agree on (wrong API tokens per address, API runs per
+    # token) live in Redis too; the embedded default is one web process, so its memory will do.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_PREFIX", "compose-web"),
+        }
+    }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",

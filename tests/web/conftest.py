@@ -5,8 +5,10 @@ alice owns the "Lab" workspace; bob is a member of nothing until a test adds him
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,16 @@ def _huey_immediate():
     HUEY.immediate = True
     yield HUEY
     HUEY.immediate = before
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(settings):
+    """Each test counts in a cache of its own: on Redis, the two test processes (and tests
+    one after another) would otherwise share the API's counts of wrong tokens and runs."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
+    return caches["default"]["KEY_PREFIX"]
 
 
 @pytest.fixture(autouse=True)

@@ -62,6 +62,7 @@ def test_the_settings_use_postgres_redis_huey_and_the_redis_layer():
     assert connection.vendor == "postgresql"
     assert isinstance(HUEY, PriorityRedisHuey)
     assert type(get_channel_layer()).__name__ == "RedisChannelLayer"
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 
 
 @pytest.mark.asyncio
@@ -163,3 +164,18 @@ def test_a_run_queued_on_redis_is_executed_by_a_separate_worker(workspace, alice
         except subprocess.TimeoutExpired:
             worker.kill()
             worker.wait()
+
+
+def test_wrong_api_tokens_are_counted_across_web_processes(client, _own_cache):
+    """The count lives in Redis: wrong tokens tried through another web process count here."""
+    from training.api.core import BAD_TOKEN_LIMIT
+
+    code = (
+        "import django; django.setup(); from django.core.cache import cache; "
+        f"cache.set('api-bad-token:127.0.0.1', {BAD_TOKEN_LIMIT}, 60)"
+    )
+    env = child_env(DJANGO_SETTINGS_MODULE="compose_web.settings", CACHE_PREFIX=_own_cache)
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT, timeout=WAIT_S)
+    answer = client.get("/api/v1/workspaces", HTTP_AUTHORIZATION="Bearer cwt_wrong")
+    assert answer.status_code == 429
+    assert answer.json()["errors"][0]["message"]
