@@ -1,8 +1,9 @@
 """The "did you mean" hint every message of the core ends with when a name is close to one."""
+
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def closest(name: str, choices: Iterable[str], *, prefix: bool = False, cutoff: float = 0.6) -> str | None:
@@ -17,8 +18,9 @@ def closest(name: str, choices: Iterable[str], *, prefix: bool = False, cutoff: 
     return match[0] if match else None
 
 
-def did_you_mean(name: str, choices: Iterable[str], *, quote: bool = True, prefix: bool = False,
-                 cutoff: float = 0.6) -> str:
+def did_you_mean(
+    name: str, choices: Iterable[str], *, quote: bool = True, prefix: bool = False, cutoff: float = 0.6
+) -> str:
     """`` (did you mean `x`?)`` for a close match, else an empty string. ``quote``: the
     message writes names in backticks (ids do; field names and values do not)."""
     match = closest(name, choices, prefix=prefix, cutoff=cutoff)

@@ -1,16 +1,25 @@
 """``run_dataset_job``: validate a datasets job, run its operation, materialize the result."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from compose import events
 from compose.jobspec import JobFailed, is_dataset_ref
 from compose.schema.components import DATASET_METHODS, DatasetsLoad, datasets_operation
 from runner.config import validated_config
 from runner.dataset_prep import loading, ops
-from runner.dataset_prep.materialize import (dataset_dir, find_materialized, fingerprint, folder_size,
-                                         load_reference, save, scratch_dir)
+from runner.dataset_prep.materialize import (
+    dataset_dir,
+    find_materialized,
+    fingerprint,
+    folder_size,
+    load_reference,
+    save,
+    scratch_dir,
+)
 
 Build = Callable[[Path], Any]  # scratch folder -> datasets.Dataset
 
@@ -36,8 +45,10 @@ def run_dataset_job(ctx) -> dict[str, Any]:
             dataset = build(scratch)
             ctx.check_cancelled()
             ref = save(dataset, storage, fp)
-        ctx.log(f"materialized data set {fp}: {ref['num_rows']} rows, columns "
-                f"{', '.join(f'{k} ({v})' for k, v in ref['columns'].items())}")
+        ctx.log(
+            f"materialized data set {fp}: {ref['num_rows']} rows, columns "
+            f"{', '.join(f'{k} ({v})' for k, v in ref['columns'].items())}"
+        )
     folder = dataset_dir(storage, fp)
     # Measured here, not in the summary: the summary is written inside the folder before it is
     # complete, and a reused data set reports its size like a fresh one.
@@ -60,32 +71,53 @@ def _plan(ctx, cfg: Any, method: str) -> tuple[dict[str, Any], Build]:
     ``cfg`` is the operation's model (:data:`DATASETS_OPERATIONS`); ``method`` names it.
     """
     if method == "load":
-        sampling = {"split": cfg.split, "name": cfg.name, "fraction": cfg.fraction,
-                    "shuffle": cfg.shuffle, "seed": cfg.seed if cfg.shuffle else None,
-                    "streaming": cfg.streaming and cfg.shuffle}
+        sampling = {
+            "split": cfg.split,
+            "name": cfg.name,
+            "fraction": cfg.fraction,
+            "shuffle": cfg.shuffle,
+            "seed": cfg.seed if cfg.shuffle else None,
+            "streaming": cfg.streaming and cfg.shuffle,
+        }
         if loading.is_local_load(cfg, ctx):
             files = loading.local_files(cfg, ctx)
-            return ({"method": "load", "files": files.content_key(), **sampling},
-                    lambda scratch: loading.load_local(ctx, cfg, files, scratch))
-        return ({"method": "load", "hub": cfg.path, "revision": cfg.revision, "data_files": cfg.data_files,
-                 "data_dir": cfg.data_dir, **sampling},
-                lambda scratch: loading.load_hub(ctx, cfg, scratch))
+            return (
+                {"method": "load", "files": files.content_key(), **sampling},
+                lambda scratch: loading.load_local(ctx, cfg, files, scratch),
+            )
+        return (
+            {
+                "method": "load",
+                "hub": cfg.path,
+                "revision": cfg.revision,
+                "data_files": cfg.data_files,
+                "data_dir": cfg.data_dir,
+                **sampling,
+            },
+            lambda scratch: loading.load_hub(ctx, cfg, scratch),
+        )
 
     storage = ctx.spec.storage_dir
     if method == "concat":
         refs = _refs(cfg.datasets, "datasets")
         params = {"direction": cfg.direction}
-        return (_op_key(method, params, refs),
-                lambda scratch: ops.concat([load_reference(r, storage) for r in refs], cfg.direction))
+        return (
+            _op_key(method, params, refs),
+            lambda scratch: ops.concat([load_reference(r, storage) for r in refs], cfg.direction),
+        )
     ref = _ref(cfg.dataset, "dataset")
     if method == "select":
         if cfg.axis == "columns":
             params = {"axis": "columns", "columns": cfg.columns}
-            return (_op_key(method, params, [ref]),
-                    lambda scratch: ops.select_columns(load_reference(ref, storage), cfg.columns))
+            return (
+                _op_key(method, params, [ref]),
+                lambda scratch: ops.select_columns(load_reference(ref, storage), cfg.columns),
+            )
         params = {"axis": "rows", "indices": cfg.indices}
-        return (_op_key(method, params, [ref]),
-                lambda scratch: ops.select_rows(load_reference(ref, storage), cfg.indices))
+        return (
+            _op_key(method, params, [ref]),
+            lambda scratch: ops.select_rows(load_reference(ref, storage), cfg.indices),
+        )
     if method == "filter":
         where = cfg.where.model_dump(by_alias=True, exclude_none=True) if cfg.where else None
         if ref.get("columns"):
@@ -98,11 +130,13 @@ def _plan(ctx, cfg: Any, method: str) -> tuple[dict[str, Any], Build]:
             return ops.filter_rows(ctx, dataset, condition)
 
         return _op_key(method, {"condition": cfg.condition, "where": where}, [ref]), run_filter
-    params = {"template": cfg.template, "output_column": cfg.output_column,
-              "remove_columns": cfg.remove_columns}
-    return (_op_key(method, params, [ref]),
-            lambda scratch: ops.map_template(ctx, load_reference(ref, storage), cfg.template,
-                                             cfg.output_column, cfg.remove_columns, scratch))
+    params = {"template": cfg.template, "output_column": cfg.output_column, "remove_columns": cfg.remove_columns}
+    return (
+        _op_key(method, params, [ref]),
+        lambda scratch: ops.map_template(
+            ctx, load_reference(ref, storage), cfg.template, cfg.output_column, cfg.remove_columns, scratch
+        ),
+    )
 
 
 def _op_key(method: str, params: dict[str, Any], refs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -111,8 +145,9 @@ def _op_key(method: str, params: dict[str, Any], refs: list[dict[str, Any]]) -> 
 
 def _ref(value: Any, field: str) -> dict[str, Any]:
     if value is None:
-        raise JobFailed(f"this operation needs {field}: a data set from an earlier job, "
-                        f"e.g. {field}: ${{jobs.load.output}}")
+        raise JobFailed(
+            f"this operation needs {field}: a data set from an earlier job, e.g. {field}: ${{jobs.load.output}}"
+        )
     if not is_dataset_ref(value) or "fingerprint" not in value:
         raise JobFailed(f"{field} is not a data set (the output of a datasets job): {str(value)[:80]}")
     return value

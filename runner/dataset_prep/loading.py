@@ -1,4 +1,5 @@
 """The ``load`` operation: local files or a hub data set, one split, an optional seeded sample."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import math
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from compose.jobspec import JobCancelled, JobFailed
 from compose.schema.components import DATASET_LOADERS, HUB_ONLY_FIELDS, DatasetsLoad
@@ -44,13 +45,16 @@ def local_files(cfg: DatasetsLoad, ctx) -> DataFiles:
         raise JobFailed(f"a local load reads one folder: give path ({path!r}) or data_dir ({data_dir!r}), not both")
     if path and cfg.data_files is not None:
         if not ctx.resolve_path(path).is_dir():
-            raise JobFailed(f"path {path!r} is not a folder, and data_files names the files to read: give "
-                            "path or data_files (with path, data_files are named inside that folder)")
+            raise JobFailed(
+                f"path {path!r} is not a folder, and data_files names the files to read: give "
+                "path or data_files (with path, data_files are named inside that folder)"
+            )
         data_dir, path = path, None
     for name in HUB_ONLY_FIELDS:
         if getattr(cfg, name) not in (None, False):
-            ctx.log(f"{name} has no effect on a load of local files (it is passed to the Hugging Face Hub only)",
-                    "warning")
+            ctx.log(
+                f"{name} has no effect on a load of local files (it is passed to the Hugging Face Hub only)", "warning"
+            )
     return resolve_data_files(loader, cfg.data_files, data_dir, path, ctx.resolve_path, ctx.check_inside)
 
 
@@ -72,8 +76,14 @@ def load_local(ctx, cfg: DatasetsLoad, files: DataFiles, cache_dir: Path):
         extra["download_mode"] = "force_redownload"
     with _LibraryErrors() as library_errors:
         try:
-            loaded = load_dataset(files.builder, data_files=files.as_data_files(), split=split,
-                                  cache_dir=str(cache), streaming=cfg.streaming, **extra)
+            loaded = load_dataset(
+                files.builder,
+                data_files=files.as_data_files(),
+                split=split,
+                cache_dir=str(cache),
+                streaming=cfg.streaming,
+                **extra,
+            )
             # A stream reads its files here, so its read errors are caught here too.
             return _sample(ctx, cfg, loaded, split, cache_dir)
         except (JobFailed, JobCancelled):
@@ -91,12 +101,20 @@ def load_hub(ctx, cfg: DatasetsLoad, scratch: Path):
     hub.check_remote_code(cfg.trust_remote_code, env)
     hub.ensure_reachable(env)
     if cfg.trust_remote_code:
-        ctx.log("trust_remote_code is allowed by the workspace; note that datasets 5 loads only "
-                "data sets without a loading script", "warning")
+        ctx.log(
+            "trust_remote_code is allowed by the workspace; note that datasets 5 loads only "
+            "data sets without a loading script",
+            "warning",
+        )
     token = cfg.token or env.get("HF_TOKEN") or None
-    kwargs: dict[str, Any] = {"name": cfg.name, "revision": cfg.revision, "token": token,
-                              "streaming": cfg.streaming, "data_files": cfg.data_files,
-                              "data_dir": cfg.data_dir}
+    kwargs: dict[str, Any] = {
+        "name": cfg.name,
+        "revision": cfg.revision,
+        "token": token,
+        "streaming": cfg.streaming,
+        "data_files": cfg.data_files,
+        "data_dir": cfg.data_dir,
+    }
     if cfg.cache_dir:
         kwargs["cache_dir"] = str(ctx.resolve_path(cfg.cache_dir))
     try:
@@ -105,8 +123,10 @@ def load_hub(ctx, cfg: DatasetsLoad, scratch: Path):
     except Exception as exc:
         message = f"cannot load {cfg.path!r} from the Hugging Face Hub: {type(exc).__name__}: {exc}"
         if hub.hub_offline(env):
-            message += (" (HF_HUB_OFFLINE=1: only data sets already in the cache load; "
-                        "set cache_dir to the cache that holds it)")
+            message += (
+                " (HF_HUB_OFFLINE=1: only data sets already in the cache load; "
+                "set cache_dir to the cache that holds it)"
+            )
         raise JobFailed(ctx.redact(message)) from exc
     split = cfg.split
     if isinstance(loaded, (DatasetDict, IterableDatasetDict)):
@@ -115,7 +135,7 @@ def load_hub(ctx, cfg: DatasetsLoad, scratch: Path):
     return _sample(ctx, cfg, loaded, split or "train", scratch)
 
 
-def _choose_split(wanted: Optional[str], available: list[str]) -> str:
+def _choose_split(wanted: str | None, available: list[str]) -> str:
     if wanted:
         base = re.split(r"[\[+]", wanted, maxsplit=1)[0].strip()
         if base not in available:
@@ -141,7 +161,7 @@ def _sample(ctx, cfg: DatasetsLoad, loaded, split: str, scratch: Path):
     return loaded
 
 
-def stream_size(stream, split: str) -> Optional[int]:
+def stream_size(stream, split: str) -> int | None:
     """Rows in a streamed split when the builder's info knows it."""
     splits = getattr(stream.info, "splits", None) or {}
     base = re.split(r"[\[+]", split, maxsplit=1)[0]
@@ -156,14 +176,16 @@ def take_from_stream(stream, split: str, fraction: float, shuffle: bool, seed: i
         stream = stream.shuffle(seed=seed, buffer_size=STREAM_SHUFFLE_BUFFER)
     if fraction < 1:
         if total is None:
-            raise JobFailed(f"fraction {fraction:g} needs the size of split {split!r}, which a stream of "
-                            "these files does not report: set streaming: false, or fraction: 1")
+            raise JobFailed(
+                f"fraction {fraction:g} needs the size of split {split!r}, which a stream of "
+                "these files does not report: set streaming: false, or fraction: 1"
+            )
         total = sample_size(total, fraction)
         stream = stream.take(total)
     return stream, total
 
 
-def materialize_stream(ctx, stream, total: Optional[int], scratch: Path):
+def materialize_stream(ctx, stream, total: int | None, scratch: Path):
     """Write a stream's rows to an Arrow file in ``scratch`` as they arrive, reporting rows read.
 
     Rows go to disk batch by batch, so a stream larger than memory can be materialized.
@@ -176,17 +198,18 @@ def materialize_stream(ctx, stream, total: Optional[int], scratch: Path):
         for batch in stream.iter(batch_size=STREAM_BATCH_ROWS):
             names = list(batch)
             count = len(batch[names[0]]) if names else 0
-            for values in zip(*(batch[name] for name in names)):
-                yield dict(zip(names, values))
+            for values in zip(*(batch[name] for name in names), strict=True):
+                yield dict(zip(names, values, strict=True))
             progress.advance(count)
 
     try:
         # The fingerprint only names the library's cache file inside our scratch folder.
-        dataset = Dataset.from_generator(rows, features=stream.features, cache_dir=str(scratch / "stream"),
-                                         fingerprint=f"{scratch.name}-stream")
+        dataset = Dataset.from_generator(
+            rows, features=stream.features, cache_dir=str(scratch / "stream"), fingerprint=f"{scratch.name}-stream"
+        )
     except Exception as exc:
         # The library wraps what the generator raised; a cancel must stay a cancel.
-        cause: Optional[BaseException] = exc
+        cause: BaseException | None = exc
         while cause is not None:
             if isinstance(cause, JobCancelled):
                 raise cause from None
@@ -206,7 +229,7 @@ class _LibraryErrors(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
 
-    def __enter__(self) -> "_LibraryErrors":
+    def __enter__(self) -> _LibraryErrors:
         logging.getLogger("datasets").addHandler(self)
         return self
 
@@ -217,7 +240,7 @@ class _LibraryErrors(logging.Handler):
 def _read_error(exc: BaseException, files: DataFiles, logged: list[str]) -> str:
     """A reading failure in plain words, naming the file (and line) when the library says which."""
     chain: list[BaseException] = []
-    seen: Optional[BaseException] = exc
+    seen: BaseException | None = exc
     while seen is not None and seen not in chain:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__
@@ -230,7 +253,7 @@ def _read_error(exc: BaseException, files: DataFiles, logged: list[str]) -> str:
     reason = f"{type(causes[0]).__name__}: {causes[0]}".strip()
     if files.builder == "json":
         # Arrow counts rows within a block; find the file's own line and column instead.
-        for candidate in ([where] if where else all_files):
+        for candidate in [where] if where else all_files:
             located = _locate_json_error(candidate)
             if located:
                 where, reason = candidate, f"{located} ({reason})"
@@ -241,13 +264,13 @@ def _read_error(exc: BaseException, files: DataFiles, logged: list[str]) -> str:
     return f"{head}: {reason}"
 
 
-def _locate_json_error(path: Path) -> Optional[str]:
+def _locate_json_error(path: Path) -> str | None:
     """``line L, column C: message`` for the first malformed spot of a JSON or JSON Lines file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return str(exc)
-    if text.lstrip().startswith(("[", "{")) and not path.suffix == ".jsonl":
+    if text.lstrip().startswith(("[", "{")) and path.suffix != ".jsonl":
         try:
             json.loads(text)
             return None

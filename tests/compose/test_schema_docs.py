@@ -1,8 +1,7 @@
 """docs/compose-format.md's field tables are the schema's: a field added to a model is
 documented (with its help, default, range and unit) by python -m compose.schema.docs."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from pydantic import create_model
 
@@ -25,9 +24,13 @@ def test_every_field_of_every_component_is_in_a_table():
 
 
 def test_a_new_field_appears_with_its_help_range_and_unit():
-    widened = create_model("Widened", __base__=TrainerComponent, warmup_ratio=(
-        Optional[float], _field(help="Share of the steps spent warming up.", group="Scheduler",
-                                unit="of the steps", ge=0, le=1)))
+    widened = create_model(
+        "Widened",
+        __base__=TrainerComponent,
+        warmup_ratio=(
+            float | None,
+            _field(help="Share of the steps spent warming up.", group="Scheduler", unit="of the steps", ge=0, le=1),
+        ),
+    )
     row = next(line for line in docs.table(widened).splitlines() if "`warmup_ratio`" in line)
-    assert row == ("| `warmup_ratio` | number |  | ≥ 0, ≤ 1, of the steps | Share of the steps spent "
-                   "warming up. |")
+    assert row == ("| `warmup_ratio` | number |  | ≥ 0, ≤ 1, of the steps | Share of the steps spent warming up. |")

@@ -542,12 +542,14 @@ def test_placement_need() -> None:
     from runner.finetune.args import ConfigProblem, Hardware, check_gpus
 
     proof = Proof("placement_need")
-    doc = load_compose(textwrap.dedent("""
+    doc = load_compose(
+        textwrap.dedent("""
         components:
           - {id: t, type: model-trainer, task: sft, resources: {gpus: 1, labels: [a100, nvme], gpu_memory_gb: 40}}
         workflows:
           - {id: w, jobs: [{id: train, component: t}]}
-    """))
+    """)
+    )
     need = run_need(doc, "w")
     proof(f"{T}.resources.labels", need.labels == ("a100", "nvme"))
     cfg = _cfg(resources={"gpus": 1, "gpu_memory_gb": 40})

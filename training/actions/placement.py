@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +25,7 @@ from django.utils import timezone
 
 from compose import events as ev
 from compose.errors import Problem
-from compose.need import Need, run_need
+from compose.need import Need
 from training import notify, run_queue
 from training.actions.errors import RunRefused
 from training.actions.events import record_event

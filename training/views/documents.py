@@ -1,9 +1,10 @@
 """Create/import a document, show it (components, workflows, YAML, runs), save its YAML, export it."""
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
@@ -21,13 +22,41 @@ from training.models.access import get_document_or_404, get_workspace_or_404
 from .common import headline_metric, parse_text, problem_dicts, with_headline
 from .graph import layout
 
+if TYPE_CHECKING:
+    from compose.document_edit.shapes import Dialect
+
 # Fields a component card shows, in this order, when the document sets them.
 CARD_FIELDS = {
-    "model-trainer": ("task", "model", "dataset", "prompt_column", "response_column", "text_column",
-                      "learning_rate", "num_epochs", "max_steps", "peft_adapter", "lora_r",
-                      "quantization", "output_dir"),
-    "datasets": ("method", "provider", "path", "loader", "data_files", "split", "dataset", "datasets",
-                 "condition", "template", "columns", "indices", "fraction"),
+    "model-trainer": (
+        "task",
+        "model",
+        "dataset",
+        "prompt_column",
+        "response_column",
+        "text_column",
+        "learning_rate",
+        "num_epochs",
+        "max_steps",
+        "peft_adapter",
+        "lora_r",
+        "quantization",
+        "output_dir",
+    ),
+    "datasets": (
+        "method",
+        "provider",
+        "path",
+        "loader",
+        "data_files",
+        "split",
+        "dataset",
+        "datasets",
+        "condition",
+        "template",
+        "columns",
+        "indices",
+        "fraction",
+    ),
 }
 EXPORT_DIALECTS = ("seed", "nested")
 
@@ -56,9 +85,17 @@ def document_new(request: HttpRequest, slug: str) -> HttpResponse:
             form.is_valid()
     else:
         form = DocumentImportForm(workspace=workspace, initial={"yaml_text": "" if importing else STARTER_YAML})
-    return render(request, "training/document_new.html", {
-        "workspace": workspace, "form": form, "problems": problems, "importing": importing,
-    }, status=400 if problems else 200)
+    return render(
+        request,
+        "training/document_new.html",
+        {
+            "workspace": workspace,
+            "form": form,
+            "problems": problems,
+            "importing": importing,
+        },
+        status=400 if problems else 200,
+    )
 
 
 def _component_cards(parsed_file: Any) -> list[dict[str, Any]]:
@@ -68,8 +105,15 @@ def _component_cards(parsed_file: Any) -> list[dict[str, Any]]:
         shown = [(n, component.fields[n]) for n in names if component.fields.get(n) not in (None, "")]
         actions = list(component.actions)
         # The form edits a component's own fields; named actions (even one) are edited as YAML.
-        cards.append({"index": index, "component": component, "fields": shown, "actions": actions,
-                      "editable": component.type in CARD_FIELDS and not actions})
+        cards.append(
+            {
+                "index": index,
+                "component": component,
+                "fields": shown,
+                "actions": actions,
+                "editable": component.type in CARD_FIELDS and not actions,
+            }
+        )
     return cards
 
 
@@ -86,12 +130,22 @@ def document(request: HttpRequest, pk: int) -> HttpResponse:
     runs = list(with_headline(doc.runs.select_related("created_by", "document")).order_by("-created")[:50])
     for run in runs:
         run.headline = headline_metric(run)
-    return render(request, "training/document.html", {
-        "document": doc, "workspace": doc.workspace, "parsed": parsed,
-        "cards": _component_cards(parsed.file), "workflows": _workflow_views(parsed.file),
-        "yaml_form": YamlTextForm(initial={"yaml_text": doc.yaml_text}), "runs": runs,
-        "problems": parsed.problems, "yaml_tab": bool(parsed.errors), "component_types": list(COMPONENT_TYPES),
-    })
+    return render(
+        request,
+        "training/document.html",
+        {
+            "document": doc,
+            "workspace": doc.workspace,
+            "parsed": parsed,
+            "cards": _component_cards(parsed.file),
+            "workflows": _workflow_views(parsed.file),
+            "yaml_form": YamlTextForm(initial={"yaml_text": doc.yaml_text}),
+            "runs": runs,
+            "problems": parsed.problems,
+            "yaml_tab": bool(parsed.errors),
+            "component_types": list(COMPONENT_TYPES),
+        },
+    )
 
 
 @require_POST
@@ -103,11 +157,23 @@ def document_save_yaml(request: HttpRequest, pk: int) -> HttpResponse:
     parsed = parse_text(text, source=doc.name)
     if parsed.errors:
         doc.yaml_text = text  # shown, not saved: the page keeps what was typed
-        return render(request, "training/document.html", {
-            "document": doc, "workspace": doc.workspace, "parsed": parsed,
-            "cards": [], "workflows": [], "yaml_form": YamlTextForm(initial={"yaml_text": text}),
-            "runs": [], "problems": parsed.problems, "yaml_tab": True, "component_types": list(COMPONENT_TYPES),
-        }, status=400)
+        return render(
+            request,
+            "training/document.html",
+            {
+                "document": doc,
+                "workspace": doc.workspace,
+                "parsed": parsed,
+                "cards": [],
+                "workflows": [],
+                "yaml_form": YamlTextForm(initial={"yaml_text": text}),
+                "runs": [],
+                "problems": parsed.problems,
+                "yaml_tab": True,
+                "component_types": list(COMPONENT_TYPES),
+            },
+            status=400,
+        )
     actions.update_document(doc, request.user, text)
     messages.success(request, "YAML saved.")
     return redirect("training:document", pk=doc.pk)
@@ -125,17 +191,18 @@ def validate_yaml(request: HttpRequest) -> JsonResponse:
         # Django read no more of the body than its limit; the declared length says how big it is.
         return _refused(size_problem(max(_declared_length(request), MAX_BYTES + 1)))
     except ValueError:
-        return JsonResponse({"error": "send JSON {\"text\": \"...\"} or a form with a text field"}, status=400)
+        return JsonResponse({"error": 'send JSON {"text": "..."} or a form with a text field'}, status=400)
     too_large = size_problem(text_size(text))
     if too_large is not None:
         return _refused(too_large)
     parsed = parse_text(text)
     summary = None
     if parsed.file is not None:
-        summary = {"components": len(parsed.file.components),
-                   "workflows": [{"id": w.id, "jobs": len(w.jobs)} for w in parsed.file.workflows]}
-    return JsonResponse({"ok": not parsed.errors, "problems": problem_dicts(parsed.problems),
-                         "summary": summary})
+        summary = {
+            "components": len(parsed.file.components),
+            "workflows": [{"id": w.id, "jobs": len(w.jobs)} for w in parsed.file.workflows],
+        }
+    return JsonResponse({"ok": not parsed.errors, "problems": problem_dicts(parsed.problems), "summary": summary})
 
 
 def _posted_text(request: HttpRequest) -> str:
@@ -157,9 +224,10 @@ def _declared_length(request: HttpRequest) -> int:
         return 0
 
 
-def _refused(problem: Optional[Problem]) -> JsonResponse:
-    return JsonResponse({"ok": False, "problems": problem_dicts([problem] if problem else []), "summary": None},
-                        status=400)
+def _refused(problem: Problem | None) -> JsonResponse:
+    return JsonResponse(
+        {"ok": False, "problems": problem_dicts([problem] if problem else []), "summary": None}, status=400
+    )
 
 
 def document_export(request: HttpRequest, pk: int, dialect: str) -> HttpResponse:
@@ -173,11 +241,12 @@ def document_export(request: HttpRequest, pk: int, dialect: str) -> HttpResponse
     try:
         parsed = load_compose(doc.yaml_text, source=doc.name)
     except ComposeError as exc:
-        messages.error(request, "Fix the document's problems before exporting: " + "; ".join(
-            str(p) for p in exc.errors[:3]))
+        messages.error(
+            request, "Fix the document's problems before exporting: " + "; ".join(str(p) for p in exc.errors[:3])
+        )
         return redirect("training:document", pk=doc.pk)
     # The original text lets an export in the file's own dialect keep comments and key order.
-    text = export_yaml(parsed, dialect, original=doc.yaml_text)
+    text = export_yaml(parsed, cast("Dialect", dialect), original=doc.yaml_text)  # one of EXPORT_DIALECTS
     base = re.sub(r"[^A-Za-z0-9._-]+", "-", doc.name).strip("-") or "compose"
     filename = f"{base}.yaml" if dialect == "seed" else f"{base}.nested.yaml"
     response = HttpResponse(text, content_type="application/yaml; charset=utf-8")

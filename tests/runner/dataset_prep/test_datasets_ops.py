@@ -1,4 +1,5 @@
 """concat, select, filter and map on materialized data sets, checked row by row."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,7 +40,9 @@ def test_concat_horizontal(jobs):
     jobs.write_jsonl("c.jsonl", [{"r": 1}])
     ra, rb, rc = (jobs.run("load", loader="json", data_files=f"{n}.jsonl") for n in "abc")
     assert jobs.rows(jobs.run("concat", datasets=[ra, rb], direction="horizontal")) == [
-        {"q": "a", "r": 1}, {"q": "b", "r": 2}]
+        {"q": "a", "r": 1},
+        {"q": "b", "r": 2},
+    ]
     message = jobs.fail("concat", datasets=[ra, rc], direction="horizontal")
     assert "datasets[0] has 2, datasets[1] has 1" in message
     message = jobs.fail("concat", datasets=[rb, rb], direction="horizontal")
@@ -82,18 +85,24 @@ def test_filter_condition_matches_python(jobs, alpaca):
     assert expected and jobs.rows(out) == expected
 
 
-@pytest.mark.parametrize("condition, predicate", [
-    ('input != "" or output.endswith("xx")', lambda r: r["input"] != "" or r["output"].endswith("xx")),
-    ('not input', lambda r: not r["input"]),
-    ('"task 1" in instruction', lambda r: "task 1" in r["instruction"]),
-    ('instruction in ["task 3", "task 7"]', lambda r: r["instruction"] in ["task 3", "task 7"]),
-    ('10 <= len(output) < 20', lambda r: 10 <= len(r["output"]) < 20),
-    ('int(instruction[5:]) % 4 == 1', lambda r: int(r["instruction"][5:]) % 4 == 1),
-    ('upper(instruction).startswith("TASK 2")', lambda r: r["instruction"].upper().startswith("TASK 2")),
-    ('contains(input, "1") and max(len(input), 3) > 9', lambda r: "1" in r["input"] and max(len(r["input"]), 3) > 9),
-    ('len(output) if input else 0 > 5', lambda r: (len(r["output"]) if r["input"] else 0 > 5)),
-    ('abs(len(output) - 30) < 3', lambda r: abs(len(r["output"]) - 30) < 3),
-])
+@pytest.mark.parametrize(
+    "condition, predicate",
+    [
+        ('input != "" or output.endswith("xx")', lambda r: r["input"] != "" or r["output"].endswith("xx")),
+        ("not input", lambda r: not r["input"]),
+        ('"task 1" in instruction', lambda r: "task 1" in r["instruction"]),
+        ('instruction in ["task 3", "task 7"]', lambda r: r["instruction"] in ["task 3", "task 7"]),
+        ("10 <= len(output) < 20", lambda r: 10 <= len(r["output"]) < 20),
+        ("int(instruction[5:]) % 4 == 1", lambda r: int(r["instruction"][5:]) % 4 == 1),
+        ('upper(instruction).startswith("TASK 2")', lambda r: r["instruction"].upper().startswith("TASK 2")),
+        (
+            'contains(input, "1") and max(len(input), 3) > 9',
+            lambda r: "1" in r["input"] and max(len(r["input"]), 3) > 9,
+        ),
+        ("len(output) if input else 0 > 5", lambda r: len(r["output"]) if r["input"] else 0 > 5),
+        ("abs(len(output) - 30) < 3", lambda r: abs(len(r["output"]) - 30) < 3),
+    ],
+)
 def test_filter_expressions(jobs, alpaca, condition, predicate):
     rows, ref = alpaca
     assert jobs.rows(jobs.run("filter", dataset=ref, condition=condition)) == [r for r in rows if predicate(r)]
@@ -102,8 +111,7 @@ def test_filter_expressions(jobs, alpaca, condition, predicate):
 def test_filter_short_circuits_per_row(jobs):
     jobs.write_jsonl("n.jsonl", [{"t": None}, {"t": "long text"}, {"t": "ab"}])
     ref = jobs.run("load", loader="json", data_files="n.jsonl")
-    assert jobs.rows(jobs.run("filter", dataset=ref, condition="t is not None and len(t) > 3")) == [
-        {"t": "long text"}]
+    assert jobs.rows(jobs.run("filter", dataset=ref, condition="t is not None and len(t) > 3")) == [{"t": "long text"}]
 
 
 def test_filter_row_error_names_the_row(jobs):
@@ -129,33 +137,45 @@ def test_filter_unknown_name_lists_columns(jobs, alpaca):
 
 def test_filter_where_tree(jobs, alpaca):
     rows, ref = alpaca
-    where = {"all": [
-        {"column": "input", "operator": "neq", "value": ""},
-        {"any": [{"column": "output", "operator": "match", "value": "x{5}$"},
-                 {"column": "instruction", "operator": "in", "value": ["task 1", "task 2"]}]},
-        {"not": {"column": "instruction", "operator": "ends-with", "value": "7"}},
-    ]}
+    where = {
+        "all": [
+            {"column": "input", "operator": "neq", "value": ""},
+            {
+                "any": [
+                    {"column": "output", "operator": "match", "value": "x{5}$"},
+                    {"column": "instruction", "operator": "in", "value": ["task 1", "task 2"]},
+                ]
+            },
+            {"not": {"column": "instruction", "operator": "ends-with", "value": "7"}},
+        ]
+    }
     out = jobs.run("filter", dataset=ref, where=where)
 
     def keep(r):
         import re
-        return (r["input"] != "" and (re.search("x{5}$", r["output"]) is not None
-                                      or r["instruction"] in ["task 1", "task 2"])
-                and not r["instruction"].endswith("7"))
+
+        return (
+            r["input"] != ""
+            and (re.search("x{5}$", r["output"]) is not None or r["instruction"] in ["task 1", "task 2"])
+            and not r["instruction"].endswith("7")
+        )
 
     expected = [r for r in rows if keep(r)]
     assert expected and jobs.rows(out) == expected
 
 
-@pytest.mark.parametrize("op, value, predicate", [
-    ("eq", "", lambda r: r["input"] == ""),
-    ("gt", "context 2", lambda r: r["input"] > "context 2"),
-    ("gte", "context 2", lambda r: r["input"] >= "context 2"),
-    ("lt", "context 2", lambda r: r["input"] < "context 2"),
-    ("lte", "context 20", lambda r: r["input"] <= "context 20"),
-    ("not-in", ["", "context 1"], lambda r: r["input"] not in ["", "context 1"]),
-    ("starts-with", "context 1", lambda r: r["input"].startswith("context 1")),
-])
+@pytest.mark.parametrize(
+    "op, value, predicate",
+    [
+        ("eq", "", lambda r: r["input"] == ""),
+        ("gt", "context 2", lambda r: r["input"] > "context 2"),
+        ("gte", "context 2", lambda r: r["input"] >= "context 2"),
+        ("lt", "context 2", lambda r: r["input"] < "context 2"),
+        ("lte", "context 20", lambda r: r["input"] <= "context 20"),
+        ("not-in", ["", "context 1"], lambda r: r["input"] not in ["", "context 1"]),
+        ("starts-with", "context 1", lambda r: r["input"].startswith("context 1")),
+    ],
+)
 def test_where_operators(jobs, alpaca, op, value, predicate):
     rows, ref = alpaca
     out = jobs.run("filter", dataset=ref, where={"column": "input", "operator": op, "value": value})
@@ -168,8 +188,9 @@ def test_where_errors(jobs, alpaca):
     assert "unknown column 'inptu'" in message and "instruction, input, output" in message
     message = jobs.fail("filter", dataset=ref, where={"column": "input", "operator": "match", "value": "("})
     assert "invalid regular expression" in message
-    assert "not both" in jobs.fail("filter", dataset=ref, condition="True",
-                                   where={"column": "input", "operator": "eq", "value": ""})
+    assert "not both" in jobs.fail(
+        "filter", dataset=ref, condition="True", where={"column": "input", "operator": "eq", "value": ""}
+    )
     assert "needs a condition" in jobs.fail("filter", dataset=ref)
 
 
@@ -179,14 +200,20 @@ def test_map_template(jobs, alpaca):
     out = jobs.run("map", dataset=ref, template=template)
     assert jobs.rows(out) == [
         {**r, "text": f"### Instruction:\n{r['instruction']}\n### Input: {r['input']}\n{{literal}} {r['output']}"}
-        for r in rows]
+        for r in rows
+    ]
     assert out["sft_format"] == "instruction"  # still has instruction/output
 
 
 def test_map_output_column_and_remove_columns(jobs, alpaca):
     rows, ref = alpaca
-    out = jobs.run("map", dataset=ref, template="{instruction} {input}", output_column="prompt",
-                   remove_columns=["instruction", "input"])
+    out = jobs.run(
+        "map",
+        dataset=ref,
+        template="{instruction} {input}",
+        output_column="prompt",
+        remove_columns=["instruction", "input"],
+    )
     assert jobs.rows(out) == [{"output": r["output"], "prompt": f"{r['instruction']} {r['input']}"} for r in rows]
 
 
@@ -203,8 +230,9 @@ def test_map_template_errors(jobs, alpaca):
     assert "instruction, input, output" in message
     assert "'{' is never closed" in jobs.fail("map", dataset=ref, template="abc {instruction")
     assert "'}' without an opening" in jobs.fail("map", dataset=ref, template="abc } x")
-    assert "remove_columns: no column 'nope'" in jobs.fail("map", dataset=ref, template="{input}",
-                                                           remove_columns=["nope"])
+    assert "remove_columns: no column 'nope'" in jobs.fail(
+        "map", dataset=ref, template="{input}", remove_columns=["nope"]
+    )
     assert "map needs a template" in jobs.fail("map", dataset=ref)
 
 
@@ -221,6 +249,7 @@ def test_map_text_columns_with_nulls_replacing_a_column(jobs):
     assert jobs.rows(out) == [{"a": None, "c": "[|x] {b} 100%"}, {"a": "y", "c": "[y|%s {z}] {b} 100%"}]
     assert out["columns"] == {"a": "string", "c": "string"}
     from runner.dataset_prep import load_reference
+
     assert load_reference(out, str(jobs.storage)).format["type"] is None
 
 
@@ -236,8 +265,7 @@ def test_where_tree_as_the_engine_dumps_it(jobs, alpaca):
     from compose.schema.components import DatasetsFilter
 
     rows, ref = alpaca
-    config = DatasetsFilter(id="ops", dataset=ref,
-                               where={"not": {"column": "input", "operator": "eq", "value": ""}})
+    config = DatasetsFilter(id="ops", dataset=ref, where={"not": {"column": "input", "operator": "eq", "value": ""}})
     dumped = config.model_dump(mode="json")
     for key in ("id", "method"):
         dumped.pop(key)
