@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a working copy and runs the whole test suite twice over the web layer:
+# Sets up a working copy, checks lint, formatting and types, and runs the whole test suite
+# twice over the web layer:
 #  1. everything on the embedded default (SQLite, Huey on SQLite, no Redis);
 #  2. the web integration tests again on PostgreSQL + Redis (started here when down).
 # Extra arguments go to both pytest runs (e.g. -x, -k name). Both use two processes
@@ -10,6 +11,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browser
 # shellcheck disable=SC1091
 . .venv/bin/activate
+
+printf '\n==> lint, format and types (ruff, mypy; configured in pyproject.toml)\n'
+ruff check .
+ruff format --check .
+mypy
 
 export PYTHONHASHSEED=0 TOKENIZERS_PARALLELISM=false
 # The real-model examples train too (a few steps each): SmolLM2 needs its one-time
