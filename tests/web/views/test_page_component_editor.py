@@ -192,3 +192,53 @@ def test_a_problem_elsewhere_in_the_file_does_not_block_saving_this_component(al
     assert alice_client.post(url(doc, "trainer"), data).status_code == 302
     doc.refresh_from_db()
     assert "num_epochs: 2" in doc.yaml_text
+
+
+NESTED_MODEL = """\
+components:
+  - id: writer
+    type: model
+    task: text-generation
+    model: ./models/tiny
+    action:
+      prompt: Say hi   # what the model is asked
+      params:
+        max_output_length: 16
+workflows:
+  - id: try
+    jobs:
+      - id: answer
+        component: writer
+"""
+
+
+def test_a_model_component_is_edited_in_its_own_form_and_stays_nested(alice_client, workspace, alice):
+    from training.actions import create_document
+
+    doc = create_document(workspace, alice, "try-it", NESTED_MODEL)
+    page = alice_client.get(url(doc, "writer"))
+    html = page.content.decode()
+    assert page.status_code == 200
+    for title in ("Model", "Input", "Generation"):
+        assert f"<legend>{title}</legend>" in html
+    assert "in tokens" in html  # max_output_length's unit, from the schema
+    data = form_data(page)
+    assert data["prompt"] == "Say hi" and data["max_output_length"] == "16"
+    data["max_output_length"] = "32"
+    data["temperature"] = "0.7"
+    result = alice_client.post(url(doc, "writer", preview=True), data).json()
+    assert "      prompt: Say hi   # what the model is asked\n" in result["yaml"]
+    assert "        max_output_length: 32\n" in result["yaml"]
+    assert "        temperature: 0.7\n" in result["yaml"]
+    # temperature without do_sample has no effect: said, and the save still goes through
+    assert any("temperature has no effect without do_sample" in p["message"] for p in result["problems"])
+    data["top_p"] = "2"
+    refused = alice_client.post(url(doc, "writer", preview=True), data).json()
+    assert refused["ok"] is False and refused["field_errors"]["top_p"]
+
+
+def test_adding_a_model_component_starts_with_its_first_task(alice_client, document):
+    response = alice_client.post(reverse("training:component_new", args=[document.pk]), {"id": "m", "type": "model"})
+    assert response.status_code == 302 and response["Location"] == url(document, "m")
+    document.refresh_from_db()
+    assert "type: model\n    task: text-generation" in document.yaml_text
