@@ -1,12 +1,13 @@
 from django.urls import path
 
-from training.views import documents, downloads, editor, fleet, home, outputs, runs, tokens, workflow_editor
+from training.views import compare, documents, downloads, editor, fleet, home, outputs, runs, tokens, workflow_editor
 
 app_name = "training"
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("w/<slug:slug>/", home.workspace, name="workspace"),
+    path("w/<slug:slug>/compare/", compare.compare, name="compare"),
     path("w/<slug:slug>/documents/new/", documents.document_new, name="document_new"),
     path("validate.json", documents.validate_yaml, name="validate_yaml"),
     path("documents/<int:pk>/", documents.document, name="document"),
