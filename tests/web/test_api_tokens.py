@@ -121,8 +121,9 @@ def test_an_unknown_api_path_answers_in_the_error_body(client):
     assert response.json()["errors"][0]["message"] == "no API endpoint /api/v1/nothing/here"
 
 
-@pytest.mark.parametrize("method, path", [("delete", "/api/v1/workspaces"), ("patch", "/api/v1/runs"),
-                                          ("put", "/api/v1/runs/1/cancel")])
+@pytest.mark.parametrize(
+    "method, path", [("delete", "/api/v1/workspaces"), ("patch", "/api/v1/runs"), ("put", "/api/v1/runs/1/cancel")]
+)
 def test_a_method_the_path_does_not_take_answers_405_in_the_error_body(client, method, path):
     response = getattr(client, method)(path)
     assert response.status_code == 405
