@@ -15,8 +15,9 @@ from ninja import Header, Router
 
 from training.api.core import ErrorBody
 from training.api.schemas import ArtifactOut, EventPage, MetricsOut
-from training.models import MetricPoint, Run
+from training.models import Run
 from training.models.access import events_after, get_run_or_404
+from training.models.events import metric_series
 from training.views import downloads
 
 router = Router(tags=["events"])
@@ -111,17 +112,7 @@ async def run_event_stream(
 def run_metrics(request: HttpRequest, run_id: int):
     """Every metric as a series per job, name and split (train or eval), in step order."""
     run = get_run_or_404(request.user, run_id)
-    series: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for point in MetricPoint.objects.filter(run=run).order_by("job_id", "name", "split", "step", "id"):
-        series.setdefault((point.job_id, point.name, point.split), []).append(
-            {"step": point.step, "epoch": point.epoch, "value": point.value}
-        )
-    return {
-        "series": [
-            {"job": job, "name": name, "split": split, "points": points}
-            for (job, name, split), points in series.items()
-        ]
-    }
+    return {"series": metric_series(run)}
 
 
 @router.get("/runs/{run_id}/artifacts", response={200: list[ArtifactOut], **ERRORS})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from training.models.run import Run
@@ -44,6 +46,19 @@ class MetricPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.step}={self.value}"
+
+
+def metric_series(run: Run | int) -> list[dict[str, Any]]:
+    """Every metric of a run as a series per job, name and split (train or eval), in step
+    order: ``[{"job", "name", "split", "points": [{"step", "epoch", "value"}]}]``."""
+    run_id = run.pk if isinstance(run, Run) else run
+    series: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    points = MetricPoint.objects.filter(run_id=run_id).order_by("job_id", "name", "split", "step", "id")
+    for job, name, split, step, epoch, value in points.values_list("job_id", "name", "split", "step", "epoch", "value"):
+        series.setdefault((job, name, split), []).append({"step": step, "epoch": epoch, "value": value})
+    return [
+        {"job": job, "name": name, "split": split, "points": points} for (job, name, split), points in series.items()
+    ]
 
 
 class Artifact(models.Model):
