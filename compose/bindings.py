@@ -31,12 +31,14 @@ Traceback (most recent call last):
 ...
 compose.bindings.BindingError: ${input.other}: input `other` is missing and has no default
 """
+
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Optional, Union
+from typing import Any
 
 import yaml
 
@@ -47,8 +49,12 @@ TYPES: tuple[str, ...] = ("text", "number", "integer", "boolean", "json")
 HINTS: tuple[str, ...] = ("select", "slider")
 # Spellings people reach for, mapped to the type names of the grammar.
 TYPE_ALIASES: dict[str, str] = {
-    "string": "text", "str": "text", "float": "number", "int": "integer",
-    "bool": "boolean", "object": "json",
+    "string": "text",
+    "str": "text",
+    "float": "number",
+    "int": "integer",
+    "bool": "boolean",
+    "object": "json",
 }
 ESCAPE = "$${"
 
@@ -82,14 +88,14 @@ class SelectHint:
 class SliderHint:
     min: float
     max: float
-    step: Optional[float] = None
+    step: float | None = None
     kind: str = "slider"
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": "slider", "min": self.min, "max": self.max, "step": self.step}
 
 
-Hint = Union[SelectHint, SliderHint]
+Hint = SelectHint | SliderHint
 
 
 @dataclass(frozen=True)
@@ -106,18 +112,18 @@ class Binding:
     """
 
     source: str
-    path: tuple[Union[str, int], ...]
-    type: Optional[str]
-    hint: Optional[Hint]
-    default: Optional[str]
+    path: tuple[str | int, ...]
+    type: str | None
+    hint: Hint | None
+    default: str | None
     raw: str
     start: int
     end: int
-    job: Optional[str] = None
+    job: str | None = None
     default_quoted: bool = False
 
     @property
-    def name(self) -> Optional[str]:
+    def name(self) -> str | None:
         """The input or environment variable name (``${input.NAME...}``)."""
         if self.source in ("input", "env") and self.path:
             return str(self.path[0])
@@ -150,6 +156,7 @@ class BindingContext:
 
 # --- parsing ---------------------------------------------------------------------
 
+
 class _Parser:
     def __init__(self, text: str, start: int):
         self.text = text
@@ -157,7 +164,7 @@ class _Parser:
         self.open = start - 2
 
     def error(self, message: str) -> BindingError:
-        snippet = self.text[self.open:self.open + 60]
+        snippet = self.text[self.open : self.open + 60]
         return BindingError(f"{snippet}: {message}")
 
     def peek(self) -> str:
@@ -171,14 +178,13 @@ class _Parser:
         begin = self.pos
         while self.peek() and self.peek() not in _STOP:
             self.pos += 1
-        return self.text[begin:self.pos]
+        return self.text[begin : self.pos]
 
     def parse(self) -> tuple[Binding, list[Binding]]:
         self.skip_ws()
         source = self.word()
         if source not in SOURCES:
-            raise self.error(f"unknown source {source!r}; a binding starts with one of "
-                             + ", ".join(SOURCES))
+            raise self.error(f"unknown source {source!r}; a binding starts with one of " + ", ".join(SOURCES))
         path = self.parse_path()
         job = None
         if source == "jobs":
@@ -191,8 +197,9 @@ class _Parser:
             raise self.error("an environment variable has no fields: ${env.NAME}")
         self.skip_ws()
         type_, hint = None, None
-        if self.text.startswith("as", self.pos) and (self.pos + 2 >= len(self.text)
-                                                      or self.text[self.pos + 2] in " \t\r\n"):
+        if self.text.startswith("as", self.pos) and (
+            self.pos + 2 >= len(self.text) or self.text[self.pos + 2] in " \t\r\n"
+        ):
             self.pos += 2
             self.skip_ws()
             type_, hint = self.parse_type()
@@ -204,16 +211,27 @@ class _Parser:
         if self.peek() != "}":
             if not self.peek():
                 raise self.error("no closing }")
-            raise self.error(f"unexpected {self.text[self.pos:self.pos + 10]!r}; expected "
-                             "'as TYPE', '| default' or '}'")
+            raise self.error(
+                f"unexpected {self.text[self.pos : self.pos + 10]!r}; expected 'as TYPE', '| default' or '}}'"
+            )
         self.pos += 1
-        raw = self.text[self.open:self.pos]
-        binding = Binding(source=source, path=path, type=type_, hint=hint, default=default,
-                          raw=raw, start=self.open, end=self.pos, job=job, default_quoted=quoted)
+        raw = self.text[self.open : self.pos]
+        binding = Binding(
+            source=source,
+            path=path,
+            type=type_,
+            hint=hint,
+            default=default,
+            raw=raw,
+            start=self.open,
+            end=self.pos,
+            job=job,
+            default_quoted=quoted,
+        )
         return binding, nested
 
-    def parse_path(self) -> tuple[Union[str, int], ...]:
-        parts: list[Union[str, int]] = []
+    def parse_path(self) -> tuple[str | int, ...]:
+        parts: list[str | int] = []
         while True:
             ch = self.peek()
             if ch == ".":
@@ -226,7 +244,7 @@ class _Parser:
                 close = self.text.find("]", self.pos)
                 if close < 0:
                     raise self.error("no closing ]")
-                inner = self.text[self.pos + 1:close].strip()
+                inner = self.text[self.pos + 1 : close].strip()
                 self.pos = close + 1
                 if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "\"'":
                     parts.append(inner[1:-1])
@@ -234,23 +252,22 @@ class _Parser:
                     try:
                         parts.append(int(inner))
                     except ValueError:
-                        raise self.error(f"[{inner}] is not an index; write [0], [-1] or "
-                                         "[\"key\"]") from None
+                        raise self.error(f'[{inner}] is not an index; write [0], [-1] or ["key"]') from None
             else:
                 return tuple(parts)
 
-    def parse_type(self) -> tuple[Optional[str], Optional[Hint]]:
+    def parse_type(self) -> tuple[str | None, Hint | None]:
         begin = self.pos
         while self.peek() and self.peek() not in " \t\r\n/|}":
             self.pos += 1
-        name = self.text[begin:self.pos]
+        name = self.text[begin : self.pos]
         name = TYPE_ALIASES.get(name, name)
         if self.peek() == "/":
             self.pos += 1
             begin = self.pos
             while self.peek() and self.peek() not in "|}":
                 self.pos += 1
-            args = [a.strip() for a in self.text[begin:self.pos].split(",")]
+            args = [a.strip() for a in self.text[begin : self.pos].split(",")]
             args = [a for a in args if a]
             if name == "select":
                 if not args:
@@ -263,8 +280,10 @@ class _Parser:
                     raise self.error("slider takes numbers: as slider/min,max,step") from None
                 if len(numbers) not in (2, 3) or numbers[0] >= numbers[1]:
                     raise self.error("slider takes min,max[,step] with min < max")
-                nums = [int(n) if n.is_integer() and "." not in a and "e" not in a.lower() else n
-                        for n, a in zip(numbers, args)]
+                nums = [
+                    int(n) if n.is_integer() and "." not in a and "e" not in a.lower() else n
+                    for n, a in zip(numbers, args, strict=True)
+                ]
                 step = nums[2] if len(nums) == 3 else None
                 kind = "integer" if all(isinstance(n, int) for n in nums) else "number"
                 return kind, SliderHint(nums[0], nums[1], step)
@@ -272,8 +291,7 @@ class _Parser:
         if name in HINTS:
             raise self.error(f"{name} needs its options: as select/a,b,c or as slider/min,max,step")
         if name not in TYPES:
-            raise self.error(f"unknown type {name!r}; use one of {', '.join(TYPES)}, "
-                             "select/..., slider/...")
+            raise self.error(f"unknown type {name!r}; use one of {', '.join(TYPES)}, select/..., slider/...")
         return name, None
 
     def parse_default(self) -> tuple[str, bool, list[Binding]]:
@@ -283,7 +301,7 @@ class _Parser:
             close = self.text.find(quote, self.pos + 1)
             if close < 0:
                 raise self.error(f"no closing {quote} in the default")
-            value = self.text[self.pos + 1:close]
+            value = self.text[self.pos + 1 : close]
             self.pos = close + 1
             self.skip_ws()
             return value, True, []
@@ -312,10 +330,10 @@ class _Parser:
                 self.pos += 1
             else:
                 self.pos += 1
-        return self.text[begin:self.pos].strip(), False, nested
+        return self.text[begin : self.pos].strip(), False, nested
 
 
-def _scan(text: str) -> Iterator[Union[str, tuple[Binding, list[Binding]]]]:
+def _scan(text: str) -> Iterator[str | tuple[Binding, list[Binding]]]:
     """Literal text pieces and parsed bindings, left to right."""
     pos = 0
     literal: list[str] = []
@@ -337,7 +355,7 @@ def _scan(text: str) -> Iterator[Union[str, tuple[Binding, list[Binding]]]]:
             yield parsed
             pos = parsed[0].end
             continue
-        literal.append(text[pos:at + 1])
+        literal.append(text[pos : at + 1])
         pos = at + 1
     if any(literal):
         yield "".join(literal)
@@ -409,7 +427,7 @@ def bindings_in(text: str) -> list[Binding]:
     return [piece[0] for piece in _scan(text) if isinstance(piece, tuple)]
 
 
-def parse_binding(text: str) -> Optional[Binding]:
+def parse_binding(text: str) -> Binding | None:
     """The binding when ``text`` is exactly one ``${...}`` (surrounding spaces allowed), else None."""
     stripped = text.strip()
     if not stripped.startswith("${"):
@@ -422,7 +440,8 @@ def parse_binding(text: str) -> Optional[Binding]:
 
 # --- resolving ---------------------------------------------------------------------
 
-def resolve(value: Any, context: BindingContext, *, field_type: Optional[str] = None) -> Any:
+
+def resolve(value: Any, context: BindingContext, *, field_type: str | None = None) -> Any:
     """``value`` with its bindings replaced (lists and dicts are walked).
 
     ``field_type`` (one of :data:`TYPES`) is the type of the field the value fills: it
@@ -437,7 +456,7 @@ def resolve(value: Any, context: BindingContext, *, field_type: Optional[str] = 
     return value
 
 
-def _resolve_text(text: str, context: BindingContext, field_type: Optional[str]) -> Any:
+def _resolve_text(text: str, context: BindingContext, field_type: str | None) -> Any:
     pieces = list(_scan(text))
     if len(pieces) == 1 and isinstance(pieces[0], tuple) and text.strip() == pieces[0][0].raw:
         return _resolve_one(pieces[0][0], context, field_type, whole=True)
@@ -452,8 +471,7 @@ def _resolve_text(text: str, context: BindingContext, field_type: Optional[str])
     return "".join(out)
 
 
-def _resolve_one(binding: Binding, context: BindingContext, field_type: Optional[str],
-                 *, whole: bool) -> Any:
+def _resolve_one(binding: Binding, context: BindingContext, field_type: str | None, *, whole: bool) -> Any:
     wanted = binding.type or field_type
     value = _lookup(binding, context)
     if value is MISSING:
@@ -464,8 +482,7 @@ def _resolve_one(binding: Binding, context: BindingContext, field_type: Optional
                 default = _resolve_text(binding.default, context, wanted)
             return convert(default, wanted, binding.raw) if isinstance(default, str) else default
         if binding.source == "env" and whole:
-            context.notes.append(f"environment variable {binding.name} is not set; "
-                                 f"{binding.raw} is left empty")
+            context.notes.append(f"environment variable {binding.name} is not set; {binding.raw} is left empty")
             return None
         raise BindingError(f"{binding.raw}: {_missing_message(binding, context)}")
     if binding.type:
@@ -496,8 +513,7 @@ def _lookup(binding: Binding, context: BindingContext) -> Any:
     return MISSING if root is MISSING else _walk(root, binding.path, binding)
 
 
-def _walk(root: Any, path: tuple[Union[str, int], ...], binding: Binding,
-          *, missing_ok: bool = False) -> Any:
+def _walk(root: Any, path: tuple[str | int, ...], binding: Binding, *, missing_ok: bool = False) -> Any:
     """Follow ``path`` into ``root``. A missing input (or input key) is MISSING so the
     default applies; inside a job's output a wrong key is an error naming it."""
     value = root
@@ -512,20 +528,19 @@ def _walk(root: Any, path: tuple[Union[str, int], ...], binding: Binding,
             if missing_ok or binding.default is not None:
                 return MISSING
             keys = ", ".join(map(str, list(value)[:20]))
-            raise BindingError(f"{binding.raw}: no key {part!r} in {_where(binding, depth)} "
-                               f"(keys: {keys})")
+            raise BindingError(f"{binding.raw}: no key {part!r} in {_where(binding, depth)} (keys: {keys})")
         if isinstance(value, (list, tuple)) and isinstance(part, int):
             if -len(value) <= part < len(value):
                 value = value[part]
                 continue
             if missing_ok or binding.default is not None:
                 return MISSING
-            raise BindingError(f"{binding.raw}: index {part} is out of range for "
-                               f"{_where(binding, depth)} ({len(value)} items)")
+            raise BindingError(
+                f"{binding.raw}: index {part} is out of range for {_where(binding, depth)} ({len(value)} items)"
+            )
         if value is None and (missing_ok or binding.default is not None):
             return MISSING
-        raise BindingError(f"{binding.raw}: {_where(binding, depth)} is "
-                           f"{type(value).__name__}, it has no {part!r}")
+        raise BindingError(f"{binding.raw}: {_where(binding, depth)} is {type(value).__name__}, it has no {part!r}")
     return value
 
 
@@ -551,7 +566,8 @@ def _missing_message(binding: Binding, context: BindingContext) -> str:
 
 # --- typing ------------------------------------------------------------------------
 
-def convert(value: Any, type_: Optional[str], what: str = "value") -> Any:
+
+def convert(value: Any, type_: str | None, what: str = "value") -> Any:
     """``value`` as ``type_`` (one of :data:`TYPES`; None leaves it alone).
 
     Strings are parsed (``"5e-5"`` -> 5e-05, ``"yes"`` -> True, ``"[1, 2]"`` -> [1, 2]);

@@ -10,10 +10,12 @@ point at the user's own key and an edit can be written back in place.
 This module works on plain dicts from YAML and never validates values; that is
 ``compose.schema.checks``' job.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 from compose.schema.components import DATASET_LOADERS, DatasetsComponent, ModelComponent, TrainerComponent
 from compose.suggest import did_you_mean
@@ -24,28 +26,62 @@ TRAINER_FIELDS: tuple[str, ...] = tuple(n for n in TrainerComponent.model_fields
 DATASETS_FIELDS: tuple[str, ...] = tuple(n for n in DatasetsComponent.model_fields if n not in ("id", "type"))
 MODEL_FIELDS: tuple[str, ...] = tuple(n for n in ModelComponent.model_fields if n not in ("id", "type"))
 # What model-compose's ``action:`` of a model component holds, and its ``params:``.
-MODEL_ACTION_FIELDS: tuple[str, ...] = ("prompt", "messages", "text", "dataset", "batch_size",
-                                        "max_output_length", "num_return_sequences", "stop_sequences")
-MODEL_PARAMS_FIELDS: tuple[str, ...] = ("max_output_length", "num_return_sequences", "stop_sequences",
-                                        "do_sample", "temperature", "top_p", "top_k", "num_beams")
+MODEL_ACTION_FIELDS: tuple[str, ...] = (
+    "prompt",
+    "messages",
+    "text",
+    "dataset",
+    "batch_size",
+    "max_output_length",
+    "num_return_sequences",
+    "stop_sequences",
+)
+MODEL_PARAMS_FIELDS: tuple[str, ...] = (
+    "max_output_length",
+    "num_return_sequences",
+    "stop_sequences",
+    "do_sample",
+    "temperature",
+    "top_p",
+    "top_k",
+    "num_beams",
+)
 
 LORA_NESTED: dict[str, str] = {
-    "rank": "lora_r", "alpha": "lora_alpha", "dropout": "lora_dropout",
-    "target_modules": "lora_target_modules", "bias": "lora_bias",
+    "rank": "lora_r",
+    "alpha": "lora_alpha",
+    "dropout": "lora_dropout",
+    "target_modules": "lora_target_modules",
+    "bias": "lora_bias",
 }
 QUANT_NESTED: dict[str, str] = {
-    "type": "quantization", "compute_dtype": "bnb_4bit_compute_dtype",
+    "type": "quantization",
+    "compute_dtype": "bnb_4bit_compute_dtype",
     "double_quant": "bnb_4bit_use_double_quant",
 }
 # Spellings of a quantization accepted on input; the value is the canonical name.
 # ``int4`` is bitsandbytes' fp4 and stays spelled int4, as the seed has it.
 QUANT_SHORTHANDS: dict[str, str] = {
-    "nf4": "nf4", "4bit": "nf4", "int4": "int4", "fp4": "int4", "int8": "int8", "8bit": "int8",
+    "nf4": "nf4",
+    "4bit": "nf4",
+    "int4": "int4",
+    "fp4": "int4",
+    "int8": "int8",
+    "8bit": "int8",
 }
 # Builder names that make a nested ``load`` action read local files.
 FILE_BUILDERS: tuple[str, ...] = DATASET_LOADERS
-JOB_KEYS: tuple[str, ...] = ("id", "component", "method", "action", "input", "output", "depends_on",
-                             "title", "description")
+JOB_KEYS: tuple[str, ...] = (
+    "id",
+    "component",
+    "method",
+    "action",
+    "input",
+    "output",
+    "depends_on",
+    "title",
+    "description",
+)
 WORKFLOW_KEYS: tuple[str, ...] = ("id", "title", "description", "jobs", "output", "default")
 ACTION_ONLY_KEYS: tuple[str, ...] = ("id", "default")
 
@@ -69,7 +105,7 @@ class Normalized:
     actions: dict[str, dict[str, Any]] = field(default_factory=dict)
     action_origins: dict[str, dict[str, Origin]] = field(default_factory=dict)
     action_index: dict[str, int] = field(default_factory=dict)  # action id -> position in actions:
-    default_action: Optional[str] = None
+    default_action: str | None = None
     nested: bool = False  # any nested-dialect construct was used
     problems: list[tuple[RelPath, str]] = field(default_factory=list)
 
@@ -94,8 +130,9 @@ def normalize_component(raw: dict[str, Any]) -> Normalized:
     return out
 
 
-def _put(out: Normalized, fields: dict[str, Any], origins: dict[str, Origin], name: str, value: Any,
-         origin: Origin) -> None:
+def _put(
+    out: Normalized, fields: dict[str, Any], origins: dict[str, Origin], name: str, value: Any, origin: Origin
+) -> None:
     if name in fields and name in origins:
         first = ".".join(str(s) for s in origins[name].path)
         out.error(origin.path, f"{name} is given twice (also as {first}); keep one")
@@ -106,8 +143,8 @@ def _put(out: Normalized, fields: dict[str, Any], origins: dict[str, Origin], na
 
 # --- model-trainer ----------------------------------------------------------------
 
-def _entries(raw: dict[str, Any], out: Normalized,
-             action_expected: str) -> Iterator[tuple[Any, Any, RelPath, bool]]:
+
+def _entries(raw: dict[str, Any], out: Normalized, action_expected: str) -> Iterator[tuple[Any, Any, RelPath, bool]]:
     """``(key, value, path, in_action)`` for each field of a component written as top-level
     keys and (nested dialect) under one ``action:`` mapping, which marks ``out`` nested."""
     for key, value in raw.items():
@@ -125,19 +162,20 @@ def _entries(raw: dict[str, Any], out: Normalized,
 
 
 def _normalize_trainer(raw: dict[str, Any], out: Normalized) -> None:
-    nested_lora: Optional[RelPath] = None
+    nested_lora: RelPath | None = None
     for key, value, path, _ in _entries(raw, out, "a mapping of training fields"):
         found = _trainer_entry(out, key, value, path)
         nested_lora = nested_lora or found
     if nested_lora is not None:
         flat = [n for n, o in out.origins.items() if n.startswith("lora_") and o.path[-2:-1] != ("lora",)]
         for name in flat:
-            out.error(out.origins[name].path,
-                      "LoRA is given twice: use either the nested lora: {...} block or the lora_* fields, "
-                      "not both")
+            out.error(
+                out.origins[name].path,
+                "LoRA is given twice: use either the nested lora: {...} block or the lora_* fields, not both",
+            )
 
 
-def _trainer_entry(out: Normalized, key: Any, value: Any, path: RelPath) -> Optional[RelPath]:
+def _trainer_entry(out: Normalized, key: Any, value: Any, path: RelPath) -> RelPath | None:
     """Read one trainer key; returns its path when it is the nested ``lora:`` block."""
     if key == "lora":
         out.nested = True
@@ -150,8 +188,11 @@ def _trainer_entry(out: Normalized, key: Any, value: Any, path: RelPath) -> Opti
         for sub, sub_value in value.items():
             name = LORA_NESTED.get(sub)
             if name is None:
-                out.error(path + (sub,), f"unknown LoRA setting {sub}{did_you_mean(sub, LORA_NESTED, quote=False)}; "
-                                         f"valid: {', '.join(LORA_NESTED)}")
+                out.error(
+                    path + (sub,),
+                    f"unknown LoRA setting {sub}{did_you_mean(sub, LORA_NESTED, quote=False)}; "
+                    f"valid: {', '.join(LORA_NESTED)}",
+                )
                 continue
             _put(out, out.fields, out.origins, name, sub_value, Origin(path + (sub,)))
         return path
@@ -172,8 +213,11 @@ def _quantization(out: Normalized, value: Any, path: RelPath) -> None:
         for sub, sub_value in value.items():
             name = QUANT_NESTED.get(sub)
             if name is None:
-                out.error(path + (sub,), f"unknown quantization setting {sub}{did_you_mean(sub, QUANT_NESTED, quote=False)}; "
-                                         f"valid: {', '.join(QUANT_NESTED)}")
+                out.error(
+                    path + (sub,),
+                    f"unknown quantization setting {sub}{did_you_mean(sub, QUANT_NESTED, quote=False)}; "
+                    f"valid: {', '.join(QUANT_NESTED)}",
+                )
                 continue
             if name == "quantization" and isinstance(sub_value, str) and sub_value in QUANT_SHORTHANDS:
                 canonical = QUANT_SHORTHANDS[sub_value]
@@ -194,7 +238,7 @@ def _quantization(out: Normalized, value: Any, path: RelPath) -> None:
 
 _MODEL_REFUSED: dict[str, str] = {
     "output": "output: under a model component is not read here: map the response in the job's output: "
-              "(e.g. output: ${output.generated_text})",
+    "(e.g. output: ${output.generated_text})",
 }
 
 
@@ -212,8 +256,11 @@ def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: 
             if sub in MODEL_PARAMS_FIELDS:
                 _put(out, out.fields, out.origins, sub, sub_value, Origin(path + (sub,)))
             else:
-                out.error(path + (sub,), f"unknown generation setting {sub}{did_you_mean(sub, MODEL_PARAMS_FIELDS, quote=False)}; "
-                                         f"valid: {', '.join(MODEL_PARAMS_FIELDS)}")
+                out.error(
+                    path + (sub,),
+                    f"unknown generation setting {sub}{did_you_mean(sub, MODEL_PARAMS_FIELDS, quote=False)}; "
+                    f"valid: {', '.join(MODEL_PARAMS_FIELDS)}",
+                )
         return
     if key == "quantization" and isinstance(value, dict):
         out.nested = True
@@ -221,8 +268,10 @@ def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: 
             if sub == "type":
                 _put(out, out.fields, out.origins, "quantization", sub_value, Origin(path + (sub,)))
             else:
-                out.error(path + (sub,), f"quantization.{sub} is not supported here: give the type only "
-                                         "(int8, int4, fp4 or nf4)")
+                out.error(
+                    path + (sub,),
+                    f"quantization.{sub} is not supported here: give the type only (int8, int4, fp4 or nf4)",
+                )
         return
     if key in _MODEL_REFUSED:
         out.error(path, _MODEL_REFUSED[key])
@@ -236,6 +285,7 @@ def _model_entry(out: Normalized, key: Any, value: Any, path: RelPath, allowed: 
 
 
 # --- datasets ---------------------------------------------------------------------
+
 
 def _normalize_datasets(raw: dict[str, Any], out: Normalized) -> None:
     for key, value in raw.items():
@@ -290,15 +340,28 @@ def _datasets_actions(out: Normalized, value: Any) -> None:
         out.action_index[action_id] = index
 
 
-def _datasets_action(out: Normalized, action: dict[str, Any], path: RelPath, fields: dict[str, Any],
-                     origins: dict[str, Origin], *, allow_id: bool) -> None:
+def _datasets_action(
+    out: Normalized,
+    action: dict[str, Any],
+    path: RelPath,
+    fields: dict[str, Any],
+    origins: dict[str, Origin],
+    *,
+    allow_id: bool,
+) -> None:
     method = action.get("method", "load")
     for key, value in action.items():
         if allow_id and key in ACTION_ONLY_KEYS:
             continue
         sub = path + (key,)
-        if key == "path" and method == "load" and isinstance(value, str) and value in FILE_BUILDERS \
-                and "loader" not in action and "provider" not in action:
+        if (
+            key == "path"
+            and method == "load"
+            and isinstance(value, str)
+            and value in FILE_BUILDERS
+            and "loader" not in action
+            and "provider" not in action
+        ):
             _put(out, fields, origins, "provider", "local", Origin(sub, exact=False))
             _put(out, fields, origins, "loader", value, Origin(sub, exact=False))
         elif key in DATASETS_FIELDS:
@@ -309,6 +372,7 @@ def _datasets_action(out: Normalized, action: dict[str, Any], path: RelPath, fie
 
 
 # --- jobs and workflows -------------------------------------------------------------
+
 
 @dataclass
 class NormalizedJob:

@@ -14,42 +14,57 @@ when it looks like a path (``./x``, ``/x``) or exists under ``base_dir``, else a
 owns the machine; a web workspace does not, and its jobs get ``roots`` so the runner
 checks every file it opens the same way).
 """
+
 from __future__ import annotations
 
 import graphlib
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
 from compose import events
 from compose.bindings import BindingContext, BindingError, find_bindings, resolve
+from compose.confine import PathOutside, confine
 from compose.errors import ComposeError, Problem
 from compose.graph import component_field_names, dependencies, terminal_jobs, workflow_problems
 from compose.inputs import (
-    coerce_inputs, component_read_types, component_values, field_type, find_workflow,
-    input_problems, workflow_inputs,
+    coerce_inputs,
+    component_read_types,
+    component_values,
+    field_type,
+    find_workflow,
+    input_problems,
+    workflow_inputs,
 )
-from compose.confine import PathOutside, confine
 from compose.jobspec import DATA_FILES_GLOB, JobCancelled, JobExecutor, JobFailed, JobSpec
 from compose.schema.components import (
-    COMPONENT_TYPES, DATASET_LOADERS, PathKind, job_model, evaluated_fields, is_inline_text, nested_path_fields, path_fields,
+    COMPONENT_TYPES,
+    DATASET_LOADERS,
+    PathKind,
+    evaluated_fields,
+    is_inline_text,
+    job_model,
+    nested_path_fields,
+    path_fields,
 )
 from compose.schema.workflow import ComposeFile, Job, Workflow
 
 EventSink = Callable[[events.Event], None]
 
 # Which fields name files or folders is the schema's fact (``_path(...)`` on each field).
-PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: path_fields(model)
-                                               for ctype, model in COMPONENT_TYPES.items()}
+PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: path_fields(model) for ctype, model in COMPONENT_TYPES.items()}
 # Paths inside a field's object or list form (``peft_adapters[].model``, ``model.path``).
-NESTED_PATH_FIELDS: dict[str, dict[str, PathKind]] = {ctype: nested_path_fields(model)
-                                                      for ctype, model in COMPONENT_TYPES.items()}
-EVALUATED_FIELDS: dict[str, tuple[str, ...]] = {ctype: evaluated_fields(model)
-                                                for ctype, model in COMPONENT_TYPES.items()}
+NESTED_PATH_FIELDS: dict[str, dict[str, PathKind]] = {
+    ctype: nested_path_fields(model) for ctype, model in COMPONENT_TYPES.items()
+}
+EVALUATED_FIELDS: dict[str, tuple[str, ...]] = {
+    ctype: evaluated_fields(model) for ctype, model in COMPONENT_TYPES.items()
+}
 _POLL_S = 0.2
 
 
@@ -70,7 +85,7 @@ class ResumePlan:
 class WorkflowFailed(Exception):
     """A job failed; ``outputs`` holds what the finished jobs produced."""
 
-    def __init__(self, job_id: str, message: str, outputs: Optional[dict[str, Any]] = None):
+    def __init__(self, job_id: str, message: str, outputs: dict[str, Any] | None = None):
         super().__init__(f"job `{job_id}` failed: {message}" if job_id else message)
         self.job_id = job_id
         self.message = message
@@ -80,7 +95,7 @@ class WorkflowFailed(Exception):
 class WorkflowCancelled(Exception):
     """The run was cancelled; ``outputs`` holds what the finished jobs produced."""
 
-    def __init__(self, outputs: Optional[dict[str, Any]] = None):
+    def __init__(self, outputs: dict[str, Any] | None = None):
         super().__init__("the run was cancelled")
         self.outputs = dict(outputs or {})
 
@@ -96,8 +111,10 @@ class JobConfigError(ValueError):
 
 # --- before anything runs ----------------------------------------------------------------
 
-def preflight(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[str, Any], *,
-              default_models: Mapping[str, str] = {}) -> list[Problem]:
+
+def preflight(
+    doc: ComposeFile, workflow_id: str | None, inputs: Mapping[str, Any], *, default_models: Mapping[str, str] = {}
+) -> list[Problem]:
     """Why the run cannot start: graph errors, bad or missing inputs, a trainer with no model."""
     try:
         workflow = find_workflow(doc, workflow_id)
@@ -106,15 +123,19 @@ def preflight(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[str,
     w_index = doc.workflows.index(workflow)
     used = {job.component for job in workflow.jobs}
     used_paths = tuple(f"components[{i}]" for i, c in enumerate(doc.components) if c.id in used)
-    problems = [p for p in workflow_problems(doc) if p.is_error and (
-        p.path.startswith(f"workflows[{w_index}]") or p.path.startswith(used_paths))]
+    problems = [
+        p
+        for p in workflow_problems(doc)
+        if p.is_error and (p.path.startswith(f"workflows[{w_index}]") or p.path.startswith(used_paths))
+    ]
     problems += input_problems(workflow_inputs(doc, workflow.id), inputs)
     problems += _model_problems(doc, workflow, inputs, default_models)
     return problems
 
 
-def _model_problems(doc: ComposeFile, workflow: Workflow, inputs: Mapping[str, Any],
-                    default_models: Mapping[str, str]) -> list[Problem]:
+def _model_problems(
+    doc: ComposeFile, workflow: Workflow, inputs: Mapping[str, Any], default_models: Mapping[str, str]
+) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
     for job in workflow.jobs:
@@ -132,22 +153,38 @@ def _model_problems(doc: ComposeFile, workflow: Workflow, inputs: Mapping[str, A
             continue
         seen.add(component.id)
         index = doc.components.index(component)
-        problems.append(Problem(
-            f"components[{index}].model",
-            f"no base model for `{component.id}`: set `model:` (a hub id or a local folder) or a "
-            f"default base model for task `{task}`"))
+        problems.append(
+            Problem(
+                f"components[{index}].model",
+                f"no base model for `{component.id}`: set `model:` (a hub id or a local folder) or a "
+                f"default base model for task `{task}`",
+            )
+        )
     return problems
 
 
 # --- one job -----------------------------------------------------------------------------
 
-def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Mapping[str, Any],
-                   job_outputs: Mapping[str, Any], env: Mapping[str, str], run_id: str,
-                   base_dir: str | Path, storage_dir: str | Path,
-                   default_models: Mapping[str, str] = {}, secrets: Iterable[str] = (),
-                   allow_absolute_paths: bool = False, write_dir: str | Path | None = None,
-                   resume: Optional["ResumePlan"] = None, overwrite_output: bool = False,
-                   notes: Optional[list[str]] = None) -> JobSpec:
+
+def build_job_spec(
+    doc: ComposeFile,
+    workflow: Workflow,
+    job: Job,
+    *,
+    inputs: Mapping[str, Any],
+    job_outputs: Mapping[str, Any],
+    env: Mapping[str, str],
+    run_id: str,
+    base_dir: str | Path,
+    storage_dir: str | Path,
+    default_models: Mapping[str, str] = {},
+    secrets: Iterable[str] = (),
+    allow_absolute_paths: bool = False,
+    write_dir: str | Path | None = None,
+    resume: ResumePlan | None = None,
+    overwrite_output: bool = False,
+    notes: list[str] | None = None,
+) -> JobSpec:
     """The JobSpec of ``job``: bindings resolved, job input merged, defaults applied.
 
     ``inputs`` are the workflow's typed inputs, ``job_outputs`` the outputs of finished
@@ -181,8 +218,9 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
         job_input[key] = _resolve_at(value, context, kind, f"{job_path}.input.{key}")
 
     values, method = component_values(component, job)
-    inner = BindingContext(inputs={**inputs, **job_input}, jobs=job_outputs, env=env,
-                           env_used=context.env_used, notes=context.notes)
+    inner = BindingContext(
+        inputs={**inputs, **job_input}, jobs=job_outputs, env=env, env_used=context.env_used, notes=context.notes
+    )
     fields = component_field_names(component)
     config: dict[str, Any] = {}
     for name, value in values.items():
@@ -211,22 +249,36 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
     env_fields = _env_fields(job, values, fields)
     for name in EVALUATED_FIELDS.get(ctype, ()):
         if name in env_fields:
-            raise JobConfigError(f"{c_path}.{name}", f"`{component.id}`'s {name} reads ${{env.*}}: "
-                                 "values from the environment (secrets) cannot be used in expressions "
-                                 "or templates, whose results are stored and shown")
+            raise JobConfigError(
+                f"{c_path}.{name}",
+                f"`{component.id}`'s {name} reads ${{env.*}}: "
+                "values from the environment (secrets) cannot be used in expressions "
+                "or templates, whose results are stored and shown",
+            )
     skip: tuple[str, ...] = ()
     extra_roots: list[str] = []
     if ctype == "model-trainer" and not resolved.get("model"):
         default = default_models.get(resolved["task"])
         if not default:
-            raise JobConfigError(f"{c_path}.model", f"no base model for `{component.id}`: set "
-                                 f"`model:` or a default base model for task `{resolved['task']}`")
+            raise JobConfigError(
+                f"{c_path}.model",
+                f"no base model for `{component.id}`: set "
+                f"`model:` or a default base model for task `{resolved['task']}`",
+            )
         resolved["model"] = default  # set by whoever runs compose-web, not confined
         skip = ("model",)
         if Path(default).expanduser().is_absolute():
             extra_roots.append(str(Path(default).expanduser()))  # the job may read that folder
-    _resolve_paths(resolved, ctype, Path(base_dir), allow_absolute_paths, c_path, skip=skip,
-                   secret_fields=env_fields, write_dir=Path(write_dir) if write_dir else None)
+    _resolve_paths(
+        resolved,
+        ctype,
+        Path(base_dir),
+        allow_absolute_paths,
+        c_path,
+        skip=skip,
+        secret_fields=env_fields,
+        write_dir=Path(write_dir) if write_dir else None,
+    )
     resume_dirs: list[str] = []
     if ctype == "model-trainer" and resume is not None:
         if resolved.get("resume_from_checkpoint") is None:
@@ -237,25 +289,35 @@ def build_job_spec(doc: ComposeFile, workflow: Workflow, job: Job, *, inputs: Ma
         notes.extend(context.notes)
     secret_values = [s for s in (*secrets, *context.env_used.values()) if s]
     roots = [] if allow_absolute_paths else [str(Path(base_dir).resolve()), *extra_roots]
-    return JobSpec(run_id=run_id, job_id=job.id, component_id=component.id, component_type=ctype,
-                   method=method, config=resolved, base_dir=str(Path(base_dir).resolve()),
-                   storage_dir=str(Path(storage_dir).resolve()),
-                   secrets=list(dict.fromkeys(secret_values)), env=dict(context.env_used),
-                   env_fields=env_fields, roots=roots, resume_dirs=resume_dirs,
-                   overwrite_output=overwrite_output)
+    return JobSpec(
+        run_id=run_id,
+        job_id=job.id,
+        component_id=component.id,
+        component_type=ctype,
+        method=method,
+        config=resolved,
+        base_dir=str(Path(base_dir).resolve()),
+        storage_dir=str(Path(storage_dir).resolve()),
+        secrets=list(dict.fromkeys(secret_values)),
+        env=dict(context.env_used),
+        env_fields=env_fields,
+        roots=roots,
+        resume_dirs=resume_dirs,
+        overwrite_output=overwrite_output,
+    )
 
 
 def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> list[str]:
     """Config fields whose value comes from ``${env.*}``, directly or through a job input
     that reads it: shown masked as a whole, since a value can change shape on the way
     (``as json``, a number, a path made absolute) and no longer match as text."""
+
     def reads_env(value: Any, env_inputs: frozenset[str] = frozenset()) -> bool:
         try:
             found = find_bindings(value)
         except BindingError:
             return False
-        return any(b.source == "env" or (b.source == "input" and b.path and b.path[0] in env_inputs)
-                   for b in found)
+        return any(b.source == "env" or (b.source == "input" and b.path and b.path[0] in env_inputs) for b in found)
 
     fields = set(fields)
     env_inputs = frozenset(key for key, value in job.input.items() if reads_env(value))
@@ -264,7 +326,7 @@ def _env_fields(job: Job, values: Mapping[str, Any], fields: Iterable[str]) -> l
     return sorted(names | (env_inputs & fields))
 
 
-def _resolve_at(value: Any, context: BindingContext, kind: Optional[str], path: str) -> Any:
+def _resolve_at(value: Any, context: BindingContext, kind: str | None, path: str) -> Any:
     try:
         return resolve(value, context, field_type=kind)
     except BindingError as exc:
@@ -280,9 +342,16 @@ def _validation_message(component_id: str, exc: ValidationError) -> str:
     return f"component `{component_id}`: " + "; ".join(parts)
 
 
-def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_absolute: bool,
-                   c_path: str, skip: tuple[str, ...] = (), secret_fields: Iterable[str] = (),
-                   write_dir: Optional[Path] = None) -> None:
+def _resolve_paths(
+    config: dict[str, Any],
+    ctype: str,
+    base_dir: Path,
+    allow_absolute: bool,
+    c_path: str,
+    skip: tuple[str, ...] = (),
+    secret_fields: Iterable[str] = (),
+    write_dir: Path | None = None,
+) -> None:
     """Make local paths absolute (confined to ``base_dir``); a path the job reads must exist.
 
     The check runs as the job is about to start (earlier jobs are done), so a typo fails
@@ -297,26 +366,29 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
         where = f"{c_path}.{name}"
         relative_to = written if not must_exist or (written / value).exists() else base
         try:
-            target = str(confine(value, relative_to, roots=() if allow_absolute else (base,),
-                                 allow_absolute=allow_absolute))
+            target = str(
+                confine(value, relative_to, roots=() if allow_absolute else (base,), allow_absolute=allow_absolute)
+            )
         except PathOutside as exc:
             if name in hidden:  # read from the environment: the value may be a secret
-                raise JobConfigError(where, f"`{owner}` reads a path from the environment that is "
-                                            "outside the workspace") from None
+                raise JobConfigError(
+                    where, f"`{owner}` reads a path from the environment that is outside the workspace"
+                ) from None
             raise JobConfigError(where, str(exc)) from None
-        if (must_exist and "://" not in value and not DATA_FILES_GLOB.search(value)
-                and not Path(target).exists()):
+        if must_exist and "://" not in value and not DATA_FILES_GLOB.search(value) and not Path(target).exists():
             if name in hidden:
-                raise JobConfigError(where, f"`{owner}` reads a path from the environment "
-                                            "that does not exist")
+                raise JobConfigError(where, f"`{owner}` reads a path from the environment that does not exist")
             looked = "" if value == target else f" (looked for {target})"
             raise JobConfigError(where, f"`{owner}` reads {value}, which does not exist{looked}")
         return target
 
     def resolved(value: Any, name: str, kind: PathKind, field_name: str) -> Any:
         if kind == "read-or-hub":
-            if (not isinstance(value, str) or value in DATASET_LOADERS
-                    or not (_looks_local(value, base) or _looks_local(value, written))):
+            if (
+                not isinstance(value, str)
+                or value in DATASET_LOADERS
+                or not (_looks_local(value, base) or _looks_local(value, written))
+            ):
                 return value  # a hub id; the nested dialect's `path: json` names a loader
         elif kind == "read-or-inline":
             if not isinstance(value, str) or is_inline_text(value):
@@ -337,8 +409,9 @@ def _resolve_paths(config: dict[str, Any], ctype: str, base_dir: Path, allow_abs
         head = dotted.split(".", 1)[0].removesuffix("[]")
         if head in skip:
             continue
-        _map_nested(config, dotted.split("."), "",
-                    lambda value, where, kind=kind, head=head: resolved(value, where, kind, head))
+        _map_nested(
+            config, dotted.split("."), "", lambda value, where, kind=kind, head=head: resolved(value, where, kind, head)
+        )
 
 
 def _map_nested(container: Any, segments: list[str], where: str, fn: Callable[[Any, str], Any]) -> None:
@@ -384,13 +457,27 @@ def _looks_local(value: str, base: Path) -> bool:
 
 # --- the whole workflow ---------------------------------------------------------------------
 
-def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[str, Any], *,
-                 executor: JobExecutor, base_dir: str | Path, storage_dir: str | Path,
-                 env: Mapping[str, str], run_id: str, on_event: EventSink,
-                 cancel: threading.Event, default_models: Mapping[str, str] = {},
-                 secrets: Iterable[str] = (), allow_absolute_paths: bool = False,
-                 max_parallel: Optional[int] = None, write_dir: str | Path | None = None,
-                 resume: Optional["ResumePlan"] = None, overwrite_output: bool = False) -> Any:
+
+def run_workflow(
+    doc: ComposeFile,
+    workflow_id: str | None,
+    inputs: Mapping[str, Any],
+    *,
+    executor: JobExecutor,
+    base_dir: str | Path,
+    storage_dir: str | Path,
+    env: Mapping[str, str],
+    run_id: str,
+    on_event: EventSink,
+    cancel: threading.Event,
+    default_models: Mapping[str, str] = {},
+    secrets: Iterable[str] = (),
+    allow_absolute_paths: bool = False,
+    max_parallel: int | None = None,
+    write_dir: str | Path | None = None,
+    resume: ResumePlan | None = None,
+    overwrite_output: bool = False,
+) -> Any:
     """Run the workflow's jobs through ``executor``; return the workflow's output.
 
     Raises :class:`ComposeError` (nothing ran: see :func:`preflight`),
@@ -404,13 +491,26 @@ def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[s
         raise ComposeError(problems)
     workflow = find_workflow(doc, workflow_id)
     values = coerce_inputs(workflow_inputs(doc, workflow.id), inputs)
-    run = _Run(doc, workflow, values, executor=executor, env=env, on_event=on_event,
-               cancel=cancel, spec_args=dict(run_id=run_id, base_dir=base_dir,
-                                             storage_dir=storage_dir, default_models=default_models,
-                                             secrets=tuple(secrets),
-                                             allow_absolute_paths=allow_absolute_paths,
-                                             write_dir=write_dir, resume=resume,
-                                             overwrite_output=overwrite_output))
+    run = _Run(
+        doc,
+        workflow,
+        values,
+        executor=executor,
+        env=env,
+        on_event=on_event,
+        cancel=cancel,
+        spec_args=dict(
+            run_id=run_id,
+            base_dir=base_dir,
+            storage_dir=storage_dir,
+            default_models=default_models,
+            secrets=tuple(secrets),
+            allow_absolute_paths=allow_absolute_paths,
+            write_dir=write_dir,
+            resume=resume,
+            overwrite_output=overwrite_output,
+        ),
+    )
     outputs = run.walk(max_parallel)
     if workflow.output is not None:
         try:
@@ -426,9 +526,18 @@ def run_workflow(doc: ComposeFile, workflow_id: Optional[str], inputs: Mapping[s
 class _Run:
     """The state of one walk over the graph (kept off the caller's stack for clarity)."""
 
-    def __init__(self, doc: ComposeFile, workflow: Workflow, inputs: dict[str, Any], *,
-                 executor: JobExecutor, env: Mapping[str, str], on_event: EventSink,
-                 cancel: threading.Event, spec_args: dict[str, Any]):
+    def __init__(
+        self,
+        doc: ComposeFile,
+        workflow: Workflow,
+        inputs: dict[str, Any],
+        *,
+        executor: JobExecutor,
+        env: Mapping[str, str],
+        on_event: EventSink,
+        cancel: threading.Event,
+        spec_args: dict[str, Any],
+    ):
         self.doc, self.workflow, self.inputs = doc, workflow, inputs
         self.executor, self.env, self.cancel = executor, env, cancel
         self.spec_args = spec_args
@@ -438,7 +547,7 @@ class _Run:
         self.position = {job.id: i for i, job in reversed(list(enumerate(workflow.jobs)))}
         self.stop = threading.Event()  # tells running executors to stop
         self.outputs: dict[str, Any] = {}
-        self.failure: Optional[tuple[str, str]] = None
+        self.failure: tuple[str, str] | None = None
         self.cancelled = False
         self.started: set[str] = set()
         lock = threading.Lock()
@@ -449,7 +558,7 @@ class _Run:
 
         self.emit = emit
 
-    def walk(self, max_parallel: Optional[int]) -> dict[str, Any]:
+    def walk(self, max_parallel: int | None) -> dict[str, Any]:
         sorter = graphlib.TopologicalSorter(dependencies(self.workflow))
         sorter.prepare()
         running: dict[Future[Any], str] = {}
@@ -485,8 +594,7 @@ class _Run:
                         sorter.done(job_id)
         for job in self.workflow.jobs:
             if job.id not in self.started and job.id not in self.outputs:
-                why = "the run was cancelled" if self.failure is None else \
-                    f"job `{self.failure[0]}` failed"
+                why = "the run was cancelled" if self.failure is None else f"job `{self.failure[0]}` failed"
                 self.emit(events.status(job.id, "skipped", f"not started: {why}"))
         if self.failure is not None:
             raise WorkflowFailed(self.failure[0], self.failure[1], self.outputs)
@@ -498,12 +606,19 @@ class _Run:
         self.outputs[job_id] = self.done_before[job_id]
         self.emit(events.log(job_id, f"job `{job_id}` finished before; its output is used again"))
 
-    def _spec(self, job_id: str) -> Optional[JobSpec]:
+    def _spec(self, job_id: str) -> JobSpec | None:
         notes: list[str] = []
         try:
-            spec = build_job_spec(self.doc, self.workflow, self.jobs[job_id], inputs=self.inputs,
-                                  job_outputs=self.outputs, env=self.env, notes=notes,
-                                  **self.spec_args)
+            spec = build_job_spec(
+                self.doc,
+                self.workflow,
+                self.jobs[job_id],
+                inputs=self.inputs,
+                job_outputs=self.outputs,
+                env=self.env,
+                notes=notes,
+                **self.spec_args,
+            )
         except JobConfigError as exc:
             self.started.add(job_id)
             self.emit(events.status(job_id, "failed", str(exc)))
@@ -531,8 +646,9 @@ class _Run:
         job = self.jobs[job_id]
         try:
             # env stays out: a job's output is shown and stored, secrets must not reach it.
-            self.outputs[job_id] = resolve(job.output, BindingContext(
-                inputs=self.inputs, jobs=self.outputs, output=result))
+            self.outputs[job_id] = resolve(
+                job.output, BindingContext(inputs=self.inputs, jobs=self.outputs, output=result)
+            )
         except BindingError as exc:
             self._fail(job_id, f"output: {exc}")
             return False
@@ -542,4 +658,3 @@ class _Run:
         if self.failure is None and not self.cancelled:
             self.failure = (job_id, message)
         self.stop.set()
-

@@ -4,10 +4,12 @@ A :class:`Problem` names where (``components[1].lora_r``, 1-based line and colum
 the text is known) and what, in words a user can act on. Validation collects every
 problem before reporting, so one :class:`ComposeError` lists them all.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal, Optional
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
@@ -16,10 +18,10 @@ Severity = Literal["error", "warning"]
 class Problem:
     path: str
     message: str
-    line: Optional[int] = None
-    column: Optional[int] = None
+    line: int | None = None
+    column: int | None = None
     severity: Severity = "error"
-    source: Optional[str] = None  # the file name, when known
+    source: str | None = None  # the file name, when known
 
     @property
     def is_error(self) -> bool:
@@ -40,8 +42,13 @@ class Problem:
         return f"{self.location()}: {prefix}{where}{self.message}"
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "message": self.message, "line": self.line,
-                "column": self.column, "severity": self.severity}
+        return {
+            "path": self.path,
+            "message": self.message,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+        }
 
 
 class ComposeError(Exception):

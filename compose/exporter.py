@@ -11,25 +11,31 @@ follow a change of shape).
 Export writes what the document says: bindings such as ``${env.HF_TOKEN}`` stay
 bindings, and nothing resolved at run time is ever written.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any
 
+from compose.document_edit.inplace import MISSING, delete_at, get_at, set_at, update_component, updated_raw
+from compose.document_edit.shapes import (  # noqa: F401  (part of this module's interface)
+    TRAINER_OUTSIDE_ACTION,
+    Dialect,
+    component_to_raw,
+    document_to_raw,
+    job_to_raw,
+    with_blank_lines,
+    workflow_to_raw,
+)
 from compose.loader import parse
 from compose.schema.components import COMPONENT_TYPES
 from compose.schema.workflow import ComposeFile
 from compose.yamlio.edit import rewrite
-from compose.document_edit.inplace import MISSING, delete_at, get_at, set_at, update_component, updated_raw
 from compose.yamlio.paths import split
 from compose.yamlio.render import dump_block
-from compose.document_edit.shapes import (  # noqa: F401  (part of this module's interface)
-    TRAINER_OUTSIDE_ACTION, Dialect, component_to_raw, document_to_raw, job_to_raw, with_blank_lines, workflow_to_raw,
-)
 
 
-def export_yaml(doc: ComposeFile, dialect: Optional[Dialect] = None, *,
-                original: Optional[str] = None) -> str:
+def export_yaml(doc: ComposeFile, dialect: Dialect | None = None, *, original: str | None = None) -> str:
     """The document as YAML text.
 
     ``dialect=None`` keeps the layout ``original`` was written in (seed when there is no
@@ -54,8 +60,15 @@ def export_yaml(doc: ComposeFile, dialect: Optional[Dialect] = None, *,
 
 
 # A model component's settings that model-compose's own form keeps beside ``type`` too.
-MODEL_OUTSIDE_ACTION: tuple[str, ...] = ("task", "model", "peft_adapters", "precision", "quantization", "device",
-                                         "max_seq_length")
+MODEL_OUTSIDE_ACTION: tuple[str, ...] = (
+    "task",
+    "model",
+    "peft_adapters",
+    "precision",
+    "quantization",
+    "device",
+    "max_seq_length",
+)
 _NEUTRAL_KEYS = frozenset({"id", "type", "title", "description", "quantization"})
 _NESTED_KEYS = frozenset({"action", "actions", "driver", "lora"})
 
@@ -72,8 +85,13 @@ def written_dialects(data: Any) -> set[str]:
         keys = set(component)
         if keys & _NESTED_KEYS or isinstance(component.get("quantization"), dict):
             found.add("nested")
-        outside = TRAINER_OUTSIDE_ACTION if component.get("type") == "model-trainer" else \
-            MODEL_OUTSIDE_ACTION if component.get("type") == "model" else ()
+        outside = (
+            TRAINER_OUTSIDE_ACTION
+            if component.get("type") == "model-trainer"
+            else MODEL_OUTSIDE_ACTION
+            if component.get("type") == "model"
+            else ()
+        )
         if keys - _NEUTRAL_KEYS - _NESTED_KEYS - set(outside):
             found.add("seed")
     for workflow in _section(data, "workflows", "workflow"):
@@ -141,6 +159,7 @@ def _data(text: str) -> dict[str, Any]:
 
 # --- whole-document export ----------------------------------------------------------------
 
+
 def _edit(text: str, path: str, value: Any) -> str:
     parsed = parse(text)
     if not isinstance(parsed.read.data, dict):
@@ -149,16 +168,19 @@ def _edit(text: str, path: str, value: Any) -> str:
     data = copy.deepcopy(parsed.read.data)
     for layout in parsed.components:
         prefix = split(layout.path)
-        rest = segments[len(prefix):]
+        rest = segments[len(prefix) :]
         if segments[: len(prefix)] != prefix or not rest or not isinstance(rest[0], str):
             continue
         # A written path (``lora.rank``, ``action.learning_rate``) edits the field written there.
         # A raw path shared by several fields (a nested load's ``action.path``) is edited as written.
-        written = [(name, origin) for name, origin in layout.normalized.origins.items()
-                   if tuple(rest[: len(origin.path)]) == origin.path and (len(origin.path) > 1 or not origin.exact)]
+        written = [
+            (name, origin)
+            for name, origin in layout.normalized.origins.items()
+            if tuple(rest[: len(origin.path)]) == origin.path and (len(origin.path) > 1 or not origin.exact)
+        ]
         if len(written) == 1:
             name, origin = written[0]
-            rest = [name, *rest[len(origin.path):]]
+            rest = [name, *rest[len(origin.path) :]]
         model = COMPONENT_TYPES.get(str(layout.normalized.type))
         before = parsed.file.component(layout.normalized.id) if parsed.file else None
         if model is None or before is None or rest[0] not in model.model_fields or rest[0] in ("id", "type"):

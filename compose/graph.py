@@ -3,17 +3,23 @@
 :func:`workflow_problems` is called by the loader on every document; its problems
 carry paths only (``workflows[0].jobs[2].depends_on``) and the loader adds lines.
 """
+
 from __future__ import annotations
 
 import graphlib
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from compose.bindings import Binding, BindingError, iter_bindings, iter_strings
 from compose.errors import Problem
 from compose.inputs import component_action, component_values
 from compose.schema.checks import datasets_cross_checks
 from compose.schema.components import (
-    ANY_METHOD_FIELD, COMPONENT_TYPES, DATASET_METHOD_FIELDS, DATASET_METHODS, DatasetsComponent,
+    ANY_METHOD_FIELD,
+    COMPONENT_TYPES,
+    DATASET_METHOD_FIELDS,
+    DATASET_METHODS,
+    DatasetsComponent,
 )
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.suggest import did_you_mean
@@ -75,7 +81,7 @@ def component_field_names(component: ComponentDoc) -> set[str]:
     return names - {"id", "type"}
 
 
-def component_input_names(component: ComponentDoc, method: Optional[str] = None) -> set[str]:
+def component_input_names(component: ComponentDoc, method: str | None = None) -> set[str]:
     """The ``${input.X}`` names a component's fields (and the chosen action's) read."""
     values: list[Any] = [component.fields]
     if method and method in component.actions:
@@ -112,39 +118,50 @@ def _workflow_problems(doc: ComposeFile, workflow: Workflow, base: str) -> list[
     for j, job in enumerate(workflow.jobs):
         path = f"{base}.jobs[{j}]"
         if job.id in first_index:
-            problems.append(Problem(f"{path}.id", f"duplicate job id `{job.id}` "
-                                    f"(also jobs[{first_index[job.id]}])"))
+            problems.append(Problem(f"{path}.id", f"duplicate job id `{job.id}` (also jobs[{first_index[job.id]}])"))
         else:
             first_index[job.id] = j
         for k, dep in enumerate(job.depends_on):
             if dep not in ids:
-                problems.append(Problem(f"{path}.depends_on[{k}]",
-                                        f"no job `{dep}` in workflow `{workflow.id}`"
-                                        + did_you_mean(dep, ids)))
+                problems.append(
+                    Problem(
+                        f"{path}.depends_on[{k}]",
+                        f"no job `{dep}` in workflow `{workflow.id}`" + did_you_mean(dep, ids),
+                    )
+                )
         component = doc.component(job.component)
         if component is None:
-            problems.append(Problem(f"{path}.component", f"no component `{job.component}`"
-                                    + did_you_mean(job.component, [c.id for c in doc.components])))
+            problems.append(
+                Problem(
+                    f"{path}.component",
+                    f"no component `{job.component}`" + did_you_mean(job.component, [c.id for c in doc.components]),
+                )
+            )
         else:
             problems += _method_problems(job, component, path)
             problems += _input_key_problems(job, component, path)
             if component.type == "datasets":
-                problems += _job_view_problems(job, component, path,
-                                               f"components[{doc.components.index(component)}]")
+                problems += _job_view_problems(job, component, path, f"components[{doc.components.index(component)}]")
         problems += _reads_problems(workflow, job, component, path)
     try:
         graphlib.TopologicalSorter(dependencies(workflow)).prepare()
     except graphlib.CycleError as exc:
         loop = list(exc.args[1])
         start = first_index.get(loop[0], 0)
-        problems.append(Problem(f"{base}.jobs[{start}].depends_on",
-                                "jobs depend on each other in a loop: " + " -> ".join(loop)))
+        problems.append(
+            Problem(f"{base}.jobs[{start}].depends_on", "jobs depend on each other in a loop: " + " -> ".join(loop))
+        )
     output_bindings = _binding_problems(workflow.output, f"{base}.output", own_output=False)
     problems += output_bindings
     for where, binding in _located(workflow.output, f"{base}.output"):
         if binding.source == "jobs" and binding.job not in ids:
-            problems.append(Problem(where, f"{binding.raw}: no job `{binding.job}` in workflow "
-                                    f"`{workflow.id}`" + did_you_mean(binding.job or "", ids)))
+            problems.append(
+                Problem(
+                    where,
+                    f"{binding.raw}: no job `{binding.job}` in workflow "
+                    f"`{workflow.id}`" + did_you_mean(binding.job or "", ids),
+                )
+            )
     return problems
 
 
@@ -152,14 +169,22 @@ def _method_problems(job: Job, component: ComponentDoc, path: str) -> list[Probl
     if job.method is None:
         return []
     if component.type in ("model-trainer", "model"):
-        return [Problem(f"{path}.method", f"component `{component.id}` is a {component.type}; its "
-                        "jobs take no method (remove `method:`)")]
+        return [
+            Problem(
+                f"{path}.method",
+                f"component `{component.id}` is a {component.type}; its jobs take no method (remove `method:`)",
+            )
+        ]
     if component.type == "datasets":
         allowed = list(DATASET_METHODS) + list(component.actions)
         if job.method not in allowed:
-            return [Problem(f"{path}.method", f"unknown method `{job.method}` for datasets "
-                            f"component `{component.id}`; use one of {', '.join(allowed)}"
-                            + did_you_mean(job.method, allowed))]
+            return [
+                Problem(
+                    f"{path}.method",
+                    f"unknown method `{job.method}` for datasets "
+                    f"component `{component.id}`; use one of {', '.join(allowed)}" + did_you_mean(job.method, allowed),
+                )
+            ]
     return []
 
 
@@ -167,9 +192,11 @@ def _action_problems(component: ComponentDoc, action_id: str, base: str) -> list
     """The datasets rules on a named action (over the component's fields), at the action's fields."""
 
     action = {k: v for k, v in component.actions[action_id].items() if k not in ("id", "default")}
-    return [Problem(f"{base}.{name}", message, severity=severity)
-            for name, message, severity in datasets_cross_checks({**component.fields, **action})
-            if name in action]
+    return [
+        Problem(f"{base}.{name}", message, severity=severity)
+        for name, message, severity in datasets_cross_checks({**component.fields, **action})
+        if name in action
+    ]
 
 
 def _job_view_problems(job: Job, component: ComponentDoc, path: str, component_path: str) -> list[Problem]:
@@ -214,44 +241,59 @@ def _input_key_problems(job: Job, component: ComponentDoc, path: str) -> list[Pr
     problems = []
     for key in job.input:
         if key not in fields and key not in reads:
-            problems.append(Problem(
-                f"{path}.input.{key}",
-                f"`{key}` is neither a field of {component.type} component `{component.id}` "
-                f"nor an input it reads (${{input.{key}}})" + did_you_mean(key, fields | reads)))
+            problems.append(
+                Problem(
+                    f"{path}.input.{key}",
+                    f"`{key}` is neither a field of {component.type} component `{component.id}` "
+                    f"nor an input it reads (${{input.{key}}})" + did_you_mean(key, fields | reads),
+                )
+            )
         elif key in unused and key not in reads:
-            problems.append(Problem(
-                f"{path}.input.{key}", f"`{key}` has no effect on a `{method}` job",
-                severity="warning"))
+            problems.append(
+                Problem(f"{path}.input.{key}", f"`{key}` has no effect on a `{method}` job", severity="warning")
+            )
     return problems
 
 
-def _reads_problems(workflow: Workflow, job: Job, component: Optional[ComponentDoc],
-                    path: str) -> list[Problem]:
+def _reads_problems(workflow: Workflow, job: Job, component: ComponentDoc | None, path: str) -> list[Problem]:
     problems: list[Problem] = []
     problems += _binding_problems(job.input, f"{path}.input", own_output=False)
     problems += _binding_problems(job.output, f"{path}.output", own_output=True)
     located = list(_located(job.input, f"{path}.input")) + list(_located(job.output, f"{path}.output"))
     if component is not None:
-        for where, binding in _located(component.fields, ""):
+        for _where, binding in _located(component.fields, ""):
             located.append((f"{path}.component", binding))
     ids = [j.id for j in workflow.jobs]
     before = ancestors(workflow, job.id)
-    reported: set[tuple[str, Optional[str]]] = set()
+    reported: set[tuple[str, str | None]] = set()
     for where, binding in located:
         if binding.source != "jobs" or (where, binding.job) in reported:
             continue
         reported.add((where, binding.job))
         target = binding.job or ""
         if target == job.id:
-            problems.append(Problem(where, f"{binding.raw}: a job cannot read its own output "
-                                    "here; its result is ${output} in the job's output:"))
+            problems.append(
+                Problem(
+                    where,
+                    f"{binding.raw}: a job cannot read its own output "
+                    "here; its result is ${output} in the job's output:",
+                )
+            )
         elif target not in ids:
-            problems.append(Problem(where, f"{binding.raw}: no job `{target}` in workflow "
-                                    f"`{workflow.id}`" + did_you_mean(target, ids)))
+            problems.append(
+                Problem(
+                    where, f"{binding.raw}: no job `{target}` in workflow `{workflow.id}`" + did_you_mean(target, ids)
+                )
+            )
         elif target not in before:
-            problems.append(Problem(where, f"{binding.raw}: job `{job.id}` reads the output of "
-                                    f"`{target}` but does not depend on it: add `{target}` to "
-                                    "depends_on"))
+            problems.append(
+                Problem(
+                    where,
+                    f"{binding.raw}: job `{job.id}` reads the output of "
+                    f"`{target}` but does not depend on it: add `{target}` to "
+                    "depends_on",
+                )
+            )
     return problems
 
 
@@ -266,8 +308,13 @@ def _binding_problems(value: Any, base: str, *, own_output: bool) -> list[Proble
             continue
         for binding in found:
             if binding.source in ("output", "result") and not own_output:
-                problems.append(Problem(where, f"{binding.raw}: ${{{binding.source}}} is the job's "
-                                        "own result and only works in a job's output:"))
+                problems.append(
+                    Problem(
+                        where,
+                        f"{binding.raw}: ${{{binding.source}}} is the job's "
+                        "own result and only works in a job's output:",
+                    )
+                )
     return problems
 
 

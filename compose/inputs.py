@@ -6,19 +6,30 @@ in job and workflow ``output:``. A component's ``${input.X}`` that its job fills
 ``input: {X: ...}`` belongs to the job, not to the workflow; a component field that
 the job's input overrides is not read at all.
 """
+
 from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping, Optional, Union
+from typing import Any, Literal, Union
 
 from compose.bindings import (
-    Binding, BindingError, Hint, SelectHint, SliderHint, bindings_in, convert,
+    Binding,
+    BindingError,
+    Hint,
+    SelectHint,
+    SliderHint,
+    bindings_in,
+    convert,
 )
 from compose.errors import ComposeError, Problem
 from compose.schema.components import (
-    ANY_METHOD_FIELD, COMPONENT_TYPES, DATASET_METHOD_FIELDS, DATASET_METHODS,
+    ANY_METHOD_FIELD,
+    COMPONENT_TYPES,
+    DATASET_METHOD_FIELDS,
+    DATASET_METHODS,
 )
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.suggest import did_you_mean
@@ -26,7 +37,7 @@ from compose.suggest import did_you_mean
 _NONE = type(None)
 
 
-def field_type(component_type: str, name: str) -> Optional[str]:
+def field_type(component_type: str, name: str) -> str | None:
     """The binding type (text, number, integer, boolean, json) of a canonical field."""
     annotation = _annotation(component_type, name)
     if annotation is None:
@@ -42,7 +53,7 @@ def field_type(component_type: str, name: str) -> Optional[str]:
     return "json"
 
 
-def field_hint(component_type: str, name: str) -> Optional[Hint]:
+def field_hint(component_type: str, name: str) -> Hint | None:
     """A select hint listing the allowed values of an enumerated field (optimizer, axis...)."""
     annotation = _annotation(component_type, name)
     if annotation is not None and typing.get_origin(annotation) is Literal:
@@ -86,14 +97,20 @@ class InputSpec:
     type: str = "text"
     default: Any = None
     required: bool = True
-    hint: Optional[Hint] = None
+    hint: Hint | None = None
     used_by: list[str] = field(default_factory=list)
     help: str = ""  # the description of the field it fills, when it fills one whole
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "default": self.default,
-                "required": self.required, "hint": self.hint.to_dict() if self.hint else None,
-                "used_by": list(self.used_by), "help": self.help}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "required": self.required,
+            "hint": self.hint.to_dict() if self.hint else None,
+            "used_by": list(self.used_by),
+            "help": self.help,
+        }
 
 
 @dataclass
@@ -101,12 +118,12 @@ class _Use:
     binding: Binding
     path: str
     type: str
-    hint: Optional[Hint]
+    hint: Hint | None
     explicit: bool
     help: str = ""
 
 
-def workflow_inputs(doc: ComposeFile, workflow_id: Optional[str] = None) -> list[InputSpec]:
+def workflow_inputs(doc: ComposeFile, workflow_id: str | None = None) -> list[InputSpec]:
     """The inputs the workflow reads, in order of first use.
 
     Raises :class:`ComposeError` when there is no such workflow.
@@ -126,21 +143,24 @@ def workflow_inputs(doc: ComposeFile, workflow_id: Optional[str] = None) -> list
     return _merge(uses)
 
 
-def find_workflow(doc: ComposeFile, workflow_id: Optional[str]) -> Workflow:
+def find_workflow(doc: ComposeFile, workflow_id: str | None) -> Workflow:
     """The named workflow (or the only / default one); ComposeError saying which exist."""
     workflow = doc.workflow(workflow_id)
     if workflow is None:
         ids = [w.id for w in doc.workflows]
         if workflow_id is None:
-            message = ("the file has no workflow" if not ids else
-                       "the file has several workflows; name one of " + ", ".join(ids))
+            message = (
+                "the file has no workflow"
+                if not ids
+                else "the file has several workflows; name one of " + ", ".join(ids)
+            )
         else:
             message = f"no workflow `{workflow_id}`" + did_you_mean(workflow_id, ids)
         raise ComposeError([Problem("workflows", message)])
     return workflow
 
 
-def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> list[_Use]:
+def _job_input_uses(job: Job, component: ComponentDoc | None, path: str) -> list[_Use]:
     ctype = component.type if component else ""
     reads = component_read_types(component, job) if component else {}
     uses: list[_Use] = []
@@ -157,7 +177,7 @@ def _job_input_uses(job: Job, component: Optional[ComponentDoc], path: str) -> l
 LOAD_SOURCE_FIELDS: tuple[str, ...] = ("path", "data_files", "data_dir")
 
 
-def component_action(component: ComponentDoc, job: Job) -> Optional[str]:
+def component_action(component: ComponentDoc, job: Job) -> str | None:
     """The id of the named action ``job`` runs: its ``method`` when that names one, else
     the action marked default (or the only one); None for a component without actions."""
     if job.method in component.actions:
@@ -203,9 +223,9 @@ def component_values(component: ComponentDoc, job: Job) -> tuple[dict[str, Any],
     return values, str(method)
 
 
-def component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[Optional[str], Optional[Hint]]]:
+def component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[str | None, Hint | None]]:
     """``${input.X}`` the component reads as a whole field value -> that field's type and hint."""
-    found: dict[str, tuple[Optional[str], Optional[Hint]]] = {}
+    found: dict[str, tuple[str | None, Hint | None]] = {}
     for name, value in component_values(component, job)[0].items():
         if not isinstance(value, str):
             continue
@@ -215,8 +235,9 @@ def component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[O
             continue
         if len(bindings) == 1 and bindings[0].raw == value.strip() and bindings[0].name:
             b = bindings[0]
-            found.setdefault(b.name, (b.type or field_type(component.type, name),
-                                      b.hint or field_hint(component.type, name)))
+            found.setdefault(
+                b.name, (b.type or field_type(component.type, name), b.hint or field_hint(component.type, name))
+            )
     return found
 
 
@@ -225,14 +246,19 @@ def _component_uses(job: Job, component: ComponentDoc, base: str) -> list[_Use]:
     for name, value in component_values(component, job)[0].items():
         if name in job.input:
             continue  # the job's input overrides this field; its bindings are never read
-        for use in _uses_in(value, f"{base}.{name}", field_type(component.type, name),
-                            field_hint(component.type, name), field_help(component.type, name)):
+        for use in _uses_in(
+            value,
+            f"{base}.{name}",
+            field_type(component.type, name),
+            field_hint(component.type, name),
+            field_help(component.type, name),
+        ):
             if use.binding.name not in job.input:
                 uses.append(use)
     return uses
 
 
-def _uses_in(value: Any, path: str, type_: Optional[str], hint: Optional[Hint], help_text: str = "") -> list[_Use]:
+def _uses_in(value: Any, path: str, type_: str | None, hint: Hint | None, help_text: str = "") -> list[_Use]:
     """``${input.*}`` uses in a value that fills a field of ``type_`` (None: unknown)."""
     if isinstance(value, Mapping):
         return [u for k, v in value.items() for u in _uses_in(v, f"{path}.{k}", "json", None)]
@@ -254,13 +280,11 @@ def _uses_in(value: Any, path: str, type_: Optional[str], hint: Optional[Hint], 
     return uses
 
 
-def _binding_uses(binding: Binding, path: str, type_: Optional[str],
-                  hint: Optional[Hint]) -> list[_Use]:
+def _binding_uses(binding: Binding, path: str, type_: str | None, hint: Hint | None) -> list[_Use]:
     uses: list[_Use] = []
     wanted = binding.type or type_
     if binding.source == "input" and binding.name and len(binding.path) == 1:
-        uses.append(_Use(binding, path, wanted or "text", binding.hint or hint,
-                         explicit=binding.type is not None))
+        uses.append(_Use(binding, path, wanted or "text", binding.hint or hint, explicit=binding.type is not None))
     elif binding.source == "input" and binding.name:
         uses.append(_Use(binding, path, "json", None, explicit=False))
     if binding.default is not None and not binding.default_quoted:
@@ -270,8 +294,9 @@ def _binding_uses(binding: Binding, path: str, type_: Optional[str],
             inner = []
         inner_whole = len(inner) == 1 and inner[0].raw == binding.default
         for nested in inner:
-            uses += _binding_uses(nested, path, wanted if inner_whole else "text",
-                                  (binding.hint or hint) if inner_whole else None)
+            uses += _binding_uses(
+                nested, path, wanted if inner_whole else "text", (binding.hint or hint) if inner_whole else None
+            )
     return uses
 
 
@@ -316,6 +341,7 @@ def _has_binding(binding: Binding) -> bool:
 
 # --- values from a form or the command line -------------------------------------------
 
+
 def coerce_inputs(specs: list[InputSpec], raw: Mapping[str, Any]) -> dict[str, Any]:
     """Typed values for the inputs given in ``raw`` (strings from a form or CLI, or JSON values).
 
@@ -341,14 +367,22 @@ def input_problems(specs: list[InputSpec], raw: Mapping[str, Any]) -> list[Probl
     for name in raw:
         if name not in by_name:
             takes = ", ".join(by_name) or "no inputs"
-            problems.append(Problem(f"inputs.{name}", f"unknown input `{name}`"
-                                    + did_you_mean(name, by_name) + f"; this workflow takes: {takes}"))
+            problems.append(
+                Problem(
+                    f"inputs.{name}",
+                    f"unknown input `{name}`" + did_you_mean(name, by_name) + f"; this workflow takes: {takes}",
+                )
+            )
     for spec in specs:
         value = raw.get(spec.name)
         if spec.name not in raw or _blank(value):
             if spec.required:
-                problems.append(Problem(f"inputs.{spec.name}", f"input `{spec.name}` is required "
-                                        f"({spec.type}; used by {', '.join(spec.used_by)})"))
+                problems.append(
+                    Problem(
+                        f"inputs.{spec.name}",
+                        f"input `{spec.name}` is required ({spec.type}; used by {', '.join(spec.used_by)})",
+                    )
+                )
             continue
         try:
             typed = convert(value, spec.type, f"input `{spec.name}`")
@@ -361,13 +395,17 @@ def input_problems(specs: list[InputSpec], raw: Mapping[str, Any]) -> list[Probl
     return problems
 
 
-def _hint_problem(spec: InputSpec, value: Any) -> Optional[str]:
+def _hint_problem(spec: InputSpec, value: Any) -> str | None:
     if isinstance(spec.hint, SelectHint) and not _is_option(value, spec):
-        return (f"input `{spec.name}`: {value!r} is not one of {', '.join(spec.hint.options)}"
-                + did_you_mean(str(value), spec.hint.options))
-    if isinstance(spec.hint, SliderHint) and isinstance(value, (int, float)):
-        if not spec.hint.min <= value <= spec.hint.max:
-            return f"input `{spec.name}`: {value} is outside {spec.hint.min}..{spec.hint.max}"
+        return f"input `{spec.name}`: {value!r} is not one of {', '.join(spec.hint.options)}" + did_you_mean(
+            str(value), spec.hint.options
+        )
+    if (
+        isinstance(spec.hint, SliderHint)
+        and isinstance(value, (int, float))
+        and not spec.hint.min <= value <= spec.hint.max
+    ):
+        return f"input `{spec.name}`: {value} is outside {spec.hint.min}..{spec.hint.max}"
     return None
 
 

@@ -5,17 +5,22 @@ problem found (YAML syntax, unknown keys, wrong values, cross-field rules, the j
 graph), each with its path, line and column. ``load_compose`` raises
 :class:`ComposeError` when any of them is an error.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import ValidationError
 
 from compose.dialects import (
-    JOB_KEYS, WORKFLOW_KEYS, Normalized, normalize_component, normalize_job,
+    JOB_KEYS,
+    WORKFLOW_KEYS,
+    Normalized,
+    normalize_component,
+    normalize_job,
 )
 from compose.errors import ComposeError, Problem
 from compose.graph import workflow_problems
@@ -50,7 +55,7 @@ class JobLayout:
 
 @dataclass
 class ParseResult:
-    file: Optional[ComposeFile]
+    file: ComposeFile | None
     problems: list[Problem] = field(default_factory=list)
     source: str = "<string>"
     read: ReadResult = field(default_factory=ReadResult)
@@ -75,11 +80,11 @@ class ParseResult:
         """Every written path -> (line, column), both 1-based."""
         return {path: located.line_column for path, located in self.read.nodes.items()}
 
-    def locate(self, path: str) -> Optional[tuple[int, int]]:
+    def locate(self, path: str) -> tuple[int, int] | None:
         """Line and column of ``path`` (or of its closest written ancestor)."""
         return self.read.locate(path)
 
-    def component_path(self, component_id: str) -> Optional[str]:
+    def component_path(self, component_id: str) -> str | None:
         return next((c.path for c in self.components if c.normalized.id == component_id), None)
 
 
@@ -104,8 +109,7 @@ def parse(text: str, source: str = "<string>") -> ParseResult:
     out = _Collector(source)
     data = read.data
     if data is None:
-        out.problems.append(Problem("", "the file is empty: expected components: and workflows:", 1, 1,
-                                    source=source))
+        out.problems.append(Problem("", "the file is empty: expected components: and workflows:", 1, 1, source=source))
     elif not isinstance(data, dict):
         out.error("", "expected a mapping with components: and workflows: at the top level")
     else:
@@ -138,6 +142,7 @@ def load_compose_file(path: str | Path) -> ComposeFile:
 
 # --- building the document --------------------------------------------------------------
 
+
 def _build(data: dict[str, Any], result: ParseResult, out: _Collector) -> ComposeFile:
     doc = ComposeFile()
     for key, value in data.items():
@@ -162,8 +167,7 @@ def _build(data: dict[str, Any], result: ParseResult, out: _Collector) -> Compos
         component = _component(raw, path, path == "component", result, out)
         if component is not None:
             doc.components.append(component)
-    _duplicates([(c.id, result.components[i].path) for i, c in enumerate(doc.components)],
-                "component", out)
+    _duplicates([(c.id, result.components[i].path) for i, c in enumerate(doc.components)], "component", out)
     for raw, path in _items(data, "workflows", "workflow", out):
         workflow = _workflow(raw, path, path == "workflow", doc, result, out)
         if workflow is not None:
@@ -195,8 +199,7 @@ def _duplicates(ids: list[tuple[Any, str]], what: str, out: _Collector) -> None:
         seen.add(item_id)
 
 
-def _component(raw: Any, path: str, singular: bool, result: ParseResult,
-               out: _Collector) -> Optional[ComponentDoc]:
+def _component(raw: Any, path: str, singular: bool, result: ParseResult, out: _Collector) -> ComponentDoc | None:
     if not isinstance(raw, dict):
         out.error(path, "a component must be a mapping with id: and type:")
         return None
@@ -211,8 +214,11 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
         if component_type is None:
             out.error(path, f"component {component_id} needs a type: {types}")
         else:
-            out.error(join(path, "type"), f"compose-web runs components of type {types}, "
-                                          f"not {component_type!r}{did_you_mean(component_type, COMPONENT_TYPES, quote=False)}")
+            out.error(
+                join(path, "type"),
+                f"compose-web runs components of type {types}, "
+                f"not {component_type!r}{did_you_mean(component_type, COMPONENT_TYPES, quote=False)}",
+            )
         return None
     norm = normalize_component(raw)
     result.components.append(ComponentLayout(path, norm))
@@ -222,7 +228,7 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
         origin = norm.origins.get(name)
         where = join(path, *origin.path) if origin else path
         if origin and origin.exact and origin.path[-1] != name and message.startswith(name):
-            message = str(origin.path[-1]) + message[len(name):]  # say "rank", as written
+            message = str(origin.path[-1]) + message[len(name) :]  # say "rank", as written
         inside = _ITEM_PROBLEM.match(message)
         if inside and isinstance(norm.fields.get(name), list):
             # A problem inside one item of a list of mappings (peft_adapters[1].weight): point at it.
@@ -235,12 +241,18 @@ def _component(raw: Any, path: str, singular: bool, result: ParseResult,
             origin = norm.action_origins[action_id].get(name)
             base = join(path, "actions", norm.action_index[action_id])
             out.error(join(base, *origin.path[2:]) if origin else base, message)
-    return ComponentDoc(id=component_id, type=component_type, fields=norm.fields,
-                        actions=norm.actions, default_action=norm.default_action)
+    return ComponentDoc(
+        id=component_id,
+        type=component_type,
+        fields=norm.fields,
+        actions=norm.actions,
+        default_action=norm.default_action,
+    )
 
 
-def _workflow(raw: Any, path: str, singular: bool, doc: ComposeFile, result: ParseResult,
-              out: _Collector) -> Optional[Workflow]:
+def _workflow(
+    raw: Any, path: str, singular: bool, doc: ComposeFile, result: ParseResult, out: _Collector
+) -> Workflow | None:
     if not isinstance(raw, dict):
         out.error(path, "a workflow must be a mapping with id: and jobs:")
         return None
@@ -255,8 +267,10 @@ def _workflow(raw: Any, path: str, singular: bool, doc: ComposeFile, result: Par
         return None
     raw_jobs = raw.get("jobs")
     if not isinstance(raw_jobs, list) or not raw_jobs:
-        out.error(join(path, "jobs") if "jobs" in raw else path,
-                  f"workflow {workflow_id} needs jobs: a list of jobs, each with id: and component:")
+        out.error(
+            join(path, "jobs") if "jobs" in raw else path,
+            f"workflow {workflow_id} needs jobs: a list of jobs, each with id: and component:",
+        )
         raw_jobs = []
     jobs: list[Job] = []
     for index, raw_job in enumerate(raw_jobs):
@@ -271,8 +285,7 @@ def _workflow(raw: Any, path: str, singular: bool, doc: ComposeFile, result: Par
         return None
 
 
-def _job(raw: Any, path: str, workflow_id: str, doc: ComposeFile, result: ParseResult,
-         out: _Collector) -> Optional[Job]:
+def _job(raw: Any, path: str, workflow_id: str, doc: ComposeFile, result: ParseResult, out: _Collector) -> Job | None:
     if not isinstance(raw, dict):
         out.error(path, "a job must be a mapping with id: and component:")
         return None
@@ -295,13 +308,19 @@ def _job(raw: Any, path: str, workflow_id: str, doc: ComposeFile, result: ParseR
     return job
 
 
-def _job_against_component(job: Job, component: ComponentDoc, path: str, method_key: str,
-                           out: _Collector) -> None:
+def _job_against_component(job: Job, component: ComponentDoc, path: str, method_key: str, out: _Collector) -> None:
     # Method names are the graph checks' business; which action runs when none is named is ours.
-    if component.type == "datasets" and component.actions and job.method is None:
-        if component.default_action is None and len(component.actions) > 1:
-            out.error(path, f"component {component.id} has several actions "
-                            f"({', '.join(component.actions)}): choose one with action:")
+    if (
+        component.type == "datasets"
+        and component.actions
+        and job.method is None
+        and component.default_action is None
+        and len(component.actions) > 1
+    ):
+        out.error(
+            path,
+            f"component {component.id} has several actions ({', '.join(component.actions)}): choose one with action:",
+        )
     model = COMPONENT_TYPES[component.type]
     # An input key that names a component field overrides it: check literal values now.
     for key, value in job.input.items():
@@ -313,8 +332,7 @@ def _job_against_component(job: Job, component: ComponentDoc, path: str, method_
                 out.error(join(path, "input", key), message)
 
 
-def _pydantic_problems(exc: ValidationError, path: str, out: _Collector,
-                       rename: Optional[dict[str, str]] = None) -> None:
+def _pydantic_problems(exc: ValidationError, path: str, out: _Collector, rename: dict[str, str] | None = None) -> None:
     rename = rename or {}
     for error in exc.errors():
         loc = [rename.get(str(part), part) if i == 0 else part for i, part in enumerate(error["loc"])]
@@ -325,6 +343,7 @@ def _pydantic_problems(exc: ValidationError, path: str, out: _Collector,
 
 
 # --- job graph ----------------------------------------------------------------------------
+
 
 def _graph_problems(result: ParseResult, source: str) -> list[Problem]:
     """Problems of the job graph (cycles, unknown jobs, missing depends_on ...)."""

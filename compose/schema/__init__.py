@@ -1,4 +1,5 @@
 """Pydantic models of a compose file."""
+
 from compose.schema.components import (
     COMPONENT_ADAPTER,
     COMPONENT_TYPES,
@@ -13,6 +14,14 @@ from compose.schema.components import (
 )
 
 __all__ = [
-    "COMPONENT_ADAPTER", "COMPONENT_TYPES", "DATASETS_OPERATIONS", "Component", "DatasetsComponent",
-    "ModelComponent", "ResourceSpec", "TrainerComponent", "WhereCondition", "job_model",
+    "COMPONENT_ADAPTER",
+    "COMPONENT_TYPES",
+    "DATASETS_OPERATIONS",
+    "Component",
+    "DatasetsComponent",
+    "ModelComponent",
+    "ResourceSpec",
+    "TrainerComponent",
+    "WhereCondition",
+    "job_model",
 ]

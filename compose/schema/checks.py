@@ -4,29 +4,46 @@ A document's component may hold ``${...}`` bindings that only a run can resolve,
 each field is validated on its own (with the canonical model's type and bounds), bound
 fields are skipped, and the cross-field rules run on what is known.
 """
+
 from __future__ import annotations
 
 import re
 import typing
-from functools import lru_cache
-from typing import Annotated, Any, Literal, Optional
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from compose.bindings import contains_binding
 from compose.schema.components import (
-    COMPONENT_TYPES, DatasetsComponent, ModelComponent, TrainerComponent, datasets_problems, datasets_warnings,
-    model_problems, model_warnings, trainer_problems, trainer_warnings,
+    COMPONENT_TYPES,
+    DatasetsComponent,
+    ModelComponent,
+    TrainerComponent,
+    datasets_problems,
+    datasets_warnings,
+    model_problems,
+    model_warnings,
+    trainer_problems,
+    trainer_warnings,
 )
 from compose.suggest import did_you_mean
-
 
 # (field, message, severity)
 FieldProblem = tuple[str, str, Literal["error", "warning"]]
 
 # Trainer rules that depend on the task; skipped while the task itself is a binding.
-_TASK_RULE_FIELDS = ("text_column", "prompt_column", "response_column", "system_column",
-                     "text_pair_column", "packing", "label_column", "chat_template", "lora_target_modules")
+_TASK_RULE_FIELDS = (
+    "text_column",
+    "prompt_column",
+    "response_column",
+    "system_column",
+    "text_pair_column",
+    "packing",
+    "label_column",
+    "chat_template",
+    "lora_target_modules",
+)
 
 
 # Fields that take one of several shapes, described in words rather than as each
@@ -41,7 +58,7 @@ _MODEL_LOC = re.compile(r"^[A-Z][A-Za-z]+$")  # a nested model's class name (Mod
 _TYPE_LOC = re.compile(r"^(str|int|float|bool|list|dict|none|.*\[.*\]|function-.*|union\[.*)$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _adapter(model: type[BaseModel], name: str) -> TypeAdapter:
     info = model.model_fields[name]
     return TypeAdapter(Annotated[info.annotation, info])
@@ -61,6 +78,7 @@ def _leaf_types(annotation: Any) -> set[Any]:
 
 def literal_choices(model: type[BaseModel], name: str) -> tuple[Any, ...]:
     """The allowed values of a ``Literal`` field (empty for other fields)."""
+
     def walk(annotation: Any) -> tuple[Any, ...]:
         if typing.get_origin(annotation) is Literal:
             return typing.get_args(annotation)
@@ -69,6 +87,7 @@ def literal_choices(model: type[BaseModel], name: str) -> tuple[Any, ...]:
             if found:
                 return found
         return ()
+
     return walk(model.model_fields[name].annotation)
 
 
@@ -88,7 +107,7 @@ def coerce_number(model: type[BaseModel], name: str, value: Any) -> Any:
     return number
 
 
-def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Optional[str]]:
+def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, str | None]:
     """Validate one literal field; returns (validated value, error message or None)."""
     value = coerce_number(model, name, value)
     choices = literal_choices(model, name)
@@ -109,8 +128,9 @@ def check_field(model: type[BaseModel], name: str, value: Any) -> tuple[Any, Opt
         if isinstance(value, dict):
             # A field that is text or an object, given an object: the object's problem counts.
             first = next((e for e in errors if e["loc"] and str(e["loc"][0]) not in _SCALAR_LOC), first)
-        inner = ".".join(str(part) for part in first["loc"]
-                         if not _TYPE_LOC.match(str(part)) and not _MODEL_LOC.match(str(part)))
+        inner = ".".join(
+            str(part) for part in first["loc"] if not _TYPE_LOC.match(str(part)) and not _MODEL_LOC.match(str(part))
+        )
         got = first.get("input", value)
         message = plain_message(first["msg"].removeprefix("Value error, "))
         return None, f"{inner + ': ' if inner else ''}{message} (got {got!r})"
@@ -177,8 +197,9 @@ def _model_cross_checks(fields: dict[str, Any], known: dict[str, Any]) -> list[F
     return found
 
 
-def datasets_cross_checks(fields: dict[str, Any], known: Optional[dict[str, Any]] = None, *,
-                          final: bool = False) -> list[FieldProblem]:
+def datasets_cross_checks(
+    fields: dict[str, Any], known: dict[str, Any] | None = None, *, final: bool = False
+) -> list[FieldProblem]:
     """The cross-field rules of a datasets component (or, ``final``, of what a job runs:
     the component's fields with the job's input over them), on what is known before the run.
 

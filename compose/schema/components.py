@@ -5,21 +5,43 @@ names are the seed (flat) dialect's; the nested dialect is normalized into them 
 load. Defaults live here and nowhere else. The document-level loader validates
 literal fields against these models and leaves bound fields for run time.
 """
+
 from __future__ import annotations
 
+import functools
+import operator
 import typing
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, TypeAdapter, create_model,
-    field_validator, model_validator,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    create_model,
+    field_validator,
+    model_validator,
 )
 
 OPTIMIZERS: tuple[str, ...] = (
-    "adamw_torch", "adamw_torch_fused", "adamw_8bit", "adamw_bnb_8bit",
-    "adafactor", "lomo", "galore_adamw", "galore_adamw_8bit",
-    "grokadamw", "stableadamw", "schedule_free_radamw",
-    "sgd", "adagrad", "rmsprop",
+    "adamw_torch",
+    "adamw_torch_fused",
+    "adamw_8bit",
+    "adamw_bnb_8bit",
+    "adafactor",
+    "lomo",
+    "galore_adamw",
+    "galore_adamw_8bit",
+    "grokadamw",
+    "stableadamw",
+    "schedule_free_radamw",
+    "sgd",
+    "adagrad",
+    "rmsprop",
 )
 # The seed's names that transformers spells differently.
 OPTIMIZER_ALIASES: dict[str, str] = {
@@ -27,16 +49,33 @@ OPTIMIZER_ALIASES: dict[str, str] = {
     "stableadamw": "stable_adamw",
 }
 LR_SCHEDULERS: tuple[str, ...] = (
-    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
-    "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau",
-    "cosine_with_min_lr", "warmup_stable_decay",
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "reduce_lr_on_plateau",
+    "cosine_with_min_lr",
+    "warmup_stable_decay",
 )
 QUANTIZATIONS: tuple[str, ...] = ("nf4", "int4", "int8")
 COMPUTE_DTYPES: tuple[str, ...] = ("float32", "float16", "bfloat16")
 LORA_BIASES: tuple[str, ...] = ("none", "all", "lora_only")
 DATASET_LOADERS: tuple[str, ...] = ("json", "jsonl", "csv", "parquet", "text")
 WHERE_OPERATORS: tuple[str, ...] = (
-    "eq", "neq", "gt", "gte", "lt", "lte", "in", "not-in", "starts-with", "ends-with", "match",
+    "eq",
+    "neq",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "not-in",
+    "starts-with",
+    "ends-with",
+    "match",
 )
 # Load fields that only a hub load reads (a revision, a token, a builder config name,
 # permission to run the repository's code).
@@ -48,9 +87,14 @@ OUTPUT_LAYER_NAMES: tuple[str, ...] = ("lm_head",)
 # trainer_optimizer.py handlers); it ignores any other key.
 _GALORE_ARGS = ("rank", "update_proj_gap", "scale", "proj_type")
 OPTIMIZER_ARGS: dict[str, tuple[str, ...]] = {
-    "adamw_torch": (), "adamw_torch_fused": (), "adamw_8bit": (), "adamw_bnb_8bit": (),
-    "adafactor": (), "lomo": (),
-    "galore_adamw": _GALORE_ARGS, "galore_adamw_8bit": _GALORE_ARGS,
+    "adamw_torch": (),
+    "adamw_torch_fused": (),
+    "adamw_8bit": (),
+    "adamw_bnb_8bit": (),
+    "adafactor": (),
+    "lomo": (),
+    "galore_adamw": _GALORE_ARGS,
+    "galore_adamw_8bit": _GALORE_ARGS,
     "grokadamw": ("alpha_init", "lamb", "gamma", "grokking_signal_decay_rate", "gradient_clipping"),
     "stableadamw": ("max_lr", "kahan_sum", "decouple_lr"),
     "schedule_free_radamw": ("weight_lr_power", "r"),
@@ -66,8 +110,16 @@ PathKind = Literal["read", "write", "read-or-hub", "read-or-inline"]
 PATH_KINDS: tuple[str, ...] = ("read", "write", "read-or-hub", "read-or-inline")
 
 
-def _field(default: Any = None, *, help: str, group: str, unit: Optional[str] = None,
-           path: Optional[PathKind] = None, evaluated: bool = False, **kwargs: Any) -> Any:
+def _field(
+    default: Any = None,
+    *,
+    help: str,
+    group: str,
+    unit: str | None = None,
+    path: PathKind | None = None,
+    evaluated: bool = False,
+    **kwargs: Any,
+) -> Any:
     """A component field and what the editor, the run form and the docs say about it.
 
     ``help`` is the one description of the field; ``group`` the editor's section; ``unit``
@@ -96,8 +148,11 @@ def field_extra(info: Any, key: str) -> Any:
 
 
 def evaluated_fields(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(name for name, info in model.model_fields.items()
-                 if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("evaluated"))
+    return tuple(
+        name
+        for name, info in model.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("evaluated")
+    )
 
 
 def path_fields(model: type[BaseModel]) -> dict[str, PathKind]:
@@ -156,21 +211,24 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-_METHOD_HELP = ("What the component does: load a data set, or concat/select/filter/map data sets. "
-                "A job's method: may pick it instead.")
+_METHOD_HELP = (
+    "What the component does: load a data set, or concat/select/filter/map data sets. "
+    "A job's method: may pick it instead."
+)
 
 
 # --- datasets -------------------------------------------------------------------
 
+
 class WhereCondition(_Model):
     """One node of the nested dialect's ``where`` tree: a leaf comparison or all/any/not."""
 
-    column: Optional[str] = None
-    operator: Optional[Literal[WHERE_OPERATORS]] = None  # type: ignore[valid-type]
+    column: str | None = None
+    operator: Literal[WHERE_OPERATORS] | None = None  # type: ignore[valid-type]
     value: Any = None
-    all: Optional[list["WhereCondition"]] = None
-    any: Optional[list["WhereCondition"]] = None
-    not_: Optional["WhereCondition"] = Field(default=None, alias="not")
+    all: list[WhereCondition] | None = None
+    any: list[WhereCondition] | None = None
+    not_: WhereCondition | None = Field(default=None, alias="not")
 
 
 class _DatasetsBase(_Model):
@@ -182,37 +240,52 @@ class DatasetsLoad(_DatasetsBase):
     """``method: load``: a data set from the Hugging Face Hub or from files."""
 
     method: Literal["load"] = _field("load", help=_METHOD_HELP, group="Operation")
-    provider: Optional[Literal["huggingface", "local"]] = _field(
+    provider: Literal["huggingface", "local"] | None = _field(
         help="huggingface (a hub id in path) or local (files; set loader). Unset: local when loader or "
-             "files are given, else the hub.", group="Load from the hub")
-    path: Optional[str] = _field(help="Hub data set id, e.g. tatsu-lab/alpaca (or a builder name: json, csv...).",
-                                 group="Load from the hub", path="read-or-hub")
-    name: Optional[str] = _field(help="Hub configuration name.", group="Load from the hub")
-    split: Optional[str] = _field(help="Split to load (default: train when present).", group="Load from the hub")
-    revision: Optional[str] = _field(help="Hub branch, tag or commit.", group="Load from the hub")
-    token: Optional[str] = _field(help="Hub token; use a binding such as ${env.HF_TOKEN}, never the token itself.",
-                                  group="Load from the hub")
-    trust_remote_code: bool = _field(False, help="Run the data set's own loading script (only in admin-enabled "
-                                                 "workspaces).", group="Load from the hub")
-    streaming: bool = _field(False, help="Read rows lazily instead of downloading everything first.",
-                             group="Load from the hub")
-    cache_dir: Optional[str] = _field(help="Folder for the hub cache.", group="Load from the hub", path="write")
-    loader: Optional[Literal[DATASET_LOADERS]] = _field(  # type: ignore[valid-type]
-        help="File format: json, jsonl, csv, parquet or text.", group="Load from files")
-    data_files: Union[str, list[str], dict[str, Union[str, list[str]]], None] = _field(
+        "files are given, else the hub.",
+        group="Load from the hub",
+    )
+    path: str | None = _field(
+        help="Hub data set id, e.g. tatsu-lab/alpaca (or a builder name: json, csv...).",
+        group="Load from the hub",
+        path="read-or-hub",
+    )
+    name: str | None = _field(help="Hub configuration name.", group="Load from the hub")
+    split: str | None = _field(help="Split to load (default: train when present).", group="Load from the hub")
+    revision: str | None = _field(help="Hub branch, tag or commit.", group="Load from the hub")
+    token: str | None = _field(
+        help="Hub token; use a binding such as ${env.HF_TOKEN}, never the token itself.", group="Load from the hub"
+    )
+    trust_remote_code: bool = _field(
+        False,
+        help="Run the data set's own loading script (only in admin-enabled workspaces).",
+        group="Load from the hub",
+    )
+    streaming: bool = _field(
+        False, help="Read rows lazily instead of downloading everything first.", group="Load from the hub"
+    )
+    cache_dir: str | None = _field(help="Folder for the hub cache.", group="Load from the hub", path="write")
+    loader: Literal[DATASET_LOADERS] | None = _field(  # type: ignore[valid-type]
+        help="File format: json, jsonl, csv, parquet or text.", group="Load from files"
+    )
+    data_files: str | list[str] | dict[str, str | list[str]] | None = _field(
         help="A path, a list of paths, or a mapping split -> paths (relative to the workspace).",
-        group="Load from files", path="read")
-    data_dir: Optional[str] = _field(help="A folder of data files (relative to the workspace).",
-                                     group="Load from files", path="read")
+        group="Load from files",
+        path="read",
+    )
+    data_dir: str | None = _field(
+        help="A folder of data files (relative to the workspace).", group="Load from files", path="read"
+    )
     shuffle: bool = _field(False, help="Shuffle (with seed) before taking a fraction.", group="Sampling")
-    fraction: float = _field(1.0, help="Keep this share of rows, in (0, 1]; ceil(rows × fraction) are kept.",
-                             group="Sampling", gt=0, le=1)
+    fraction: float = _field(
+        1.0, help="Keep this share of rows, in (0, 1]; ceil(rows × fraction) are kept.", group="Sampling", gt=0, le=1
+    )
     seed: int = _field(42, help="Seed for shuffle.", group="Sampling")
 
     _numeric_string = field_validator("fraction", "seed", mode="before")(_number_from_string)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DatasetsLoad":
+    def _consistent(self) -> DatasetsLoad:
         _raise_problems(datasets_problems(self))
         return self
 
@@ -221,10 +294,12 @@ class DatasetsConcat(_DatasetsBase):
     """``method: concat``: data sets joined end to end, or side by side."""
 
     method: Literal["concat"] = _field("concat", help=_METHOD_HELP, group="Operation")
-    datasets: Optional[list[Any]] = _field(
-        help="The data sets to join, e.g. [${jobs.a.output}, ${jobs.b.output}].", group="Concat")
+    datasets: list[Any] | None = _field(
+        help="The data sets to join, e.g. [${jobs.a.output}, ${jobs.b.output}].", group="Concat"
+    )
     direction: Literal["vertical", "horizontal"] = _field(
-        "vertical", help="vertical appends rows; horizontal joins columns side by side.", group="Concat")
+        "vertical", help="vertical appends rows; horizontal joins columns side by side.", group="Concat"
+    )
 
 
 _DATASET_INPUT_HELP = "The input data set, usually ${input.dataset} or ${jobs.load.output}."
@@ -235,11 +310,11 @@ class DatasetsSelect(_DatasetsBase):
 
     method: Literal["select"] = _field("select", help=_METHOD_HELP, group="Operation")
     dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
-    axis: Literal["rows", "columns"] = _field("rows", help="Select rows by indices, or columns by name.",
-                                               group="Select")
-    indices: Optional[list[int]] = _field(help="Row numbers to keep, e.g. 0, 1, 2.", group="Select")
-    columns: Optional[list[str]] = _field(help="Column names to keep, e.g. instruction, input, output.",
-                                          group="Select")
+    axis: Literal["rows", "columns"] = _field(
+        "rows", help="Select rows by indices, or columns by name.", group="Select"
+    )
+    indices: list[int] | None = _field(help="Row numbers to keep, e.g. 0, 1, 2.", group="Select")
+    columns: list[str] | None = _field(help="Column names to keep, e.g. instruction, input, output.", group="Select")
 
 
 class DatasetsFilter(_DatasetsBase):
@@ -247,11 +322,12 @@ class DatasetsFilter(_DatasetsBase):
 
     method: Literal["filter"] = _field("filter", help=_METHOD_HELP, group="Operation")
     dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
-    condition: Optional[str] = _field(help="Rows to keep, e.g. len(output) > 20 and input == \"\".",
-                                      group="Filter", evaluated=True)
-    where: Optional[WhereCondition] = _field(
-        help="Nested-dialect condition tree ({column, operator, value} or all/any/not).", group="Filter",
-        evaluated=True)
+    condition: str | None = _field(
+        help='Rows to keep, e.g. len(output) > 20 and input == "".', group="Filter", evaluated=True
+    )
+    where: WhereCondition | None = _field(
+        help="Nested-dialect condition tree ({column, operator, value} or all/any/not).", group="Filter", evaluated=True
+    )
 
 
 class DatasetsMap(_DatasetsBase):
@@ -259,13 +335,14 @@ class DatasetsMap(_DatasetsBase):
 
     method: Literal["map"] = _field("map", help=_METHOD_HELP, group="Operation")
     dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
-    template: Optional[str] = _field(help="Text with {column} placeholders; {{ and }} write literal braces.",
-                                     group="Map", evaluated=True)
+    template: str | None = _field(
+        help="Text with {column} placeholders; {{ and }} write literal braces.", group="Map", evaluated=True
+    )
     output_column: str = _field("text", help="Column that receives the rendered template.", group="Map")
-    remove_columns: Optional[list[str]] = _field(help="Columns to drop after mapping.", group="Map")
+    remove_columns: list[str] | None = _field(help="Columns to drop after mapping.", group="Map")
 
 
-DatasetsOperation = Union[DatasetsLoad, DatasetsConcat, DatasetsSelect, DatasetsFilter, DatasetsMap]
+DatasetsOperation = DatasetsLoad | DatasetsConcat | DatasetsSelect | DatasetsFilter | DatasetsMap
 # method -> the model of that operation: the only place that says which fields each reads.
 DATASETS_OPERATIONS: dict[str, type[_DatasetsBase]] = {
     typing.get_args(op.model_fields["method"].annotation)[0]: op for op in typing.get_args(DatasetsOperation)
@@ -288,7 +365,7 @@ class _AnyDatasetsOperation(_DatasetsBase):
     _numeric_string = field_validator("fraction", "seed", mode="before", check_fields=False)(_number_from_string)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "_AnyDatasetsOperation":
+    def _consistent(self) -> _AnyDatasetsOperation:
         _raise_problems(datasets_problems(self))  # type: ignore[arg-type]
         return self
 
@@ -306,9 +383,12 @@ def _every_operation_field() -> dict[str, Any]:
 # let each job pick one (seed: the job's ``method:``), so it may hold the fields of several
 # operations. Built from the operations' models; a job runs exactly one of them.
 DatasetsComponent = create_model(  # type: ignore[call-overload]
-    "DatasetsComponent", __base__=_AnyDatasetsOperation, __module__=__name__,
+    "DatasetsComponent",
+    __base__=_AnyDatasetsOperation,
+    __module__=__name__,
     __doc__="``type: datasets`` with the fields of every operation; ``method`` (default load) picks one.",
-    **_every_operation_field())
+    **_every_operation_field(),
+)
 
 
 def datasets_operation(method: str) -> type[_DatasetsBase]:
@@ -321,7 +401,7 @@ def _is_set(model: BaseModel, name: str) -> bool:
     return name in model.model_fields_set
 
 
-def known_local_load(d: "DatasetsComponent") -> bool:
+def known_local_load(d: DatasetsComponent) -> bool:
     """A load of files on disk, as far as the literal fields tell (a path a binding fills
     or a hub-like ``org/name`` that exists as a folder is only known at run time)."""
     if d.provider == "local" or d.loader:
@@ -335,16 +415,21 @@ def _bound(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
 
 
-def datasets_problems(d: "DatasetsComponent") -> list[tuple[str, str]]:
+def datasets_problems(d: DatasetsComponent) -> list[tuple[str, str]]:
     """Contradictions in a datasets component, as (field, message) pairs."""
     out: list[tuple[str, str]] = []
-    if (d.method == "load" and known_local_load(d) and d.path not in DATASET_LOADERS
-            and d.path is not None and d.data_dir is not None):
+    if (
+        d.method == "load"
+        and known_local_load(d)
+        and d.path not in DATASET_LOADERS
+        and d.path is not None
+        and d.data_dir is not None
+    ):
         out.append(("data_dir", "a local load reads one folder: give path or data_dir, not both"))
     return out
 
 
-def datasets_warnings(d: "DatasetsComponent", final: bool = False) -> list[tuple[str, str]]:
+def datasets_warnings(d: DatasetsComponent, final: bool = False) -> list[tuple[str, str]]:
     """Fields a datasets component sets that its operation does not read, as (field, message).
 
     Only fields the file gives count (``model_fields_set``). A component without its
@@ -359,22 +444,42 @@ def datasets_warnings(d: "DatasetsComponent", final: bool = False) -> list[tuple
         for name in sorted(ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[method]):
             if _is_set(d, name):
                 owners = [m for m, names in DATASET_METHOD_FIELDS.items() if name in names]
-                out.append((name, f"{name} has no effect on a {method} component (only "
-                                  f"{' and '.join(owners)} read{'s' if len(owners) == 1 else ''} it)"))
+                out.append(
+                    (
+                        name,
+                        f"{name} has no effect on a {method} component (only "
+                        f"{' and '.join(owners)} read{'s' if len(owners) == 1 else ''} it)",
+                    )
+                )
     if method in (None, "select") and (_is_set(d, "axis") or (final and method == "select")):
         if d.axis == "rows" and _is_set(d, "columns"):
             axis = "axis: rows" if _is_set(d, "axis") else "axis: rows (the default)"
-            out.append(("columns", f"columns has no effect with {axis}, which keeps the rows listed in "
-                                   "indices; set axis: columns to keep columns"))
+            out.append(
+                (
+                    "columns",
+                    f"columns has no effect with {axis}, which keeps the rows listed in "
+                    "indices; set axis: columns to keep columns",
+                )
+            )
         if d.axis == "columns" and _is_set(d, "indices"):
-            out.append(("indices", "indices has no effect with axis: columns, which keeps the columns listed "
-                                   "in columns; set axis: rows to keep rows"))
+            out.append(
+                (
+                    "indices",
+                    "indices has no effect with axis: columns, which keeps the columns listed "
+                    "in columns; set axis: rows to keep rows",
+                )
+            )
     if method in (None, "load"):
         if known_local_load(d):
             for name in HUB_ONLY_FIELDS:
                 if _is_set(d, name) and getattr(d, name) not in (None, False):
-                    out.append((name, f"{name} has no effect on a load of local files (it is passed to the "
-                                      "Hugging Face Hub only)"))
+                    out.append(
+                        (
+                            name,
+                            f"{name} has no effect on a load of local files (it is passed to the "
+                            "Hugging Face Hub only)",
+                        )
+                    )
         if _is_set(d, "seed") and d.shuffle is False:
             out.append(("seed", "seed has no effect without shuffle: true (it only orders the shuffle)"))
     return out
@@ -382,18 +487,30 @@ def datasets_warnings(d: "DatasetsComponent", final: bool = False) -> list[tuple
 
 # --- model-trainer ----------------------------------------------------------------
 
+
 class ResourceSpec(_Model):
     gpus: int = _field(0, help="GPUs for this job (0: CPU).", group="Processes", unit="GPUs", ge=0)
     launcher: Literal["torchrun", "accelerate"] = _field(
-        "torchrun", help="How several processes start: torchrun or accelerate.", group="Processes")
-    processes: Optional[int] = _field(help="Processes when no GPU is asked for (CPU data parallel over gloo).",
-                                      group="Processes", unit="processes", ge=1)
-    labels: Optional[list[str]] = _field(
+        "torchrun", help="How several processes start: torchrun or accelerate.", group="Processes"
+    )
+    processes: int | None = _field(
+        help="Processes when no GPU is asked for (CPU data parallel over gloo).",
+        group="Processes",
+        unit="processes",
+        ge=1,
+    )
+    labels: list[str] | None = _field(
         help="Worker labels the job needs, e.g. [a100, nvme]: the server runs it only on a worker that has "
-             "them all (COMPOSE_WORKER_LABELS).", group="Processes")
-    gpu_memory_gb: Optional[float] = _field(
+        "them all (COMPOSE_WORKER_LABELS).",
+        group="Processes",
+    )
+    gpu_memory_gb: float | None = _field(
         help="Least memory of each GPU: the server runs it only on GPUs that have it, and the job fails "
-             "before loading on GPUs with less.", group="Processes", unit="GB", gt=0)
+        "before loading on GPUs with less.",
+        group="Processes",
+        unit="GB",
+        gt=0,
+    )
 
     _numeric_string = field_validator("gpus", "processes", "gpu_memory_gb", mode="before")(_number_from_string)
 
@@ -415,112 +532,172 @@ class TrainerComponent(_Model):
     id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
     type: Literal["model-trainer"] = _field("model-trainer", help="Always model-trainer.", group="Component")
     task: Literal["sft", "classification"] = _field(
-        ..., help="sft trains a causal language model on text or prompt/response rows; classification trains "
-                  "a sequence classifier on text + label rows.", group=_MODEL)
+        ...,
+        help="sft trains a causal language model on text or prompt/response rows; classification trains "
+        "a sequence classifier on text + label rows.",
+        group=_MODEL,
+    )
 
-    model: Optional[str] = _field(help="Base model: a hub id or a folder under the workspace. Empty: the "
-                                       "workspace's default model for the task.", group=_MODEL, path="read-or-hub")
-    tokenizer: Optional[str] = _field(help="Tokenizer to load when it differs from the model's.", group=_MODEL,
-                                      path="read-or-hub")
-    chat_template: Optional[str] = _field(help="Jinja chat template used to render prompt/response rows (SFT).",
-                                          group=_MODEL, path="read-or-inline", evaluated=True)
+    model: str | None = _field(
+        help="Base model: a hub id or a folder under the workspace. Empty: the workspace's default model for the task.",
+        group=_MODEL,
+        path="read-or-hub",
+    )
+    tokenizer: str | None = _field(
+        help="Tokenizer to load when it differs from the model's.", group=_MODEL, path="read-or-hub"
+    )
+    chat_template: str | None = _field(
+        help="Jinja chat template used to render prompt/response rows (SFT).",
+        group=_MODEL,
+        path="read-or-inline",
+        evaluated=True,
+    )
 
-    dataset: Any = _field(help="Training data: usually a binding such as ${input.dataset} or "
-                               "${jobs.prepare.output}.", group=_DATA)
-    eval_dataset: Any = _field(help="Optional evaluation data; enables eval loss, perplexity, accuracy and F1.",
-                               group=_DATA)
-    text_column: Optional[str] = _field(help="Column holding the whole text (SFT), or the text to classify "
-                                             "(default: text).", group=_DATA)
-    prompt_column: Optional[str] = _field(help="SFT: column with the prompt; the loss is computed on the response "
-                                               "only.", group=_DATA)
-    response_column: Optional[str] = _field(help="SFT: column with the expected response.", group=_DATA)
-    system_column: Optional[str] = _field(help="SFT: optional column with a system message.", group=_DATA)
-    text_pair_column: Optional[str] = _field(help="Classification: optional second text column (sentence pairs).",
-                                             group=_DATA)
+    dataset: Any = _field(
+        help="Training data: usually a binding such as ${input.dataset} or ${jobs.prepare.output}.", group=_DATA
+    )
+    eval_dataset: Any = _field(
+        help="Optional evaluation data; enables eval loss, perplexity, accuracy and F1.", group=_DATA
+    )
+    text_column: str | None = _field(
+        help="Column holding the whole text (SFT), or the text to classify (default: text).", group=_DATA
+    )
+    prompt_column: str | None = _field(
+        help="SFT: column with the prompt; the loss is computed on the response only.", group=_DATA
+    )
+    response_column: str | None = _field(help="SFT: column with the expected response.", group=_DATA)
+    system_column: str | None = _field(help="SFT: optional column with a system message.", group=_DATA)
+    text_pair_column: str | None = _field(
+        help="Classification: optional second text column (sentence pairs).", group=_DATA
+    )
     label_column: str = _field("label", help="Classification: column holding the label.", group=_DATA)
-    max_seq_length: int = _field(1024, help="Longest sequence; longer rows are truncated.", group=_DATA,
-                                 unit="tokens", ge=1)
+    max_seq_length: int = _field(
+        1024, help="Longest sequence; longer rows are truncated.", group=_DATA, unit="tokens", ge=1
+    )
     packing: bool = _field(False, help="SFT: pack several short rows into one sequence.", group=_DATA)
 
-    learning_rate: float = _field(5e-5, help="Peak learning rate, e.g. 5e-5 (full fine-tune) or 2e-4 (LoRA).",
-                                  group=_RATE, gt=0)
-    per_device_train_batch_size: int = _field(8, help="Training rows per step on each device.", group=_RATE,
-                                              unit="rows", ge=1)
-    per_device_eval_batch_size: int = _field(8, help="Evaluation rows per step on each device.", group=_RATE,
-                                             unit="rows", ge=1)
+    learning_rate: float = _field(
+        5e-5, help="Peak learning rate, e.g. 5e-5 (full fine-tune) or 2e-4 (LoRA).", group=_RATE, gt=0
+    )
+    per_device_train_batch_size: int = _field(
+        8, help="Training rows per step on each device.", group=_RATE, unit="rows", ge=1
+    )
+    per_device_eval_batch_size: int = _field(
+        8, help="Evaluation rows per step on each device.", group=_RATE, unit="rows", ge=1
+    )
     num_epochs: float = _field(3, help="Passes over the training data.", group=_RATE, unit="epochs", gt=0)
-    max_steps: int = _field(-1, help="When > 0, stop after this many optimizer steps (overrides num_epochs).",
-                            group=_RATE, unit="steps")
+    max_steps: int = _field(
+        -1, help="When > 0, stop after this many optimizer steps (overrides num_epochs).", group=_RATE, unit="steps"
+    )
 
     optimizer: Literal[OPTIMIZERS] = _field(  # type: ignore[valid-type]
-        "adamw_torch", help="Optimizer name (adamw_torch is a safe default; 8-bit variants save memory).",
-        group=_OPTIM)
-    optimizer_args: Optional[dict[str, Any]] = _field(
-        help="Extra optimizer arguments as a mapping, e.g. {betas: [0.9, 0.95]}.", group=_OPTIM)
-    optim_target_modules: Optional[list[str]] = _field(
-        help="GaLore: module names the optimizer projects (default: attention and MLP).", group=_OPTIM)
+        "adamw_torch", help="Optimizer name (adamw_torch is a safe default; 8-bit variants save memory).", group=_OPTIM
+    )
+    optimizer_args: dict[str, Any] | None = _field(
+        help="Extra optimizer arguments as a mapping, e.g. {betas: [0.9, 0.95]}.", group=_OPTIM
+    )
+    optim_target_modules: list[str] | None = _field(
+        help="GaLore: module names the optimizer projects (default: attention and MLP).", group=_OPTIM
+    )
 
     lr_scheduler_type: Literal[LR_SCHEDULERS] = _field(  # type: ignore[valid-type]
-        "linear", help="How the learning rate changes over training.", group=_SCHED)
-    lr_scheduler_kwargs: Optional[dict[str, Any]] = _field(
-        help="Scheduler arguments, e.g. {min_lr_rate: 0.1} for cosine_with_min_lr.", group=_SCHED)
-    warmup_steps: int = _field(0, help="Steps of linear warm-up from 0 to the learning rate.", group=_SCHED,
-                               unit="steps", ge=0)
+        "linear", help="How the learning rate changes over training.", group=_SCHED
+    )
+    lr_scheduler_kwargs: dict[str, Any] | None = _field(
+        help="Scheduler arguments, e.g. {min_lr_rate: 0.1} for cosine_with_min_lr.", group=_SCHED
+    )
+    warmup_steps: int = _field(
+        0, help="Steps of linear warm-up from 0 to the learning rate.", group=_SCHED, unit="steps", ge=0
+    )
 
     weight_decay: float = _field(0.0, help="L2 weight decay applied by the optimizer.", group=_OPTIM, ge=0)
-    max_grad_norm: float = _field(1.0, help="Gradients are clipped to this norm (0 turns clipping off).",
-                                  group=_OPTIM, ge=0)
-    gradient_accumulation_steps: int = _field(1, help="Accumulate gradients over this many steps before an update.",
-                                              group=_OPTIM, unit="steps", ge=1)
+    max_grad_norm: float = _field(
+        1.0, help="Gradients are clipped to this norm (0 turns clipping off).", group=_OPTIM, ge=0
+    )
+    gradient_accumulation_steps: int = _field(
+        1, help="Accumulate gradients over this many steps before an update.", group=_OPTIM, unit="steps", ge=1
+    )
 
-    eval_steps: Optional[int] = _field(help="Evaluate every N steps (needs eval_dataset). Empty: at the end of each "
-                                            "epoch.", group=_SAVE, unit="steps", ge=1)
-    save_steps: Optional[int] = _field(500, help="Save a checkpoint every N steps.", group=_SAVE, unit="steps", ge=1)
-    logging_steps: int = _field(10, help="Report loss, learning rate and throughput every N steps.", group=_SAVE,
-                                unit="steps", ge=1)
+    eval_steps: int | None = _field(
+        help="Evaluate every N steps (needs eval_dataset). Empty: at the end of each epoch.",
+        group=_SAVE,
+        unit="steps",
+        ge=1,
+    )
+    save_steps: int | None = _field(500, help="Save a checkpoint every N steps.", group=_SAVE, unit="steps", ge=1)
+    logging_steps: int = _field(
+        10, help="Report loss, learning rate and throughput every N steps.", group=_SAVE, unit="steps", ge=1
+    )
 
-    gradient_checkpointing: bool = _field(False, help="Trade compute for memory by recomputing activations.",
-                                          group=_MEMORY)
+    gradient_checkpointing: bool = _field(
+        False, help="Trade compute for memory by recomputing activations.", group=_MEMORY
+    )
     fp16: bool = _field(False, help="Mixed precision in float16 (GPU).", group=_MEMORY)
     bf16: bool = _field(False, help="Mixed precision in bfloat16.", group=_MEMORY)
 
     seed: int = _field(42, help="Random seed for shuffling and initialisation.", group="Reproducibility")
 
-    output_dir: str = _field("./output", help="Folder (under the workspace) for checkpoints and the final model.",
-                             group=_SAVE, path="write")
-    resume_from_checkpoint: Optional[str] = _field(
-        help="A checkpoint folder, or latest to continue from the newest one.", group=_SAVE, path="read")
+    output_dir: str = _field(
+        "./output", help="Folder (under the workspace) for checkpoints and the final model.", group=_SAVE, path="write"
+    )
+    resume_from_checkpoint: str | None = _field(
+        help="A checkpoint folder, or latest to continue from the newest one.", group=_SAVE, path="read"
+    )
 
-    peft_adapter: Optional[Literal["lora"]] = _field(help="lora trains a small adapter instead of every weight.",
-                                                     group=_LORA)
-    lora_r: Optional[int] = _field(help="Adapter rank (8 when unset, with LoRA).", group=_LORA, ge=1)
-    lora_alpha: Optional[float] = _field(help="Adapter scaling (16 when unset, with LoRA).", group=_LORA, gt=0)
-    lora_dropout: Optional[float] = _field(help="Dropout on the adapter inputs (0.05 when unset).", group=_LORA,
-                                           ge=0, lt=1)
-    lora_target_modules: Optional[Union[list[str], str]] = _field(
-        help="Module names to adapt, e.g. q_proj, v_proj (or all-linear); empty: the model's attention.",
-        group=_LORA)
-    lora_bias: Optional[Literal[LORA_BIASES]] = _field(  # type: ignore[valid-type]
-        help="Which biases to train alongside the adapter (none when unset).", group=_LORA)
+    peft_adapter: Literal["lora"] | None = _field(
+        help="lora trains a small adapter instead of every weight.", group=_LORA
+    )
+    lora_r: int | None = _field(help="Adapter rank (8 when unset, with LoRA).", group=_LORA, ge=1)
+    lora_alpha: float | None = _field(help="Adapter scaling (16 when unset, with LoRA).", group=_LORA, gt=0)
+    lora_dropout: float | None = _field(
+        help="Dropout on the adapter inputs (0.05 when unset).", group=_LORA, ge=0, lt=1
+    )
+    lora_target_modules: list[str] | str | None = _field(
+        help="Module names to adapt, e.g. q_proj, v_proj (or all-linear); empty: the model's attention.", group=_LORA
+    )
+    lora_bias: Literal[LORA_BIASES] | None = _field(  # type: ignore[valid-type]
+        help="Which biases to train alongside the adapter (none when unset).", group=_LORA
+    )
 
-    quantization: Optional[Literal[QUANTIZATIONS]] = _field(  # type: ignore[valid-type]
-        help="Load the base model in 4 or 8 bits (needs LoRA: QLoRA).", group=_QUANT)
-    bnb_4bit_compute_dtype: Optional[Literal[COMPUTE_DTYPES]] = _field(  # type: ignore[valid-type]
-        help="4-bit only: dtype the matmuls run in.", group=_QUANT)
-    bnb_4bit_use_double_quant: Optional[bool] = _field(help="4-bit only: quantize the quantization constants too.",
-                                                       group=_QUANT)
+    quantization: Literal[QUANTIZATIONS] | None = _field(  # type: ignore[valid-type]
+        help="Load the base model in 4 or 8 bits (needs LoRA: QLoRA).", group=_QUANT
+    )
+    bnb_4bit_compute_dtype: Literal[COMPUTE_DTYPES] | None = _field(  # type: ignore[valid-type]
+        help="4-bit only: dtype the matmuls run in.", group=_QUANT
+    )
+    bnb_4bit_use_double_quant: bool | None = _field(
+        help="4-bit only: quantize the quantization constants too.", group=_QUANT
+    )
 
-    resources: ResourceSpec = _field(help="What the job runs on: GPUs, processes and how they start.",
-                                     group="Processes", default_factory=ResourceSpec)
+    resources: ResourceSpec = _field(
+        help="What the job runs on: GPUs, processes and how they start.",
+        group="Processes",
+        default_factory=ResourceSpec,
+    )
 
     _numeric_string = field_validator(
-        "learning_rate", "weight_decay", "max_grad_norm", "num_epochs", "max_seq_length",
-        "per_device_train_batch_size", "per_device_eval_batch_size", "max_steps", "warmup_steps",
-        "gradient_accumulation_steps", "eval_steps", "save_steps", "logging_steps", "seed",
-        "lora_r", "lora_alpha", "lora_dropout", mode="before")(_number_from_string)
+        "learning_rate",
+        "weight_decay",
+        "max_grad_norm",
+        "num_epochs",
+        "max_seq_length",
+        "per_device_train_batch_size",
+        "per_device_eval_batch_size",
+        "max_steps",
+        "warmup_steps",
+        "gradient_accumulation_steps",
+        "eval_steps",
+        "save_steps",
+        "logging_steps",
+        "seed",
+        "lora_r",
+        "lora_alpha",
+        "lora_dropout",
+        mode="before",
+    )(_number_from_string)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TrainerComponent":
+    def _consistent(self) -> TrainerComponent:
         problems = trainer_problems(self)
         if problems:
             raise ValueError("; ".join(message for _, message in problems))
@@ -528,7 +705,7 @@ class TrainerComponent(_Model):
 
     # Values the runner uses when the matching field is None.
     @property
-    def effective_text_column(self) -> Optional[str]:
+    def effective_text_column(self) -> str | None:
         if self.text_column:
             return self.text_column
         return "text" if self.task == "classification" or not self.prompt_column else None
@@ -556,26 +733,41 @@ def trainer_problems(t: TrainerComponent) -> list[tuple[str, str]]:
             if getattr(t, name) is not None:
                 out.append((name, f"{name} has no effect without LoRA: set peft_adapter: lora"))
     if t.quantization and t.peft_adapter != "lora":
-        out.append(("quantization", "quantized weights cannot be fully fine-tuned: set peft_adapter: lora "
-                                    "(QLoRA) or remove quantization"))
+        out.append(
+            (
+                "quantization",
+                "quantized weights cannot be fully fine-tuned: set peft_adapter: lora (QLoRA) or remove quantization",
+            )
+        )
     if not t.quantization:
         for name in QUANT_DETAIL_FIELDS:
             if getattr(t, name) is not None:
                 out.append((name, f"{name} needs quantization: nf4 or int4"))
     elif t.quantization == "int8" and t.bnb_4bit_compute_dtype is not None:
-        out.append(("bnb_4bit_compute_dtype", "bnb_4bit_compute_dtype applies to 4-bit quantization "
-                                              "(nf4, int4), not int8"))
+        out.append(
+            ("bnb_4bit_compute_dtype", "bnb_4bit_compute_dtype applies to 4-bit quantization (nf4, int4), not int8")
+        )
     targets = t.lora_target_modules
     if t.peft_adapter == "lora" and isinstance(targets, list):
         heads = [name for name in targets if name in OUTPUT_LAYER_NAMES]
         if heads and t.task == "classification":
-            out.append(("lora_target_modules", f"{heads[0]} is the output layer of a causal LM (task: sft); a "
-                                                "classifier has none, and its new classification head is "
-                                                "trained in full already: remove it"))
+            out.append(
+                (
+                    "lora_target_modules",
+                    f"{heads[0]} is the output layer of a causal LM (task: sft); a "
+                    "classifier has none, and its new classification head is "
+                    "trained in full already: remove it",
+                )
+            )
         elif heads and len(heads) == len(targets):
-            out.append(("lora_target_modules", f"{heads[0]} alone leaves LoRA nothing to adapt ({heads[0]} is "
-                                                "trained in full, not through LoRA): add the layers to adapt, "
-                                                "e.g. q_proj, v_proj"))
+            out.append(
+                (
+                    "lora_target_modules",
+                    f"{heads[0]} alone leaves LoRA nothing to adapt ({heads[0]} is "
+                    "trained in full, not through LoRA): add the layers to adapt, "
+                    "e.g. q_proj, v_proj",
+                )
+            )
     if t.task == "sft":
         if t.text_column and (t.prompt_column or t.response_column):
             out.append(("text_column", "give either text_column or prompt_column + response_column, not both"))
@@ -589,8 +781,13 @@ def trainer_problems(t: TrainerComponent) -> list[tuple[str, str]]:
     else:
         for name in ("prompt_column", "response_column", "system_column"):
             if getattr(t, name):
-                out.append((name, f"{name} is for task: sft; classification reads text_column "
-                                  "(+ text_pair_column) and label_column"))
+                out.append(
+                    (
+                        name,
+                        f"{name} is for task: sft; classification reads text_column "
+                        "(+ text_pair_column) and label_column",
+                    )
+                )
         if t.packing:
             out.append(("packing", "packing is for task: sft"))
     return out
@@ -602,8 +799,9 @@ def trainer_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
     if t.fp16 and t.bf16:
         # The seed's memory example lists both as alternatives; the run uses bf16 where
         # the device supports it, else fp16.
-        out.append(("bf16", "fp16 and bf16 are both set: bf16 is used where the device supports it, "
-                            "else fp16; keep one"))
+        out.append(
+            ("bf16", "fp16 and bf16 are both set: bf16 is used where the device supports it, else fp16; keep one")
+        )
     out += _lora_warnings(t)
     out += _schedule_warnings(t)
     out += _optimizer_warnings(t)
@@ -619,27 +817,48 @@ def _lora_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
     heads = [name for name in targets if name in OUTPUT_LAYER_NAMES]
     if not heads or len(heads) == len(targets):
         return []  # none, or an error (trainer_problems)
-    return [("lora_target_modules", f"{heads[0]} is trained in full beside the LoRA adapter (PEFT's "
-                                    "modules_to_save), not through LoRA: TRL computes the loss from its weight "
-                                    "directly. The adapter folder then holds a full copy of it "
-                                    "(vocabulary x hidden size)")]
+    return [
+        (
+            "lora_target_modules",
+            f"{heads[0]} is trained in full beside the LoRA adapter (PEFT's "
+            "modules_to_save), not through LoRA: TRL computes the loss from its weight "
+            "directly. The adapter folder then holds a full copy of it "
+            "(vocabulary x hidden size)",
+        )
+    ]
 
 
 def _schedule_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     kwargs = t.lr_scheduler_kwargs
-    if t.lr_scheduler_type == "cosine_with_restarts" and (kwargs is None or (
-            isinstance(kwargs, dict) and "num_cycles" not in kwargs)):
-        out.append(("lr_scheduler_type", "cosine_with_restarts without lr_scheduler_kwargs: {num_cycles: N} runs "
-                                         "one cycle and never restarts, the same as cosine: set num_cycles "
-                                         "(e.g. 3)"))
+    if t.lr_scheduler_type == "cosine_with_restarts" and (
+        kwargs is None or (isinstance(kwargs, dict) and "num_cycles" not in kwargs)
+    ):
+        out.append(
+            (
+                "lr_scheduler_type",
+                "cosine_with_restarts without lr_scheduler_kwargs: {num_cycles: N} runs "
+                "one cycle and never restarts, the same as cosine: set num_cycles "
+                "(e.g. 3)",
+            )
+        )
     if isinstance(t.warmup_steps, int) and t.warmup_steps > 0:
         if t.lr_scheduler_type == "constant":
-            out.append(("warmup_steps", "warmup_steps has no effect with lr_scheduler_type: constant, which is "
-                                        "flat from the first step: use constant_with_warmup"))
+            out.append(
+                (
+                    "warmup_steps",
+                    "warmup_steps has no effect with lr_scheduler_type: constant, which is "
+                    "flat from the first step: use constant_with_warmup",
+                )
+            )
         elif t.lr_scheduler_type == "reduce_lr_on_plateau":
-            out.append(("warmup_steps", "warmup_steps has no effect with reduce_lr_on_plateau, which has no "
-                                        "warmup in transformers: the rate starts at learning_rate"))
+            out.append(
+                (
+                    "warmup_steps",
+                    "warmup_steps has no effect with reduce_lr_on_plateau, which has no "
+                    "warmup in transformers: the rate starts at learning_rate",
+                )
+            )
     return out
 
 
@@ -650,20 +869,34 @@ def _optimizer_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
         ignored = [key for key in t.optimizer_args if key not in reads]
         if ignored:
             takes = f"it reads {', '.join(reads)}" if reads else "it reads none"
-            out.append(("optimizer_args", f"{', '.join(ignored)} has no effect with optimizer {t.optimizer} "
-                                          f"({takes})"))
+            out.append(("optimizer_args", f"{', '.join(ignored)} has no effect with optimizer {t.optimizer} ({takes})"))
     if t.optim_target_modules is not None and t.optimizer in OPTIMIZERS and not t.optimizer.startswith("galore_"):
-        out.append(("optim_target_modules", f"optim_target_modules has no effect with optimizer {t.optimizer}: "
-                                            "only galore_adamw and galore_adamw_8bit read it"))
+        out.append(
+            (
+                "optim_target_modules",
+                f"optim_target_modules has no effect with optimizer {t.optimizer}: "
+                "only galore_adamw and galore_adamw_8bit read it",
+            )
+        )
     if t.optimizer == "lomo":
         # LOMO updates each weight inside the backward pass and keeps no gradients.
         if _is_set(t, "max_grad_norm"):
-            out.append(("max_grad_norm", "max_grad_norm has no effect with lomo: it updates each weight during "
-                                         "the backward pass, so there are no gradients left to clip"))
+            out.append(
+                (
+                    "max_grad_norm",
+                    "max_grad_norm has no effect with lomo: it updates each weight during "
+                    "the backward pass, so there are no gradients left to clip",
+                )
+            )
         if isinstance(t.gradient_accumulation_steps, int) and t.gradient_accumulation_steps > 1:
-            out.append(("gradient_accumulation_steps", "lomo updates the weights at every micro-batch (it "
-                                                       "keeps no gradients to accumulate): "
-                                                       "gradient_accumulation_steps only divides each update"))
+            out.append(
+                (
+                    "gradient_accumulation_steps",
+                    "lomo updates the weights at every micro-batch (it "
+                    "keeps no gradients to accumulate): "
+                    "gradient_accumulation_steps only divides each update",
+                )
+            )
         if isinstance(t.weight_decay, (int, float)) and t.weight_decay > 0:
             out.append(("weight_decay", "weight_decay has no effect with lomo (transformers does not pass it on)"))
     return out
@@ -674,8 +907,12 @@ def _task_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
     if t.task == "sft" and _is_set(t, "label_column"):
         out.append(("label_column", "label_column has no effect with task: sft (it names classification labels)"))
     if t.task == "classification" and t.chat_template is not None:
-        out.append(("chat_template", "chat_template has no effect on classification training (it is only "
-                                     "saved with the tokenizer)"))
+        out.append(
+            (
+                "chat_template",
+                "chat_template has no effect on classification training (it is only saved with the tokenizer)",
+            )
+        )
     return out
 
 
@@ -688,19 +925,26 @@ def _resource_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
         return []
     out: list[tuple[str, str]] = []
     if gpus >= 1 and processes is not None:
-        out.append(("resources", "resources.processes has no effect with gpus (one process runs per GPU): "
-                                 "it is for CPU jobs, gpus: 0"))
+        out.append(
+            (
+                "resources",
+                "resources.processes has no effect with gpus (one process runs per GPU): it is for CPU jobs, gpus: 0",
+            )
+        )
     several = gpus >= 2 or (gpus == 0 and (processes or 1) >= 2)
     if r.gpu_memory_gb is not None and gpus == 0:
-        out.append(("resources", "resources.gpu_memory_gb has no effect with gpus: 0 (it is the memory each GPU "
-                                 "must have)"))
+        out.append(
+            ("resources", "resources.gpu_memory_gb has no effect with gpus: 0 (it is the memory each GPU must have)")
+        )
     if _is_set(r, "launcher") and not several:
-        out.append(("resources", "resources.launcher has no effect: the job runs one process (it starts "
-                                 "several with gpus: N >= 2, or processes: N >= 2 and gpus: 0)"))
+        out.append(
+            (
+                "resources",
+                "resources.launcher has no effect: the job runs one process (it starts "
+                "several with gpus: N >= 2, or processes: N >= 2 and gpus: 0)",
+            )
+        )
     return out
-
-
-
 
 
 # --- model (inference) ------------------------------------------------------------
@@ -708,9 +952,21 @@ def _resource_warnings(t: TrainerComponent) -> list[tuple[str, str]]:
 MODEL_TASKS: tuple[str, ...] = ("text-generation", "chat-completion", "text-classification")
 # model-compose's other model tasks: refused by name, never run as something else.
 OTHER_MODEL_TASKS: tuple[str, ...] = (
-    "text-embedding", "text-reranking", "summarization", "translation", "question-answering",
-    "image-to-text", "image-classification", "image-segmentation", "image-generation", "image-upscale",
-    "face-embedding", "text-to-speech", "speech-to-text", "object-detection", "visual-question-answering",
+    "text-embedding",
+    "text-reranking",
+    "summarization",
+    "translation",
+    "question-answering",
+    "image-to-text",
+    "image-classification",
+    "image-segmentation",
+    "image-generation",
+    "image-upscale",
+    "face-embedding",
+    "text-to-speech",
+    "speech-to-text",
+    "object-detection",
+    "visual-question-answering",
 )
 PRECISIONS: tuple[str, ...] = ("auto", "float32", "float16", "bfloat16")
 MODEL_QUANTIZATIONS: tuple[str, ...] = ("int8", "int4", "fp4", "nf4")
@@ -726,7 +982,7 @@ def _refuse_other_task(value: Any) -> Any:
     return value
 
 
-def _check_device(value: Optional[str]) -> Optional[str]:
+def _check_device(value: str | None) -> str | None:
     if value is None or _bound(value):
         return value
     head, _, index = value.partition(":")
@@ -744,20 +1000,22 @@ class ModelSource(_Model):
     """The object form of ``model``: ``{provider: huggingface, repository, revision}`` or
     ``{provider: local, path}``."""
 
-    provider: Literal["huggingface", "local"] = _field(..., help="huggingface (repository) or local (path).",
-                                                      group="Model")
-    repository: Optional[str] = _field(help="Hub id such as org/name.", group="Model", path="read-or-hub")
-    revision: Optional[str] = _field(help="Hub branch, tag or commit.", group="Model")
-    path: Optional[str] = _field(help="The model's folder (under the workspace).", group="Model", path="read")
+    provider: Literal["huggingface", "local"] = _field(
+        ..., help="huggingface (repository) or local (path).", group="Model"
+    )
+    repository: str | None = _field(help="Hub id such as org/name.", group="Model", path="read-or-hub")
+    revision: str | None = _field(help="Hub branch, tag or commit.", group="Model")
+    path: str | None = _field(help="The model's folder (under the workspace).", group="Model", path="read")
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ModelSource":
+    def _consistent(self) -> ModelSource:
         if self.provider == "local":
             if not self.path:
                 raise ValueError("provider: local needs path: (the model's folder)")
             if self.repository is not None or self.revision is not None:
-                raise ValueError("repository and revision are for provider: huggingface; "
-                                 "a local model is read from path")
+                raise ValueError(
+                    "repository and revision are for provider: huggingface; a local model is read from path"
+                )
         else:
             if not self.repository:
                 raise ValueError("provider: huggingface needs repository: (a hub id such as org/name)")
@@ -766,18 +1024,18 @@ class ModelSource(_Model):
         return self
 
 
-ModelValue = Union[str, ModelSource]
+ModelValue = str | ModelSource
 
 
 class PeftAdapterSpec(_Model):
     """One entry of ``peft_adapters``: a LoRA adapter folder and the weight it is applied with."""
 
     type: Literal["lora"] = _field("lora", help="Adapter type: lora.", group="Adapters")
-    name: Optional[str] = _field(help="The adapter's name (adapter<N> when not given).", group="Adapters")
-    model: ModelValue = _field(..., help="The adapter's folder, e.g. ${jobs.train.output.output_dir}.",
-                               group="Adapters", path="read-or-hub")
-    weight: float = _field(1.0, help="How strongly the adapter is applied, in [0, 1].", group="Adapters",
-                           ge=0, le=1)
+    name: str | None = _field(help="The adapter's name (adapter<N> when not given).", group="Adapters")
+    model: ModelValue = _field(
+        ..., help="The adapter's folder, e.g. ${jobs.train.output.output_dir}.", group="Adapters", path="read-or-hub"
+    )
+    weight: float = _field(1.0, help="How strongly the adapter is applied, in [0, 1].", group="Adapters", ge=0, le=1)
 
     _numeric_string = field_validator("weight", mode="before")(_number_from_string)
 
@@ -794,50 +1052,73 @@ class ModelComponent(_Model):
     id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
     type: Literal["model"] = _field("model", help="Always model.", group="Component")
     task: Annotated[Literal[MODEL_TASKS], BeforeValidator(_refuse_other_task)] = _field(  # type: ignore[valid-type]
-        ..., help="text-generation (prompt), chat-completion (messages) or text-classification (text).",
-        group=_INF_MODEL)
+        ...,
+        help="text-generation (prompt), chat-completion (messages) or text-classification (text).",
+        group=_INF_MODEL,
+    )
 
-    model: Optional[ModelValue] = _field(
+    model: ModelValue | None = _field(
         help="The model: a folder under the workspace, a hub id, or {provider: huggingface | local, ...}.",
-        group=_INF_MODEL, path="read-or-hub")
-    peft_adapters: Optional[list[PeftAdapterSpec]] = _field(
-        help="LoRA adapters applied to the model: [{type: lora, name, model, weight}].", group=_INF_MODEL)
+        group=_INF_MODEL,
+        path="read-or-hub",
+    )
+    peft_adapters: list[PeftAdapterSpec] | None = _field(
+        help="LoRA adapters applied to the model: [{type: lora, name, model, weight}].", group=_INF_MODEL
+    )
     precision: Literal[PRECISIONS] = _field(  # type: ignore[valid-type]
-        "auto", help="Weights' dtype: auto (the model's own), float32, float16 or bfloat16.", group=_INF_MODEL)
-    quantization: Optional[Literal[MODEL_QUANTIZATIONS]] = _field(  # type: ignore[valid-type]
-        help="Load the weights in 8 or 4 bits (bitsandbytes, GPU).", group=_INF_MODEL)
-    device: Annotated[Optional[str], AfterValidator(_check_device)] = _field(
-        help="cpu, cuda or cuda:N. Empty: the first GPU when there is one, else the CPU.", group=_INF_MODEL)
-    max_seq_length: int = _field(2048, help="Longest input; longer inputs are cut from the left.",
-                                 group=_INF_MODEL, unit="tokens", ge=1)
+        "auto", help="Weights' dtype: auto (the model's own), float32, float16 or bfloat16.", group=_INF_MODEL
+    )
+    quantization: Literal[MODEL_QUANTIZATIONS] | None = _field(  # type: ignore[valid-type]
+        help="Load the weights in 8 or 4 bits (bitsandbytes, GPU).", group=_INF_MODEL
+    )
+    device: Annotated[str | None, AfterValidator(_check_device)] = _field(
+        help="cpu, cuda or cuda:N. Empty: the first GPU when there is one, else the CPU.", group=_INF_MODEL
+    )
+    max_seq_length: int = _field(
+        2048, help="Longest input; longer inputs are cut from the left.", group=_INF_MODEL, unit="tokens", ge=1
+    )
 
     # input
-    dataset: Any = _field(help="A data set (${jobs.<id>.output}): one answer per row, with prompt, messages or "
-                               "text as {column} templates.", group=_INPUT)
-    prompt: Optional[str] = _field(help="text-generation: the prompt.", group=_INPUT, evaluated=True)
-    messages: Optional[list[dict[str, Any]]] = _field(
-        help="chat-completion: the conversation, [{role, content}].", group=_INPUT, evaluated=True)
-    text: Optional[str] = _field(help="text-classification: the text to classify.", group=_INPUT, evaluated=True)
+    dataset: Any = _field(
+        help="A data set (${jobs.<id>.output}): one answer per row, with prompt, messages or "
+        "text as {column} templates.",
+        group=_INPUT,
+    )
+    prompt: str | None = _field(help="text-generation: the prompt.", group=_INPUT, evaluated=True)
+    messages: list[dict[str, Any]] | None = _field(
+        help="chat-completion: the conversation, [{role, content}].", group=_INPUT, evaluated=True
+    )
+    text: str | None = _field(help="text-classification: the text to classify.", group=_INPUT, evaluated=True)
     batch_size: int = _field(8, help="Rows run together over a data set.", group=_INPUT, unit="rows", ge=1)
 
     # generation
     max_output_length: int = _field(1024, help="Most new tokens per answer.", group=_GEN, unit="tokens", ge=1)
     num_return_sequences: int = _field(1, help="Answers per input.", group=_GEN, ge=1)
-    stop_sequences: Optional[list[str]] = _field(help="Text that ends an answer (not included in it).", group=_GEN)
-    do_sample: bool = _field(False, help="Sample (with temperature, top_p, top_k) instead of greedy or beam search.",
-                             group=_GEN)
+    stop_sequences: list[str] | None = _field(help="Text that ends an answer (not included in it).", group=_GEN)
+    do_sample: bool = _field(
+        False, help="Sample (with temperature, top_p, top_k) instead of greedy or beam search.", group=_GEN
+    )
     temperature: float = _field(1.0, help="Sampling temperature (with do_sample).", group=_GEN, gt=0)
-    top_p: float = _field(0.9, help="Nucleus sampling: keep the likeliest tokens up to this probability.",
-                          group=_GEN, gt=0, le=1)
+    top_p: float = _field(
+        0.9, help="Nucleus sampling: keep the likeliest tokens up to this probability.", group=_GEN, gt=0, le=1
+    )
     top_k: int = _field(50, help="Sample among the k likeliest tokens (0: no limit).", group=_GEN, ge=0)
     num_beams: int = _field(1, help="Beam search width (1: no beam search).", group=_GEN, ge=1)
 
     _numeric_string = field_validator(
-        "max_seq_length", "batch_size", "max_output_length", "num_return_sequences", "temperature",
-        "top_p", "top_k", "num_beams", mode="before")(_number_from_string)
+        "max_seq_length",
+        "batch_size",
+        "max_output_length",
+        "num_return_sequences",
+        "temperature",
+        "top_p",
+        "top_k",
+        "num_beams",
+        mode="before",
+    )(_number_from_string)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ModelComponent":
+    def _consistent(self) -> ModelComponent:
         problems = model_problems(self)
         if problems:
             raise ValueError("; ".join(message for _, message in problems))
@@ -846,15 +1127,23 @@ class ModelComponent(_Model):
 
 # The input field each task reads.
 MODEL_INPUT_FIELD: dict[str, str] = {
-    "text-generation": "prompt", "chat-completion": "messages", "text-classification": "text",
+    "text-generation": "prompt",
+    "chat-completion": "messages",
+    "text-classification": "text",
 }
 GENERATION_FIELDS: tuple[str, ...] = (
-    "max_output_length", "num_return_sequences", "stop_sequences", "do_sample", "temperature", "top_p",
-    "top_k", "num_beams",
+    "max_output_length",
+    "num_return_sequences",
+    "stop_sequences",
+    "do_sample",
+    "temperature",
+    "top_p",
+    "top_k",
+    "num_beams",
 )
 
 
-def model_problems(m: "ModelComponent") -> list[tuple[str, str]]:
+def model_problems(m: ModelComponent) -> list[tuple[str, str]]:
     """Cross-field rules of a model component, as (field, message) pairs."""
     out: list[tuple[str, str]] = []
     task = m.task
@@ -870,8 +1159,7 @@ def model_problems(m: "ModelComponent") -> list[tuple[str, str]]:
         for name in GENERATION_FIELDS:
             # Compared with the default, not "given": the job's config holds every field.
             if getattr(m, name, None) != type(m).model_fields[name].default:
-                out.append((name, f"{name} is a generation setting; task text-classification does not "
-                                  "generate"))
+                out.append((name, f"{name} is a generation setting; task text-classification does not generate"))
     if isinstance(m.messages, list):
         for index, message in enumerate(m.messages):
             if not isinstance(message, dict) or set(message) - {"role", "content"} or "content" not in message:
@@ -880,29 +1168,39 @@ def model_problems(m: "ModelComponent") -> list[tuple[str, str]]:
     names = [a.name or f"adapter{i}" for i, a in enumerate(adapters) if isinstance(a, PeftAdapterSpec)]
     for name in sorted({n for n in names if names.count(n) > 1}):
         out.append(("peft_adapters", f"adapter name {name} is used twice; give each adapter its own name"))
-    if isinstance(m.num_beams, int) and isinstance(m.num_return_sequences, int) \
-            and m.do_sample is False and m.num_return_sequences > m.num_beams:
-        out.append(("num_return_sequences", "greedy search returns one sequence: set do_sample: true or "
-                                            "num_beams >= num_return_sequences"))
+    if (
+        isinstance(m.num_beams, int)
+        and isinstance(m.num_return_sequences, int)
+        and m.do_sample is False
+        and m.num_return_sequences > m.num_beams
+    ):
+        out.append(
+            (
+                "num_return_sequences",
+                "greedy search returns one sequence: set do_sample: true or num_beams >= num_return_sequences",
+            )
+        )
     return out
 
 
-def model_warnings(m: "ModelComponent") -> list[tuple[str, str]]:
+def model_warnings(m: ModelComponent) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if m.do_sample is False and m.task in GENERATION_TASKS:
         for name in SAMPLING_FIELDS:
             if _is_set(m, name):
-                out.append((name, f"{name} has no effect without do_sample: true (greedy and beam search "
-                                  "do not sample)"))
+                out.append(
+                    (name, f"{name} has no effect without do_sample: true (greedy and beam search do not sample)")
+                )
     if _is_set(m, "batch_size") and m.dataset is None:
         out.append(("batch_size", "batch_size has no effect without dataset: (one input is one batch)"))
     return out
 
 
-def _tag(key: str, default: Optional[str] = None) -> Any:
-    def tag(value: Any) -> Optional[str]:
+def _tag(key: str, default: str | None = None) -> Any:
+    def tag(value: Any) -> str | None:
         found = value.get(key, default) if isinstance(value, dict) else getattr(value, key, default)
         return found if isinstance(found, str) else None
+
     return tag
 
 
@@ -910,14 +1208,15 @@ def _tag(key: str, default: Optional[str] = None) -> Any:
 # picks the operation. A document's component is :data:`COMPONENT_TYPES`' model instead,
 # since a datasets component may leave the method to its jobs.
 Component = Annotated[
-    Union[
+    Annotated[
         Annotated[
-            Annotated[Union[tuple(Annotated[op, Tag(method)] for method, op in DATASETS_OPERATIONS.items())],
-                      Discriminator(_tag("method", "load"))],
-            Tag("datasets")],
-        Annotated[TrainerComponent, Tag("model-trainer")],
-        Annotated[ModelComponent, Tag("model")],
-    ],
+            functools.reduce(operator.or_, (Annotated[op, Tag(method)] for method, op in DATASETS_OPERATIONS.items())),
+            Discriminator(_tag("method", "load")),
+        ],
+        Tag("datasets"),
+    ]
+    | Annotated[TrainerComponent, Tag("model-trainer")]
+    | Annotated[ModelComponent, Tag("model")],
     Discriminator(_tag("type")),
 ]
 COMPONENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Component)
@@ -928,7 +1227,7 @@ COMPONENT_TYPES: dict[str, type[_Model]] = {
 }
 
 
-def job_model(component_type: str, method: Optional[str] = None) -> Optional[type[_Model]]:
+def job_model(component_type: str, method: str | None = None) -> type[_Model] | None:
     """The model one job's config is validated by (a datasets job: its operation's)."""
     if component_type == "datasets":
         return DATASETS_OPERATIONS.get(method or "load")

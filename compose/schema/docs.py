@@ -4,6 +4,7 @@
 ``fields:begin`` and ``fields:end`` marks; a test fails while the file and the schema
 disagree, so a field added to a model is documented by running this command.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,13 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from compose.schema.components import (
-    DATASETS_OPERATIONS, ModelComponent, ModelSource, PeftAdapterSpec, ResourceSpec, TrainerComponent, field_extra,
+    DATASETS_OPERATIONS,
+    ModelComponent,
+    ModelSource,
+    PeftAdapterSpec,
+    ResourceSpec,
+    TrainerComponent,
+    field_extra,
 )
 
 BEGIN = "<!-- fields:begin (written by python -m compose.schema.docs; do not edit by hand) -->"
@@ -94,9 +101,20 @@ def table(model: type[BaseModel]) -> str:
         if name in HIDDEN:
             continue
         key = info.alias or name
-        rows.append("| " + " | ".join(_cell(part) for part in (
-            f"`{key}`", type_text(info.annotation), _default_text(info), _range_text(info), info.description or "",
-        )) + " |")
+        rows.append(
+            "| "
+            + " | ".join(
+                _cell(part)
+                for part in (
+                    f"`{key}`",
+                    type_text(info.annotation),
+                    _default_text(info),
+                    _range_text(info),
+                    info.description or "",
+                )
+            )
+            + " |"
+        )
     return "\n".join(rows)
 
 

@@ -4,9 +4,10 @@ Component fields may hold ``${...}`` bindings until a run resolves them, so a
 document keeps each component as its normalized field dict (``ComponentDoc.fields``),
 checked against the canonical models in ``components.py`` for its literal values.
 """
+
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,20 +17,20 @@ class Job(BaseModel):
 
     id: str
     component: str
-    method: Optional[str] = None  # datasets operation (seed) or action id (nested)
+    method: str | None = None  # datasets operation (seed) or action id (nested)
     input: dict[str, Any] = Field(default_factory=dict)
     output: Any = "${output}"
     depends_on: list[str] = Field(default_factory=list)
-    title: Optional[str] = None
-    description: Optional[str] = None
+    title: str | None = None
+    description: str | None = None
 
 
 class Workflow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    title: Optional[str] = None
-    description: Optional[str] = None
+    title: str | None = None
+    description: str | None = None
     jobs: list[Job]
     output: Any = None  # None: the outputs of the jobs nothing depends on
     default: bool = False
@@ -47,7 +48,7 @@ class ComponentDoc(BaseModel):
     # fields, seed names, ``method`` included); a job picks one with ``action: <id>``,
     # stored in ``Job.method``.
     actions: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    default_action: Optional[str] = None  # the action marked ``default: true``
+    default_action: str | None = None  # the action marked ``default: true``
 
 
 class ComposeFile(BaseModel):
@@ -55,14 +56,14 @@ class ComposeFile(BaseModel):
 
     components: list[ComponentDoc] = Field(default_factory=list)
     workflows: list[Workflow] = Field(default_factory=list)
-    controller: Optional[dict[str, Any]] = None
+    controller: dict[str, Any] | None = None
     # Sections compose-web keeps on round trip but does not run (listeners, gateways...).
     other_sections: dict[str, Any] = Field(default_factory=dict)
 
-    def component(self, component_id: str) -> Optional[ComponentDoc]:
+    def component(self, component_id: str) -> ComponentDoc | None:
         return next((c for c in self.components if c.id == component_id), None)
 
-    def workflow(self, workflow_id: Optional[str] = None) -> Optional[Workflow]:
+    def workflow(self, workflow_id: str | None = None) -> Workflow | None:
         """The named workflow; without a name, the only one or the one marked default."""
         if workflow_id is not None:
             return next((w for w in self.workflows if w.id == workflow_id), None)
@@ -71,4 +72,4 @@ class ComposeFile(BaseModel):
         return next((w for w in self.workflows if w.default), None)
 
 
-JsonValue = Union[dict[str, Any], list[Any], str, int, float, bool, None]
+JsonValue = dict[str, Any] | list[Any] | str | int | float | bool | None

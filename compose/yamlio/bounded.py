@@ -13,17 +13,25 @@ Every failure is a :class:`yaml.YAMLError` with a mark: a scalar that its tag ca
 build (``!!float x``, a 5,000-digit integer) becomes a :class:`ConstructorError` at
 that scalar instead of the ``ValueError`` PyYAML lets out.
 """
+
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.events import (
-    AliasEvent, DocumentStartEvent, Event, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent,
-    SequenceStartEvent, StreamEndEvent,
+    AliasEvent,
+    DocumentStartEvent,
+    Event,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
@@ -46,11 +54,13 @@ class _Constructor(SafeConstructor):
 
 
 def _unbuildable(node: Node, exc: Exception) -> str:
-    tag = "!!" + node.tag[len(YAML_TAG):] if node.tag.startswith(YAML_TAG) else node.tag
+    tag = "!!" + node.tag[len(YAML_TAG) :] if node.tag.startswith(YAML_TAG) else node.tag
     if isinstance(node, ScalarNode):
         value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
         if isinstance(exc, ValueError) and "digits" in str(exc):  # Python's guard on int("9" * 5000)
-            return f"this number has {len(node.value):,} digits, more than Python reads ({sys.get_int_max_str_digits():,})"
+            return (
+                f"this number has {len(node.value):,} digits, more than Python reads ({sys.get_int_max_str_digits():,})"
+            )
         return f"{value!r} is not a valid {tag}"
     return f"this {node.id} is not a valid {tag}"
 
@@ -71,6 +81,7 @@ try:
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     FastLoader: type = PureLoader
 else:
+
     class FastLoader(CParser, _Constructor, Resolver):  # type: ignore[no-redef]
         """libyaml's parser: about ten times faster, with the same marks (a plain scalar's
         style is "" rather than None)."""
@@ -91,11 +102,11 @@ class _Measure:
 @dataclass
 class _Open:
     node: Node
-    anchor: Optional[str]
+    anchor: str | None
     size: int = 1  # this node and everything under it, aliases expanded
     depth: int = 1  # levels from this node down, aliases expanded
     chars: int = 0  # characters of the scalars under it, aliases expanded
-    key: Optional[Node] = None  # a mapping's key waiting for its value
+    key: Node | None = None  # a mapping's key waiting for its value
 
 
 class _Composer:
@@ -110,7 +121,7 @@ class _Composer:
         self.chars = 0
         self.aliases = 0
 
-    def single_document(self) -> Optional[Node]:
+    def single_document(self) -> Node | None:
         loader = self.loader
         loader.get_event()  # StreamStart
         root = None
@@ -121,8 +132,12 @@ class _Composer:
             loader.get_event()  # DocumentEnd
             if not loader.check_event(StreamEndEvent):
                 event = loader.get_event()
-                raise ComposerError("expected a single document in the stream", root.start_mark,
-                                    "but found another document", event.start_mark)
+                raise ComposerError(
+                    "expected a single document in the stream",
+                    root.start_mark,
+                    "but found another document",
+                    event.start_mark,
+                )
         loader.get_event()  # StreamEnd
         return root
 
@@ -141,13 +156,18 @@ class _Composer:
             else:
                 if event.anchor is not None and event.anchor in self.anchors:
                     first = self.anchors[event.anchor].start_mark.line + 1
-                    raise ComposerError(None, None, f"the anchor &{event.anchor} is defined twice (first on "
-                                                    f"line {first}); rename one", event.start_mark)
+                    raise ComposerError(
+                        None,
+                        None,
+                        f"the anchor &{event.anchor} is defined twice (first on line {first}); rename one",
+                        event.start_mark,
+                    )
                 chars = len(event.value) if isinstance(event, ScalarEvent) else 0
                 self.count(_Measure(1, 1, chars), event)
                 if len(self.stack) + 1 > limits.MAX_DEPTH:
                     raise limits.YamlLimitError(
-                        f"the document nests more than {limits.MAX_DEPTH} levels deep{_REFUSED}", event.start_mark)
+                        f"the document nests more than {limits.MAX_DEPTH} levels deep{_REFUSED}", event.start_mark
+                    )
                 if isinstance(event, ScalarEvent):
                     finished, measure = self.scalar(event), _Measure(1, 1, chars)
                 else:
@@ -163,11 +183,15 @@ class _Composer:
         if self.size > limits.MAX_NODES:
             raise limits.YamlLimitError(
                 f"the document holds more than {limits.MAX_NODES:,} values, counting each alias as a copy "
-                f"of what it names{_REFUSED}", event.start_mark)
+                f"of what it names{_REFUSED}",
+                event.start_mark,
+            )
         if self.chars > limits.MAX_EXPANDED_CHARS:
             raise limits.YamlLimitError(
                 f"the document's values hold more than {limits.MAX_EXPANDED_CHARS:,} characters, counting "
-                f"each alias as a copy of what it names{_REFUSED}", event.start_mark)
+                f"each alias as a copy of what it names{_REFUSED}",
+                event.start_mark,
+            )
 
     def alias(self, event: AliasEvent) -> tuple[Node, _Measure]:
         node = self.anchors.get(event.anchor)
@@ -176,17 +200,21 @@ class _Composer:
         if id(node) not in self.measures:
             raise limits.YamlLimitError(
                 f"the alias *{event.anchor} is inside its own anchor &{event.anchor}: a document that "
-                f"contains itself cannot be read", event.start_mark)
+                f"contains itself cannot be read",
+                event.start_mark,
+            )
         self.aliases += 1
         if self.aliases > limits.MAX_ALIASES:
             raise limits.YamlLimitError(
-                f"the document uses aliases more than {limits.MAX_ALIASES:,} times{_REFUSED}", event.start_mark)
+                f"the document uses aliases more than {limits.MAX_ALIASES:,} times{_REFUSED}", event.start_mark
+            )
         measure = self.measures[id(node)]
         self.count(measure, event)
         if len(self.stack) + measure.depth > limits.MAX_DEPTH:
             raise limits.YamlLimitError(
-                f"the alias *{event.anchor} makes the document nest more than {limits.MAX_DEPTH} levels "
-                f"deep{_REFUSED}", event.start_mark)
+                f"the alias *{event.anchor} makes the document nest more than {limits.MAX_DEPTH} levels deep{_REFUSED}",
+                event.start_mark,
+            )
         return node, measure
 
     def scalar(self, event: ScalarEvent) -> ScalarNode:
@@ -224,7 +252,7 @@ class _Composer:
             parent.key = None
 
 
-def compose_and_construct(text: str, loader_class: type = FastLoader) -> tuple[Optional[Node], Any]:
+def compose_and_construct(text: str, loader_class: type = FastLoader) -> tuple[Node | None, Any]:
     """The node tree of one document and the data it holds (None, None when empty).
 
     Raises a :class:`yaml.YAMLError` for bad YAML and :class:`limits.YamlLimitError` for
@@ -237,7 +265,6 @@ def compose_and_construct(text: str, loader_class: type = FastLoader) -> tuple[O
         return root, (loader.construct_document(root) if root is not None else None)
     finally:
         loader.dispose()
-
 
 
 def load_value(text: str) -> Any:

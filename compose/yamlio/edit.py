@@ -4,17 +4,17 @@
 splices new text over the changed values only, using PyYAML's node marks. Comments,
 blank lines, key order and quoting of everything untouched stay byte for byte.
 """
+
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from compose.yamlio.bounded import compose_and_construct
 from compose.yamlio.render import dump_block, dump_inline, indent_block, is_collection
-
 
 _order = itertools.count()
 
@@ -31,14 +31,18 @@ class _Edit:
 def same(a: Any, b: Any) -> bool:
     """Equality that tells ``1`` from ``True`` and ``1.0`` from ``"1.0"``."""
     if type(a) is not type(b):
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) \
-                and not isinstance(a, bool) and not isinstance(b, bool):
+        if (
+            isinstance(a, (int, float))
+            and isinstance(b, (int, float))
+            and not isinstance(a, bool)
+            and not isinstance(b, bool)
+        ):
             return a == b
         return False
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -54,7 +58,7 @@ def rewrite(text: str, new_data: Any) -> str:
     _move_out_of_deletions(editor.edits)
     out = text
     for edit in sorted(editor.edits, reverse=True):
-        out = out[: edit.start] + edit.text + out[edit.end:]
+        out = out[: edit.start] + edit.text + out[edit.end :]
     return out
 
 
@@ -104,15 +108,26 @@ class _Editor:
         return index + 1 if index < len(self.text) and self.text[index] == ":" else key.end_mark.index
 
     # --- diff ---------------------------------------------------------------------------
-    def diff(self, node: Node, old: Any, new: Any, key: Optional[Node] = None) -> None:
+    def diff(self, node: Node, old: Any, new: Any, key: Node | None = None) -> None:
         if same(old, new):
             return
         block = isinstance(node, (MappingNode, SequenceNode)) and not node.flow_style
-        if block and isinstance(node, MappingNode) and isinstance(old, dict) and is_collection(new) \
-                and isinstance(new, dict) and not self.loses_dash_key(node, new):
+        if (
+            block
+            and isinstance(node, MappingNode)
+            and isinstance(old, dict)
+            and is_collection(new)
+            and isinstance(new, dict)
+            and not self.loses_dash_key(node, new)
+        ):
             self.diff_mapping(node, old, new)
-        elif block and isinstance(node, SequenceNode) and isinstance(old, list) and is_collection(new) \
-                and isinstance(new, list):
+        elif (
+            block
+            and isinstance(node, SequenceNode)
+            and isinstance(old, list)
+            and is_collection(new)
+            and isinstance(new, list)
+        ):
             self.diff_sequence(node, old, new)
         elif key is not None:
             self.replace_mapping_value(key, node, new)
@@ -123,7 +138,7 @@ class _Editor:
         """True when the key sharing a list dash's line ("- id: x") is removed: then the
         whole item is rewritten rather than leave the dash without its first key."""
         first = node.value[0][0]
-        on_dash_line = self.text[self.line_start(first.start_mark.index):first.start_mark.index].strip()
+        on_dash_line = self.text[self.line_start(first.start_mark.index) : first.start_mark.index].strip()
         return bool(on_dash_line) and first.value not in new
 
     def diff_mapping(self, node: MappingNode, old: dict, new: dict) -> None:
@@ -146,7 +161,7 @@ class _Editor:
         for index in range(len(new), len(old)):
             self.delete_item(node.value[index])
         if len(new) > len(old):
-            self.insert_items(node, len(old) - 1, new[len(old):])
+            self.insert_items(node, len(old) - 1, new[len(old) :])
 
     def diff_by_id(self, node: SequenceNode, old: list, new: list) -> bool:
         """Lists of ``id:`` mappings (components, jobs) are matched by id, so removing the
@@ -184,8 +199,13 @@ class _Editor:
         flow_node = isinstance(node, (MappingNode, SequenceNode)) and node.flow_style
         block = dump_block(new) if is_collection(new) and not flow_node else ""
         if block.count("\n") > 1:
-            column = node.start_mark.column if isinstance(node, (MappingNode, SequenceNode)) \
-                and not empty and node.start_mark.line > key.start_mark.line else key.start_mark.column + 2
+            column = (
+                node.start_mark.column
+                if isinstance(node, (MappingNode, SequenceNode))
+                and not empty
+                and node.start_mark.line > key.start_mark.line
+                else key.start_mark.column + 2
+            )
             body = indent_block(block, column).rstrip("\n")
             self.edits.append(_Edit(start, end, "\n" + body))
         else:
@@ -217,8 +237,7 @@ class _Editor:
                 anchor = entries[name][1]
             elif name not in old:
                 at = self.line_end(self.content_end(anchor))
-                groups.setdefault(at, []).append(
-                    indent_block(dump_block({name: new[name]}), column).rstrip("\n"))
+                groups.setdefault(at, []).append(indent_block(dump_block({name: new[name]}), column).rstrip("\n"))
         for at, lines in groups.items():
             self.edits.append(_Edit(at, at, "\n" + gap + ("\n" + gap).join(lines)))
 
@@ -227,11 +246,11 @@ class _Editor:
         left keep the spacing they had."""
         start = self.line_start(item.start_mark.index)
         end = min(self.line_end(self.content_end(item)) + 1, len(self.text))
-        if start > 0 and not self.text[self.line_start(start - 1):start].strip():
-            while start > 0 and not self.text[self.line_start(start - 1):start].strip():
+        if start > 0 and not self.text[self.line_start(start - 1) : start].strip():
+            while start > 0 and not self.text[self.line_start(start - 1) : start].strip():
                 start = self.line_start(start - 1)
         else:
-            while end < len(self.text) and not self.text[end:self.line_end(end)].strip():
+            while end < len(self.text) and not self.text[end : self.line_end(end)].strip():
                 end = min(self.line_end(end) + 1, len(self.text))
         self.edits.append(_Edit(start, end, ""))
 
@@ -240,7 +259,7 @@ class _Editor:
         dash_column = node.start_mark.column
         gap = ""
         if len(node.value) >= 2:
-            between = self.text[self.content_end(node.value[0]):node.value[1].start_mark.index]
+            between = self.text[self.content_end(node.value[0]) : node.value[1].start_mark.index]
             gap = "\n" if "\n\n" in between.replace(" ", "") else ""
         bodies = [indent_block(dump_block([item]), dash_column).rstrip("\n") for item in items]
         if after < 0:
@@ -251,7 +270,7 @@ class _Editor:
             self.edits.append(_Edit(at, at, "".join("\n" + gap + body for body in bodies)))
 
 
-def _ids(items: list) -> Optional[list]:
+def _ids(items: list) -> list | None:
     """The ``id`` of every item, or None unless each is a mapping with a distinct id."""
     ids = [item.get("id") if isinstance(item, dict) else None for item in items]
     if any(i is None or isinstance(i, (dict, list)) for i in ids) or len(set(ids)) != len(ids):

@@ -5,9 +5,8 @@ limits sit far above that and far below what hurts: an alias bomb ("billion laug
 is 415 bytes of text that expands to a billion values, and every walk over the data
 (locating paths, validating, exporting) pays for the expanded size, not the text's.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from yaml.error import Mark, MarkedYAMLError
 
@@ -32,16 +31,21 @@ MAX_DEPTH = 64
 class YamlLimitError(MarkedYAMLError):
     """The document is over one of the limits above; ``problem_mark`` says where."""
 
-    def __init__(self, problem: str, mark: Optional[Mark]):
+    def __init__(self, problem: str, mark: Mark | None):
         super().__init__(problem=problem, problem_mark=mark)
 
 
-def size_problem(size: int, source: Optional[str] = None) -> Optional[Problem]:
+def size_problem(size: int, source: str | None = None) -> Problem | None:
     """The problem of a text of ``size`` bytes, or None when it is within :data:`MAX_BYTES`."""
     if size <= MAX_BYTES:
         return None
-    return Problem("", f"the file is {size:,} bytes; a compose file may be at most {MAX_BYTES:,} bytes, "
-                       f"so it was not read", 1, 1, source=source)
+    return Problem(
+        "",
+        f"the file is {size:,} bytes; a compose file may be at most {MAX_BYTES:,} bytes, so it was not read",
+        1,
+        1,
+        source=source,
+    )
 
 
 def text_size(text: str) -> int:

@@ -1,10 +1,10 @@
 """Paths into a YAML document: ``workflows[0].jobs[2].input.dataset``."""
+
 from __future__ import annotations
 
 import re
-from typing import Union
 
-Segment = Union[str, int]
+Segment = str | int
 
 _TOKEN = re.compile(r"\[(-?\d+)\]|\.?([^.\[\]]+)")
 

@@ -6,11 +6,12 @@ and columns. Duplicate keys, which PyYAML silently resolves to the last one, are
 reported: a user who writes ``learning_rate`` twice meant only one of them. The text is
 read within the limits of :mod:`compose.yamlio.limits` (size, nesting, aliases).
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 from yaml.composer import ComposerError
@@ -30,7 +31,7 @@ from compose.yamlio.paths import child, join, split
 class Located:
     """Where a value sits: its mapping key node (None for list items and the root)."""
 
-    key: Optional[Node]
+    key: Node | None
     value: Node
 
     @property
@@ -42,11 +43,11 @@ class Located:
 @dataclass
 class ReadResult:
     data: Any = None
-    root: Optional[Node] = None
+    root: Node | None = None
     nodes: dict[str, Located] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    def locate(self, path: str) -> Optional[tuple[int, int]]:
+    def locate(self, path: str) -> tuple[int, int] | None:
         """Line and column of ``path``, or of its closest written ancestor."""
         try:
             segments = split(path)
@@ -77,8 +78,14 @@ _BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 def _problem_from_yaml_error(exc: yaml.YAMLError, text: str, source: str) -> Problem:
     if isinstance(exc, ReaderError) and isinstance(exc.character, int):
         line, column = _line_column(text, exc.position)
-        return Problem("", f"YAML syntax error: the character U+{exc.character:04X} is not allowed in YAML "
-                           f"(control characters are often invisible: delete it)", line, column, source=source)
+        return Problem(
+            "",
+            f"YAML syntax error: the character U+{exc.character:04X} is not allowed in YAML "
+            f"(control characters are often invisible: delete it)",
+            line,
+            column,
+            source=source,
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -131,7 +138,7 @@ def read_yaml(text: str, source: str = "<string>") -> ReadResult:
     return result
 
 
-def _compose(text: str) -> tuple[Optional[Node], Any]:
+def _compose(text: str) -> tuple[Node | None, Any]:
     """libyaml's parse, or the pure-Python one where its error says more."""
     try:
         return compose_and_construct(text, FastLoader)
@@ -145,7 +152,7 @@ def _compose(text: str) -> tuple[Optional[Node], Any]:
         return compose_and_construct(text, PureLoader)
 
 
-def _walk(node: Node, path: str, key: Optional[Node], result: ReadResult, source: str) -> None:
+def _walk(node: Node, path: str, key: Node | None, result: ReadResult, source: str) -> None:
     # Recursive aliases are refused when reading, and the expanded size is bounded.
     result.nodes[path] = Located(key, node)
     if isinstance(node, MappingNode):
@@ -159,9 +166,15 @@ def _walk(node: Node, path: str, key: Optional[Node], result: ReadResult, source
             sub = child(path, name)
             if name in seen:
                 first = seen[name].start_mark.line + 1
-                result.problems.append(Problem(
-                    sub, f"{name} is given twice (first on line {first}); keep one",
-                    key_node.start_mark.line + 1, key_node.start_mark.column + 1, source=source))
+                result.problems.append(
+                    Problem(
+                        sub,
+                        f"{name} is given twice (first on line {first}); keep one",
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        source=source,
+                    )
+                )
             seen[name] = key_node
             _walk(value_node, sub, key_node, result, source)
     elif isinstance(node, SequenceNode):

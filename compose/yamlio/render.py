@@ -1,4 +1,5 @@
 """Writing Python values as YAML in the layout the seed document uses."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -30,14 +31,14 @@ _Dumper.add_representer(list, _list_representer)
 
 def dump_block(value: Any) -> str:
     """A document (or any value) in block style, ending with a newline."""
-    return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                     default_flow_style=False, width=4096, indent=2)
+    return yaml.dump(
+        value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096, indent=2
+    )
 
 
 def dump_inline(value: Any) -> str:
     """One value on one line: ``5e-05``, ``'${input.x}'``, ``[q_proj, v_proj]``, ``{}``."""
-    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True,
-                          width=10**9)
+    text = yaml.safe_dump(value, default_flow_style=True, sort_keys=False, allow_unicode=True, width=10**9)
     if text.endswith("\n...\n"):
         text = text[: -len("\n...\n")]
     return text.rstrip("\n")

@@ -4,6 +4,7 @@ trl's ``SFTConfig`` has opinions of its own (``bf16=True``, ``gradient_checkpoin
 every such field is set here explicitly from the compose file so the YAML means the same
 thing under both trainers.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,17 +29,23 @@ class Hardware:
     gpu_memory_mb: tuple[int, ...] = ()  # of each visible GPU
 
     @classmethod
-    def detect(cls) -> "Hardware":
+    def detect(cls) -> Hardware:
         import importlib.util
 
         import torch
 
         cuda = torch.cuda.is_available()
-        return cls(cuda=cuda, bf16_supported=torch.cuda.is_bf16_supported() if cuda else True,
-                   liger=cuda and liger_allowed() and importlib.util.find_spec("liger_kernel") is not None,
-                   gpu_count=torch.cuda.device_count() if cuda else 0,
-                   gpu_memory_mb=tuple(torch.cuda.get_device_properties(i).total_memory // 2**20
-                                       for i in range(torch.cuda.device_count())) if cuda else ())
+        return cls(
+            cuda=cuda,
+            bf16_supported=torch.cuda.is_bf16_supported() if cuda else True,
+            liger=cuda and liger_allowed() and importlib.util.find_spec("liger_kernel") is not None,
+            gpu_count=torch.cuda.device_count() if cuda else 0,
+            gpu_memory_mb=tuple(
+                torch.cuda.get_device_properties(i).total_memory // 2**20 for i in range(torch.cuda.device_count())
+            )
+            if cuda
+            else (),
+        )
 
 
 def liger_allowed() -> bool:
@@ -63,15 +70,22 @@ def check_precision(cfg: TrainerComponent, hw: Hardware) -> None:
     """Refuse a precision the hardware lacks. On CPU both run as autocast (``use_cpu``)."""
     fp16, bf16 = precision(cfg, hw)
     if bf16 and hw.cuda and not hw.bf16_supported:
-        raise ConfigProblem("bf16", "this GPU has no bfloat16 support (it needs Ampere or newer); "
-                                    "use fp16: true instead")
+        raise ConfigProblem(
+            "bf16", "this GPU has no bfloat16 support (it needs Ampere or newer); use fp16: true instead"
+        )
     if fp16 and not hw.cuda and not cpu_fp16_supported():
-        raise ConfigProblem("fp16", "this torch has no float16 autocast on CPU and there is no CUDA GPU; "
-                                    "use bf16: true (CPU autocast) or remove fp16")
+        raise ConfigProblem(
+            "fp16",
+            "this torch has no float16 autocast on CPU and there is no CUDA GPU; "
+            "use bf16: true (CPU autocast) or remove fp16",
+        )
     if fp16 and not hw.cuda and cfg.optimizer == "lomo":
-        raise ConfigProblem("fp16", "lomo cannot train under fp16 on CPU: it updates the weights inside the "
-                                    "backward pass, where the float16 gradient scaler cannot unscale them; "
-                                    "use bf16: true or remove fp16")
+        raise ConfigProblem(
+            "fp16",
+            "lomo cannot train under fp16 on CPU: it updates the weights inside the "
+            "backward pass, where the float16 gradient scaler cannot unscale them; "
+            "use bf16: true or remove fp16",
+        )
 
 
 def cpu_fp16_supported() -> bool:
@@ -113,10 +127,14 @@ def check_gpus(cfg: TrainerComponent, hw: Hardware) -> None:
         _check_gpu_memory(cfg, hw)
         return
     has = f"{hw.gpu_count} visible" if hw.gpu_count else "none (no CUDA device)"
-    hint = ("set gpus to at most that, or run it on a worker with more GPUs" if hw.gpu_count
-            else "use gpus: 0 (with processes: N for data-parallel CPU training), or run it on a GPU worker")
-    raise ConfigProblem("resources.gpus", f"asks for {wanted} GPU{'s' if wanted > 1 else ''}; this machine has "
-                                          f"{has}: {hint}")
+    hint = (
+        "set gpus to at most that, or run it on a worker with more GPUs"
+        if hw.gpu_count
+        else "use gpus: 0 (with processes: N for data-parallel CPU training), or run it on a GPU worker"
+    )
+    raise ConfigProblem(
+        "resources.gpus", f"asks for {wanted} GPU{'s' if wanted > 1 else ''}; this machine has {has}: {hint}"
+    )
 
 
 def _check_gpu_memory(cfg: TrainerComponent, hw: Hardware) -> None:
@@ -128,9 +146,12 @@ def _check_gpu_memory(cfg: TrainerComponent, hw: Hardware) -> None:
     small = [(i, mb) for i, mb in enumerate(hw.gpu_memory_mb[: cfg.resources.gpus]) if mb < needed * 1024]
     if small:
         index, mb = small[0]
-        raise ConfigProblem("resources.gpu_memory_gb", f"asks for GPUs of {needed:g} GB; cuda:{index} has "
-                                                       f"{mb / 1024:.1f} GB: lower gpu_memory_gb or run it on a "
-                                                       "worker with larger GPUs")
+        raise ConfigProblem(
+            "resources.gpu_memory_gb",
+            f"asks for GPUs of {needed:g} GB; cuda:{index} has "
+            f"{mb / 1024:.1f} GB: lower gpu_memory_gb or run it on a "
+            "worker with larger GPUs",
+        )
 
 
 def scheduler_kwargs(cfg: TrainerComponent, total_steps: int | None) -> dict[str, Any]:
@@ -148,12 +169,16 @@ def scheduler_kwargs(cfg: TrainerComponent, total_steps: int | None) -> dict[str
 
 def check_scheduler(cfg: TrainerComponent, has_eval: bool) -> None:
     if cfg.lr_scheduler_type == "reduce_lr_on_plateau" and not has_eval:
-        raise ConfigProblem("lr_scheduler_type", "reduce_lr_on_plateau lowers the learning rate when the eval "
-                                                 "loss stops improving, so it needs eval_dataset (and eval_steps)")
+        raise ConfigProblem(
+            "lr_scheduler_type",
+            "reduce_lr_on_plateau lowers the learning rate when the eval "
+            "loss stops improving, so it needs eval_dataset (and eval_steps)",
+        )
 
 
-def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw: Hardware,
-                  target_modules: list[str] | None) -> dict[str, Any]:
+def common_kwargs(
+    cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw: Hardware, target_modules: list[str] | None
+) -> dict[str, Any]:
     """Keyword arguments shared by ``TrainingArguments`` and ``SFTConfig``."""
     eval_strategy = "no"
     if has_eval:
@@ -203,8 +228,7 @@ def common_kwargs(cfg: TrainerComponent, *, output_dir: str, has_eval: bool, hw:
     return kwargs
 
 
-def sft_config(cfg: TrainerComponent, *, text_field: str | None, prompt_completion: bool,
-               **common: Any):
+def sft_config(cfg: TrainerComponent, *, text_field: str | None, prompt_completion: bool, **common: Any):
     from trl import SFTConfig
 
     kwargs = common_kwargs(cfg, **common)

@@ -1,13 +1,16 @@
 """Trainer callbacks that turn training into events: metrics, progress, artifacts, cancel."""
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from transformers import TrainerCallback
 
 from compose import events
-from transformers import TrainerCallback
 
 # Trainer log keys -> our metric names (compose.events).
 TRAIN_KEYS = {"loss": "loss", "learning_rate": "learning_rate", "grad_norm": "grad_norm"}
@@ -89,8 +92,17 @@ def counting_trainer(base: type) -> type:
 class EventCallback(TrainerCallback):
     """Reports metrics, progress and checkpoints as events; stops on cancel after a save."""
 
-    def __init__(self, job: str, emit: Callable[[events.Event], None], *, is_main: bool,
-                 counter: TokenCounter, world_size: int, cancelled: Any, task: str) -> None:
+    def __init__(
+        self,
+        job: str,
+        emit: Callable[[events.Event], None],
+        *,
+        is_main: bool,
+        counter: TokenCounter,
+        world_size: int,
+        cancelled: Any,
+        task: str,
+    ) -> None:
         self.job = job
         self.emit = emit if is_main else (lambda event: None)
         self.counter = counter
@@ -112,8 +124,7 @@ class EventCallback(TrainerCallback):
         self._started = now
         self._start_step = state.global_step
         self._window = (now, self.counter.tokens, self.counter.samples)
-        self.emit(events.progress(self.job, state.global_step, state.max_steps or None, unit="steps",
-                                  stage="train"))
+        self.emit(events.progress(self.job, state.global_step, state.max_steps or None, unit="steps", stage="train"))
 
     def on_step_end(self, args, state, control, **kwargs):
         if not self.stopped_for_cancel and _any_process(self.cancelled.is_set(), args.device):
@@ -131,8 +142,11 @@ class EventCallback(TrainerCallback):
             eta = None
             if done > 0 and state.max_steps:
                 eta = round((now - self._started) / done * (state.max_steps - state.global_step), 1)
-            self.emit(events.progress(self.job, state.global_step, state.max_steps or None, unit="steps",
-                                      stage="train", eta_s=eta))
+            self.emit(
+                events.progress(
+                    self.job, state.global_step, state.max_steps or None, unit="steps", stage="train", eta_s=eta
+                )
+            )
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -169,8 +183,15 @@ class EventCallback(TrainerCallback):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if folder.is_dir():
             self.checkpoints.append(str(folder.resolve()))
-            self.emit(events.artifact(self.job, "checkpoint", str(folder.resolve()),
-                                      size_bytes=folder_size(folder), step=state.global_step))
+            self.emit(
+                events.artifact(
+                    self.job,
+                    "checkpoint",
+                    str(folder.resolve()),
+                    size_bytes=folder_size(folder),
+                    step=state.global_step,
+                )
+            )
         # A checkpoint write is not training throughput either.
         self._window = (time.monotonic(), self.counter.tokens, self.counter.samples)
 

@@ -8,12 +8,14 @@ first (the arguments can hold a value the compose file read from the environment
 each run (or resumed run) gets a folder of its own under ``log_root`` wherever the trainer
 logs from, instead of a default folder under the working directory.
 """
+
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -33,7 +35,7 @@ def tag_logs(logs: Mapping[str, Any]) -> tuple[dict[str, float], dict[str, str]]
     for key, value in logs.items():
         for prefix in ("eval", "test"):
             if key.startswith(prefix + "_"):
-                tag = f"{prefix}/{key[len(prefix) + 1:]}"
+                tag = f"{prefix}/{key[len(prefix) + 1 :]}"
                 break
         else:
             tag = f"train/{key}"

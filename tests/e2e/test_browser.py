@@ -1,6 +1,7 @@
 """The whole product in a real browser: import the seed's §9.8.3 example, edit a field in the
 form, run it on the real stack (daphne + Huey worker + runner processes), watch the loss chart
 fill in live, and export the changed YAML."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,17 @@ from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, ROOT, manage, running_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SEED = next((p for p in (ROOT.parent / "shared" / "seed" / "09-model-training.ko.md",
-                         ROOT / "shared" / "seed" / "09-model-training.ko.md") if p.exists()), None)
+SEED = next(
+    (
+        p
+        for p in (
+            ROOT.parent / "shared" / "seed" / "09-model-training.ko.md",
+            ROOT / "shared" / "seed" / "09-model-training.ko.md",
+        )
+        if p.exists()
+    ),
+    None,
+)
 
 # Points drawn in the loss chart (0 until the page's scripts made the chart).
 POINTS = "() => Number((document.querySelector('[data-chart=loss]') || {dataset: {}}).dataset.points || 0)"
@@ -128,7 +138,8 @@ def test_import_edit_run_watch_and_export(tmp_path, tiny_causal_lm_dir):
                 page.wait_for_function(POINTS + " > 0", timeout=90_000)
                 first = int(loss.get_attribute("data-points"))
                 expect(page.locator("#run-status [data-status]")).to_have_attribute(
-                    "data-status", "succeeded", timeout=90_000)
+                    "data-status", "succeeded", timeout=90_000
+                )
                 # The run's last events may reach the page just after its final status.
                 recorded = page.evaluate(RECORDED_POINTS)
                 page.wait_for_function(f"{POINTS} === {recorded}")

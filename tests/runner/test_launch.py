@@ -1,4 +1,5 @@
 """SubprocessExecutor against a stand-in runner script (protocol, errors, cancel) and the real runner."""
+
 from __future__ import annotations
 
 import os
@@ -16,7 +17,7 @@ from runner.launch import InProcessExecutor, SubprocessExecutor, child_env, proc
 
 # Stands in for `python -m runner`: it is given as the executor's "python", so it is
 # called as `<script> -m runner --spec PATH` and acts as the spec's config["act"] says.
-FAKE_RUNNER = textwrap.dedent('''\
+FAKE_RUNNER = textwrap.dedent("""\
     #!{python}
     import json, os, signal, subprocess, sys, time
     spec_path = sys.argv[sys.argv.index("--spec") + 1]
@@ -81,7 +82,7 @@ FAKE_RUNNER = textwrap.dedent('''\
         emit("log", level="info", message="ready")
         while True:
             time.sleep(0.05)
-''')
+""")
 
 
 @pytest.fixture
@@ -93,10 +94,18 @@ def fake_python(tmp_path: Path) -> str:
 
 
 def make_spec(tmp_path: Path, **config) -> JobSpec:
-    return JobSpec(run_id="run1", job_id="train", component_id="trainer",
-                   component_type="model-trainer", method="train", config=config,
-                   base_dir=str(tmp_path), storage_dir=str(tmp_path / "storage"),
-                   secrets=["s3cr3t"], env={"HF_TOKEN": "s3cr3t"})
+    return JobSpec(
+        run_id="run1",
+        job_id="train",
+        component_id="trainer",
+        component_type="model-trainer",
+        method="train",
+        config=config,
+        base_dir=str(tmp_path),
+        storage_dir=str(tmp_path / "storage"),
+        secrets=["s3cr3t"],
+        env={"HF_TOKEN": "s3cr3t"},
+    )
 
 
 def alive(pid: int) -> bool:
@@ -122,15 +131,23 @@ def wait_for(predicate, timeout: float = 10.0) -> bool:
 
 # --- command ---------------------------------------------------------------------
 
+
 def test_single_process_command_runs_the_runner_module(tmp_path):
     spec = make_spec(tmp_path, act="ok")
     assert runner_command(spec, "/x/job.json", "py") == ["py", "-m", "runner", "--spec", "/x/job.json"]
 
 
-@pytest.mark.parametrize("resources, n", [
-    ({}, 1), ({"gpus": 1}, 1), ({"processes": 1}, 1),
-    ({"gpus": 2}, 2), ({"processes": 3}, 3), ({"gpus": 1, "processes": 4}, 1),
-])
+@pytest.mark.parametrize(
+    "resources, n",
+    [
+        ({}, 1),
+        ({"gpus": 1}, 1),
+        ({"processes": 1}, 1),
+        ({"gpus": 2}, 2),
+        ({"processes": 3}, 3),
+        ({"gpus": 1, "processes": 4}, 1),
+    ],
+)
 def test_process_count_follows_resources(tmp_path, resources, n):
     assert process_count(make_spec(tmp_path, resources=resources)) == n
 
@@ -138,8 +155,17 @@ def test_process_count_follows_resources(tmp_path, resources, n):
 def test_several_processes_start_through_torchrun(tmp_path):
     spec = make_spec(tmp_path, resources={"processes": 2})
     assert runner_command(spec, "j.json", "py") == [
-        "py", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "runner", "--spec", "j.json"]
+        "py",
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "runner",
+        "--spec",
+        "j.json",
+    ]
 
 
 def test_accelerate_launcher_uses_multi_gpu_so_it_really_starts_n_processes(tmp_path):
@@ -165,13 +191,19 @@ def test_child_env_adds_spec_env_and_unbuffered_output(tmp_path):
 
 # --- protocol against the stand-in runner ----------------------------------------------
 
+
 def test_success_streams_events_and_returns_the_output(tmp_path, fake_python):
     seen: list[dict] = []
     out = SubprocessExecutor(python=fake_python, extra_env={"EXTRA": "x"}).execute(
-        make_spec(tmp_path, act="ok"), seen.append, threading.Event())
+        make_spec(tmp_path, act="ok"), seen.append, threading.Event()
+    )
     assert out["mode"] == "0o600"
-    assert out["env"] == {"PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false",
-                          "HF_TOKEN": "s3cr3t", "EXTRA": "x"}
+    assert out["env"] == {
+        "PYTHONUNBUFFERED": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_TOKEN": "s3cr3t",
+        "EXTRA": "x",
+    }
     assert out["cwd"] == str(tmp_path)
     statuses = [e["status"] for e in seen if e["type"] == "status"]
     assert statuses == ["running", "succeeded"]
@@ -190,9 +222,9 @@ def test_spec_file_is_removed_afterwards(tmp_path, fake_python, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     import tempfile
+
     monkeypatch.setattr(tempfile, "tempdir", None)
-    SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="ok"), lambda e: None,
-                                                   threading.Event())
+    SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="ok"), lambda e: None, threading.Event())
     private = tmp_path / "tmp" / f"compose-jobs-{os.getuid()}"
     assert list((tmp_path / "tmp").iterdir()) == [private]
     assert list(private.iterdir()) == []
@@ -201,16 +233,18 @@ def test_spec_file_is_removed_afterwards(tmp_path, fake_python, monkeypatch):
 
 def test_failed_status_message_becomes_the_error(tmp_path, fake_python):
     with pytest.raises(JobFailed) as info:
-        SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="fail_status"),
-                                                       lambda e: None, threading.Event())
+        SubprocessExecutor(python=fake_python).execute(
+            make_spec(tmp_path, act="fail_status"), lambda e: None, threading.Event()
+        )
     assert info.value.message == "learning_rate must be positive"
     assert info.value.exit_code == 1
 
 
 def test_crash_without_status_reports_the_stderr_tail(tmp_path, fake_python):
     with pytest.raises(JobFailed) as info:
-        SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="crash"),
-                                                       lambda e: None, threading.Event())
+        SubprocessExecutor(python=fake_python).execute(
+            make_spec(tmp_path, act="crash"), lambda e: None, threading.Event()
+        )
     message = info.value.message
     assert info.value.exit_code == 3
     assert message.startswith("the job process failed with exit code 3")
@@ -220,14 +254,16 @@ def test_crash_without_status_reports_the_stderr_tail(tmp_path, fake_python):
 
 def test_exit_zero_without_output_is_a_failure(tmp_path, fake_python):
     with pytest.raises(JobFailed, match="without reporting an output"):
-        SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="no_output"),
-                                                       lambda e: None, threading.Event())
+        SubprocessExecutor(python=fake_python).execute(
+            make_spec(tmp_path, act="no_output"), lambda e: None, threading.Event()
+        )
 
 
 def test_sigkill_reads_as_out_of_memory(tmp_path, fake_python):
     with pytest.raises(JobFailed) as info:
-        SubprocessExecutor(python=fake_python).execute(make_spec(tmp_path, act="oom"),
-                                                       lambda e: None, threading.Event())
+        SubprocessExecutor(python=fake_python).execute(
+            make_spec(tmp_path, act="oom"), lambda e: None, threading.Event()
+        )
     assert info.value.message.startswith("killed (out of memory?)")
     assert info.value.exit_code == -9
 
@@ -235,7 +271,8 @@ def test_sigkill_reads_as_out_of_memory(tmp_path, fake_python):
 def test_missing_interpreter_is_a_job_failure(tmp_path):
     with pytest.raises(JobFailed, match="cannot start the job process"):
         SubprocessExecutor(python=str(tmp_path / "no-python")).execute(
-            make_spec(tmp_path, act="ok"), lambda e: None, threading.Event())
+            make_spec(tmp_path, act="ok"), lambda e: None, threading.Event()
+        )
 
 
 def _run_until_ready(tmp_path, fake_python, act, grace_s):
@@ -253,7 +290,8 @@ def _run_until_ready(tmp_path, fake_python, act, grace_s):
         started = time.monotonic()
         try:
             SubprocessExecutor(python=fake_python, grace_s=grace_s, checkpoint_grace_s=0).execute(
-                make_spec(tmp_path, act=act, pids=str(pids_file)), on_event, cancel)
+                make_spec(tmp_path, act=act, pids=str(pids_file)), on_event, cancel
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             result["error"] = exc
         result["elapsed"] = time.monotonic() - started
@@ -282,6 +320,7 @@ def test_cancel_kills_a_job_that_ignores_sigterm_after_the_grace_period(tmp_path
 
 
 # --- the real runner -------------------------------------------------------------------
+
 
 def test_real_runner_reports_an_unknown_component_type(tmp_path):
     spec = make_spec(tmp_path)
@@ -314,7 +353,8 @@ def test_cancel_set_before_the_job_starts_is_honoured(tmp_path, fake_python):
     cancel.set()
     with pytest.raises(JobCancelled):
         SubprocessExecutor(python=fake_python, grace_s=1, checkpoint_grace_s=0).execute(
-            make_spec(tmp_path, act="hang", pids=str(tmp_path / "pids")), lambda e: None, cancel)
+            make_spec(tmp_path, act="hang", pids=str(tmp_path / "pids")), lambda e: None, cancel
+        )
 
 
 def test_the_grace_period_also_covers_the_step_in_flight(tmp_path, fake_python):
@@ -330,7 +370,8 @@ def test_the_grace_period_also_covers_the_step_in_flight(tmp_path, fake_python):
 
     with pytest.raises(JobCancelled):
         SubprocessExecutor(python=fake_python, grace_s=0.1, checkpoint_grace_s=0.1).execute(
-            make_spec(tmp_path, act="slow_steps", saved=str(saved), step_s=3.0, save_s=0.3), on_event, cancel)
+            make_spec(tmp_path, act="slow_steps", saved=str(saved), step_s=3.0, save_s=0.3), on_event, cancel
+        )
     assert saved.read_text() == "checkpoint"
 
 

@@ -3,9 +3,11 @@
 Edits go through ``compose.exporter.set_field``/``remove_field``, which change only the
 touched keys and keep comments and key order everywhere else.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 
 from compose.errors import Problem
 from compose.loader import ParseResult
@@ -21,8 +23,7 @@ def written_paths(result: ParseResult, base_path: str, names: Iterable[str]) -> 
     return {name: written_path(result, f"{base_path}.{name}") for name in names}
 
 
-def apply_changes(text: str, result: ParseResult, base_path: str,
-                  changes: Iterable[tuple[str, Any]]) -> str:
+def apply_changes(text: str, result: ParseResult, base_path: str, changes: Iterable[tuple[str, Any]]) -> str:
     """``changes`` are (dotted name under the model path ``base_path``, value or REMOVE);
     ``result`` is the parse of ``text``, used to find where each field is written."""
     from compose.exporter import remove_field, set_field
@@ -35,16 +36,17 @@ def apply_changes(text: str, result: ParseResult, base_path: str,
     return text
 
 
-def _relative(problem_path: str, base_path: str) -> Optional[str]:
+def _relative(problem_path: str, base_path: str) -> str | None:
     if problem_path == base_path:
         return ""
     if problem_path.startswith(base_path + ".") or problem_path.startswith(base_path + "["):
-        return problem_path[len(base_path):].lstrip(".")
+        return problem_path[len(base_path) :].lstrip(".")
     return None
 
 
-def place_problems(problems: Iterable[Problem], base_path: str, field_names: Iterable[str],
-                   field_paths: Optional[dict[str, str]] = None) -> tuple[dict[str, list[str]], list[Problem]]:
+def place_problems(
+    problems: Iterable[Problem], base_path: str, field_names: Iterable[str], field_paths: dict[str, str] | None = None
+) -> tuple[dict[str, list[str]], list[Problem]]:
     """Split problems into {form field name: [messages]} for ``base_path`` and the rest.
 
     ``field_paths`` maps field names to where the text writes them (see :func:`written_paths`),
@@ -53,15 +55,19 @@ def place_problems(problems: Iterable[Problem], base_path: str, field_names: Ite
     on the field.
     """
     names = set(field_names)
-    by_written = sorted(((path, name) for name, path in (field_paths or {}).items()),
-                        key=lambda item: -len(item[0]))
+    by_written = sorted(((path, name) for name, path in (field_paths or {}).items()), key=lambda item: -len(item[0]))
     by_field: dict[str, list[str]] = {}
     rest: list[Problem] = []
     for problem in problems:
         path = problem.path or ""
-        target = next((name for written, name in by_written
-                       if path == written or path.startswith(written + ".") or path.startswith(written + "[")),
-                      None)
+        target = next(
+            (
+                name
+                for written, name in by_written
+                if path == written or path.startswith(written + ".") or path.startswith(written + "[")
+            ),
+            None,
+        )
         relative = _relative(path, base_path) if target is None else None
         if relative:
             segments = [s for s in split(relative) if isinstance(s, str)]

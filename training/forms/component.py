@@ -5,9 +5,11 @@ Every input accepts a literal value or a ``${...}`` binding. An empty input mean
 values; :func:`changed_fields` compares them with the document so untouched keys keep
 their original spelling (``5e-5`` stays ``5e-5``).
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 from django import forms
@@ -114,8 +116,9 @@ class ComponentForm(forms.Form):
     def __init__(self, *args: Any, groups: list[FieldGroup], current: dict[str, Any], **kwargs: Any):
         self.groups = groups
         self.current = current
-        kwargs.setdefault("initial", {form_name(s.name): display_value(s, _lookup(current, s.name))
-                                      for g in groups for s in g.fields})
+        kwargs.setdefault(
+            "initial", {form_name(s.name): display_value(s, _lookup(current, s.name)) for g in groups for s in g.fields}
+        )
         super().__init__(*args, **kwargs)
         for group in groups:
             for spec in group.fields:
@@ -133,15 +136,25 @@ class ComponentForm(forms.Form):
             if is_binding(current):
                 self.initial[name] = BINDING_CHOICE
                 self.initial[f"{name}__binding"] = current
-            self.fields[name] = forms.ChoiceField(required=False, choices=choices,
-                                                  widget=forms.Select(attrs={**attrs, "data-binding-select": ""}))
+            self.fields[name] = forms.ChoiceField(
+                required=False, choices=choices, widget=forms.Select(attrs={**attrs, "data-binding-select": ""})
+            )
             self.fields[f"{name}__binding"] = forms.CharField(
-                required=False, widget=forms.TextInput(attrs={
-                    "placeholder": "${input.name}", "data-binding-for": name, "class": "binding",
-                    "aria-label": f"{spec.name} as a ${{...}} binding"}))
+                required=False,
+                widget=forms.TextInput(
+                    attrs={
+                        "placeholder": "${input.name}",
+                        "data-binding-for": name,
+                        "class": "binding",
+                        "aria-label": f"{spec.name} as a ${{...}} binding",
+                    }
+                ),
+            )
         elif spec.kind in ("mapping",):
-            self.fields[name] = forms.CharField(required=False, widget=forms.Textarea(
-                attrs={**attrs, "rows": 2, "placeholder": default_label, "spellcheck": "false"}))
+            self.fields[name] = forms.CharField(
+                required=False,
+                widget=forms.Textarea(attrs={**attrs, "rows": 2, "placeholder": default_label, "spellcheck": "false"}),
+            )
         else:
             placeholder = default_label if not spec.required else "required"
             if spec.kind == "list":

@@ -1,4 +1,5 @@
 """Forms for creating/importing a compose document and editing its YAML text."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,10 +48,17 @@ def normalize_newlines(text: str) -> str:
 
 class DocumentImportForm(forms.Form):
     name = forms.CharField(max_length=200, help_text="A name for the document, unique in the workspace.")
-    yaml_text = forms.CharField(required=False, strip=False, label="YAML", widget=forms.Textarea(
-        attrs={"class": "code", "spellcheck": "false", "rows": 24}))
-    upload = forms.FileField(required=False, label="…or upload a .yaml file",
-                             widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,text/yaml"}))
+    yaml_text = forms.CharField(
+        required=False,
+        strip=False,
+        label="YAML",
+        widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 24}),
+    )
+    upload = forms.FileField(
+        required=False,
+        label="…or upload a .yaml file",
+        widget=forms.ClearableFileInput(attrs={"accept": ".yaml,.yml,text/yaml"}),
+    )
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any):
         self.workspace = workspace
@@ -81,8 +89,9 @@ class DocumentImportForm(forms.Form):
 
 
 class YamlTextForm(forms.Form):
-    yaml_text = forms.CharField(required=False, strip=False, widget=forms.Textarea(
-        attrs={"class": "code", "spellcheck": "false", "rows": 30}))
+    yaml_text = forms.CharField(
+        required=False, strip=False, widget=forms.Textarea(attrs={"class": "code", "spellcheck": "false", "rows": 30})
+    )
 
     def clean_yaml_text(self) -> str:
         return normalize_newlines(self.cleaned_data.get("yaml_text") or "")

@@ -4,6 +4,7 @@ Everything a form shows of a field comes from ``compose.schema.components``: its
 default, choices, bounds, help (the field's ``description``), unit and group. Adding a
 field to the schema adds it to the editor; nothing is written here per field.
 """
+
 from __future__ import annotations
 
 import types
@@ -64,7 +65,7 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
         optional = len(args) != len(typing.get_args(annotation))
         if len(args) == 1:
             return args[0], optional
-        return Union[tuple(args)], optional  # type: ignore[return-value]
+        return Union[tuple(args)], optional  # type: ignore[return-value]  # noqa: UP007 (built from a tuple)
     return annotation, False
 
 
@@ -126,8 +127,14 @@ def model_field_specs(model: type[BaseModel], prefix: str = "", group: str = "")
             continue
         kind, choices = ("mapping", ()) if is_model else _kind_of(info.annotation)
         out[full] = FieldSpec(
-            name=full, kind=kind, default=_default(info), required=info.is_required(), choices=choices,
-            help=info.description or "", bounds=_bounds(info), unit=field_extra(info, "unit") or "",
+            name=full,
+            kind=kind,
+            default=_default(info),
+            required=info.is_required(),
+            choices=choices,
+            help=info.description or "",
+            bounds=_bounds(info),
+            unit=field_extra(info, "unit") or "",
             group=field_group,
         )
     return out

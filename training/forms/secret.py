@@ -1,4 +1,5 @@
 """The admin's form for a workspace secret: the value is written, never read back."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,8 +12,10 @@ from training.models import WorkspaceSecret
 class WorkspaceSecretForm(forms.ModelForm):
     value = forms.CharField(
         # new-password: a password manager must not fill in the admin's own login here.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}), required=False,
-        help_text="Typed in once and stored sealed; never shown again. Leave blank to keep the stored value.")
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        required=False,
+        help_text="Typed in once and stored sealed; never shown again. Leave blank to keep the stored value.",
+    )
 
     class Meta:
         model = WorkspaceSecret

@@ -1,4 +1,5 @@
 """The workflow editor form: per job its component, method, input bindings and dependencies."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,14 @@ class WorkflowForm(forms.Form):
         self.components = {c.id: c for c in components}
         initial: dict[str, Any] = {}
         for j, job in enumerate(workflow.jobs):
-            initial.update({f"job{j}-component": job.component, f"job{j}-method": job.method or "",
-                            f"job{j}-input": _input_text(job.input), f"job{j}-depends_on": list(job.depends_on)})
+            initial.update(
+                {
+                    f"job{j}-component": job.component,
+                    f"job{j}-method": job.method or "",
+                    f"job{j}-input": _input_text(job.input),
+                    f"job{j}-depends_on": list(job.depends_on),
+                }
+            )
         kwargs.setdefault("initial", initial)
         super().__init__(*args, **kwargs)
         component_choices = [(c, f"{c} ({self.components[c].type})") for c in self.components]
@@ -54,21 +61,25 @@ class WorkflowForm(forms.Form):
         self._job_fields("new", [("", "—")] + component_choices, job_ids, None)
         self.fields["new-id"] = forms.SlugField(required=False, label="new job id")
 
-    def _job_fields(self, prefix: str, component_choices: list[tuple[str, str]], others: list[str],
-                    method: str | None) -> None:
+    def _job_fields(
+        self, prefix: str, component_choices: list[tuple[str, str]], others: list[str], method: str | None
+    ) -> None:
         self.fields[f"{prefix}-component"] = forms.ChoiceField(choices=component_choices, required=prefix != "new")
         self.fields[f"{prefix}-method"] = forms.ChoiceField(choices=self._method_choices(method), required=False)
-        self.fields[f"{prefix}-input"] = forms.CharField(required=False, widget=forms.Textarea(
-            attrs={"rows": 3, "class": "mono", "spellcheck": "false",
-                   "placeholder": "dataset: ${jobs.load.output}"}))
+        self.fields[f"{prefix}-input"] = forms.CharField(
+            required=False,
+            widget=forms.Textarea(
+                attrs={"rows": 3, "class": "mono", "spellcheck": "false", "placeholder": "dataset: ${jobs.load.output}"}
+            ),
+        )
         self.fields[f"{prefix}-depends_on"] = forms.MultipleChoiceField(
-            choices=[(o, o) for o in others], required=False, widget=forms.CheckboxSelectMultiple)
+            choices=[(o, o) for o in others], required=False, widget=forms.CheckboxSelectMultiple
+        )
 
     def _method_choices(self, method: str | None) -> list[Any]:
         """A datasets method, or one of the actions a nested-dialect component names,
         grouped by the component they belong to."""
-        choices: list[Any] = [("", "— (the component's)"),
-                              ("datasets methods", [(m, m) for m in DATASET_METHODS])]
+        choices: list[Any] = [("", "— (the component's)"), ("datasets methods", [(m, m) for m in DATASET_METHODS])]
         seen = set(DATASET_METHODS)
         for component in self.components.values():
             actions = [a for a in component.actions if a not in seen]
@@ -82,14 +93,27 @@ class WorkflowForm(forms.Form):
     def job_rows(self) -> list[dict[str, Any]]:
         rows = []
         for j, job in enumerate(self.workflow.jobs):
-            rows.append({"index": j, "job": job, "component": self[f"job{j}-component"],
-                         "method": self[f"job{j}-method"], "input": self[f"job{j}-input"],
-                         "depends_on": self[f"job{j}-depends_on"], "remove": self[f"job{j}-remove"]})
+            rows.append(
+                {
+                    "index": j,
+                    "job": job,
+                    "component": self[f"job{j}-component"],
+                    "method": self[f"job{j}-method"],
+                    "input": self[f"job{j}-input"],
+                    "depends_on": self[f"job{j}-depends_on"],
+                    "remove": self[f"job{j}-remove"],
+                }
+            )
         return rows
 
     def new_row(self) -> dict[str, Any]:
-        return {"id": self["new-id"], "component": self["new-component"], "method": self["new-method"],
-                "input": self["new-input"], "depends_on": self["new-depends_on"]}
+        return {
+            "id": self["new-id"],
+            "component": self["new-component"],
+            "method": self["new-method"],
+            "input": self["new-input"],
+            "depends_on": self["new-depends_on"],
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -1,4 +1,5 @@
 """Component editor: a form built from the component's schema, a live YAML preview, save."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,10 @@ def _component(doc: Any, component_id: str) -> tuple[Any, int, Any]:
             if component.type not in COMPONENT_TYPES:
                 raise Http404(f"{component.type} components are edited in the YAML tab.")
             if component.actions:
-                raise Http404(f"{component_id} defines named actions ({', '.join(component.actions)}); "
-                              "a component with actions is edited in the YAML tab.")
+                raise Http404(
+                    f"{component_id} defines named actions ({', '.join(component.actions)}); "
+                    "a component with actions is edited in the YAML tab."
+                )
             return component, index, parsed
     raise Http404(f"No component {component_id!r} in this document.")
 
@@ -43,8 +46,9 @@ def evaluate(text: str, result: ParseResult, index: int, form: ComponentForm) ->
     """Apply the form to ``text`` (parsed as ``result``): the new YAML, errors per field and
     the other problems."""
     valid = form.is_valid()
-    field_errors: dict[str, list[str]] = {name: [str(e) for e in errs]
-                                          for name, errs in form.errors.items() if name != "__all__"}
+    field_errors: dict[str, list[str]] = {
+        name: [str(e) for e in errs] for name, errs in form.errors.items() if name != "__all__"
+    }
     other: list[Problem] = []
     new_text = text
     if "values" in form.cleaned_data:
@@ -72,13 +76,20 @@ def component_edit(request: HttpRequest, pk: int, component_id: str) -> HttpResp
     groups = component_groups(component.type)
     if request.method != "POST":
         form = ComponentForm(groups=groups, current=component.fields)
-        return _render(request, doc, component, form, {"yaml": doc.yaml_text, "field_errors": {},
-                                                       "problems": [], "ok": True})
+        return _render(
+            request, doc, component, form, {"yaml": doc.yaml_text, "field_errors": {}, "problems": [], "ok": True}
+        )
     form = ComponentForm(request.POST, groups=groups, current=component.fields)
     result = evaluate(doc.yaml_text, parsed, index, form)
     if request.GET.get("preview") == "1":
-        return JsonResponse({"yaml": result["yaml"], "ok": result["ok"], "field_errors": result["field_errors"],
-                             "problems": problem_dicts(result["problems"])})
+        return JsonResponse(
+            {
+                "yaml": result["yaml"],
+                "ok": result["ok"],
+                "field_errors": result["field_errors"],
+                "problems": problem_dicts(result["problems"]),
+            }
+        )
     if not result["ok"]:
         return _render(request, doc, component, form, result, status=400)
     if result["yaml"] != doc.yaml_text:
@@ -89,13 +100,24 @@ def component_edit(request: HttpRequest, pk: int, component_id: str) -> HttpResp
     return redirect("training:document", pk=doc.pk)
 
 
-def _render(request: HttpRequest, doc: Any, component: Any, form: ComponentForm,
-            result: dict[str, Any], status: int = 200) -> HttpResponse:
-    return render(request, "training/component_edit.html", {
-        "document": doc, "workspace": doc.workspace, "component": component, "form": form,
-        "field_errors": result["field_errors"], "problems": result["problems"], "yaml": result["yaml"],
-        "group_methods": group_methods(component.type),
-    }, status=status)
+def _render(
+    request: HttpRequest, doc: Any, component: Any, form: ComponentForm, result: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "training/component_edit.html",
+        {
+            "document": doc,
+            "workspace": doc.workspace,
+            "component": component,
+            "form": form,
+            "field_errors": result["field_errors"],
+            "problems": result["problems"],
+            "yaml": result["yaml"],
+            "group_methods": group_methods(component.type),
+        },
+        status=status,
+    )
 
 
 @require_POST

@@ -1,5 +1,6 @@
 """The runner's TensorBoard callback over torch's SummaryWriter: what it writes, where, and
 that TensorBoard reads it back value for value, with secrets kept out of the text."""
+
 from __future__ import annotations
 
 import json
@@ -77,10 +78,26 @@ def test_the_files_are_checksummed_records(tmp_path: Path) -> None:
 
 
 def test_trainer_logs_become_tags() -> None:
-    scalars, texts = tag_logs({"loss": 1.0, "grad_norm": 3, "eval_loss": 0.5, "eval_f1": 0.75,
-                               "test_accuracy": 1.0, "epoch": 0.5, "note": "resumed", "skipped": None})
-    assert scalars == {"train/loss": 1.0, "train/grad_norm": 3.0, "eval/loss": 0.5, "eval/f1": 0.75,
-                       "test/accuracy": 1.0, "train/epoch": 0.5}
+    scalars, texts = tag_logs(
+        {
+            "loss": 1.0,
+            "grad_norm": 3,
+            "eval_loss": 0.5,
+            "eval_f1": 0.75,
+            "test_accuracy": 1.0,
+            "epoch": 0.5,
+            "note": "resumed",
+            "skipped": None,
+        }
+    )
+    assert scalars == {
+        "train/loss": 1.0,
+        "train/grad_norm": 3.0,
+        "eval/loss": 0.5,
+        "eval/f1": 0.75,
+        "test/accuracy": 1.0,
+        "train/epoch": 0.5,
+    }
     assert texts == {"train/note": "resumed"}
 
 
@@ -104,8 +121,12 @@ def test_only_the_main_process_writes(tmp_path: Path) -> None:
     callback.on_log(args, SimpleNamespace(is_world_process_zero=False, global_step=1), None, logs={"loss": 1.0})
     assert not (tmp_path / "runs").exists()
 
-    callback.on_train_begin(args, main_process(1), None, model=SimpleNamespace(config=SimpleNamespace(
-        to_json_string=lambda: '{"model_type": "llama"}')))
+    callback.on_train_begin(
+        args,
+        main_process(1),
+        None,
+        model=SimpleNamespace(config=SimpleNamespace(to_json_string=lambda: '{"model_type": "llama"}')),
+    )
     callback.on_log(args, main_process(1), None, logs={"loss": 1.0})
     [run] = (tmp_path / "runs").iterdir()
     accumulator = read_back(run)
@@ -117,8 +138,15 @@ def test_importing_it_leaves_tensorflow_and_the_writer_unloaded() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, runner.finetune.tensorboard; "
-            "print(sorted(m for m in ('tensorflow', 'torch.utils.tensorboard') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[3]).stdout.strip()
+    code = (
+        "import sys, runner.finetune.tensorboard; "
+        "print(sorted(m for m in ('tensorflow', 'torch.utils.tensorboard') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+    ).stdout.strip()
     assert out == "[]"

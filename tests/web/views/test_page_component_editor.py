@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from compose.schema.components import OPTIMIZERS, TrainerComponent
+from compose.schema.components import OPTIMIZERS, ResourceSpec, TrainerComponent
 from tests.web.views.conftest import seed_example
 from training.forms.component import form_name
 
@@ -33,7 +33,7 @@ def test_every_trainer_field_has_an_input_with_help_and_default(alice_client, do
     html = response.content.decode()
     assert response.status_code == 200
     fields = set(TrainerComponent.model_fields) - {"id", "type", "resources"}
-    fields |= {"resources.gpus", "resources.launcher", "resources.processes"}
+    fields |= {f"resources.{name}" for name in ResourceSpec.model_fields}
     for name in fields:
         assert f'name="{form_name(name)}"' in html, name
     # enumerations are dropdowns offering every value, plus a binding

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from compose.schema.components import DatasetsComponent, ModelComponent, TrainerComponent
+from compose.schema.components import DatasetsComponent, ModelComponent, ResourceSpec, TrainerComponent
 from compose.schema.workflow import Job
 from training.forms.schema_fields import component_groups, group_methods
 from training.templatetags.compose_ui import format_number, human_duration, relative_time
@@ -45,9 +45,7 @@ def test_every_schema_field_sits_in_a_named_group_with_its_help():
     trainer = [f for g in component_groups("model-trainer") for f in g.fields]
     assert "Other" not in [g.title for g in component_groups("model-trainer")]
     expected = (set(TrainerComponent.model_fields) - {"id", "type", "resources"}) | {
-        "resources.gpus",
-        "resources.launcher",
-        "resources.processes",
+        f"resources.{name}" for name in ResourceSpec.model_fields
     }
     assert {f.name for f in trainer} == expected and len(trainer) == len(expected)
     for ctype, model in (("datasets", DatasetsComponent), ("model", ModelComponent)):
