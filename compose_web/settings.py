@@ -208,6 +208,8 @@ COMPOSE_JOB_TIMEOUT_S = env_float("COMPOSE_JOB_TIMEOUT_S", 0.0, minimum=0)
 # A run interrupted by a lost or stopped worker is queued again by itself until it has
 # had this many attempts (1: never again); a run a person cancelled never is.
 COMPOSE_MAX_ATTEMPTS = env_int("COMPOSE_MAX_ATTEMPTS", 3, minimum=1)
+# The most runs one sweep (several values of some inputs, every combination) may queue.
+COMPOSE_SWEEP_MAX_RUNS = env_int("COMPOSE_SWEEP_MAX_RUNS", 32, minimum=1)
 # "subprocess" (a runner process per job) or "inprocess" (debugging only).
 COMPOSE_EXECUTOR = env_choice("COMPOSE_EXECUTOR", ("subprocess", "inprocess"))
 COMPOSE_WORKER_NAME = env_str("COMPOSE_WORKER_NAME")  # default: host:pid

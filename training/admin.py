@@ -25,6 +25,7 @@ from training.models import (
     MetricPoint,
     Run,
     RunEvent,
+    Sweep,
     Worker,
     Workspace,
     WorkspaceSecret,
@@ -167,6 +168,7 @@ class RunAdmin(admin.ModelAdmin):
         "created_by",
         "rerun_of",
         "resumed_from",
+        "sweep",
         "attempts",
         "created",
         "started",
@@ -279,6 +281,37 @@ class RunAdmin(admin.ModelAdmin):
                 request, f"Run {run.pk}: outputs deleted, {filesizeformat(done.bytes)} freed.", messages.SUCCESS
             )
         return None
+
+
+@admin.register(Sweep)
+class SweepAdmin(admin.ModelAdmin):
+    """Sweeps as they were queued: read-only, as run history is; their runs are in the run list."""
+
+    list_display = ["id", "workflow_id", "document", "workspace", "swept", "run_count", "created_by", "created"]
+    list_filter = ["workspace", "created_by", "created"]
+    search_fields = ["workflow_id", "document__name"]
+    list_select_related = ["document", "workspace", "created_by"]
+    readonly_fields = ("workspace", "document", "workflow_id", "values", "created_by", "created", "run_list")
+    fields = readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False  # a sweep is queued from the run form, where its runs are validated
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="Swept inputs")
+    def swept(self, sweep: Sweep) -> str:
+        return " × ".join(f"{name} ({len(values)})" for name, values in sweep.values.items())
+
+    @admin.display(description="Runs")
+    def run_count(self, sweep: Sweep) -> int:
+        return sweep.runs.count()
+
+    @admin.display(description="Runs")
+    def run_list(self, sweep: Sweep) -> str:
+        url = reverse("admin:training_run_changelist") + f"?sweep__id__exact={sweep.pk}"
+        return format_html('<a href="{}">{} runs</a>', url, sweep.runs.count())
 
 
 class _ReadOnly(admin.ModelAdmin):

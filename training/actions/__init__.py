@@ -9,6 +9,7 @@ from training.actions.events import record_event, record_events
 from training.actions.runs import (
     RESUMABLE,
     enqueue_run,
+    enqueue_sweep,
     request_cancel,
     rerun,
     rerun_with_document,
@@ -31,6 +32,7 @@ __all__ = [
     "claim_run",
     "create_document",
     "enqueue_run",
+    "enqueue_sweep",
     "finish_run",
     "heartbeat",
     "mark_interrupted",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,11 +19,12 @@ from compose.errors import ComposeError, Problem
 from compose.inputs import coerce_inputs, workflow_inputs
 from compose.loader import load_compose
 from compose.need import Need, run_need
+from compose.sweep import SweepError, grid, sweep_values
 from training import notify, run_queue
 from training.actions.errors import InvalidTransition, RunRefused
 from training.actions.events import record_event
 from training.actions.placement import check_placeable
-from training.models import ComposeDocument, Run, RunStatus, Workspace
+from training.models import ComposeDocument, Run, RunStatus, Sweep, Workspace
 
 
 def validate_run(
@@ -66,6 +68,61 @@ def enqueue_run(document: ComposeDocument, workflow_id: str | None, inputs: dict
     """Validate, store a queued run with a snapshot of the file, start it after commit."""
     workflow, values = validate_run(document.workspace, document.yaml_text, workflow_id, inputs)
     return _create_run(document.workspace, document, workflow, document.yaml_text, values, user)
+
+
+def enqueue_sweep(
+    document: ComposeDocument, workflow_id: str | None, inputs: dict[str, Any], swept: dict[str, Any], user
+) -> Sweep:
+    """Queue a run for every combination of the swept inputs' values, or none of them.
+
+    ``inputs`` are the single values of the other inputs (as :func:`enqueue_run` takes
+    them); ``swept`` maps an input to its values, as text (``"1e-4, 5e-5"``, a JSON list)
+    or a list. Each value is checked as a single one is, the grid is capped at
+    ``COMPOSE_SWEEP_MAX_RUNS``, and every run passes :func:`validate_run` and placement
+    before any is stored: a refusal of one refuses the sweep (:class:`RunRefused`).
+    """
+    workspace, yaml_text = document.workspace, document.yaml_text
+    try:
+        doc = load_compose(yaml_text)
+        specs = workflow_inputs(doc, workflow_id or None)
+    except ComposeError:
+        validate_run(workspace, yaml_text, workflow_id, inputs)  # raises, naming every problem
+        raise
+    base = {name: value for name, value in inputs.items() if name not in swept}
+    try:
+        lists = sweep_values(specs, base, swept, settings.COMPOSE_SWEEP_MAX_RUNS)
+    except SweepError as exc:
+        raise RunRefused(exc.problems) from exc
+    checked: list[tuple[str, dict[str, Any]]] = []
+    problems: list[Problem] = []
+    for combo in grid(lists):
+        try:
+            checked.append(validate_run(workspace, yaml_text, workflow_id, {**base, **combo}))
+        except RunRefused as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    if problems:
+        raise RunRefused(problems)
+    workflow = checked[0][0]
+    typed = {name: [values[name] for _, values in checked] for name in lists}
+    with transaction.atomic():  # a run refused by placement takes the others back with it
+        sweep = Sweep.objects.create(
+            workspace=workspace,
+            document=document,
+            workflow_id=workflow,
+            values={name: _distinct(values) for name, values in typed.items()},
+            created_by=user,
+        )
+        for workflow, values in checked:
+            _create_run(workspace, document, workflow, yaml_text, values, user, sweep=sweep)
+    return sweep
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if value not in out:
+            out.append(value)
+    return out
 
 
 def rerun(run: Run, user) -> Run:
@@ -115,6 +172,7 @@ def _create_run(
     user,
     rerun_of: Run | None = None,
     resumed_from: Run | None = None,
+    sweep: Sweep | None = None,
 ) -> Run:
     need = need_of(yaml_text, workflow_id)
     check_placeable(need, workspace)  # refused now, with the reason, when no worker could ever hold it
@@ -128,6 +186,7 @@ def _create_run(
             created_by=user,
             rerun_of=rerun_of,
             resumed_from=resumed_from,
+            sweep=sweep,
             need_gpus=need.gpus,
             need_labels=list(need.labels),
             need_gpu_memory_gb=need.gpu_memory_gb,
@@ -138,6 +197,8 @@ def _create_run(
             if rerun_of
             else f" (resumes run {resumed_from.pk} from its last checkpoint)"
             if resumed_from
+            else f" (sweep {sweep.pk})"
+            if sweep
             else ""
         )
         record_event(run, ev.log("", f"Queued by {who}{note}"))

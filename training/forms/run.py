@@ -1,8 +1,11 @@
-"""The run form: one typed input per workflow input (``compose.inputs.workflow_inputs``)."""
+"""The run form: one typed input per workflow input (``compose.inputs.workflow_inputs``),
+each with a "several values" field beside it that turns the run into a sweep (``compose.sweep``)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django import forms
 
@@ -54,14 +57,62 @@ def input_field(spec: Any, describe: Callable[[str], str] = str) -> forms.Field:
     return forms.CharField(widget=forms.Textarea(attrs={**attrs, "rows": 3}), **common)
 
 
+SWEEP_PREFIX = "sweep."  # no input's name holds a dot (${input.a.b} is input `a`), so no clash
+
+
+def sweep_field(spec: Any) -> forms.Field:
+    """The "several values" text of one input: commas between values, or a JSON list."""
+    if spec.type == "json":
+        example, how = "[[0, 1], [2, 3]]", "a JSON list of values"
+    else:
+        example, how = (
+            _sweep_example(spec),
+            'values separated by commas (a JSON list when a value holds a comma: ["a, b", "c"])',
+        )
+    attrs = {
+        "data-sweep": spec.name,
+        "data-type": spec.type,
+        "placeholder": f"e.g. {example}",
+        "class": "mono",
+        "aria-label": f"{spec.name}: several values",
+    }
+    return forms.CharField(
+        required=False,
+        label=f"{spec.name}: several values",
+        help_text=f"One run for each value ({how}); with several inputs swept, one run for each combination.",
+        widget=forms.TextInput(attrs=attrs),
+    )
+
+
+def _sweep_example(spec: Any) -> str:
+    if _hint_kind(spec) == "select":
+        return ", ".join(str(o) for o in spec.hint.options[:3])
+    return {"number": "1e-4, 5e-5, 2e-5", "integer": "8, 16", "boolean": "true, false"}.get(spec.type, "first, second")
+
+
 class RunForm(forms.Form):
-    """Raw values go to ``enqueue_run``, which types and checks them (problems come back per input)."""
+    """Raw values go to ``enqueue_run`` (or ``enqueue_sweep`` when some input has several
+    values), which types and checks them (problems come back per input)."""
 
     def __init__(self, *args: Any, specs: list[Any], describe: Callable[[str], str] = str, **kwargs: Any):
         self.specs = specs
         super().__init__(*args, **kwargs)
         for spec in specs:
             self.fields[spec.name] = input_field(spec, describe)
+            self.fields[SWEEP_PREFIX + spec.name] = sweep_field(spec)
+
+    def rows(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        """Each input's field and its "several values" field, for the template."""
+        return [(self[spec.name], self[SWEEP_PREFIX + spec.name]) for spec in self.specs]
+
+    def swept(self) -> dict[str, str]:
+        """{input: its several values as typed} for the inputs given several values."""
+        out: dict[str, str] = {}
+        for spec in self.specs:
+            text = self.cleaned_data.get(SWEEP_PREFIX + spec.name) or ""
+            if text.strip():
+                out[spec.name] = text
+        return out
 
     def raw_inputs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

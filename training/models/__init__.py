@@ -15,6 +15,7 @@ from training.models.document import ComposeDocument
 from training.models.events import Artifact, MetricPoint, RunEvent
 from training.models.fleet import Gpu, Worker, WorkerStatus
 from training.models.run import JobRun, JobRunStatus, Run, RunStatus
+from training.models.sweep import Sweep
 from training.models.tokens import ApiToken
 from training.models.workspace import Membership, Workspace, WorkspaceSecret
 
@@ -30,6 +31,7 @@ __all__ = [
     "Run",
     "RunEvent",
     "RunStatus",
+    "Sweep",
     "Worker",
     "WorkerStatus",
     "Workspace",

@@ -62,6 +62,8 @@ class Run(models.Model):
     # to COMPOSE_MAX_ATTEMPTS, and continues where its jobs stopped.
     attempt = models.PositiveIntegerField(default=1)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+    # One of the runs a sweep queued together (every combination of some inputs' values).
+    sweep = models.ForeignKey("training.Sweep", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from compose.errors import Problem
@@ -45,8 +46,12 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     if request.method == "POST":
         form = RunForm(request.POST, specs=specs, describe=partial(readable_path, parsed.file))
         if form.is_valid():
+            swept = form.swept()
             try:
-                run = actions.enqueue_run(doc, workflow_id, form.raw_inputs(), request.user)
+                if swept:
+                    sweep = actions.enqueue_sweep(doc, workflow_id, form.raw_inputs(), swept, request.user)
+                else:
+                    run = actions.enqueue_run(doc, workflow_id, form.raw_inputs(), request.user)
             except actions.RunRefused as exc:
                 placed, refused = place_problems(exc.problems, "inputs", [s.name for s in specs])
                 problems = [*refused, *parsed.warnings]
@@ -54,6 +59,10 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
                     for msg in msgs:
                         form.add_error(name, msg)
             else:
+                if swept:
+                    count = sweep.runs.count()
+                    messages.success(request, f"Sweep #{sweep.pk} queued {count} run{'s' if count != 1 else ''}.")
+                    return redirect(sweep_compare_url(sweep))
                 return redirect("training:run", pk=run.pk)
         status = 400
     else:
@@ -69,9 +78,24 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
             "form": form,
             "specs": specs,
             "problems": problems,
+            "sweep_max": settings.COMPOSE_SWEEP_MAX_RUNS,
         },
         status=status,
     )
+
+
+def sweep_compare_url(sweep: Any) -> str:
+    """The compare page of a sweep's runs, oldest first."""
+    ids = ",".join(str(pk) for pk in sweep.runs.order_by("pk").values_list("pk", flat=True))
+    return reverse("training:compare", args=[sweep.workspace.slug]) + f"?runs={ids}"
+
+
+def _sweep_line(run: Any) -> dict[str, Any] | None:
+    """The run page's "part of sweep #N (4 runs): compare" for a run a sweep queued."""
+    if run.sweep_id is None:
+        return None
+    sweep = run.sweep
+    return {"pk": sweep.pk, "count": sweep.runs.count(), "values": sweep.values, "compare": sweep_compare_url(sweep)}
 
 
 def _config_diff(run: Any) -> list[tuple[str, str]]:
@@ -134,6 +158,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "resumed_as": list(run.resumed_as.order_by("pk").only("pk")),
             "max_attempts": settings.COMPOSE_MAX_ATTEMPTS,
             "earlier": earlier_metrics(run),
+            "sweep": _sweep_line(run),
             "resumed_step": resumed_step(run),
             **_configs(job_runs),
         },

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from training.models.document import ComposeDocument
+from training.models.workspace import Workspace
+
+
+class Sweep(models.Model):
+    """Runs queued together from one run form: every combination of several values of
+    some inputs (``values``: {input: [value, ...]}); each is a Run with ``sweep`` set."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="sweeps")
+    document = models.ForeignKey(
+        ComposeDocument, null=True, blank=True, on_delete=models.SET_NULL, related_name="sweeps"
+    )
+    workflow_id = models.CharField(max_length=200)
+    # The swept inputs and their values, typed, in the order the grid was made.
+    values = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sweeps"
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"Sweep {self.pk} ({self.workflow_id}: {', '.join(self.values)})"
