@@ -297,3 +297,73 @@ def test_one_run_has_nothing_to_compare_with(alice_client, workspace, alice):
     make_run(workspace, alice)
     html = alice_client.get(reverse("training:workspace", args=[workspace.slug])).content.decode()
     assert 'name="runs"' not in html and "Compare selected" not in html
+
+
+# --- in a browser ------------------------------------------------------------------------------
+
+BROWSER_SETUP = """
+from django.contrib.auth.models import User
+from compose import events as ev
+from tests.web.factories import make_run
+from training.actions import claim_run, record_event
+from training.models import Membership, Workspace
+user = User.objects.create_user("alice", "alice@example.org", "alice-password")
+ws = Workspace.objects.create(name="Lab", slug="lab")
+Membership.objects.create(user=user, workspace=ws, role=Membership.Role.OWNER)
+for lr in (1e-4, 2e-4, 3e-4):
+    run = make_run(ws, user, workflow_id="train", inputs={"lr": lr})
+    claim_run(run.pk, "w")
+    record_event(run, ev.config("train", {"learning_rate": lr, "seed": 1}))
+    for step in range(1, 6):
+        record_event(run, ev.metric("train", step, {"loss": 2.0 / step + lr}))
+"""
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective));
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_ticking_runs_opens_their_comparison_with_a_line_per_run(tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.stack import CHROMIUM, CHROMIUM_ARGS, manage, running_stack
+
+    if not CHROMIUM.exists():
+        pytest.fail("the browser tests need Debian's chromium: bash scripts/setup.sh --browser")
+    with running_stack(tmp_path) as (url, env):
+        manage(env, "shell", "-c", BROWSER_SETUP)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(20_000)
+                page.add_init_script(CSP_LISTENER)
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto(url + "/accounts/login/")
+                page.fill("#id_username", "alice")
+                page.fill("#id_password", "alice-password")
+                page.click("button[type=submit]")
+                expect(page.locator("h1")).to_have_text("Lab")
+
+                button, boxes = page.locator("[data-compare-button]"), page.locator("input[name=runs]")
+                expect(button).to_be_disabled()
+                boxes.nth(0).check()
+                expect(button).to_be_disabled()
+                expect(page.locator("[data-compare-hint]")).to_have_text("1 run ticked: tick at least one more.")
+                boxes.nth(2).check()
+                expect(button).to_be_enabled()
+                button.click()
+                page.wait_for_url("**/w/lab/compare/?runs=3,1")
+
+                chart = page.locator("[data-chart='loss|train']")
+                expect(chart.locator(".uplot")).to_have_count(1)
+                # uPlot's legend: the step, then one entry per run, named as the table's columns.
+                expect(chart.locator(".u-legend .u-series")).to_have_count(3)
+                expect(chart.locator(".u-legend")).to_contain_text("#3 train")
+                expect(chart.locator(".u-legend")).to_contain_text("#1 train")
+                assert page.evaluate("window.__csp") == [] and errors == []
+            finally:
+                browser.close()
