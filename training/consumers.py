@@ -81,6 +81,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def run_event(self, message: dict) -> None:
         self._wake.set()
 
+    async def run_events(self, message: dict) -> None:
+        self._wake.set()
+
     async def run_status(self, message: dict) -> None:
         self._wake.set()
 

@@ -22,7 +22,10 @@ from training.actions import (
     record_event,
     request_cancel,
 )
+from training.actions import events as event_actions
 from training.models import Artifact, JobRun, MetricPoint, Run, RunEvent, RunStatus
+
+BATCH = event_actions.BATCH_EVENTS
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +34,8 @@ pytestmark = pytest.mark.django_db
 def pushes(monkeypatch):
     sent: list[tuple[int, str]] = []
     monkeypatch.setattr(notify, "send_now", lambda run_id, kind: sent.append((run_id, kind)))
+    # A committed batch of events goes to the pages with its frames (one message per batch).
+    monkeypatch.setattr(event_actions, "send_batch", lambda run_id, frames: sent.append((run_id, BATCH)))
     return sent
 
 
@@ -43,7 +48,7 @@ def test_record_event_numbers_events_from_one_and_notifies_only_after_commit(
         second = record_event(run, ev.progress("load", 3, 10, unit="rows"))
         assert pushes == []  # nothing leaves before the transaction commits
     assert (first.seq, second.seq) == (1, 2)
-    assert pushes == [(run.pk, notify.EVENT), (run.pk, notify.EVENT)]
+    assert pushes == [(run.pk, BATCH), (run.pk, BATCH)]
     assert first.payload["message"] == "hello" and first.type == "log" and first.job_id == "load"
 
 
@@ -216,7 +221,7 @@ def test_a_batch_is_stored_with_one_wake_up_and_a_bad_event_leaves_no_gap(
     stored = list(RunEvent.objects.filter(run=run).order_by("seq").values_list("seq", "payload"))
     assert [(seq, p["message"]) for seq, p in stored] == [(1, "first"), (2, "second")]
     assert not MetricPoint.objects.filter(run=run).exists()
-    assert pushes == [(run.pk, notify.EVENT)]
+    assert pushes == [(run.pk, BATCH)]
 
 
 def test_a_stalled_worker_cannot_end_the_attempt_that_took_its_run_over(workspace, alice, settings):
