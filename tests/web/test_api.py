@@ -205,6 +205,7 @@ def test_the_openapi_document_validates_and_lists_every_endpoint(client):
         ("/api/v1/runs/{run_id}/artifacts", "get"),
         ("/api/v1/runs/{run_id}/artifacts/{artifact_id}/download", "get"),
         ("/api/v1/runs/{run_id}/download", "get"),
+        ("/api/v1/sweeps", "post"),
     }
     assert paths == expected
     assert spec["components"]["securitySchemes"]["TokenAuth"]["scheme"] == "bearer"

@@ -8,7 +8,7 @@ from ninja.pagination import CursorPagination, paginate
 
 from training import actions
 from training.api.core import ErrorBody, RunCreateThrottle
-from training.api.schemas import RunCreate, RunDetail, RunOut
+from training.api.schemas import RunCreate, RunDetail, RunOut, SweepCreate, SweepOut
 from training.models import RunStatus
 from training.models.access import get_document_or_404, get_run_or_404, get_workspace_or_404, runs_for
 
@@ -22,6 +22,22 @@ def create_run(request: HttpRequest, payload: RunCreate):
     document = get_document_or_404(request.user, payload.document)
     run = actions.enqueue_run(document, payload.workflow or None, payload.inputs, request.user)
     return Status(201, get_run_or_404(request.user, run.pk))
+
+
+@router.post("/sweeps", response={201: SweepOut, **ERRORS}, throttle=[RunCreateThrottle()])
+def create_sweep(request: HttpRequest, payload: SweepCreate):
+    """Queue a run for every combination of the swept inputs' values, or none (400 with every problem)."""
+    document = get_document_or_404(request.user, payload.document)
+    sweep = actions.enqueue_sweep(document, payload.workflow or None, payload.inputs, payload.sweep, request.user)
+    body = {
+        "id": sweep.pk,
+        "workspace": document.workspace.slug,
+        "workflow": sweep.workflow_id,
+        "values": sweep.values,
+        "runs": list(sweep.runs.order_by("pk").values_list("pk", flat=True)),
+        "compare": request.build_absolute_uri(sweep.compare_url()),
+    }
+    return Status(201, body)
 
 
 class RunFilters(Schema):

@@ -166,6 +166,22 @@ class RunCreate(Schema):
     inputs: dict[str, Any] = Field(default_factory=dict)
 
 
+class SweepCreate(Schema):
+    document: int = Field(description="the document's id")
+    workflow: str | None = Field(None, description="the workflow's id; empty for the default")
+    inputs: dict[str, Any] = Field(default_factory=dict, description="the single values of the other inputs")
+    sweep: dict[str, list[Any]] = Field(description="each swept input's values: one run per combination")
+
+
+class SweepOut(Schema):
+    id: int
+    workspace: str
+    workflow: str
+    values: dict[str, list[Any]] = Field(description="each swept input's values, typed")
+    runs: list[int] = Field(description="the ids of the runs queued, one per combination")
+    compare: str = Field(description="the compare page of these runs")
+
+
 class EventOut(Schema):
     seq: int
     type: str

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from training.models.document import ComposeDocument
 from training.models.workspace import Workspace
@@ -28,3 +29,8 @@ class Sweep(models.Model):
 
     def __str__(self) -> str:
         return f"Sweep {self.pk} ({self.workflow_id}: {', '.join(self.values)})"
+
+    def compare_url(self) -> str:
+        """The compare page of the sweep's runs, oldest first."""
+        ids = ",".join(str(pk) for pk in self.runs.order_by("pk").values_list("pk", flat=True))
+        return reverse("training:compare", args=[self.workspace.slug]) + f"?runs={ids}"

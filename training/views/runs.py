@@ -10,7 +10,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from compose.errors import Problem
@@ -62,7 +61,7 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
                 if swept:
                     count = sweep.runs.count()
                     messages.success(request, f"Sweep #{sweep.pk} queued {count} run{'s' if count != 1 else ''}.")
-                    return redirect(sweep_compare_url(sweep))
+                    return redirect(sweep.compare_url())
                 return redirect("training:run", pk=run.pk)
         status = 400
     else:
@@ -84,18 +83,12 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     )
 
 
-def sweep_compare_url(sweep: Any) -> str:
-    """The compare page of a sweep's runs, oldest first."""
-    ids = ",".join(str(pk) for pk in sweep.runs.order_by("pk").values_list("pk", flat=True))
-    return reverse("training:compare", args=[sweep.workspace.slug]) + f"?runs={ids}"
-
-
 def _sweep_line(run: Any) -> dict[str, Any] | None:
     """The run page's "part of sweep #N (4 runs): compare" for a run a sweep queued."""
     if run.sweep_id is None:
         return None
     sweep = run.sweep
-    return {"pk": sweep.pk, "count": sweep.runs.count(), "values": sweep.values, "compare": sweep_compare_url(sweep)}
+    return {"pk": sweep.pk, "count": sweep.runs.count(), "values": sweep.values, "compare": sweep.compare_url()}
 
 
 def _config_diff(run: Any) -> list[tuple[str, str]]:
