@@ -204,7 +204,8 @@ class _Parser:
             self.skip_ws()
             type_, hint = self.parse_type()
             self.skip_ws()
-        default, quoted, nested = None, False, []
+        default, quoted = None, False
+        nested: list[Binding] = []
         if self.peek() == "|":
             self.pos += 1
             default, quoted, nested = self.parse_default()
@@ -596,11 +597,11 @@ def convert(value: Any, type_: str | None, what: str = "value") -> Any:
             except ValueError:
                 pass
             try:
-                number = float(text)
+                parsed = float(text)
             except ValueError:
                 raise BindingError(f"{what}: {value!r} is not a number") from None
-            if math.isfinite(number):
-                return number
+            if math.isfinite(parsed):
+                return parsed
         raise BindingError(f"{what}: expected a number, got {value!r}")
     if type_ == "integer":
         if isinstance(value, bool):

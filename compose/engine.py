@@ -17,6 +17,7 @@ checks every file it opens the same way).
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -409,9 +410,13 @@ def _resolve_paths(
         head = dotted.split(".", 1)[0].removesuffix("[]")
         if head in skip:
             continue
-        _map_nested(
-            config, dotted.split("."), "", lambda value, where, kind=kind, head=head: resolved(value, where, kind, head)
-        )
+        _map_nested(config, dotted.split("."), "", functools.partial(_resolve_nested, resolved, kind=kind, head=head))
+
+
+def _resolve_nested(
+    resolved: Callable[[Any, str, PathKind, str], Any], value: Any, where: str, *, kind: PathKind, head: str
+) -> Any:
+    return resolved(value, where, kind, head)
 
 
 def _map_nested(container: Any, segments: list[str], where: str, fn: Callable[[Any, str], Any]) -> None:

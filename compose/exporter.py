@@ -17,16 +17,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from compose.document_edit.inplace import MISSING, delete_at, get_at, set_at, update_component, updated_raw
-from compose.document_edit.shapes import (  # noqa: F401  (part of this module's interface)
-    TRAINER_OUTSIDE_ACTION,
-    Dialect,
-    component_to_raw,
-    document_to_raw,
-    job_to_raw,
-    with_blank_lines,
-    workflow_to_raw,
-)
+from compose.document_edit.inplace import delete_at, get_at, set_at, update_component, updated_raw
+from compose.document_edit.shapes import MISSING, TRAINER_OUTSIDE_ACTION, Dialect, document_to_raw, with_blank_lines
 from compose.loader import parse
 from compose.schema.components import COMPONENT_TYPES
 from compose.schema.workflow import ComposeFile

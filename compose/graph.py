@@ -235,7 +235,7 @@ def _input_key_problems(job: Job, component: ComponentDoc, path: str) -> list[Pr
     fields = component_field_names(component)
     reads = component_input_names(component, job.method)
     _, method = component_values(component, job)
-    unused: set[str] = set()
+    unused: frozenset[str] = frozenset()
     if component.type == "datasets" and method in DATASET_METHOD_FIELDS:
         unused = ANY_METHOD_FIELD - DATASET_METHOD_FIELDS[method]
     problems = []

@@ -233,8 +233,8 @@ def component_read_types(component: ComponentDoc, job: Job) -> dict[str, tuple[s
             bindings = bindings_in(value)
         except BindingError:
             continue
-        if len(bindings) == 1 and bindings[0].raw == value.strip() and bindings[0].name:
-            b = bindings[0]
+        b = bindings[0] if len(bindings) == 1 else None
+        if b is not None and b.raw == value.strip() and b.name:
             found.setdefault(
                 b.name, (b.type or field_type(component.type, name), b.hint or field_hint(component.type, name))
             )

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from compose.bindings import contains_binding
 from compose.dialects import (
     JOB_KEYS,
     WORKFLOW_KEYS,
@@ -24,7 +25,7 @@ from compose.dialects import (
 )
 from compose.errors import ComposeError, Problem
 from compose.graph import workflow_problems
-from compose.schema.checks import check_component, check_field, check_fields, contains_binding, plain_message
+from compose.schema.checks import check_component, check_field, check_fields, plain_message
 from compose.schema.components import COMPONENT_TYPES, DatasetsComponent
 from compose.schema.workflow import ComponentDoc, ComposeFile, Job, Workflow
 from compose.suggest import did_you_mean
@@ -382,18 +383,18 @@ def written_path(result: ParseResult, path: str) -> str:
                 return join(layout.path, *tail)
         return join(base, *rest)
     if head == "components" and index < len(doc.components) and index < len(result.components):
-        layout = result.components[index]
-        norm = layout.normalized
+        component_layout = result.components[index]
+        norm = component_layout.normalized
         if len(rest) >= 2 and rest[0] == "actions" and rest[1] in norm.action_index:
             action_id = rest[1]
-            base = join(layout.path, "actions", norm.action_index[action_id])
+            base = join(component_layout.path, "actions", norm.action_index[action_id])
             tail = rest[2:]
             if tail and isinstance(tail[0], str) and tail[0] in norm.action_origins[action_id]:
-                return join(layout.path, *norm.action_origins[action_id][tail[0]].path, *tail[1:])
+                return join(component_layout.path, *norm.action_origins[action_id][tail[0]].path, *tail[1:])
             return join(base, *tail)
-        if rest and isinstance(rest[0], str) and rest[0] in layout.normalized.origins:
-            return join(layout.path, *layout.normalized.origins[rest[0]].path, *rest[1:])
-        return join(layout.path, *rest)
+        if rest and isinstance(rest[0], str) and rest[0] in norm.origins:
+            return join(component_layout.path, *norm.origins[rest[0]].path, *rest[1:])
+        return join(component_layout.path, *rest)
     return path
 
 

@@ -45,13 +45,10 @@ _FLAT_NAMES: dict[str, str] = {**LORA_NESTED, **{k: v for k, v in QUANT_NESTED.i
 def get_at(root: Any, path: tuple[Segment, ...] | list[Segment]) -> Any:
     node = root
     for seg in path:
-        if (
-            isinstance(node, dict)
-            and seg in node
-            or isinstance(node, list)
-            and isinstance(seg, int)
-            and -len(node) <= seg < len(node)
-        ):
+        # Two branches, so that the checker narrows each index to its container.
+        if isinstance(node, dict) and seg in node:  # noqa: SIM114
+            node = node[seg]
+        elif isinstance(node, list) and isinstance(seg, int) and -len(node) <= seg < len(node):
             node = node[seg]
         else:
             return MISSING
@@ -81,7 +78,7 @@ def updated_raw(parsed: ParseResult, doc: ComposeFile, dialect: Dialect) -> dict
     """The original data with the document's changes applied in the original's layout."""
     old = parsed.file
     assert old is not None
-    data = copy.deepcopy(parsed.read.data)
+    data: dict[str, Any] = copy.deepcopy(parsed.read.data)
     layouts = {layout.normalized.id: layout for layout in parsed.components}
     components = []
     for component in doc.components:
@@ -97,12 +94,12 @@ def updated_raw(parsed: ParseResult, doc: ComposeFile, dialect: Dialect) -> dict
 
     workflows = []
     for workflow in doc.workflows:
-        before = old.workflow(workflow.id)
+        earlier = old.workflow(workflow.id)
         path = parsed.workflow_paths.get(workflow.id)
-        if before is None or path is None:
+        if earlier is None or path is None:
             workflows.append(workflow_to_raw(workflow, doc, dialect))
             continue
-        workflows.append(_update_workflow(get_at(data, split(path)), before, workflow, parsed, dialect))
+        workflows.append(_update_workflow(get_at(data, split(path)), earlier, workflow, parsed, dialect))
     _keep_unread(data.get("workflows"), "workflows", set(parsed.workflow_paths.values()), workflows)
     _put_section(data, "workflows", "workflow", workflows)
 
@@ -220,12 +217,12 @@ def _insert(raw: dict[str, Any], path: tuple[Segment, ...], value: Any) -> None:
         set_at(raw, path, value)
         return
     rank = {name: i for i, name in enumerate(_CANONICAL_ORDER)}
-    key = path[-1]
+    key = str(path[-1])
     target = rank.get(_FLAT_NAMES.get(key, key))
-    anchor = None
+    anchor: str | None = None
     if target is not None:
         before = [k for k in container if rank.get(_FLAT_NAMES.get(k, k), len(rank)) < target]
-        anchor = max(before, key=lambda k: rank[_FLAT_NAMES.get(k, k)]) if before else None
+        anchor = max(before, key=lambda k: rank.get(_FLAT_NAMES.get(str(k), str(k)), -1)) if before else None
     items = list(container.items())
     position = len(items) if anchor is None else [k for k, _ in items].index(anchor) + 1
     items.insert(position, (key, value))
@@ -252,14 +249,14 @@ def _update_workflow(
     if before.default != after.default:
         raw["default"] = after.default
     old_jobs = {job.id: job for job in before.jobs}
-    raw_jobs = raw.get("jobs") if isinstance(raw.get("jobs"), list) else []
+    raw_jobs: list[Any] = raw["jobs"] if isinstance(raw.get("jobs"), list) else []
     jobs = []
     for job in after.jobs:
         layout = parsed.jobs.get((before.id, job.id))
         if job.id not in old_jobs or layout is None:
             jobs.append(job_to_raw(job, dialect))
             continue
-        index = split(layout.path)[-1]
+        index = int(split(layout.path)[-1])
         jobs.append(_update_job(raw_jobs[index], old_jobs[job.id], job, layout.method_key))
     base = parsed.workflow_paths.get(before.id, "")
     read = {layout.path for (workflow_id, _), layout in parsed.jobs.items() if workflow_id == before.id}

@@ -59,9 +59,10 @@ _TYPE_LOC = re.compile(r"^(str|int|float|bool|list|dict|none|.*\[.*\]|function-.
 
 
 @cache
-def _adapter(model: type[BaseModel], name: str) -> TypeAdapter:
+def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     info = model.model_fields[name]
-    return TypeAdapter(Annotated[info.annotation, info])
+    field_type: Any = Annotated[info.annotation, info]  # built at run time
+    return TypeAdapter(field_type)
 
 
 def _leaf_types(annotation: Any) -> set[Any]:
@@ -234,7 +235,7 @@ def _trainer_cross_checks(fields: dict[str, Any], known: dict[str, Any]) -> list
     if task_bound or "task" not in values:
         values["task"] = "sft"
     partial = TrainerComponent.model_construct(**values)
-    found = [(n, m, "error") for n, m in trainer_problems(partial)]
+    found: list[FieldProblem] = [(n, m, "error") for n, m in trainer_problems(partial)]
     found += [(n, m, "warning") for n, m in trainer_warnings(partial)]
     if task_bound:
         found = [p for p in found if p[0] not in _TASK_RULE_FIELDS]

@@ -22,7 +22,6 @@ from pydantic import (
     Field,
     Tag,
     TypeAdapter,
-    create_model,
     field_validator,
     model_validator,
 )
@@ -359,36 +358,15 @@ def _raise_problems(problems: list[tuple[str, str]]) -> None:
         raise ValueError("; ".join(message for _, message in problems))
 
 
-class _AnyDatasetsOperation(_DatasetsBase):
-    method: Literal[DATASET_METHODS] = _field("load", help=_METHOD_HELP, group="Operation")  # type: ignore[valid-type]
-
-    _numeric_string = field_validator("fraction", "seed", mode="before", check_fields=False)(_number_from_string)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> _AnyDatasetsOperation:
-        _raise_problems(datasets_problems(self))  # type: ignore[arg-type]
-        return self
-
-
-def _every_operation_field() -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for op in DATASETS_OPERATIONS.values():
-        for name, info in op.model_fields.items():
-            if name not in _AnyDatasetsOperation.model_fields and name not in fields:
-                fields[name] = (info.annotation, info)
-    return fields
-
-
 # ``type: datasets`` as a document writes it: a component may leave ``method`` unset and
 # let each job pick one (seed: the job's ``method:``), so it may hold the fields of several
-# operations. Built from the operations' models; a job runs exactly one of them.
-DatasetsComponent = create_model(  # type: ignore[call-overload]
-    "DatasetsComponent",
-    __base__=_AnyDatasetsOperation,
-    __module__=__name__,
-    __doc__="``type: datasets`` with the fields of every operation; ``method`` (default load) picks one.",
-    **_every_operation_field(),
-)
+# operations. It inherits every operation's fields (load's first); a job runs exactly one.
+class DatasetsComponent(  # each base narrows method to its own; this widens it again
+    DatasetsMap, DatasetsFilter, DatasetsSelect, DatasetsConcat, DatasetsLoad
+):
+    """``type: datasets`` with the fields of every operation; ``method`` (default load) picks one."""
+
+    method: Literal[DATASET_METHODS] = _field("load", help=_METHOD_HELP, group="Operation")  # type: ignore[valid-type]
 
 
 def datasets_operation(method: str) -> type[_DatasetsBase]:
@@ -401,7 +379,7 @@ def _is_set(model: BaseModel, name: str) -> bool:
     return name in model.model_fields_set
 
 
-def known_local_load(d: DatasetsComponent) -> bool:
+def known_local_load(d: DatasetsLoad) -> bool:
     """A load of files on disk, as far as the literal fields tell (a path a binding fills
     or a hub-like ``org/name`` that exists as a folder is only known at run time)."""
     if d.provider == "local" or d.loader:
@@ -415,7 +393,7 @@ def _bound(value: Any) -> bool:
     return isinstance(value, str) and "${" in value
 
 
-def datasets_problems(d: DatasetsComponent) -> list[tuple[str, str]]:
+def datasets_problems(d: DatasetsLoad) -> list[tuple[str, str]]:
     """Contradictions in a datasets component, as (field, message) pairs."""
     out: list[tuple[str, str]] = []
     if (
@@ -1207,7 +1185,8 @@ def _tag(key: str, default: str | None = None) -> Any:
 # What one job runs: the component's type picks the model, and for datasets its method
 # picks the operation. A document's component is :data:`COMPONENT_TYPES`' model instead,
 # since a datasets component may leave the method to its jobs.
-Component = Annotated[
+# Built at run time from the operations, so typed as Any for the checker.
+Component: Any = Annotated[
     Annotated[
         Annotated[
             functools.reduce(operator.or_, (Annotated[op, Tag(method)] for method, op in DATASETS_OPERATIONS.items())),

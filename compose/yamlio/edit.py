@@ -37,13 +37,13 @@ def same(a: Any, b: Any) -> bool:
             and not isinstance(a, bool)
             and not isinstance(b, bool)
         ):
-            return a == b
+            return bool(a == b)
         return False
     if isinstance(a, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b
+    return bool(a == b)
 
 
 def rewrite(text: str, new_data: Any) -> str:
@@ -134,14 +134,14 @@ class _Editor:
         else:
             self.replace_item(node, new)
 
-    def loses_dash_key(self, node: MappingNode, new: dict) -> bool:
+    def loses_dash_key(self, node: MappingNode, new: dict[str, Any]) -> bool:
         """True when the key sharing a list dash's line ("- id: x") is removed: then the
         whole item is rewritten rather than leave the dash without its first key."""
         first = node.value[0][0]
         on_dash_line = self.text[self.line_start(first.start_mark.index) : first.start_mark.index].strip()
         return bool(on_dash_line) and first.value not in new
 
-    def diff_mapping(self, node: MappingNode, old: dict, new: dict) -> None:
+    def diff_mapping(self, node: MappingNode, old: dict[str, Any], new: dict[str, Any]) -> None:
         entries = {k.value: (k, v) for k, v in node.value if isinstance(k, ScalarNode)}
         for name in old:
             if name not in new and name in entries:
@@ -153,7 +153,7 @@ class _Editor:
         if any(name not in old for name in new):
             self.add_entries(node, old, new)
 
-    def diff_sequence(self, node: SequenceNode, old: list, new: list) -> None:
+    def diff_sequence(self, node: SequenceNode, old: list[Any], new: list[Any]) -> None:
         if self.diff_by_id(node, old, new):
             return
         for index in range(min(len(old), len(new))):
@@ -163,7 +163,7 @@ class _Editor:
         if len(new) > len(old):
             self.insert_items(node, len(old) - 1, new[len(old) :])
 
-    def diff_by_id(self, node: SequenceNode, old: list, new: list) -> bool:
+    def diff_by_id(self, node: SequenceNode, old: list[Any], new: list[Any]) -> bool:
         """Lists of ``id:`` mappings (components, jobs) are matched by id, so removing the
         first component deletes its lines instead of rewriting every one after it."""
         old_ids, new_ids = _ids(old), _ids(new)
@@ -176,7 +176,7 @@ class _Editor:
             if item_id not in new_ids:
                 self.delete_item(node.value[index])
         after = -1  # the old item the next new one follows
-        pending: list = []
+        pending: list[Any] = []
         for item in new:
             item_id = item["id"]
             if item_id in old_ids:
@@ -225,7 +225,7 @@ class _Editor:
         end = self.line_end(self.content_end(value))
         self.edits.append(_Edit(start, min(end + 1, len(self.text)), ""))
 
-    def add_entries(self, mapping: MappingNode, old: dict, new: dict) -> None:
+    def add_entries(self, mapping: MappingNode, old: dict[str, Any], new: dict[str, Any]) -> None:
         """Write keys new to ``mapping`` after the key that precedes them in ``new``."""
         entries = {k.value: (k, v) for k, v in mapping.value if isinstance(k, ScalarNode)}
         column = mapping.value[0][0].start_mark.column
@@ -254,7 +254,7 @@ class _Editor:
                 end = min(self.line_end(end) + 1, len(self.text))
         self.edits.append(_Edit(start, end, ""))
 
-    def insert_items(self, node: SequenceNode, after: int, items: list) -> None:
+    def insert_items(self, node: SequenceNode, after: int, items: list[Any]) -> None:
         """Write ``items`` after item ``after`` of a block sequence (-1: before the first)."""
         dash_column = node.start_mark.column
         gap = ""
@@ -270,7 +270,7 @@ class _Editor:
             self.edits.append(_Edit(at, at, "".join("\n" + gap + body for body in bodies)))
 
 
-def _ids(items: list) -> list | None:
+def _ids(items: list[Any]) -> list[Any] | None:
     """The ``id`` of every item, or None unless each is a mapping with a distinct id."""
     ids = [item.get("id") if isinstance(item, dict) else None for item in items]
     if any(i is None or isinstance(i, (dict, list)) for i in ids) or len(set(ids)) != len(ids):

@@ -100,9 +100,13 @@ def _problem_from_yaml_error(exc: yaml.YAMLError, text: str, source: str) -> Pro
         if clue in message:
             message += f"; {hint}"
             break
-    line = mark.line + 1 if mark is not None else None
-    column = mark.column + 1 if mark is not None else None
-    return Problem("", message, line, column, source=source)
+    return Problem(
+        "",
+        message,
+        mark.line + 1 if mark is not None else None,
+        mark.column + 1 if mark is not None else None,
+        source=source,
+    )
 
 
 def _line_column(text: str, position: int) -> tuple[int, int]:

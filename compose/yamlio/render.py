@@ -19,7 +19,7 @@ def _str_representer(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-def _list_representer(dumper: yaml.SafeDumper, value: list) -> yaml.SequenceNode:
+def _list_representer(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
     # Short lists of plain values read best on one line: [q_proj, v_proj].
     flat = all(not isinstance(item, (dict, list)) for item in value)
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)

@@ -68,7 +68,7 @@ def counting_trainer(base: type) -> type:
     """A subclass of ``base`` whose training steps feed a :class:`TokenCounter` (and a
     :class:`GradNormMeter`, when one is set, whose norm replaces the logged ``grad_norm``)."""
 
-    class Counting(base):  # type: ignore[misc, valid-type]
+    class Counting(base):
         token_counter: TokenCounter
         grad_meter: GradNormMeter | None = None
 

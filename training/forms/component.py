@@ -176,7 +176,7 @@ class ComponentForm(forms.Form):
             yield group, rows
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         values: dict[str, Any] = {}
         for group in self.groups:
             for spec in group.fields:

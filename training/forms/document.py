@@ -74,7 +74,7 @@ class DocumentImportForm(forms.Form):
         return name
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         upload = data.get("upload")
         if upload:
             if upload.size > MAX_UPLOAD_BYTES:

@@ -65,7 +65,7 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
         optional = len(args) != len(typing.get_args(annotation))
         if len(args) == 1:
             return args[0], optional
-        return Union[tuple(args)], optional  # type: ignore[return-value]  # noqa: UP007 (built from a tuple)
+        return Union[tuple(args)], optional  # noqa: UP007 (built from a tuple)
     return annotation, False
 
 

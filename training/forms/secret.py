@@ -22,7 +22,7 @@ class WorkspaceSecretForm(forms.ModelForm):
         fields = ["name"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned: dict[str, Any] = super().clean() or {}
         if not self.instance.pk and not cleaned.get("value"):
             self.add_error("value", "Enter the secret's value.")
         return cleaned

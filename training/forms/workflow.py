@@ -116,7 +116,7 @@ class WorkflowForm(forms.Form):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         for prefix in [f"job{j}" for j in range(len(self.workflow.jobs))] + ["new"]:
             try:
                 data[f"{prefix}-input-parsed"] = _parse_input(data.get(f"{prefix}-input") or "")

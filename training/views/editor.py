@@ -58,6 +58,7 @@ def evaluate(text: str, result: ParseResult, index: int, form: ComponentForm) ->
             other.append(Problem(path=f"components[{index}]", message=f"could not apply the change: {exc}"))
     names = [spec.name for group in form.groups for spec in group.fields]
     parsed = parse_text(new_text)
+    assert result.file is not None  # the editor opens only a document that reads
     component_id = result.file.components[index].id
     base = parsed.component_path(component_id) or f"components[{index}]"
     field_paths = written_paths(parsed, f"components[{index}]", names) if parsed.file is not None else {}
