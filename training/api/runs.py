@@ -11,6 +11,7 @@ from training.api.core import ErrorBody, RunCreateThrottle
 from training.api.schemas import RunCreate, RunDetail, RunOut, SweepCreate, SweepOut
 from training.models import RunStatus
 from training.models.access import get_document_or_404, get_run_or_404, get_workspace_or_404, runs_for
+from training.views.compare import MAX_RUNS as COMPARE_MAX_RUNS
 
 router = Router(tags=["runs"])
 ERRORS = {400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody}
@@ -35,7 +36,7 @@ def create_sweep(request: HttpRequest, payload: SweepCreate):
         "workflow": sweep.workflow_id,
         "values": sweep.values,
         "runs": list(sweep.runs.order_by("pk").values_list("pk", flat=True)),
-        "compare": request.build_absolute_uri(sweep.compare_url()),
+        "compare": request.build_absolute_uri(url) if (url := sweep.compare_url(COMPARE_MAX_RUNS)) else None,
     }
     return Status(201, body)
 

@@ -179,7 +179,9 @@ class SweepOut(Schema):
     workflow: str
     values: dict[str, list[Any]] = Field(description="each swept input's values, typed")
     runs: list[int] = Field(description="the ids of the runs queued, one per combination")
-    compare: str = Field(description="the compare page of these runs")
+    compare: str | None = Field(
+        description="the compare page of these runs (the first of them when there are more than it shows)"
+    )
 
 
 class EventOut(Schema):

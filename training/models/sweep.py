@@ -30,7 +30,20 @@ class Sweep(models.Model):
     def __str__(self) -> str:
         return f"Sweep {self.pk} ({self.workflow_id}: {', '.join(self.values)})"
 
-    def compare_url(self) -> str:
-        """The compare page of the sweep's runs, oldest first."""
-        ids = ",".join(str(pk) for pk in self.runs.order_by("pk").values_list("pk", flat=True))
-        return reverse("training:compare", args=[self.workspace.slug]) + f"?runs={ids}"
+    def compare_ids(self, most: int, around: int | None = None) -> list[int]:
+        """At most ``most`` of the sweep's run ids, oldest first: the first ones, or the
+        window of its neighbours around run ``around``."""
+        ids = list(self.runs.order_by("pk").values_list("pk", flat=True))
+        if len(ids) <= most:
+            return ids
+        start = 0
+        if around in ids:
+            start = min(max(0, ids.index(around) - most // 2), len(ids) - most)
+        return ids[start : start + most]
+
+    def compare_url(self, most: int, around: int | None = None) -> str | None:
+        """The compare page of (at most ``most`` of) the sweep's runs; None for a sweep of one run."""
+        ids = self.compare_ids(most, around)
+        if len(ids) < 2:
+            return None
+        return reverse("training:compare", args=[self.workspace.slug]) + "?runs=" + ",".join(map(str, ids))

@@ -22,6 +22,7 @@ from training.models import JobRun, JobRunStatus
 from training.models.access import events_after, get_document_or_404, get_run_or_404
 
 from .common import parse_text
+from .compare import MAX_RUNS as COMPARE_MAX_RUNS
 from .lineage import earlier_metrics, resumed_step
 
 EVENTS_PAGE = 1000
@@ -59,9 +60,7 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
                         form.add_error(name, msg)
             else:
                 if swept:
-                    count = sweep.runs.count()
-                    messages.success(request, f"Sweep #{sweep.pk} queued {count} run{'s' if count != 1 else ''}.")
-                    return redirect(sweep.compare_url())
+                    return _after_sweep(request, sweep)
                 return redirect("training:run", pk=run.pk)
         status = 400
     else:
@@ -83,12 +82,36 @@ def run_new(request: HttpRequest, pk: int, workflow_id: str) -> HttpResponse:
     )
 
 
+def _after_sweep(request: HttpRequest, sweep: Any) -> HttpResponse:
+    """The compare page of the runs just queued (the first of them when they are more than it shows)."""
+    ids = list(sweep.runs.order_by("pk").values_list("pk", flat=True))
+    queued = f"Sweep #{sweep.pk} queued {len(ids)} run{'s' if len(ids) != 1 else ''}"
+    url = sweep.compare_url(COMPARE_MAX_RUNS)
+    if url is None:
+        messages.success(request, queued + ".")
+        return redirect("training:run", pk=ids[0])
+    if len(ids) > COMPARE_MAX_RUNS:
+        messages.success(
+            request,
+            f"{queued} (#{ids[0]} to #{ids[-1]}); here are the first {COMPARE_MAX_RUNS}, the most one "
+            "comparison shows. Each run's page compares it with its neighbours in the sweep.",
+        )
+    else:
+        messages.success(request, queued + ".")
+    return redirect(url)
+
+
 def _sweep_line(run: Any) -> dict[str, Any] | None:
     """The run page's "part of sweep #N (4 runs): compare" for a run a sweep queued."""
     if run.sweep_id is None:
         return None
     sweep = run.sweep
-    return {"pk": sweep.pk, "count": sweep.runs.count(), "values": sweep.values, "compare": sweep.compare_url()}
+    return {
+        "pk": sweep.pk,
+        "count": sweep.runs.count(),
+        "values": sweep.values,
+        "compare": sweep.compare_url(COMPARE_MAX_RUNS, around=run.pk),
+    }
 
 
 def _config_diff(run: Any) -> list[tuple[str, str]]:

@@ -140,3 +140,25 @@ def test_hostile_values_are_refused_without_a_500(alice_client, sweepable, value
     response = alice_client.post(url(sweepable), values)
     assert response.status_code == 400
     assert not Run.objects.exists() and not Sweep.objects.exists()
+
+
+def test_a_sweep_larger_than_the_compare_page_opens_its_first_runs(alice_client, sweepable):
+    from training.views.compare import MAX_RUNS
+
+    response = alice_client.post(url(sweepable), {"sweep.lora_r": ",".join(str(8 + i) for i in range(MAX_RUNS + 3))})
+    ids = list(Run.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(ids) == MAX_RUNS + 3
+    first = ",".join(map(str, ids[:MAX_RUNS]))
+    assert response["Location"] == reverse("training:compare", args=["lab"]) + f"?runs={first}"
+    page = alice_client.get(response["Location"])
+    assert page.status_code == 200 and f"queued {len(ids)} runs" in page.content.decode()
+    last = alice_client.get(reverse("training:run", args=[ids[-1]])).content.decode()
+    assert "?runs=" + ",".join(map(str, ids[-MAX_RUNS:])) in last
+
+
+def test_a_sweep_of_one_value_opens_its_run(alice_client, sweepable):
+    response = alice_client.post(url(sweepable), {"sweep.lora_r": "16"})
+    run = Run.objects.get()
+    assert response["Location"] == reverse("training:run", args=[run.pk]) and run.inputs == {"lora_r": 16}
+    html = alice_client.get(response["Location"]).content.decode()
+    assert "(1 run, <code>lora_r</code>)</span>" in html
