@@ -117,6 +117,7 @@ def _field(
     unit: str | None = None,
     path: PathKind | None = None,
     evaluated: bool = False,
+    essential: bool = False,
     **kwargs: Any,
 ) -> Any:
     """A component field and what the editor, the run form and the docs say about it.
@@ -127,8 +128,11 @@ def _field(
     else a hub id, ``read-or-inline`` a file unless the value is itself the text: a Jinja
     template). ``evaluated``: the job evaluates it (an expression, a template) into values
     it stores and shows, so it may not read ``${env.*}`` (no secret transformed past redaction).
+    ``essential``: one of the few fields that say what a component does (its card shows them).
     """
     extra: dict[str, Any] = {"group": group}
+    if essential:
+        extra["essential"] = True
     if unit:
         extra["unit"] = unit
     if path:
@@ -138,6 +142,11 @@ def _field(
     if "default_factory" in kwargs:
         return Field(description=help, json_schema_extra=extra, **kwargs)
     return Field(default=default, description=help, json_schema_extra=extra, **kwargs)
+
+
+def _essential(default: Any = None, **kwargs: Any) -> Any:
+    """:func:`_field` for one of the few fields that say what a component does."""
+    return _field(default, essential=True, **kwargs)
 
 
 def field_extra(info: Any, key: str) -> Any:
@@ -152,6 +161,11 @@ def evaluated_fields(model: type[BaseModel]) -> tuple[str, ...]:
         for name, info in model.model_fields.items()
         if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("evaluated")
     )
+
+
+def essential_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields marked ``essential``, in the model's order."""
+    return tuple(name for name, info in model.model_fields.items() if field_extra(info, "essential"))
 
 
 def path_fields(model: type[BaseModel]) -> dict[str, PathKind]:
@@ -238,19 +252,19 @@ class _DatasetsBase(_Model):
 class DatasetsLoad(_DatasetsBase):
     """``method: load``: a data set from the Hugging Face Hub or from files."""
 
-    method: Literal["load"] = _field("load", help=_METHOD_HELP, group="Operation")
-    provider: Literal["huggingface", "local"] | None = _field(
+    method: Literal["load"] = _essential("load", help=_METHOD_HELP, group="Operation")
+    provider: Literal["huggingface", "local"] | None = _essential(
         help="huggingface (a hub id in path) or local (files; set loader). Unset: local when loader or "
         "files are given, else the hub.",
         group="Load from the hub",
     )
-    path: str | None = _field(
+    path: str | None = _essential(
         help="Hub data set id, e.g. tatsu-lab/alpaca (or a builder name: json, csv...).",
         group="Load from the hub",
         path="read-or-hub",
     )
     name: str | None = _field(help="Hub configuration name.", group="Load from the hub")
-    split: str | None = _field(help="Split to load (default: train when present).", group="Load from the hub")
+    split: str | None = _essential(help="Split to load (default: train when present).", group="Load from the hub")
     revision: str | None = _field(help="Hub branch, tag or commit.", group="Load from the hub")
     token: str | None = _field(
         help="Hub token; use a binding such as ${env.HF_TOKEN}, never the token itself.", group="Load from the hub"
@@ -264,10 +278,10 @@ class DatasetsLoad(_DatasetsBase):
         False, help="Read rows lazily instead of downloading everything first.", group="Load from the hub"
     )
     cache_dir: str | None = _field(help="Folder for the hub cache.", group="Load from the hub", path="write")
-    loader: Literal[DATASET_LOADERS] | None = _field(  # type: ignore[valid-type]
+    loader: Literal[DATASET_LOADERS] | None = _essential(  # type: ignore[valid-type]
         help="File format: json, jsonl, csv, parquet or text.", group="Load from files"
     )
-    data_files: str | list[str] | dict[str, str | list[str]] | None = _field(
+    data_files: str | list[str] | dict[str, str | list[str]] | None = _essential(
         help="A path, a list of paths, or a mapping split -> paths (relative to the workspace).",
         group="Load from files",
         path="read",
@@ -276,7 +290,7 @@ class DatasetsLoad(_DatasetsBase):
         help="A folder of data files (relative to the workspace).", group="Load from files", path="read"
     )
     shuffle: bool = _field(False, help="Shuffle (with seed) before taking a fraction.", group="Sampling")
-    fraction: float = _field(
+    fraction: float = _essential(
         1.0, help="Keep this share of rows, in (0, 1]; ceil(rows × fraction) are kept.", group="Sampling", gt=0, le=1
     )
     seed: int = _field(42, help="Seed for shuffle.", group="Sampling")
@@ -292,8 +306,8 @@ class DatasetsLoad(_DatasetsBase):
 class DatasetsConcat(_DatasetsBase):
     """``method: concat``: data sets joined end to end, or side by side."""
 
-    method: Literal["concat"] = _field("concat", help=_METHOD_HELP, group="Operation")
-    datasets: list[Any] | None = _field(
+    method: Literal["concat"] = _essential("concat", help=_METHOD_HELP, group="Operation")
+    datasets: list[Any] | None = _essential(
         help="The data sets to join, e.g. [${jobs.a.output}, ${jobs.b.output}].", group="Concat"
     )
     direction: Literal["vertical", "horizontal"] = _field(
@@ -307,21 +321,23 @@ _DATASET_INPUT_HELP = "The input data set, usually ${input.dataset} or ${jobs.lo
 class DatasetsSelect(_DatasetsBase):
     """``method: select``: rows by number, or columns by name."""
 
-    method: Literal["select"] = _field("select", help=_METHOD_HELP, group="Operation")
-    dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
+    method: Literal["select"] = _essential("select", help=_METHOD_HELP, group="Operation")
+    dataset: Any = _essential(help=_DATASET_INPUT_HELP, group="Input")
     axis: Literal["rows", "columns"] = _field(
         "rows", help="Select rows by indices, or columns by name.", group="Select"
     )
-    indices: list[int] | None = _field(help="Row numbers to keep, e.g. 0, 1, 2.", group="Select")
-    columns: list[str] | None = _field(help="Column names to keep, e.g. instruction, input, output.", group="Select")
+    indices: list[int] | None = _essential(help="Row numbers to keep, e.g. 0, 1, 2.", group="Select")
+    columns: list[str] | None = _essential(
+        help="Column names to keep, e.g. instruction, input, output.", group="Select"
+    )
 
 
 class DatasetsFilter(_DatasetsBase):
     """``method: filter``: the rows a condition keeps."""
 
-    method: Literal["filter"] = _field("filter", help=_METHOD_HELP, group="Operation")
-    dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
-    condition: str | None = _field(
+    method: Literal["filter"] = _essential("filter", help=_METHOD_HELP, group="Operation")
+    dataset: Any = _essential(help=_DATASET_INPUT_HELP, group="Input")
+    condition: str | None = _essential(
         help='Rows to keep, e.g. len(output) > 20 and input == "".', group="Filter", evaluated=True
     )
     where: WhereCondition | None = _field(
@@ -332,9 +348,9 @@ class DatasetsFilter(_DatasetsBase):
 class DatasetsMap(_DatasetsBase):
     """``method: map``: a column rendered from a template of the others."""
 
-    method: Literal["map"] = _field("map", help=_METHOD_HELP, group="Operation")
-    dataset: Any = _field(help=_DATASET_INPUT_HELP, group="Input")
-    template: str | None = _field(
+    method: Literal["map"] = _essential("map", help=_METHOD_HELP, group="Operation")
+    dataset: Any = _essential(help=_DATASET_INPUT_HELP, group="Input")
+    template: str | None = _essential(
         help="Text with {column} placeholders; {{ and }} write literal braces.", group="Map", evaluated=True
     )
     output_column: str = _field("text", help="Column that receives the rendered template.", group="Map")
@@ -366,7 +382,7 @@ class DatasetsComponent(  # each base narrows method to its own; this widens it 
 ):
     """``type: datasets`` with the fields of every operation; ``method`` (default load) picks one."""
 
-    method: Literal[DATASET_METHODS] = _field("load", help=_METHOD_HELP, group="Operation")  # type: ignore[valid-type]
+    method: Literal[DATASET_METHODS] = _essential("load", help=_METHOD_HELP, group="Operation")  # type: ignore[valid-type]
 
 
 def datasets_operation(method: str) -> type[_DatasetsBase]:
@@ -509,14 +525,14 @@ class TrainerComponent(_Model):
 
     id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
     type: Literal["model-trainer"] = _field("model-trainer", help="Always model-trainer.", group="Component")
-    task: Literal["sft", "classification"] = _field(
+    task: Literal["sft", "classification"] = _essential(
         ...,
         help="sft trains a causal language model on text or prompt/response rows; classification trains "
         "a sequence classifier on text + label rows.",
         group=_MODEL,
     )
 
-    model: str | None = _field(
+    model: str | None = _essential(
         help="Base model: a hub id or a folder under the workspace. Empty: the workspace's default model for the task.",
         group=_MODEL,
         path="read-or-hub",
@@ -531,19 +547,19 @@ class TrainerComponent(_Model):
         evaluated=True,
     )
 
-    dataset: Any = _field(
+    dataset: Any = _essential(
         help="Training data: usually a binding such as ${input.dataset} or ${jobs.prepare.output}.", group=_DATA
     )
     eval_dataset: Any = _field(
         help="Optional evaluation data; enables eval loss, perplexity, accuracy and F1.", group=_DATA
     )
-    text_column: str | None = _field(
+    text_column: str | None = _essential(
         help="Column holding the whole text (SFT), or the text to classify (default: text).", group=_DATA
     )
-    prompt_column: str | None = _field(
+    prompt_column: str | None = _essential(
         help="SFT: column with the prompt; the loss is computed on the response only.", group=_DATA
     )
-    response_column: str | None = _field(help="SFT: column with the expected response.", group=_DATA)
+    response_column: str | None = _essential(help="SFT: column with the expected response.", group=_DATA)
     system_column: str | None = _field(help="SFT: optional column with a system message.", group=_DATA)
     text_pair_column: str | None = _field(
         help="Classification: optional second text column (sentence pairs).", group=_DATA
@@ -554,7 +570,7 @@ class TrainerComponent(_Model):
     )
     packing: bool = _field(False, help="SFT: pack several short rows into one sequence.", group=_DATA)
 
-    learning_rate: float = _field(
+    learning_rate: float = _essential(
         5e-5, help="Peak learning rate, e.g. 5e-5 (full fine-tune) or 2e-4 (LoRA).", group=_RATE, gt=0
     )
     per_device_train_batch_size: int = _field(
@@ -563,8 +579,8 @@ class TrainerComponent(_Model):
     per_device_eval_batch_size: int = _field(
         8, help="Evaluation rows per step on each device.", group=_RATE, unit="rows", ge=1
     )
-    num_epochs: float = _field(3, help="Passes over the training data.", group=_RATE, unit="epochs", gt=0)
-    max_steps: int = _field(
+    num_epochs: float = _essential(3, help="Passes over the training data.", group=_RATE, unit="epochs", gt=0)
+    max_steps: int = _essential(
         -1, help="When > 0, stop after this many optimizer steps (overrides num_epochs).", group=_RATE, unit="steps"
     )
 
@@ -615,17 +631,17 @@ class TrainerComponent(_Model):
 
     seed: int = _field(42, help="Random seed for shuffling and initialisation.", group="Reproducibility")
 
-    output_dir: str = _field(
+    output_dir: str = _essential(
         "./output", help="Folder (under the workspace) for checkpoints and the final model.", group=_SAVE, path="write"
     )
     resume_from_checkpoint: str | None = _field(
         help="A checkpoint folder, or latest to continue from the newest one.", group=_SAVE, path="read"
     )
 
-    peft_adapter: Literal["lora"] | None = _field(
+    peft_adapter: Literal["lora"] | None = _essential(
         help="lora trains a small adapter instead of every weight.", group=_LORA
     )
-    lora_r: int | None = _field(help="Adapter rank (8 when unset, with LoRA).", group=_LORA, ge=1)
+    lora_r: int | None = _essential(help="Adapter rank (8 when unset, with LoRA).", group=_LORA, ge=1)
     lora_alpha: float | None = _field(help="Adapter scaling (16 when unset, with LoRA).", group=_LORA, gt=0)
     lora_dropout: float | None = _field(
         help="Dropout on the adapter inputs (0.05 when unset).", group=_LORA, ge=0, lt=1
@@ -637,7 +653,7 @@ class TrainerComponent(_Model):
         help="Which biases to train alongside the adapter (none when unset).", group=_LORA
     )
 
-    quantization: Literal[QUANTIZATIONS] | None = _field(  # type: ignore[valid-type]
+    quantization: Literal[QUANTIZATIONS] | None = _essential(  # type: ignore[valid-type]
         help="Load the base model in 4 or 8 bits (needs LoRA: QLoRA).", group=_QUANT
     )
     bnb_4bit_compute_dtype: Literal[COMPUTE_DTYPES] | None = _field(  # type: ignore[valid-type]
@@ -1029,18 +1045,18 @@ class ModelComponent(_Model):
 
     id: str = _field(..., help="The component's id; jobs name it in component:.", group="Component")
     type: Literal["model"] = _field("model", help="Always model.", group="Component")
-    task: Annotated[Literal[MODEL_TASKS], BeforeValidator(_refuse_other_task)] = _field(  # type: ignore[valid-type]
+    task: Annotated[Literal[MODEL_TASKS], BeforeValidator(_refuse_other_task)] = _essential(  # type: ignore[valid-type]
         ...,
         help="text-generation (prompt), chat-completion (messages) or text-classification (text).",
         group=_INF_MODEL,
     )
 
-    model: ModelValue | None = _field(
+    model: ModelValue | None = _essential(
         help="The model: a folder under the workspace, a hub id, or {provider: huggingface | local, ...}.",
         group=_INF_MODEL,
         path="read-or-hub",
     )
-    peft_adapters: list[PeftAdapterSpec] | None = _field(
+    peft_adapters: list[PeftAdapterSpec] | None = _essential(
         help="LoRA adapters applied to the model: [{type: lora, name, model, weight}].", group=_INF_MODEL
     )
     precision: Literal[PRECISIONS] = _field(  # type: ignore[valid-type]
@@ -1057,20 +1073,20 @@ class ModelComponent(_Model):
     )
 
     # input
-    dataset: Any = _field(
+    dataset: Any = _essential(
         help="A data set (${jobs.<id>.output}): one answer per row, with prompt, messages or "
         "text as {column} templates.",
         group=_INPUT,
     )
-    prompt: str | None = _field(help="text-generation: the prompt.", group=_INPUT, evaluated=True)
-    messages: list[dict[str, Any]] | None = _field(
+    prompt: str | None = _essential(help="text-generation: the prompt.", group=_INPUT, evaluated=True)
+    messages: list[dict[str, Any]] | None = _essential(
         help="chat-completion: the conversation, [{role, content}].", group=_INPUT, evaluated=True
     )
-    text: str | None = _field(help="text-classification: the text to classify.", group=_INPUT, evaluated=True)
+    text: str | None = _essential(help="text-classification: the text to classify.", group=_INPUT, evaluated=True)
     batch_size: int = _field(8, help="Rows run together over a data set.", group=_INPUT, unit="rows", ge=1)
 
     # generation
-    max_output_length: int = _field(1024, help="Most new tokens per answer.", group=_GEN, unit="tokens", ge=1)
+    max_output_length: int = _essential(1024, help="Most new tokens per answer.", group=_GEN, unit="tokens", ge=1)
     num_return_sequences: int = _field(1, help="Answers per input.", group=_GEN, ge=1)
     stop_sequences: list[str] | None = _field(help="Text that ends an answer (not included in it).", group=_GEN)
     do_sample: bool = _field(

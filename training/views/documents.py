@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from compose.errors import Problem
-from compose.schema.components import COMPONENT_TYPES
+from compose.schema.components import COMPONENT_TYPES, essential_fields
 from compose.yamlio.limits import MAX_BYTES, size_problem, text_size
 from training import actions
 from training.forms.document import STARTER_YAML, DocumentImportForm, YamlTextForm
@@ -26,38 +26,8 @@ if TYPE_CHECKING:
     from compose.document_edit.shapes import Dialect
 
 # Fields a component card shows, in this order, when the document sets them.
-CARD_FIELDS = {
-    "model-trainer": (
-        "task",
-        "model",
-        "dataset",
-        "prompt_column",
-        "response_column",
-        "text_column",
-        "learning_rate",
-        "num_epochs",
-        "max_steps",
-        "peft_adapter",
-        "lora_r",
-        "quantization",
-        "output_dir",
-    ),
-    "datasets": (
-        "method",
-        "provider",
-        "path",
-        "loader",
-        "data_files",
-        "split",
-        "dataset",
-        "datasets",
-        "condition",
-        "template",
-        "columns",
-        "indices",
-        "fraction",
-    ),
-}
+# The fields a component's card shows: those the schema marks essential.
+CARD_FIELDS = {ctype: essential_fields(model) for ctype, model in COMPONENT_TYPES.items()}
 EXPORT_DIALECTS = ("seed", "nested")
 
 
@@ -111,7 +81,7 @@ def _component_cards(parsed_file: Any) -> list[dict[str, Any]]:
                 "component": component,
                 "fields": shown,
                 "actions": actions,
-                "editable": component.type in CARD_FIELDS and not actions,
+                "editable": component.type in COMPONENT_TYPES and not actions,
             }
         )
     return cards

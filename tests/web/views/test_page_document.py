@@ -42,3 +42,22 @@ def test_saving_valid_yaml_updates_the_document(alice_client, alice, document):
     assert response.status_code == 302
     document.refresh_from_db()
     assert document.yaml_text == changed and document.updated_by == alice
+
+
+def test_every_component_type_has_a_card_with_its_essential_fields_and_an_edit_link(alice_client, workspace, alice):
+    from training.actions import create_document
+
+    text = (
+        "components:\n"
+        "  - {id: gen, type: model, task: text-generation, model: ./m, prompt: Hello, max_output_length: 8,"
+        " temperature: 0.5, do_sample: true}\n"
+        "workflows:\n"
+        "  - {id: try, jobs: [{id: say, component: gen}]}\n"
+    )
+    doc = create_document(workspace, alice, "gen", text)
+    html = alice_client.get(reverse("training:document", args=[doc.pk])).content.decode()
+    assert reverse("training:component_edit", args=[doc.pk, "gen"]) in html
+    card = html[html.index('data-component="gen"') :]
+    card = card[: card.index("</dl>")]
+    # the schema marks prompt and max_output_length essential; temperature is not on the card
+    assert "Hello" in card and "max_output_length" in card and "temperature" not in card
