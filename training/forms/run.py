@@ -63,12 +63,10 @@ SWEEP_PREFIX = "sweep."  # no input's name holds a dot (${input.a.b} is input `a
 def sweep_field(spec: Any) -> forms.Field:
     """The "several values" text of one input: commas between values, or a JSON list."""
     if spec.type == "json":
-        example, how = "[[0, 1], [2, 3]]", "a JSON list of values"
+        example, how = "[[0, 1], [2, 3]]", "written as a JSON list"
     else:
-        example, how = (
-            _sweep_example(spec),
-            'values separated by commas (a JSON list when a value holds a comma: ["a, b", "c"])',
-        )
+        example = _sweep_example(spec)
+        how = 'separated by commas; a JSON list when a value holds a comma: ["a, b", "c"]'
     attrs = {
         "data-sweep": spec.name,
         "data-type": spec.type,
@@ -79,7 +77,7 @@ def sweep_field(spec: Any) -> forms.Field:
     return forms.CharField(
         required=False,
         label=f"{spec.name}: several values",
-        help_text=f"One run for each value ({how}); with several inputs swept, one run for each combination.",
+        help_text=f"One run for each value, {how}. With several inputs swept, one run for each combination.",
         widget=forms.TextInput(attrs=attrs),
     )
 
