@@ -75,3 +75,18 @@ def test_hostile_or_odd_values_are_refused_with_a_reason(swept, says):
     with pytest.raises(SweepError) as caught:
         sweep_values(SPECS, {}, swept, 32)
     assert says in " ".join(p.message for p in caught.value.problems)
+
+
+def test_choices_and_booleans_are_checked_as_their_single_values_are():
+    from compose.bindings import SelectHint
+
+    specs = [*SPECS, InputSpec("split", "text", hint=SelectHint(("train", "test"))), InputSpec("shuffle", "boolean")]
+    assert sweep_values(specs, {}, {"split": "train, test", "shuffle": "true, false"}, 32) == {
+        "split": ["train", "test"],
+        "shuffle": ["true", "false"],
+    }
+    with pytest.raises(SweepError) as caught:
+        sweep_values(specs, {}, {"split": "train, tset", "shuffle": "true, maybe"}, 32)
+    messages = " ".join(p.message for p in caught.value.problems)
+    assert "'tset' is not one of train, test" in messages and "did you mean" in messages.lower()
+    assert "expected true or false, got 'maybe'" in messages
