@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 
+import compose.sweep
 from compose.inputs import InputSpec
 from compose.sweep import MAX_TEXT, SweepError, grid, grid_size, split_values, sweep_values
 
@@ -13,6 +16,10 @@ SPECS = [
     InputSpec("indices", "json", default=[0], required=False),
     InputSpec("note", "text", default="x", required=False),
 ]
+
+
+def test_docstring_examples_hold():
+    assert doctest.testmod(compose.sweep).failed == 0
 
 
 def test_a_2x2_grid_is_every_combination_the_last_input_fastest():
