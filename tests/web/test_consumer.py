@@ -8,8 +8,9 @@ from channels.db import database_sync_to_async
 from compose import events as ev
 from tests.web.factories import make_run
 from tests.web.wsclient import communicator, receive_until, session_cookie
-from training import notify
-from training.actions import claim_run, record_event
+from training import consumers, notify
+from training.actions import claim_run, record_event, record_events
+from training.actions import events as event_actions
 from training.models import Run
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -89,6 +90,7 @@ async def test_live_events_and_status_changes_arrive(workspace, alice):
 async def test_events_from_another_process_arrive_by_the_poll(workspace, alice, monkeypatch):
     # Without Redis the worker's wake-ups never reach the web process: only the poll does.
     monkeypatch.setattr(notify, "send_now", lambda run_id, kind: None)
+    monkeypatch.setattr(event_actions, "send_batch", lambda run_id, frames: None)
     run = await database_sync_to_async(make_run)(workspace, alice)
     cookie = await database_sync_to_async(session_cookie)(alice)
     comm = communicator(run.pk, cookie)
@@ -121,3 +123,36 @@ async def test_the_socket_closes_when_its_run_is_deleted(workspace, alice):
     await comm.receive_json_from(timeout=5)
     await database_sync_to_async(Run.objects.filter(pk=run.pk).delete)()
     assert (await comm.receive_output(timeout=5))["type"] == "websocket.close"
+
+
+async def test_the_pages_of_a_run_share_one_hub_and_get_a_pushed_batch_without_reading(
+    workspace, alice, settings, monkeypatch
+):
+    from training.consumers import RunHub
+
+    settings.COMPOSE_EVENT_POLL_S = 30  # only the push can bring the batch in time
+    run = await database_sync_to_async(make_run)(workspace, alice)
+    cookie = await database_sync_to_async(session_cookie)(alice)
+    pages = [communicator(run.pk, cookie) for _ in range(5)]
+    for page in pages:
+        assert (await page.connect())[0]
+        await receive_until(page, lambda m: m["type"] == "run")
+    assert len([hub for hub in RunHub.hubs.values() if hub.run_id == run.pk]) == 1
+    reads: list[int] = []
+    real_events_after = consumers.events_after
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        return real_events_after(*args, **kwargs)
+
+    monkeypatch.setattr(consumers, "events_after", counted)
+
+    batch = [ev.log("train", f"line {i}") for i in range(3)]
+    await database_sync_to_async(record_events)(run, batch)
+    for page in pages:
+        got = await receive_until(page, lambda m: m.get("seq") == 3)
+        assert events_of(got) == [1, 2, 3] and got[-1]["event"]["message"] == "line 2"
+    assert reads == []  # the frames came with the push
+    for page in pages:
+        await page.disconnect()
+    assert not [hub for hub in RunHub.hubs.values() if hub.run_id == run.pk]

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -140,7 +141,7 @@ def test_events_of_a_job_nobody_planned_create_its_row(workspace):
 
 def test_bad_events_are_skipped_and_reported_without_losing_the_others(planned, caplog):
     run = planned()
-    batch = [
+    batch: list[Any] = [
         ev.log("train", "first"),
         {"type": "telemetry", "job": "train", "ts": 1.0},  # not a compose event type
         "not an event",
