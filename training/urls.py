@@ -21,6 +21,7 @@ urlpatterns = [
     path("runs/<int:pk>/events.json", runs.run_events, name="run_events"),
     path("runs/<int:pk>/datasets/", runs.run_datasets, name="run_datasets"),
     path("runs/<int:pk>/configs/", runs.run_configs, name="run_configs"),
+    path("runs/<int:pk>/answers/", runs.run_answers, name="run_answers"),
     path("runs/<int:pk>/cancel/", runs.run_cancel, name="run_cancel"),
     path("runs/<int:pk>/rerun/", runs.run_rerun, name="run_rerun"),
     path("runs/<int:pk>/download/", downloads.run_download, name="run_download"),

@@ -102,6 +102,7 @@
   var refreshFiles = part(document.getElementById("run-files"), 500);
   var configs = document.getElementById("job-configs"), refreshConfigs = part(configs, 200);
   var datasets = document.getElementById("datasets"), refreshDatasets = part(datasets, 200);
+  var answers = document.getElementById("answers"), refreshAnswers = part(answers, 200);
   function onArtifact(e) {
     if (!document.querySelector("#artifacts tr[data-path='" + CSS.escape(e.path) + "']")) refreshFiles();
   }
@@ -112,8 +113,10 @@
   }
   function onOutput(e) {
     var ref = e.value;
-    if (ref && ref.type === "dataset" && !datasets.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) {
-      refreshDatasets();
+    if (ref && ref.type === "dataset") {
+      if (!datasets.querySelector("[data-dataset='" + CSS.escape(ref.fingerprint) + "']")) refreshDatasets();
+    } else if (ref && typeof ref === "object" && !answers.querySelector("[data-answer='" + CSS.escape(e.job) + "']")) {
+      refreshAnswers();
     }
   }
 

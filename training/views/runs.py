@@ -21,6 +21,7 @@ from training.forms.run import RunForm
 from training.models import JobRun, JobRunStatus
 from training.models.access import events_after, get_document_or_404, get_run_or_404
 
+from .answers import answers_of
 from .common import parse_text
 from .compare import MAX_RUNS as COMPARE_MAX_RUNS
 from .lineage import earlier_metrics, resumed_step
@@ -168,6 +169,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "jobs": job_runs,
             "artifacts": list(run.artifacts.order_by("created", "id")),
             "datasets": _datasets(run, job_runs),
+            "answers": answers_of(job_runs),
             "blank_job": JobRun(status=JobRunStatus.PENDING),  # the card the page clones for a new job
             "diff": _config_diff(run),
             "resumable": run.status in actions.RESUMABLE and not run.resumed_as.exists(),
@@ -194,6 +196,12 @@ def run_configs(request: HttpRequest, pk: int) -> HttpResponse:
     """The run page's resolved configs, fetched again when a job reports the one it started with."""
     run = get_run_or_404(request.user, pk)
     return render(request, "training/_run_configs.html", {"run": run, **_configs(list(run.job_runs.all()))})
+
+
+def run_answers(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run page's answers of model jobs, fetched again when a model job reports one."""
+    run = get_run_or_404(request.user, pk)
+    return render(request, "training/_run_answers.html", {"run": run, "answers": answers_of(list(run.job_runs.all()))})
 
 
 def run_datasets(request: HttpRequest, pk: int) -> HttpResponse:
