@@ -64,6 +64,8 @@ def test_each_input_gets_a_widget_for_its_type_with_its_default(alice_client, ty
     html = response.content.decode()
     assert response.status_code == 200
     assert '<input type="range" name="fraction" value="0.5"' in html and 'max="1.0"' in html or 'max="1"' in html
+    # a slider shows its value beside it
+    assert '<output for="id_fraction" class="mono" data-slider-value>0.5</output>' in html
     assert '<input type="checkbox" name="shuffle"' in html
     assert '<select name="split"' in html and '<option value="test">' in html
     assert '<textarea name="template"' in html
