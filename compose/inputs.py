@@ -25,6 +25,7 @@ from compose.bindings import (
     convert,
 )
 from compose.errors import ComposeError, Problem
+from compose.schema.checks import check_field
 from compose.schema.components import (
     ANY_METHOD_FIELD,
     COMPONENT_TYPES,
@@ -100,6 +101,8 @@ class InputSpec:
     hint: Hint | None = None
     used_by: list[str] = field(default_factory=list)
     help: str = ""  # the description of the field it fills, when it fills one whole
+    # (component type, field) of each field it fills whole: a value is checked against them
+    fills: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +124,7 @@ class _Use:
     hint: Hint | None
     explicit: bool
     help: str = ""
+    fills: tuple[str, str] | None = None
 
 
 def workflow_inputs(doc: ComposeFile, workflow_id: str | None = None) -> list[InputSpec]:
@@ -169,7 +173,8 @@ def _job_input_uses(job: Job, component: ComponentDoc | None, path: str) -> list
             type_, hint = field_type(ctype, key), field_hint(ctype, key)
         else:
             type_, hint = reads.get(key, (None, None))
-        uses += _uses_in(value, f"{path}.input.{key}", type_, hint, field_help(ctype, key))
+        fills = (ctype, key) if field_type(ctype, key) is not None else None
+        uses += _uses_in(value, f"{path}.input.{key}", type_, hint, field_help(ctype, key), fills)
     return uses
 
 
@@ -252,13 +257,21 @@ def _component_uses(job: Job, component: ComponentDoc, base: str) -> list[_Use]:
             field_type(component.type, name),
             field_hint(component.type, name),
             field_help(component.type, name),
+            (component.type, name),
         ):
             if use.binding.name not in job.input:
                 uses.append(use)
     return uses
 
 
-def _uses_in(value: Any, path: str, type_: str | None, hint: Hint | None, help_text: str = "") -> list[_Use]:
+def _uses_in(
+    value: Any,
+    path: str,
+    type_: str | None,
+    hint: Hint | None,
+    help_text: str = "",
+    fills: tuple[str, str] | None = None,
+) -> list[_Use]:
     """``${input.*}`` uses in a value that fills a field of ``type_`` (None: unknown)."""
     if isinstance(value, Mapping):
         return [u for k, v in value.items() for u in _uses_in(v, f"{path}.{k}", "json", None)]
@@ -276,7 +289,7 @@ def _uses_in(value: Any, path: str, type_: str | None, hint: Hint | None, help_t
         uses += _binding_uses(binding, path, type_ if whole else "text", hint if whole else None)
     if whole:
         for use in uses:
-            use.help = help_text
+            use.help, use.fills = help_text, fills
     return uses
 
 
@@ -313,6 +326,8 @@ def _merge(uses: Iterable[_Use]) -> list[InputSpec]:
         elif spec.hint is None and use.hint is not None:
             spec.hint = use.hint
         spec.help = spec.help or use.help
+        if use.fills is not None and use.fills not in spec.fills:
+            spec.fills.append(use.fills)
         if use.explicit:
             explicit.add(name)
         if use.binding.default is None:
@@ -389,10 +404,23 @@ def input_problems(specs: list[InputSpec], raw: Mapping[str, Any]) -> list[Probl
         except BindingError as exc:
             problems.append(Problem(f"inputs.{spec.name}", str(exc)))
             continue
-        message = _hint_problem(spec, typed)
+        message = _hint_problem(spec, typed) or _field_problem(spec, typed)
         if message:
             problems.append(Problem(f"inputs.{spec.name}", message))
     return problems
+
+
+def _field_problem(spec: InputSpec, value: Any) -> str | None:
+    """The value checked as each field it fills would check it (its range, its choices), so
+    that nothing a job would refuse is queued."""
+    for component_type, name in spec.fills:
+        model = COMPONENT_TYPES.get(component_type)
+        if model is None or name not in model.model_fields:
+            continue
+        _, message = check_field(model, name, value)
+        if message:
+            return f"input `{spec.name}` fills {name}: {message}"
+    return None
 
 
 def _hint_problem(spec: InputSpec, value: Any) -> str | None:

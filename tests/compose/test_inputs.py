@@ -295,3 +295,31 @@ def test_fields_of_another_datasets_operation_are_not_inputs():
     )
     assert [s.name for s in workflow_inputs(doc)] == ["a", "b", "condition"]
     assert by_name(workflow_inputs(doc))["condition"].used_by == ["components[0].condition"]
+
+
+def test_an_input_is_checked_against_the_range_and_choices_of_the_field_it_fills():
+    from compose.inputs import input_problems
+    from compose.loader import load_compose
+
+    doc = load_compose(
+        "components:\n"
+        "  - id: t\n"
+        "    type: model-trainer\n"
+        "    task: sft\n"
+        "    model: ./m\n"
+        "    max_seq_length: ${input.seq as integer | 128}\n"
+        "    learning_rate: ${input.lr}\n"
+        "workflows:\n"
+        "  - id: w\n"
+        "    jobs:\n"
+        "      - {id: a, component: t, input: {optimizer: '${input.opt}'}}\n"
+    )
+    specs = workflow_inputs(doc, "w")
+    problems = {p.path: p.message for p in input_problems(specs, {"seq": "0", "lr": "-1", "opt": "adamw"})}
+    assert problems == {
+        "inputs.seq": "input `seq` fills max_seq_length: should be greater than or equal to 1 (got 0)",
+        "inputs.lr": "input `lr` fills learning_rate: should be greater than 0 (got -1)",
+        "inputs.opt": problems["inputs.opt"],
+    }
+    assert "'adamw' is not one of adamw_torch" in problems["inputs.opt"]  # the field's choices
+    assert input_problems(specs, {"seq": "64", "lr": "2e-4", "opt": "adamw_torch"}) == []

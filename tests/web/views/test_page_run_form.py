@@ -127,3 +127,19 @@ def test_a_field_that_would_have_no_effect_is_said_on_the_run_form(alice_client,
     document = create_document(workspace, alice, "warned", WARNED)
     html = alice_client.get(url(document, "train")).content.decode()
     assert 'class="warning"' in html and "num_cycles" in html and "line 6" in html
+
+
+def test_a_value_out_of_the_filled_fields_range_is_refused_beside_its_input(alice_client, workspace, alice):
+    from training.actions import create_document
+
+    text = (
+        "components:\n"
+        "  - {id: t, type: model-trainer, task: sft, model: ./m, max_seq_length: '${input.seq as integer | 128}'}\n"
+        "workflows:\n"
+        "  - {id: w, jobs: [{id: a, component: t}]}\n"
+    )
+    doc = create_document(workspace, alice, "ranges", text)
+    response = alice_client.post(url(doc, "w"), {"seq": "0"})
+    assert response.status_code == 400
+    assert "max_seq_length: should be greater than or equal to 1" in response.context["form"].errors["seq"][0]
+    assert not Run.objects.exists()
