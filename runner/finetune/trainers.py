@@ -7,7 +7,7 @@ from typing import Any
 
 from compose.schema.components import TrainerComponent
 from runner.finetune import args as trainer_args
-from runner.finetune import data, optimizers
+from runner.finetune import chunked_loss, data, optimizers
 from runner.finetune import model as model_lib
 from runner.finetune.callbacks import GradNormMeter, counting_trainer
 
@@ -98,6 +98,10 @@ def build_sft(inputs: Inputs) -> Prepared:
         processing_class=tokenizer,
         callbacks=inputs.callbacks,
     )
+    if not inputs.hw.cuda and chunked_loss.allowed() and chunked_loss.install(trainer.model):
+        notes.append(
+            f"loss computed in chunks of {chunked_loss.CHUNK_TOKENS} tokens (COMPOSE_CHUNKED_LOSS=0 turns it off)"
+        )
     notes += _finish_trainer(trainer, inputs)
     return Prepared(trainer, cfg.peft_adapter == "lora", notes)
 
