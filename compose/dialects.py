@@ -17,7 +17,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from compose.schema.components import DATASET_LOADERS, DatasetsComponent, ModelComponent, TrainerComponent
+from compose.schema.components import (
+    DATASET_LOADERS,
+    GENERATION_FIELDS,
+    DatasetsComponent,
+    ModelComponent,
+    TrainerComponent,
+)
 from compose.suggest import did_you_mean
 
 RelPath = tuple[Any, ...]
@@ -36,16 +42,8 @@ MODEL_ACTION_FIELDS: tuple[str, ...] = (
     "num_return_sequences",
     "stop_sequences",
 )
-MODEL_PARAMS_FIELDS: tuple[str, ...] = (
-    "max_output_length",
-    "num_return_sequences",
-    "stop_sequences",
-    "do_sample",
-    "temperature",
-    "top_p",
-    "top_k",
-    "num_beams",
-)
+# model-compose keeps the generation settings under action.params.
+MODEL_PARAMS_FIELDS: tuple[str, ...] = GENERATION_FIELDS
 
 LORA_NESTED: dict[str, str] = {
     "rank": "lora_r",

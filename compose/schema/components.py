@@ -1125,15 +1125,9 @@ MODEL_INPUT_FIELD: dict[str, str] = {
     "chat-completion": "messages",
     "text-classification": "text",
 }
-GENERATION_FIELDS: tuple[str, ...] = (
-    "max_output_length",
-    "num_return_sequences",
-    "stop_sequences",
-    "do_sample",
-    "temperature",
-    "top_p",
-    "top_k",
-    "num_beams",
+# The settings of generation (model-compose's ``action.params``): the Generation group.
+GENERATION_FIELDS: tuple[str, ...] = tuple(
+    name for name, info in ModelComponent.model_fields.items() if field_extra(info, "group") == _GEN
 )
 
 
