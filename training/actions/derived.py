@@ -10,7 +10,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Model
 from django.utils import timezone
 
@@ -132,17 +132,18 @@ def insert_many(model: type[Model], objs: list[Any]) -> None:
     """
     if not objs:
         return
-    if connection.vendor != "sqlite":
+    db = connections[router.db_for_write(model)]  # the connection itself, not the per-thread proxy
+    if db.vendor != "sqlite":
         model._default_manager.bulk_create(objs)
         return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    params = [[f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields] for obj in objs]
-    with connection.cursor() as cursor:
+    params = [[f.get_db_prep_save(f.pre_save(obj, True), db) for f in fields] for obj in objs]
+    with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.utils import timezone
 
 from compose import events as ev
@@ -135,7 +135,10 @@ def _store(run_id: int, items: list[Prepared]) -> list[RunEvent]:
         RunEvent(run_id=run_id, seq=first + i, type=item.type, job_id=item.job_id, payload=item.payload, ts=item.ts)
         for i, item in enumerate(items)
     ]
-    insert_many(RunEvent, rows)
+    if connection.vendor == "sqlite":
+        _insert_events_sqlite(rows, items)
+    else:
+        insert_many(RunEvent, rows)
     derived = DerivedRows(run_id, workspace_id)
     for item in items:
         derived.add(item.payload)
@@ -143,6 +146,22 @@ def _store(run_id: int, items: list[Prepared]) -> list[RunEvent]:
     for row, item in zip(rows, items, strict=True):
         row._frame_text = item.text  # type: ignore[attr-defined]
     return rows
+
+
+def _insert_events_sqlite(rows: list[RunEvent], items: list[Prepared]) -> None:
+    # The payload's JSON is already written (SQLite keeps a JSON column as that text):
+    # no second encoding, no per-field conversion.
+    db = connections[router.db_for_write(RunEvent)]
+    adapt = db.ops.adapt_datetimefield_value
+    with db.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {db.ops.quote_name(RunEvent._meta.db_table)} "
+            "(run_id, seq, type, job_id, payload, ts) VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (row.run_id, row.seq, item.type, item.job_id, item.text, adapt(item.ts))
+                for row, item in zip(rows, items, strict=True)
+            ],
+        )
 
 
 def _reserve(run_id: int, n: int) -> tuple[int, int]:
