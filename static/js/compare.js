@@ -8,6 +8,7 @@
   // Without this script the form still works: the server takes runs=12&runs=14 as well.
   document.querySelectorAll("form[data-compare-form]").forEach(function (form) {
     var button = form.querySelector("[data-compare-button]"), hint = form.querySelector("[data-compare-hint]");
+    if (!button || !hint) return;  // a table of one run has nothing to compare
     function ticked() {
       return Array.prototype.map.call(form.querySelectorAll("input[name=runs]:checked"), function (box) { return box.value; });
     }
