@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> None:
     database_url = os.environ.get("DATABASE_URL")
     redis_url = os.environ.get("REDIS_URL")
     var = Path(tempfile.mkdtemp(prefix="bench-events-"))
-    setups = [("embedded (SQLite, in-memory layer)", None, None)]
+    setups: list[tuple[str, str | None, str | None]] = [("embedded (SQLite, in-memory layer)", None, None)]
     if database_url:
         setups.append(("PostgreSQL + Redis" if redis_url else "PostgreSQL", scratch_postgres(database_url), redis_url))
     # Django is set up once per process: each set-up runs in a child of this one.

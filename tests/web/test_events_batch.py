@@ -251,3 +251,14 @@ def test_two_processes_writing_at_once_get_gap_free_unique_seqs(workspace):
             for p in RunEvent.objects.filter(run=run, job_id=name).order_by("seq").values_list("payload", flat=True)
         ]
         assert messages == [f"{name} {i} {k}" for i in range(40) for k in range(1 + i % 7)]
+
+
+def test_an_event_keeps_the_time_it_was_made(planned):
+    from datetime import UTC, datetime
+
+    run = planned()
+    event = {**ev.log("train", "then"), "ts": 1_700_000_000.25}
+    assert record_events(run, [event, {**event, "ts": "not a time"}]) == (2, 0)
+    first, second = RunEvent.objects.filter(run=run).order_by("seq")
+    assert first.ts == datetime.fromtimestamp(1_700_000_000.25, tz=UTC)
+    assert second.ts.year >= 2026  # no usable time: when it was stored
