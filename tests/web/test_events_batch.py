@@ -262,3 +262,16 @@ def test_an_event_keeps_the_time_it_was_made(planned):
     first, second = RunEvent.objects.filter(run=run).order_by("seq")
     assert first.ts == datetime.fromtimestamp(1_700_000_000.25, tz=UTC)
     assert second.ts.year >= 2026  # no usable time: when it was stored
+
+
+def test_a_nul_character_costs_only_its_own_event(planned):
+    # PostgreSQL's jsonb holds no NUL; SQLite keeps it.
+    run = planned()
+    batch = [ev.log("train", "before"), ev.log("train", "nul \x00 here"), ev.log("train", "after")]
+    stored = record_events(run, batch)
+    rows = RunEvent.objects.filter(run=run).order_by("seq")
+    messages = [p["message"] for p in rows.values_list("payload", flat=True)]
+    if connection.vendor == "postgresql":
+        assert stored == (2, 1) and messages == ["before", "after"]
+    else:
+        assert stored == (3, 0) and messages[1] == "nul \x00 here"

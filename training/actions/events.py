@@ -23,7 +23,7 @@ from django.utils import timezone
 from compose import events as ev
 from compose.jsonvalue import jsonable
 from training import notify
-from training.actions.derived import DerivedRows, check, insert_many
+from training.actions.derived import DerivedRows, check
 from training.models import Run, RunEvent
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def prepare(event: Any) -> Prepared:
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:  # (jsonable leaves none of these; a guard)
         raise BadEvent(str(exc)) from exc
-    if "\x00" in text and connection.vendor == "postgresql":
+    if "\\u0000" in text and connection.vendor == "postgresql":
         # PostgreSQL's jsonb has no NUL character; its refusal would cost the batch a retry.
         raise BadEvent("a NUL character in the event")
     ts = event.get("ts")
@@ -135,10 +135,7 @@ def _store(run_id: int, items: list[Prepared]) -> list[RunEvent]:
         RunEvent(run_id=run_id, seq=first + i, type=item.type, job_id=item.job_id, payload=item.payload, ts=item.ts)
         for i, item in enumerate(items)
     ]
-    if connection.vendor == "sqlite":
-        _insert_events_sqlite(rows, items)
-    else:
-        insert_many(RunEvent, rows)
+    _insert_events(rows, items)
     derived = DerivedRows(run_id, workspace_id)
     for item in items:
         derived.add(item.payload)
@@ -148,15 +145,16 @@ def _store(run_id: int, items: list[Prepared]) -> list[RunEvent]:
     return rows
 
 
-def _insert_events_sqlite(rows: list[RunEvent], items: list[Prepared]) -> None:
-    # The payload's JSON is already written (SQLite keeps a JSON column as that text):
-    # no second encoding, no per-field conversion.
+def _insert_events(rows: list[RunEvent], items: list[Prepared]) -> None:
+    # One statement run for every row (prepared once; psycopg pipelines them), with the
+    # payload's JSON as already written: no second encoding, no per-field conversion.
     db = connections[router.db_for_write(RunEvent)]
     adapt = db.ops.adapt_datetimefield_value
+    payload = "%s::jsonb" if db.vendor == "postgresql" else "%s"
     with db.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {db.ops.quote_name(RunEvent._meta.db_table)} "
-            "(run_id, seq, type, job_id, payload, ts) VALUES (%s, %s, %s, %s, %s, %s)",
+            f"(run_id, seq, type, job_id, payload, ts) VALUES (%s, %s, %s, %s, {payload}, %s)",
             [
                 (row.run_id, row.seq, item.type, item.job_id, item.text, adapt(item.ts))
                 for row, item in zip(rows, items, strict=True)
