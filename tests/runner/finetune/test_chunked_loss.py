@@ -2,13 +2,12 @@
 equals the plain loss.
 
 TRL 1.16's ``SFTTrainer`` patches the model with a fused LM head (``trl.trainer.utils.
-add_fused_lm_head``): the body gives hidden states, and the output projection and the
-log-probabilities run in tiles of tokens x vocabulary, recomputed in the backward pass, on
-the CPU too. The runner relies on it rather than adding a second chunked path. These tests
-pin the two things that makes true for a run of the runner: the loss and its gradients are
-those of the plain cross-entropy over the full logits (label masking, padding, packing,
-the shift by one, and the token count across accumulated micro-batches), and a training
-step never calls the output layer on the whole sequence.
+add_fused_lm_head``) that scores tiles of tokens x vocabulary; on a CPU the runner puts its
+chunked head (``runner.finetune.chunked_loss``) in front of it, and ``COMPOSE_CHUNKED_LOSS=0``
+keeps TRL's. These tests pin, for both heads as the runner builds them: the loss and its
+gradients are those of the plain cross-entropy over the full logits (label masking, padding,
+packing, the shift by one, and the token count across accumulated micro-batches), and a
+training step never calls the output layer on the whole sequence.
 """
 
 from __future__ import annotations
@@ -159,8 +158,9 @@ def test_prompt_tokens_carry_no_loss(tmp_path: Path, tiny_causal_lm_dir: Path, m
 def test_a_training_step_never_builds_the_full_logits(
     tmp_path: Path, tiny_causal_lm_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The output layer is never called as a module during training: the fused head reads its
-    weight in tiles. (Its forward would return the ``(batch, sequence, vocabulary)`` logits.)"""
+    """The output layer is never called as a module during training: the chunked head reads
+    its weight chunk by chunk. (Its forward would return the ``(batch, sequence, vocabulary)``
+    logits.)"""
     import torch
 
     trainer = runner_trainer(tmp_path, tiny_causal_lm_dir, monkeypatch, data.text_rows(8), text_column="text")
@@ -238,3 +238,26 @@ def test_a_bad_switch_value_fails_naming_it(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("COMPOSE_CHUNKED_LOSS", "maybe")
     with pytest.raises(ConfigProblem, match="COMPOSE_CHUNKED_LOSS"):
         chunked_loss.allowed()
+
+
+def test_chunks_with_a_bias_and_with_nothing_to_train() -> None:
+    """Any chunk size gives the full-logits log-probabilities (here with a head bias); a batch
+    whose labels are all -100 gives a zero loss that still backpropagates."""
+    import torch
+
+    from runner.finetune import chunked_loss
+
+    torch.manual_seed(0)
+    hidden = torch.randn(11, 8, requires_grad=True)
+    weight, bias = torch.randn(30, 8), torch.randn(30)
+    targets = torch.randint(0, 30, (11,))
+    expected = torch.log_softmax(hidden @ weight.T + bias, -1).gather(-1, targets[:, None]).squeeze(-1)
+    for chunk in (1, 4, 11, 64):
+        log_probs, entropy, is_top1 = chunked_loss.chunked_log_probs(hidden, weight, bias, targets, chunk)
+        assert torch.allclose(log_probs, expected, atol=1e-6)
+        assert entropy.shape == is_top1.shape == targets.shape
+
+    log_probs, _, _ = chunked_loss.chunked_log_probs(hidden[:0], weight, bias, targets[:0])
+    loss = -log_probs.sum() / 1
+    loss.backward()
+    assert float(loss) == 0.0 and hidden.grad is not None
